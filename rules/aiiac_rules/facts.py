@@ -1,0 +1,90 @@
+"""Scan-wide facts that rules share: which buckets hold model artifacts, and under which prefix.
+
+Computed once per scan from every resource (Terraform and Kubernetes alike), so an IAM policy in
+`iam.tf` is judged knowing that a KServe `storageUri` in `k8s/` serves a model from that bucket.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+
+from aiiac_ls.model.nodes import Mapping, Scalar, as_str
+from aiiac_ls.model.resources import Resource
+
+from .serving import MODEL_NAME_HINT, split_object_uri
+
+_MODEL_URI_KEYS = {"model_data_url", "s3_uri", "storageUri", "storage_uri", "artifact_uri", "STORAGE_URI"}
+
+
+@dataclass
+class Facts:
+    # bucket name -> key prefixes that hold models ("" when only the bucket is known)
+    model_buckets: dict[str, set[str]] = field(default_factory=dict)
+    # bucket name -> why it is considered a model bucket (for messages)
+    reasons: dict[str, str] = field(default_factory=dict)
+
+    def add(self, bucket: str, prefix: str, reason: str) -> None:
+        self.model_buckets.setdefault(bucket, set()).add(prefix)
+        self.reasons.setdefault(bucket, reason)
+
+    def is_model_bucket(self, bucket: str) -> bool:
+        return bucket in self.model_buckets
+
+    def model_prefix(self, bucket: str) -> str | None:
+        """The directory under which the bucket's models live, if the scan tells."""
+        prefixes = sorted(p for p in self.model_buckets.get(bucket, ()) if p)
+        if not prefixes:
+            return None
+        common = posixpath.commonpath(prefixes) if len(prefixes) > 1 else prefixes[0].rstrip("/")
+        return common + "/" if common else None
+
+
+def _model_dir(key: str) -> str:
+    """`models/llama/model.tar.gz` -> `models/llama/`; `models/llama` -> `models/llama/`."""
+    key = key.strip("/")
+    if not key:
+        return ""
+    last = key.rsplit("/", 1)[-1]
+    if "." in last:
+        key = posixpath.dirname(key)
+    return key + "/" if key else ""
+
+
+def _walk_uris(node, depth: int = 0):
+    if depth > 40:
+        return
+    if isinstance(node, Mapping):
+        env_name = as_str(node.get("name"))
+        for key, child in node.items():
+            if isinstance(child, Scalar) and isinstance(child.value, str) and (
+                    key in _MODEL_URI_KEYS or (key == "value" and env_name in _MODEL_URI_KEYS)):
+                yield child.value
+            else:
+                yield from _walk_uris(child, depth + 1)
+    elif hasattr(node, "items") and isinstance(getattr(node, "items"), list):
+        for item in node.items:
+            yield from _walk_uris(item, depth + 1)
+
+
+def collect_facts(resources: list[Resource], settings) -> Facts:
+    facts = Facts()
+    for bucket in getattr(settings, "model_buckets", ()):
+        facts.add(bucket, "", "listed in `model-buckets`")
+    for resource in resources:
+        if resource.kind == "aws_s3_bucket":
+            name = as_str(resource.body.get("bucket"))
+            tags = resource.body.get("tags")
+            tag_text = " ".join(f"{k} {v.value}" for k, v in tags.items() if isinstance(v, Scalar)) \
+                if isinstance(tags, Mapping) else ""
+            if name and (MODEL_NAME_HINT.search(name) or MODEL_NAME_HINT.search(resource.name)
+                         or MODEL_NAME_HINT.search(tag_text)):
+                facts.add(name, "", f"bucket `{name}` is named or tagged as a model store")
+            continue
+        if resource.source == "terraform" and not resource.kind.startswith(("aws_sagemaker", "google_vertex")):
+            continue
+        for uri in _walk_uris(resource.body):
+            parts = split_object_uri(uri)
+            if parts and parts[0] == "s3":
+                facts.add(parts[1], _model_dir(parts[2]), f"{resource.address} loads a model from it")
+    return facts

@@ -1,0 +1,112 @@
+"""Secrets (AIS7xx): credentials written into the configuration itself."""
+
+from __future__ import annotations
+
+import re
+
+from aiiac_ls.model.findings import Hit
+from aiiac_ls.model.nodes import Mapping, Scalar, Sequence, as_str
+from aiiac_ls.rules import rule
+
+# (label, pattern); patterns are anchored on vendor prefixes to keep false positives rare
+_TOKEN_PATTERNS: list[tuple[str, re.Pattern]] = [
+    ("Hugging Face token", re.compile(r"(?<![A-Za-z0-9_])hf_[A-Za-z0-9]{30,}")),
+    ("Anthropic API key", re.compile(r"(?<![A-Za-z0-9_-])sk-ant-[A-Za-z0-9_-]{20,}")),
+    ("OpenAI API key", re.compile(r"(?<![A-Za-z0-9_-])sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}")),
+    ("AWS access key ID", re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[0-9A-Z]{16}(?![A-Z0-9])")),
+    ("GitHub token", re.compile(r"(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{36,}")),
+    ("Google API key", re.compile(r"(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}")),
+    ("Replicate API token", re.compile(r"(?<![A-Za-z0-9_])r8_[A-Za-z0-9]{30,}")),
+]
+_QUICK = ("hf_", "sk-", "AKIA", "ASIA", "gh", "AIza", "r8_")
+_AWS_SECRET_NAME = re.compile(r"aws_secret_access_key|secret_access_key", re.I)
+_AWS_SECRET_VALUE = re.compile(r"^[A-Za-z0-9/+=]{40}$")
+
+
+def mask(secret: str) -> str:
+    """Enough of a credential to recognise it, never enough to use it."""
+    return secret[:4] + "…" if len(secret) > 8 else "…"
+
+
+def find_credential(text: str) -> tuple[str, str] | None:
+    """(label, masked value) of the first credential in `text`."""
+    if not any(marker in text for marker in _QUICK):
+        return None
+    for label, pattern in _TOKEN_PATTERNS:
+        for match in pattern.finditer(text):
+            token = match.group(0)
+            if token.endswith("EXAMPLE") or "xxxx" in token.lower():
+                continue  # documentation placeholders
+            if label == "OpenAI API key" and not (re.search(r"\d", token) and re.search(r"[A-Z]", token)):
+                continue  # `sk-learn-...` style names are not keys
+            return label, mask(token)
+    return None
+
+
+def _string_scalars(node, key: str = "", depth: int = 0):
+    if depth > 64:
+        return
+    if isinstance(node, Mapping):
+        env_name = as_str(node.get("name"))
+        for child_key, child in node.items():
+            # Kubernetes env entries: {name: AWS_SECRET_ACCESS_KEY, value: ...}
+            yield from _string_scalars(child, env_name if child_key == "value" and env_name else child_key, depth + 1)
+    elif isinstance(node, Sequence):
+        for item in node.items:
+            yield from _string_scalars(item, key, depth + 1)
+    elif isinstance(node, Scalar) and isinstance(node.value, str):
+        yield key, node
+
+
+@rule(
+    id="AIS701", title="Credential written in configuration", severity="critical", source=None,
+    equivalents={"checkov": ["CKV_SECRET_2"], "kube-linter": ["env-var-secret"]},
+    references=["https://huggingface.co/docs/hub/security-tokens",
+                "https://kubernetes.io/docs/concepts/configuration/secret/"],
+)
+def literal_credential(resource, ctx):
+    """## What it does
+    Flags literal model-hub and cloud credentials in configuration values: Hugging Face tokens
+    (`hf_...`), OpenAI and Anthropic keys (`sk-...`), AWS access key IDs (`AKIA...`) and secret
+    keys, GitHub, Google and Replicate tokens, in container `env`, arguments, ConfigMaps, Secret
+    manifests and Terraform attributes. The value is masked in every output.
+
+    ## Why is this bad?
+    A token in a manifest or `.tf` file is in git history, CI logs, rendered Helm output and
+    every clone. A Hugging Face write token lets its holder replace the model your servers pull
+    (weight poisoning) or read your private models; an OpenAI key is spent at your cost; an AWS
+    key usually reaches the model-artifact bucket directly.
+
+    ## Example
+    ```yaml
+    env:
+      - name: HF_TOKEN
+        value: hf_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789
+    ```
+
+    Use instead:
+    ```yaml
+    env:
+      - name: HF_TOKEN
+        valueFrom:
+          secretKeyRef: {name: hf-token, key: token}
+    ```
+
+    ## Fix
+    Revoke the credential first: it is already leaked. Then load it from a Secret
+    (`valueFrom.secretKeyRef`), an external secret store, or workload identity (IRSA / GKE
+    Workload Identity) instead of static cloud keys.
+    """
+    seen: set = set()
+    for key, scalar in _string_scalars(resource.body):
+        if scalar.span is None or scalar.span in seen:
+            continue
+        found = find_credential(scalar.value)
+        if found is None and _AWS_SECRET_NAME.search(key) and _AWS_SECRET_VALUE.match(scalar.value.strip()):
+            found = ("AWS secret access key", mask(scalar.value.strip()))
+        if found is None:
+            continue
+        seen.add(scalar.span)
+        label, masked = found
+        where = f" in `{key}`" if key else ""
+        yield Hit(scalar, f"{label} written in plain text{where} ({masked})", redact=True)

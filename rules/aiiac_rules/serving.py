@@ -1,0 +1,36 @@
+"""Domain knowledge about model serving shared by rules: well-known ports, artifact URIs."""
+
+from __future__ import annotations
+
+import re
+
+# Ports that model servers and ML tools listen on by default.
+MODEL_PORTS: dict[int, str] = {
+    8500: "TF Serving gRPC", 8501: "TF Serving REST",
+    8000: "Triton HTTP / vLLM", 8001: "Triton gRPC", 8002: "Triton metrics",
+    8080: "TorchServe / KServe inference", 8081: "TorchServe management", 8082: "TorchServe metrics",
+    8265: "Ray dashboard", 11434: "Ollama", 7860: "Gradio", 8888: "Jupyter", 5000: "MLflow",
+}
+
+
+def port_label(port: int, extra_ports: frozenset[int] = frozenset()) -> str | None:
+    """What listens on `port` if it is a model-serving port, else None."""
+    if port in MODEL_PORTS:
+        return MODEL_PORTS[port]
+    if port in extra_ports:
+        return "configured model port"
+    return None
+
+
+_OBJECT_URI = re.compile(r"^(s3|gs)://([^/]+)/?(.*)$")
+
+
+def split_object_uri(uri: str) -> tuple[str, str, str] | None:
+    """('s3'|'gs', bucket, key prefix) of an object-store URI."""
+    match = _OBJECT_URI.match(uri.strip())
+    if not match:
+        return None
+    return match.group(1), match.group(2), match.group(3)
+
+
+MODEL_NAME_HINT = re.compile(r"model|weight|artifact|checkpoint|ckpt", re.I)

@@ -1,0 +1,91 @@
+"""Exposure (AIS2xx, AWS): security groups that open model servers and SSH to the internet."""
+
+from __future__ import annotations
+
+from aiiac_ls.model.findings import Hit
+from aiiac_ls.model.nodes import Mapping, as_int, as_str, strings
+from aiiac_ls.rules import rule
+
+from ...serving import MODEL_PORTS, port_label
+
+WORLD = ("0.0.0.0/0", "::/0")
+SG_TYPES = frozenset({"aws_security_group", "aws_security_group_rule", "aws_vpc_security_group_ingress_rule"})
+
+
+def _sensitive_ports(from_port: int, to_port: int, protocol: str | None, extra: frozenset[int]) -> list[str]:
+    """The sensitive ports an ingress range opens, described for a message."""
+    if protocol in ("-1", "all"):
+        return ["all ports"]
+    if protocol is not None and protocol.lower() not in ("tcp", "6"):
+        return []
+    found = []
+    if from_port <= 22 <= to_port:
+        found.append("22 (SSH)")
+    for port in sorted(set(MODEL_PORTS) | set(extra)):
+        if from_port <= port <= to_port:
+            found.append(f"{port} ({port_label(port, extra)})")
+    if len(found) > 4:
+        found = found[:4] + [f"{len(found) - 4} more"]
+    return found
+
+
+def _check_rule(body: Mapping, cidr_keys: tuple[str, ...], protocol_key: str, extra: frozenset[int]):
+    protocol = as_str(body.get(protocol_key))
+    from_port, to_port = as_int(body.get("from_port")), as_int(body.get("to_port"))
+    if protocol not in ("-1", "all") and (from_port is None or to_port is None):
+        return  # ports not known statically
+    ports = _sensitive_ports(from_port or 0, to_port or 65535, protocol, extra)
+    if not ports:
+        return
+    for key in cidr_keys:
+        for cidr in strings(body.get(key)):
+            if cidr.value in WORLD:
+                yield Hit(cidr, f"ingress from {cidr.value} to {', '.join(ports)}")
+
+
+@rule(
+    id="AIS202", title="Security group opens SSH or a model port to the internet", severity="high",
+    applies_to=SG_TYPES, source="terraform",
+    equivalents={"checkov": ["CKV_AWS_24", "CKV_AWS_260", "CKV_AWS_277"], "trivy": ["AVD-AWS-0107"],
+                 "tfsec": ["aws-ec2-no-public-ingress-sgr"]},
+    references=["https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html"],
+)
+def open_security_group(resource, ctx):
+    """## What it does
+    Flags ingress rules from `0.0.0.0/0` or `::/0` that open SSH (22), all ports, or a
+    model-serving port (TF Serving 8500/8501, Triton 8000-8002, TorchServe/KServe 8080-8082, Ray
+    dashboard 8265, Ollama 11434, Gradio 7860, Jupyter 8888, MLflow 5000, and `model-ports`
+    from the configuration), in `aws_security_group` ingress blocks, `aws_security_group_rule`
+    and `aws_vpc_security_group_ingress_rule`.
+
+    ## Why is this bad?
+    GPU instances are scanned within minutes of getting a public address. An open inference port
+    gives free use of your GPUs and the model; the Ray dashboard and Jupyter give remote code
+    execution by design; SSH to a GPU node is one weak key away from the instance role and the
+    model artifacts it can read.
+
+    ## Example
+    ```hcl
+    ingress {
+      from_port   = 8000
+      to_port     = 8002
+      protocol    = "tcp"
+      cidr_blocks = ["0.0.0.0/0"]
+    }
+    ```
+
+    ## Fix
+    Allow only the load balancer's security group or your VPC CIDR, reach nodes through SSM
+    Session Manager instead of SSH, and publish inference through an authenticated gateway.
+    """
+    extra = ctx.settings.model_ports
+    body = resource.body
+    if resource.kind == "aws_security_group":
+        for ingress in body.blocks("ingress"):
+            yield from _check_rule(ingress, ("cidr_blocks", "ipv6_cidr_blocks"), "protocol", extra)
+    elif resource.kind == "aws_security_group_rule":
+        if as_str(body.get("type")) == "ingress":
+            yield from _check_rule(body, ("cidr_blocks", "ipv6_cidr_blocks"), "protocol", extra)
+    else:
+        yield from _check_rule(body, ("cidr_ipv4", "cidr_ipv6"), "ip_protocol", extra)
+

@@ -1,0 +1,76 @@
+"""Reading IAM policy documents wherever Terraform keeps them."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from typing import Iterator
+
+from aiiac_ls.formats.terraform import parse_json_document, policy_document_from_data
+from aiiac_ls.model.nodes import Mapping, Node, Scalar, as_list, as_str
+from aiiac_ls.model.resources import Resource
+
+IDENTITY_POLICY_TYPES = frozenset({"aws_iam_policy", "aws_iam_role_policy", "aws_iam_user_policy",
+                                   "aws_iam_group_policy", "aws_iam_role", "aws_iam_policy_document"})
+BUCKET_POLICY_TYPES = frozenset({"aws_s3_bucket_policy", "aws_s3_bucket"})
+
+
+@dataclass
+class Statement:
+    node: Mapping
+
+    def values(self, key: str) -> list[Node]:
+        return as_list(self.node.get(key))
+
+    @property
+    def effect(self) -> str | None:
+        effect = self.node.get("Effect")
+        return as_str(effect) if effect is not None else "Allow"
+
+    @property
+    def allows(self) -> bool:
+        return self.effect == "Allow"
+
+    def action_matches(self, action: str) -> list[Scalar]:
+        """The Action entries (wildcards included) that grant `action`."""
+        hits = []
+        for item in self.values("Action"):
+            pattern = as_str(item)
+            if pattern is not None and fnmatch.fnmatchcase(action.lower(), pattern.lower()):
+                hits.append(item)
+        return hits
+
+
+def policy_documents(resource: Resource) -> Iterator[Mapping]:
+    """Every policy document of a resource, as a tree (JSON strings and data sources decoded)."""
+    body = resource.body
+    if resource.kind == "aws_iam_policy_document" and resource.block_type == "data":
+        document = policy_document_from_data(body, resource.head, resource.address)
+        if isinstance(document, Mapping):
+            yield document
+        return
+    candidates = [body.get("policy")]
+    if resource.kind == "aws_iam_role":
+        candidates = [block.get("policy") for block in body.blocks("inline_policy")]
+    for candidate in candidates:
+        document = parse_json_document(candidate) if candidate is not None else None
+        if isinstance(document, Mapping):
+            yield document
+
+
+def statements(document: Mapping) -> Iterator[Statement]:
+    for item in as_list(document.get("Statement")):
+        if isinstance(item, Mapping):
+            yield Statement(item)
+
+
+def principal_is_public(principal: Node | None) -> Scalar | None:
+    """The `*` that makes a principal everyone, if it is."""
+    if isinstance(principal, Scalar) and principal.value == "*":
+        return principal
+    if isinstance(principal, Mapping):
+        for key in ("AWS", "*"):
+            for item in as_list(principal.get(key)):
+                if isinstance(item, Scalar) and item.value == "*":
+                    return item
+    return None

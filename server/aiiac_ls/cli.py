@@ -1,0 +1,189 @@
+"""Command line: `aiiac-ls --check PATH...` for CI, `--explain`, `--list-rules`, `--version`.
+
+Heavy imports (parsers, rules) happen only in the branches that need them, so `--version` and
+`--help` start in a few tens of milliseconds.
+"""
+
+from __future__ import annotations
+
+import sys
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _parser():
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="aiiac-ls",
+        description="Security linter for the infrastructure code that serves AI models "
+                    "(Terraform, Kubernetes YAML).",
+    )
+    parser.add_argument("--check", nargs="+", metavar="PATH", help="analyse files and folders and report findings")
+    parser.add_argument("--format", choices=["text", "json", "sarif"], default="text", help="output format")
+    parser.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
+    parser.add_argument("--config", metavar="FILE", help="configuration file (default: nearest .aiiac.toml or "
+                                                         "pyproject.toml with [tool.aiiac])")
+    parser.add_argument("--select", metavar="ID,...", help="only these rules (ID prefixes, comma-separated)")
+    parser.add_argument("--ignore", metavar="ID,...", help="skip these rules (ID prefixes, comma-separated)")
+    parser.add_argument("--severity-threshold", choices=["low", "medium", "high", "critical"], default="low",
+                        help="exit 1 only for findings at or above this severity (default: low)")
+    parser.add_argument("--var-file", action="append", default=[], metavar="FILE",
+                        help="Terraform variables file for root modules (repeatable)")
+    parser.add_argument("--fix", action="store_true", help="apply the available fixes to the files")
+    parser.add_argument("--no-color", action="store_true", help="never colour text output")
+    parser.add_argument("--explain", metavar="RULE", help="print a rule's documentation")
+    parser.add_argument("--list-rules", action="store_true", help="list the rules (text or --format json)")
+    parser.add_argument("--version", action="store_true", help="print the version")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv == ["--version"]:
+        from . import __version__
+
+        print(f"aiiac-ls {__version__}")
+        return EXIT_OK
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from . import __version__
+
+        print(f"aiiac-ls {__version__}")
+        return EXIT_OK
+    if args.explain:
+        return _explain(args.explain)
+    if args.list_rules:
+        return _list_rules(args.format)
+    if args.check:
+        return _check(args)
+    parser.print_usage(sys.stderr)
+    print("aiiac-ls: nothing to do: give --check PATH..., --explain RULE or --list-rules", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _explain(rule_id: str) -> int:
+    from .rules import get_rule
+
+    rule = get_rule(rule_id)
+    if rule is None:
+        print(f"aiiac-ls: unknown rule `{rule_id}`; see `aiiac-ls --list-rules`", file=sys.stderr)
+        return EXIT_ERROR
+    print(rule.markdown())
+    return EXIT_OK
+
+
+def _list_rules(fmt: str) -> int:
+    from .rules import all_rules
+
+    rules = all_rules()
+    if fmt == "json":
+        from .report.machine import rules_json
+
+        sys.stdout.write(rules_json(rules))
+        return EXIT_OK
+    for rule in rules:
+        fix = " (fix)" if rule.fixable else ""
+        print(f"{rule.id}  {rule.severity:<8}  {rule.title}{fix}")
+    return EXIT_OK
+
+
+def _split_ids(value: str | None) -> list[str]:
+    return [item.strip().upper() for item in value.split(",") if item.strip()] if value else []
+
+
+def _check(args) -> int:
+    from .config import ConfigError, load_config
+    from .engine import Engine
+    from .model.findings import SEVERITY_RANK
+    from .report import blocking
+
+    for rule_id in _split_ids(args.select) + _split_ids(args.ignore):
+        if not _is_prefix_of_any(rule_id):
+            print(f"aiiac-ls: --select/--ignore: no rule matches `{rule_id}`", file=sys.stderr)
+            return EXIT_ERROR
+    try:
+        config = load_config(args.check, args.config).merged(_split_ids(args.select), _split_ids(args.ignore))
+    except ConfigError as exc:
+        print(f"aiiac-ls: configuration error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    engine = Engine(config)
+    analysis = engine.analyse_paths(args.check, var_files=args.var_file)
+    if args.fix:
+        fixed = _apply_fixes(engine, args, analysis)
+        analysis = engine.analyse_paths(args.check, var_files=args.var_file)
+        print(f"aiiac-ls: applied {fixed} fix{'es' if fixed != 1 else ''}", file=sys.stderr)
+    report = _render(args, analysis, engine)
+    if args.output:
+        try:
+            with open(args.output, "w", encoding="utf-8") as handle:
+                handle.write(report)
+        except OSError as exc:
+            print(f"aiiac-ls: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_ERROR
+    else:
+        sys.stdout.write(report)
+    if blocking(analysis.problems):
+        return EXIT_ERROR
+    threshold = SEVERITY_RANK[args.severity_threshold]
+    if any(SEVERITY_RANK[finding.severity] >= threshold for finding in analysis.findings):
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def _is_prefix_of_any(prefix: str) -> bool:
+    from .rules import all_rules
+
+    return any(rule.id.startswith(prefix) for rule in all_rules())
+
+
+def _render(args, analysis, engine) -> str:
+    if args.format == "json":
+        from .report.machine import to_json
+
+        return to_json(analysis)
+    if args.format == "sarif":
+        from .report.machine import to_sarif
+
+        return to_sarif(analysis, engine.rules)
+    from .report.text import render
+
+    colour = not args.no_color and not args.output and sys.stdout.isatty()
+    return render(analysis, colour=colour)
+
+
+def _apply_fixes(engine, args, analysis, max_rounds: int = 10) -> int:
+    """Apply fixes round by round: within a round only non-conflicting edits, then re-analyse, the
+    way ruff does, so two fixes that both create `securityContext:` never duplicate it."""
+    from .fixes import FixError, apply_edits, edits_overlap, text_edits
+
+    applied = 0
+    for _ in range(max_rounds):
+        chosen: dict[str, list] = {}
+        taken: list = []
+        for finding in analysis.findings:
+            if finding.fix is None:
+                continue
+            try:
+                edits = text_edits(finding.fix, analysis.source)
+            except (FixError, KeyError):
+                continue
+            if edits_overlap(edits, taken):
+                continue
+            taken.extend(edits)
+            for edit in edits:
+                chosen.setdefault(edit.span.file, []).append(edit)
+            applied += 1
+        if not chosen:
+            break
+        for path, edits in chosen.items():
+            source = analysis.sources[path]
+            with open(path, "w", encoding="utf-8", newline="") as handle:
+                handle.write(apply_edits(source.text, edits))
+        analysis = engine.analyse_paths(args.check, var_files=args.var_file)
+    return applied
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

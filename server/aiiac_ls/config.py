@@ -1,0 +1,158 @@
+"""Configuration: `[tool.aiiac]` in pyproject.toml or `.aiiac.toml`, found upward from the scan.
+
+Unknown keys are errors that name the key: a misspelt `ignore` must not silently do nothing.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import sys
+from dataclasses import dataclass, field
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from .model.findings import SEVERITIES
+
+CONFIG_FILES = (".aiiac.toml", "pyproject.toml")
+KNOWN_KEYS = ("select", "ignore", "severity", "exclude", "model-ports", "model-buckets", "values-files",
+              "var-files")
+DEFAULT_EXCLUDES = (".git", ".terraform", "node_modules", ".venv", "venv", "__pycache__", ".tox")
+
+
+class ConfigError(Exception):
+    pass
+
+
+@dataclass
+class Config:
+    select: tuple[str, ...] = ()  # rule ID prefixes; empty = all
+    ignore: tuple[str, ...] = ()
+    severity: dict[str, str] = field(default_factory=dict)
+    exclude: tuple[str, ...] = ()
+    model_ports: frozenset[int] = frozenset()
+    model_buckets: tuple[str, ...] = ()
+    values_files: tuple[str, ...] = ()
+    var_files: tuple[str, ...] = ()
+    path: str | None = None  # where it was read from
+    root: str = "."  # folder that relative `exclude` globs and `var-files` are relative to
+
+    def rule_enabled(self, rule_id: str) -> bool:
+        if self.select and not any(rule_id.startswith(prefix) for prefix in self.select):
+            return False
+        return not any(rule_id.startswith(prefix) for prefix in self.ignore)
+
+    def severity_for(self, rule_id: str, default: str) -> str:
+        return self.severity.get(rule_id, default)
+
+    def excluded(self, path: str) -> bool:
+        """True for paths matching an `exclude` glob (relative to the config's folder)."""
+        relative = os.path.relpath(os.path.abspath(path), os.path.abspath(self.root)).replace(os.sep, "/")
+        name = os.path.basename(path)
+        for pattern in self.exclude:
+            if fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(name, pattern) \
+                    or fnmatch.fnmatch(relative, pattern.rstrip("/") + "/*"):
+                return True
+        return False
+
+    def merged(self, select=None, ignore=None) -> Config:
+        """A copy with command-line `--select` / `--ignore` applied (they win over the file)."""
+        copy = Config(**{k: v for k, v in self.__dict__.items()})
+        if select:
+            copy.select = tuple(select)
+        if ignore:
+            copy.ignore = tuple(copy.ignore) + tuple(ignore)
+        return copy
+
+
+def _string_list(key: str, value, source: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{source}: `{key}` must be a list of strings")
+    return tuple(value)
+
+
+def parse_config(data: dict, source: str, root: str) -> Config:
+    unknown = [key for key in data if key not in KNOWN_KEYS]
+    if unknown:
+        raise ConfigError(f"{source}: unknown key `{unknown[0]}` (known keys: {', '.join(KNOWN_KEYS)})")
+    config = Config(path=source, root=root)
+    if "select" in data:
+        config.select = tuple(item.upper() for item in _string_list("select", data["select"], source))
+    if "ignore" in data:
+        config.ignore = tuple(item.upper() for item in _string_list("ignore", data["ignore"], source))
+    if "severity" in data:
+        table = data["severity"]
+        if not isinstance(table, dict):
+            raise ConfigError(f"{source}: `severity` must be a table of RULE = \"level\"")
+        for rule_id, level in table.items():
+            if level not in SEVERITIES:
+                raise ConfigError(f"{source}: severity of {rule_id} must be one of {', '.join(SEVERITIES)}")
+            config.severity[rule_id.upper()] = level
+    if "exclude" in data:
+        config.exclude = _string_list("exclude", data["exclude"], source)
+    if "model-ports" in data:
+        ports = data["model-ports"]
+        if not isinstance(ports, list) or not all(isinstance(p, int) and 0 < p < 65536 for p in ports):
+            raise ConfigError(f"{source}: `model-ports` must be a list of port numbers")
+        config.model_ports = frozenset(ports)
+    if "model-buckets" in data:
+        config.model_buckets = _string_list("model-buckets", data["model-buckets"], source)
+    if "values-files" in data:
+        config.values_files = _string_list("values-files", data["values-files"], source)
+    if "var-files" in data:
+        config.var_files = tuple(os.path.join(root, f) for f in _string_list("var-files", data["var-files"], source))
+    return config
+
+
+def load_config_file(path: str) -> Config:
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    root = os.path.dirname(os.path.abspath(path))
+    if os.path.basename(path) == "pyproject.toml":
+        data = data.get("tool", {}).get("aiiac", {})
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: [tool.aiiac] must be a table")
+    return parse_config(data, path, root)
+
+
+def find_config(start: str) -> str | None:
+    """The nearest `.aiiac.toml`, or pyproject.toml with a [tool.aiiac] table, at or above `start`."""
+    directory = os.path.abspath(start)
+    if not os.path.isdir(directory):
+        directory = os.path.dirname(directory)
+    while True:
+        for name in CONFIG_FILES:
+            candidate = os.path.join(directory, name)
+            if os.path.isfile(candidate):
+                if name == "pyproject.toml":
+                    try:
+                        with open(candidate, "rb") as handle:
+                            if "aiiac" not in tomllib.load(handle).get("tool", {}):
+                                continue
+                    except (OSError, tomllib.TOMLDecodeError):
+                        continue
+                return candidate
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
+
+
+def load_config(paths: list[str], explicit: str | None = None) -> Config:
+    if explicit:
+        return load_config_file(explicit)
+    for path in paths:
+        found = find_config(path)
+        if found:
+            return load_config_file(found)
+    return Config()

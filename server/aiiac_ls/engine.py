@@ -1,0 +1,363 @@
+"""The one engine behind `--check` and the language server.
+
+paths -> files by format -> parsed models -> resources -> facts -> rules -> located, suppressed,
+de-duplicated findings. Every file that cannot be analysed becomes a `Problem` naming the file
+and the cause; the rest of the scan goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from .config import DEFAULT_EXCLUDES, Config
+from .formats.hcl.syntax import HclFile
+from .formats.source import SourceError, SourceFile, read_source
+from .formats.terraform import ModuleInstance, TerraformProject
+from .formats.yaml import kubernetes_resources, parse_yaml
+from .model.findings import Finding, Hit, Problem
+from .model.nodes import Entry, Mapping, Node, Sequence, Span
+from .model.resources import Resource
+from .rules import Rule, RuleContext, all_rules, get_rule
+from .suppress import Directive, candidate_lines, parse_directives
+
+log = logging.getLogger(__name__)
+
+YAML_SUFFIXES = (".yaml", ".yml")
+TF_SUFFIXES = (".tf",)
+TFVARS_SUFFIXES = (".tfvars",)
+
+Reader = Callable[[str, str], SourceFile]
+
+
+@dataclass
+class Analysis:
+    findings: list[Finding] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    sources: dict[str, SourceFile] = field(default_factory=dict)  # by display path
+    files: int = 0
+    lines: int = 0
+    suppressed: int = 0
+    resources: int = 0
+
+    def source(self, path: str) -> SourceFile:
+        return self.sources[path]
+
+
+def display_path(path: str) -> str:
+    """Relative to the working directory when below it, else absolute."""
+    absolute = os.path.abspath(path)
+    try:
+        relative = os.path.relpath(absolute)
+    except ValueError:
+        return absolute
+    return absolute if relative.startswith("..") else relative
+
+
+def classify(path: str) -> str | None:
+    """yaml | helm-template | tf | tfvars | None (not ours)."""
+    name = os.path.basename(path)
+    if name.endswith(TF_SUFFIXES):
+        return "tf"
+    if name.endswith(TFVARS_SUFFIXES):
+        return "tfvars"
+    if name.endswith(YAML_SUFFIXES):
+        if is_chart_template(path):
+            return "helm-template"
+        return "yaml"
+    return None
+
+
+def chart_root(path: str) -> str | None:
+    """The chart folder (with Chart.yaml) that `path` belongs to, if any."""
+    directory = os.path.dirname(os.path.abspath(path))
+    for _ in range(8):
+        if os.path.isfile(os.path.join(directory, "Chart.yaml")):
+            return directory
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            break
+        directory = parent
+    return None
+
+
+def is_chart_template(path: str) -> bool:
+    root = chart_root(path)
+    if root is None:
+        return False
+    relative = os.path.relpath(os.path.abspath(path), root).replace(os.sep, "/")
+    return relative.startswith("templates/")
+
+
+def discover(paths: Iterable[str], config: Config, problems: list[Problem]) -> list[str]:
+    """Files to analyse under `paths` (explicit files are always analysed), in a stable order."""
+    found: list[str] = []
+    seen: set[str] = set()
+    for path in paths:
+        if not os.path.exists(path):
+            problems.append(Problem(display_path(path), "no such file or directory"))
+            continue
+        if os.path.isfile(path):
+            real = os.path.realpath(path)
+            if real not in seen:
+                seen.add(real)
+                found.append(path)
+            continue
+        for root, dirs, files in os.walk(path, followlinks=False):
+            dirs[:] = sorted(d for d in dirs if d not in DEFAULT_EXCLUDES and not config.excluded(os.path.join(root, d)))
+            for name in sorted(files):
+                full = os.path.join(root, name)
+                if classify(full) is None or config.excluded(full) or os.path.islink(full):
+                    continue
+                real = os.path.realpath(full)
+                if real not in seen:
+                    seen.add(real)
+                    found.append(full)
+    return found
+
+
+def _default_reader(path: str, shown: str) -> SourceFile:
+    return read_source(path, shown)
+
+
+class Engine:
+    """Runs the rules. Cheap to create; the rule list is loaded once per engine."""
+
+    def __init__(self, config: Config | None = None):
+        self.config = config or Config()
+        self.rules: list[Rule] = [rule for rule in all_rules() if self.config.rule_enabled(rule.id)]
+        self._by_kind: dict[str, list[Rule]] = {}
+        self._any_kind: list[Rule] = []
+        for rule in self.rules:
+            if rule.applies_to is None:
+                self._any_kind.append(rule)
+            else:
+                for kind in rule.applies_to:
+                    self._by_kind.setdefault(kind, []).append(rule)
+
+    # ---- entry points -------------------------------------------------------------------------
+
+    def analyse_paths(self, paths: list[str], var_files: Iterable[str] = (), reader: Reader = _default_reader) -> Analysis:
+        analysis = Analysis()
+        files = discover(paths, self.config, analysis.problems)
+        self.analyse_files(files, analysis, var_files=[*self.config.var_files, *var_files], reader=reader)
+        return analysis
+
+    def analyse_files(self, files: list[str], analysis: Analysis, var_files: Iterable[str] = (),
+                      reader: Reader = _default_reader) -> Analysis:
+        kubernetes: list[Resource] = []
+        tf_dirs: dict[str, list[str]] = {}
+        for path in files:
+            kind = classify(path) or "yaml"
+            shown = display_path(path)
+            if kind == "helm-template":
+                analysis.problems.append(Problem(shown, "Helm chart template: in-process chart rendering is not "
+                                                        "available yet, so this template was not analysed",
+                                                 kind="skipped"))
+                continue
+            if kind in ("tf", "tfvars"):
+                tf_dirs.setdefault(os.path.dirname(os.path.abspath(path)), []).append(path)
+                continue
+            source = self._read(path, shown, analysis, reader)
+            if source is None:
+                continue
+            documents, errors = parse_yaml(source)
+            for error in errors:
+                analysis.problems.append(Problem(shown, error.message, error.span, kind="syntax"))
+            kubernetes.extend(kubernetes_resources(documents, shown))
+        scopes: list[list[Resource]] = []
+        if kubernetes:
+            scopes.append(kubernetes)
+        if tf_dirs:
+            scopes.extend(self._terraform(tf_dirs, analysis, list(var_files), reader))
+        all_resources = [resource for scope in scopes for resource in scope]
+        analysis.resources = len(all_resources)
+        from aiiac_rules.facts import collect_facts
+
+        facts = collect_facts(all_resources, self.config)
+        seen: set[tuple[str, Span]] = set()
+        for scope in scopes:
+            context = RuleContext(scope=scope, facts=facts, settings=self.config)
+            for resource in scope:
+                for finding in self.check(resource, context, analysis):
+                    key = (finding.rule, finding.span)
+                    if key not in seen:
+                        seen.add(key)
+                        analysis.findings.append(finding)
+        self._suppression_findings(analysis)
+        analysis.findings.sort(key=Finding.sort_key)
+        return analysis
+
+    # ---- reading ------------------------------------------------------------------------------
+
+    def _read(self, path: str, shown: str, analysis: Analysis, reader: Reader) -> SourceFile | None:
+        try:
+            source = reader(path, shown)
+        except SourceError as exc:
+            analysis.problems.append(Problem(shown, exc.message, exc.span))
+            return None
+        analysis.sources[shown] = source
+        analysis.files += 1
+        analysis.lines += source.text.count("\n") + 1
+        return source
+
+    def _terraform(self, tf_dirs: dict[str, list[str]], analysis: Analysis, var_files: list[str],
+                   reader: Reader) -> list[list[Resource]]:
+        project = TerraformProject(display=display_path)
+        for directory, paths in tf_dirs.items():
+            for path in paths:
+                source = self._read(path, display_path(path), analysis, reader)
+                if source is None:
+                    continue
+                hcl = HclFile(source)
+                for span, message in hcl.syntax_errors():
+                    analysis.problems.append(Problem(source.path, message, span, kind="syntax"))
+                project.add_file(hcl, path)
+        extra_vars: list[HclFile] = []
+        for path in var_files:
+            source = self._read(path, display_path(path), analysis, reader)
+            if source is not None:
+                extra_vars.append(HclFile(source))
+        roots: dict[str, ModuleInstance] = {}
+        for directory in tf_dirs:
+            files = project.module_files(directory)
+            if files is not None and files.tf:
+                roots[os.path.realpath(directory)] = ModuleInstance(project, files, var_files=extra_vars)
+        # a folder called as a local module by another scanned module is analysed through its
+        # callers (with their inputs), not on its own with defaults
+        called: set[str] = set()
+        for instance in roots.values():
+            for call in instance.calls():
+                if call.child_dir and os.path.realpath(call.child_dir) != instance.directory:
+                    called.add(os.path.realpath(call.child_dir))
+        scopes: list[list[Resource]] = []
+        for key, instance in roots.items():
+            if key in called:
+                continue
+            self._instance_scopes(instance, scopes, analysis)
+        for path, error in project.problems:
+            analysis.problems.append(Problem(display_path(path), getattr(error, "message", str(error))))
+        return scopes
+
+    def _instance_scopes(self, instance: ModuleInstance, scopes: list[list[Resource]], analysis: Analysis) -> None:
+        try:
+            scopes.append(instance.resources())
+        except RecursionError:
+            analysis.problems.append(Problem(instance.files.display_dir, "module too deeply nested to evaluate"))
+            return
+        for call in instance.calls():
+            if call.child_dir is None:
+                continue
+            if not os.path.isdir(call.child_dir):
+                analysis.problems.append(Problem(call.span.file, f"module `{call.name}`: source folder "
+                                                 f"`{call.source}` not found", call.span, kind="warning"))
+                continue
+            child = instance.child(call.name)
+            if child is not None:
+                self._instance_scopes(child, scopes, analysis)
+
+    # ---- rules --------------------------------------------------------------------------------
+
+    def rules_for(self, resource: Resource) -> list[Rule]:
+        candidates = self._by_kind.get(resource.kind, []) + self._any_kind
+        return [rule for rule in candidates if rule.applies(resource)]
+
+    def check(self, resource: Resource, context: RuleContext, analysis: Analysis) -> Iterable[Finding]:
+        for rule in self.rules_for(resource):
+            try:
+                hits = list(rule.check(resource, context) or ())
+            except Exception as exc:  # a rule bug must not stop the scan
+                log.exception("rule %s failed on %s", rule.id, resource.address)
+                analysis.problems.append(Problem(resource.file, f"internal error in rule {rule.id} on "
+                                                 f"{resource.address}: {type(exc).__name__}: {exc}",
+                                                 resource.head, kind="internal"))
+                continue
+            for hit in hits:
+                finding = self._finding(rule, resource, hit)
+                if finding is None:
+                    continue
+                if self._suppressed(finding, resource, hit, analysis):
+                    analysis.suppressed += 1
+                    continue
+                yield finding
+
+    def _finding(self, rule: Rule, resource: Resource, hit: Hit) -> Finding | None:
+        span = locate(hit.at) or resource.head
+        severity = self.config.severity.get(rule.id) or hit.severity or rule.severity
+        return Finding(rule=rule.id, severity=severity, title=rule.title, message=hit.message, span=span,
+                       resource=resource.address, fix=hit.fix, related=hit.related,
+                       equivalents=rule.equivalents, redact=hit.redact)
+
+    # ---- suppression --------------------------------------------------------------------------
+
+    def _directives(self, path: str, analysis: Analysis) -> dict[int, list[Directive]]:
+        cache = analysis.__dict__.setdefault("_directives", {})
+        if path not in cache:
+            source = analysis.sources.get(path)
+            cache[path] = parse_directives(path, source.lines) if source else {}
+        return cache[path]
+
+    def _suppressed(self, finding: Finding, resource: Resource, hit: Hit, analysis: Analysis) -> bool:
+        directives = self._directives(finding.span.file, analysis)
+        if not directives:
+            return False
+        source = analysis.sources.get(finding.span.file)
+        if source is None:
+            return False
+        target = hit.at.value if isinstance(hit.at, Entry) else hit.at
+        anchors = [resource.head.start_line] if resource.file == finding.span.file else []
+        if isinstance(target, Node):
+            for entry, _ in resource.ancestors(target):
+                if entry is not None and entry.key_span is not None and entry.key_span.file == finding.span.file:
+                    anchors.append(entry.key_span.start_line)
+        for line in candidate_lines(source.lines, finding.span.start_line, anchors):
+            for directive in directives.get(line, ()):
+                if directive.covers(finding.rule, finding.equivalents):
+                    return True
+        return False
+
+    def _suppression_findings(self, analysis: Analysis) -> None:
+        """AIS001 (no reason) and AIS002 (unknown rule) for every suppression comment read."""
+        enabled = {rule.id for rule in self.rules}
+        for path in list(analysis.sources):
+            for directives in self._directives(path, analysis).values():
+                for directive in directives:
+                    if directive.tool == "kics":
+                        continue
+                    if directive.tool == "aiiac":
+                        unknown = [i for i in directive.ids if get_rule(i) is None] or \
+                            ([] if directive.ids else ["(none)"])
+                        if unknown and "AIS002" in enabled:
+                            analysis.findings.append(self._meta_finding(
+                                "AIS002", directive, f"suppression names unknown rule {', '.join(unknown)}"))
+                    if not directive.reason and "AIS001" in enabled:
+                        analysis.findings.append(self._meta_finding(
+                            "AIS001", directive, "suppression gives no reason (add `-- why this is acceptable`)"))
+
+    def _meta_finding(self, rule_id: str, directive: Directive, message: str) -> Finding:
+        rule = get_rule(rule_id)
+        assert rule is not None
+        return Finding(rule=rule_id, severity=self.config.severity.get(rule_id, rule.severity), title=rule.title,
+                       message=message, span=directive.span, resource="", equivalents=rule.equivalents)
+
+
+def locate(target) -> Span | None:
+    """The span a finding is reported at: a key with its value when on one line, a block's header."""
+    if isinstance(target, Span):
+        return target
+    if isinstance(target, Entry):
+        key, value = target.key_span, target.value.span
+        if key is not None and value is not None and key.file == value.file and \
+                key.start_line == value.end_line and not isinstance(target.value, (Mapping, Sequence)):
+            return Span(key.file, key.start_line, key.start_col, value.end_line, value.end_col)
+        return key or value
+    if isinstance(target, Mapping):
+        return target.head or target.span
+    if isinstance(target, Sequence) and target.style == "hcl-blocks" and target.items:
+        first = target.items[0]
+        return getattr(first, "head", None) or first.span
+    if isinstance(target, Node):
+        return target.span
+    return None

@@ -1,0 +1,385 @@
+"""From semantic edits to minimal text edits, per format.
+
+A rule's `SetPath(container, ("securityContext", "runAsNonRoot"), True)` becomes the few lines to
+insert at the right indentation after the container's last key (YAML), or before the closing
+brace of a block (HCL). Existing text, comments and formatting around the edit are untouched,
+so quick fixes are safe to apply in an editor and `--fix` leaves a reviewable diff.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .formats.source import SourceFile
+from .model.findings import AddBlockAfter, Fix, RemoveKey, ReplaceValue, SetPath
+from .model.nodes import Entry, Mapping, Node, Scalar, Sequence, Span
+
+INDENT = "  "
+
+
+@dataclass(frozen=True)
+class TextEdit:
+    span: Span  # range to replace (empty for an insertion)
+    new_text: str
+
+
+class FixError(Exception):
+    """The fix cannot be expressed safely in this text (the finding stays, without a fix)."""
+
+
+SourceLookup = Callable[[str], SourceFile]
+
+
+def is_hcl_file(path: str) -> bool:
+    return path.endswith((".tf", ".tfvars", ".hcl"))
+
+
+def text_edits(fix: Fix, source_of: SourceLookup) -> list[TextEdit]:
+    edits: list[TextEdit] = []
+    for edit in fix.edits:
+        if isinstance(edit, AddBlockAfter):
+            end = edit.after
+            edits.append(TextEdit(Span(end.file, end.end_line, end.end_col, end.end_line, end.end_col),
+                                  "\n\n" + edit.text))
+            continue
+        target = edit.mapping if isinstance(edit, (SetPath, RemoveKey)) else edit.node
+        if target.span is None:
+            raise FixError("the value has no position in the source")
+        source = source_of(target.span.file)
+        writer = _HclWriter(source) if is_hcl_file(target.span.file) else _YamlWriter(source)
+        if isinstance(edit, SetPath):
+            edits.append(writer.set_path(edit.mapping, edit.path, edit.value))
+        elif isinstance(edit, ReplaceValue):
+            edits.append(writer.replace(edit.node, edit.value))
+        elif isinstance(edit, RemoveKey):
+            edits.append(writer.remove_key(edit.mapping, edit.key))
+    return _merge_same_point(edits)
+
+
+def _merge_same_point(edits: list[TextEdit]) -> list[TextEdit]:
+    """Two insertions at one point become one, in order (e.g. two attributes added to a block)."""
+    merged: list[TextEdit] = []
+    for edit in edits:
+        previous = merged[-1] if merged else None
+        if previous and previous.span == edit.span and edit.span[1:3] == edit.span[3:5]:
+            merged[-1] = TextEdit(edit.span, previous.new_text + edit.new_text)
+        else:
+            merged.append(edit)
+    return merged
+
+
+def apply_edits(text: str, edits: list[TextEdit]) -> str:
+    """Apply non-overlapping edits (positions in code points) to `text`."""
+    offsets = _line_offsets(text)
+
+    def offset(line: int, col: int) -> int:
+        if line >= len(offsets):
+            return len(text)
+        return min(offsets[line] + col, len(text))
+
+    ordered = sorted(edits, key=lambda e: (e.span.start_line, e.span.start_col), reverse=True)
+    for edit in ordered:
+        start = offset(edit.span.start_line, edit.span.start_col)
+        end = offset(edit.span.end_line, edit.span.end_col)
+        text = text[:start] + edit.new_text + text[end:]
+    return text
+
+
+def _line_offsets(text: str) -> list[int]:
+    offsets = [0]
+    for match in re.finditer(r"\r\n|\r|\n", text):
+        offsets.append(match.end())
+    return offsets
+
+
+def edits_overlap(a: list[TextEdit], b: list[TextEdit]) -> bool:
+    for x in a:
+        for y in b:
+            if x.span.file != y.span.file:
+                continue
+            x0, x1 = (x.span.start_line, x.span.start_col), (x.span.end_line, x.span.end_col)
+            y0, y1 = (y.span.start_line, y.span.start_col), (y.span.end_line, y.span.end_col)
+            if x0 <= y1 and y0 <= x1:  # touching counts: two insertions at one point conflict
+                return True
+    return False
+
+
+def _insertion(span_file: str, line: int, col: int, text: str) -> TextEdit:
+    return TextEdit(Span(span_file, line, col, line, col), text)
+
+
+def _minimal_string_edit(source: SourceFile, node: Scalar, new: str) -> TextEdit | None:
+    """Insert into a string instead of rewriting it when the change is a pure insertion before a
+    literal tail: `"${aws_s3_bucket.m.arn}/*"` -> `"${aws_s3_bucket.m.arn}/models/x/*"`."""
+    old = node.value
+    if not isinstance(old, str) or node.span is None or node.span.start_line != node.span.end_line:
+        return None
+    prefix = 0
+    while prefix < min(len(old), len(new)) and old[prefix] == new[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < min(len(old), len(new)) - prefix and old[-1 - suffix] == new[-1 - suffix]:
+        suffix += 1
+    if prefix + suffix != len(old) or suffix == 0:
+        return None
+    text = source.line(node.span.start_line)[node.span.start_col:node.span.end_col]
+    quoted = text[:1] in "\"'" and text[-1:] == text[:1]
+    body_end = len(text) - (1 if quoted else 0)
+    tail = old[len(old) - suffix:]
+    if text[body_end - suffix:body_end] != tail:
+        return None
+    col = node.span.start_col + body_end - suffix
+    return _insertion(node.span.file, node.span.start_line, col, new[prefix:len(new) - suffix])
+
+
+# ---- YAML ---------------------------------------------------------------------------------------
+
+_PLAIN_SAFE = re.compile(r"^[A-Za-z_/.][A-Za-z0-9_./-]*$")
+_YAML_RESERVED = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"}
+
+
+def yaml_scalar(value: Any, style: str | None = None) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (int, float)):
+        return str(value)
+    text = str(value)
+    if style == "'":
+        return "'" + text.replace("'", "''") + "'"
+    if style == '"' or not _PLAIN_SAFE.match(text) or text.lower() in _YAML_RESERVED:
+        return json.dumps(text, ensure_ascii=False)
+    return text
+
+
+def yaml_flow(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key}: {yaml_flow(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(json.dumps(item) if isinstance(item, str) else yaml_scalar(item)
+                               for item in value) + "]"
+    return yaml_scalar(value)
+
+
+def yaml_block_lines(keys: tuple[str, ...], value: Any) -> list[str]:
+    """`a:\n  b: value` for keys (a, b), relative indentation only."""
+    lines = []
+    for depth, key in enumerate(keys[:-1]):
+        lines.append(INDENT * depth + f"{key}:")
+    depth = len(keys) - 1
+    lines.append(INDENT * depth + f"{keys[-1]}: {yaml_flow(value)}")
+    return lines
+
+
+def _nest(keys: tuple[str, ...], value: Any) -> Any:
+    for key in reversed(keys):
+        value = {key: value}
+    return value
+
+
+def content_end(node: Node, source: SourceFile) -> tuple[int, int]:
+    """Where a value's own text ends (block collections end at their last descendant)."""
+    if isinstance(node, Mapping) and node.style == "block" and node.entries:
+        last = _last_entry(node)
+        if last is not None:
+            return content_end(last.value, source)
+    if isinstance(node, Sequence) and node.style == "block" and node.items:
+        return content_end(node.items[-1], source)
+    span = node.span
+    assert span is not None
+    if span.end_col == 0 and span.end_line > span.start_line:  # block scalars end at the next line
+        line = span.end_line - 1
+        return line, len(source.line(line).rstrip())
+    return span.end_line, span.end_col
+
+
+def _entries_in_order(mapping: Mapping) -> list[Entry]:
+    """The mapping's own entries in text order (merged `<<` entries live elsewhere)."""
+    span = mapping.span
+    own = [e for e in mapping.entries.values() if e.key_span is not None and span is not None
+           and e.key_span.file == span.file
+           and (span.start_line, span.start_col) <= (e.key_span.start_line, e.key_span.start_col)
+           and (e.key_span.end_line, e.key_span.end_col) <= (span.end_line, span.end_col)]
+    return sorted(own, key=lambda e: (e.key_span.start_line, e.key_span.start_col))  # type: ignore[union-attr]
+
+
+def _last_entry(mapping: Mapping) -> Entry | None:
+    entries = _entries_in_order(mapping)
+    return entries[-1] if entries else None
+
+
+class _YamlWriter:
+    def __init__(self, source: SourceFile):
+        self.source = source
+
+    def set_path(self, mapping: Mapping, path: tuple[str, ...], value: Any) -> TextEdit:
+        node = mapping
+        for index, key in enumerate(path):
+            entry = node.entry(key)
+            if entry is None:
+                return self.insert(node, path[index:], value)
+            if index == len(path) - 1:
+                return self.replace(entry.value, value)
+            child = entry.value
+            if isinstance(child, Mapping) and (child.entries or child.style == "block"):
+                node = child
+                continue
+            return self.replace_empty(entry, path[index + 1:], value)
+        raise FixError("empty path")
+
+    def insert(self, mapping: Mapping, keys: tuple[str, ...], value: Any) -> TextEdit:
+        span = mapping.span
+        assert span is not None
+        if mapping.style == "flow":
+            close_col = span.end_col - 1
+            separator = ", " if mapping.entries else ""
+            text = f"{separator}{keys[0]}: {yaml_flow(_nest(keys[1:], value)) if len(keys) > 1 else yaml_flow(value)}"
+            return _insertion(span.file, span.end_line, close_col, text)
+        last = _last_entry(mapping)
+        if last is None:
+            raise FixError("cannot insert into an empty block mapping")
+        line, _ = content_end(last.value, self.source)
+        indent = " " * mapping.indent
+        text = "".join("\n" + indent + row for row in yaml_block_lines(keys, value))
+        return _insertion(span.file, line, len(self.source.line(line)), text)
+
+    def replace_empty(self, entry: Entry, keys: tuple[str, ...], value: Any) -> TextEdit:
+        """`securityContext: {}` or `securityContext:` (null) gets the missing keys."""
+        child = entry.value
+        if isinstance(child, Mapping) and child.style == "flow":
+            return TextEdit(child.span, yaml_flow(_nest(keys, value)))  # type: ignore[arg-type]
+        if isinstance(child, Scalar) and child.value is None and entry.key_span is not None:
+            key_line = entry.key_span.start_line
+            indent = " " * (entry.key_span.start_col + len(INDENT))
+            text = "".join("\n" + indent + row for row in yaml_block_lines(keys, value))
+            span = child.span
+            if span is not None and (span.start_line, span.start_col) != (span.end_line, span.end_col):
+                return TextEdit(span, text)  # an explicit `null` / `~` is replaced
+            return _insertion(entry.key_span.file, key_line, len(self.source.line(key_line)), text)
+        raise FixError("the value at this path is not a mapping")
+
+    def replace(self, node: Node, value: Any) -> TextEdit:
+        span = node.span
+        if span is None:
+            raise FixError("no position")
+        if isinstance(node, Scalar) and isinstance(value, str):
+            minimal = _minimal_string_edit(self.source, node, value)
+            if minimal is not None:
+                return minimal
+        if isinstance(node, Sequence) and node.style == "block" and isinstance(value, (list, tuple)):
+            end_line, end_col = content_end(node, self.source)
+            indent = " " * span.start_col
+            text = ("\n" + indent).join(f"- {yaml_scalar(item)}" for item in value)
+            return TextEdit(Span(span.file, span.start_line, span.start_col, end_line, end_col), text)
+        if isinstance(node, (Mapping, Sequence)):
+            end_line, end_col = content_end(node, self.source)
+            return TextEdit(Span(span.file, span.start_line, span.start_col, end_line, end_col), yaml_flow(value))
+        style = node.style if isinstance(node, Scalar) and isinstance(value, str) else None
+        return TextEdit(span, yaml_scalar(value, style if style in ("'", '"') else None))
+
+    def remove_key(self, mapping: Mapping, key: str) -> TextEdit:
+        entries = _entries_in_order(mapping)
+        target = next((e for e in entries if e.key == key), None)
+        if target is None or target.key_span is None:
+            raise FixError(f"no key {key}")
+        if mapping.style == "flow":
+            raise FixError("removing keys from flow mappings is not supported")
+        position = entries.index(target)
+        file = target.key_span.file
+        if position + 1 < len(entries):
+            following = entries[position + 1].key_span
+            assert following is not None
+            return TextEdit(Span(file, target.key_span.start_line, target.key_span.start_col,
+                                 following.start_line, following.start_col), "")
+        if position > 0:
+            previous_line, _ = content_end(entries[position - 1].value, self.source)
+            end_line, _ = content_end(target.value, self.source)
+            return TextEdit(Span(file, previous_line, len(self.source.line(previous_line)),
+                                 end_line, len(self.source.line(end_line))), "")
+        end_line, end_col = content_end(target.value, self.source)
+        return TextEdit(Span(file, target.key_span.start_line, target.key_span.start_col, end_line, end_col), "{}")
+
+
+# ---- HCL ----------------------------------------------------------------------------------------
+
+def hcl_literal(value: Any) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(hcl_literal(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{key} = {hcl_literal(item)}" for key, item in value.items()) + " }"
+    return json.dumps(str(value), ensure_ascii=False).replace("${", "$${")
+
+
+class _HclWriter:
+    def __init__(self, source: SourceFile):
+        self.source = source
+
+    def set_path(self, mapping: Mapping, path: tuple[str, ...], value: Any) -> TextEdit:
+        node = mapping
+        for index, key in enumerate(path):
+            entry = node.entry(key)
+            if entry is None:
+                return self.insert(node, path[index:], value)
+            if index == len(path) - 1:
+                return self.replace(entry.value, value)
+            child = entry.value
+            if isinstance(child, Sequence) and child.style == "hcl-blocks" and child.items:
+                child = child.items[0]
+            if not isinstance(child, Mapping):
+                raise FixError(f"`{key}` is not a block or object")
+            node = child
+        raise FixError("empty path")
+
+    def _lines(self, keys: tuple[str, ...], value: Any) -> list[str]:
+        if len(keys) == 1:
+            return [f"{keys[0]} = {hcl_literal(value)}"]
+        inner = self._lines(keys[1:], value)
+        return [f"{keys[0]} {{", *[INDENT + line for line in inner], "}"]
+
+    def insert(self, mapping: Mapping, keys: tuple[str, ...], value: Any) -> TextEdit:
+        span = mapping.span
+        if span is None or mapping.style not in ("hcl-block", "hcl-object"):
+            raise FixError("cannot insert here")
+        close_line, close_col = span.end_line, span.end_col - 1
+        line_text = self.source.line(close_line)
+        if line_text[close_col:close_col + 1] != "}":
+            raise FixError("block end not found")
+        base = re.match(r"\s*", self.source.line(span.start_line)).group(0)
+        indent = " " * mapping.indent if mapping.entries else base + INDENT
+        rows = self._lines(keys, value)
+        if line_text[:close_col].strip() == "":
+            text = "".join(indent + row + "\n" for row in rows)
+            return _insertion(span.file, close_line, 0, text)
+        text = "".join("\n" + indent + row for row in rows) + "\n" + base
+        return _insertion(span.file, close_line, close_col, text)
+
+    def replace(self, node: Node, value: Any) -> TextEdit:
+        if node.span is None:
+            raise FixError("no position")
+        if isinstance(node, Scalar) and isinstance(value, str):
+            minimal = _minimal_string_edit(self.source, node, value)
+            if minimal is not None:
+                return minimal
+        return TextEdit(node.span, hcl_literal(value))
+
+    def remove_key(self, mapping: Mapping, key: str) -> TextEdit:
+        entry = mapping.entry(key)
+        if entry is None or entry.key_span is None or entry.value.span is None:
+            raise FixError(f"no attribute {key}")
+        start = entry.key_span.start_line
+        end = entry.value.span.end_line
+        return TextEdit(Span(entry.key_span.file, start, 0, end + 1, 0), "")

@@ -1,0 +1,143 @@
+"""HCL syntax: tree-sitter for the tree, python-hcl2 for precise error messages.
+
+tree-sitter-hcl parses 1,000 lines in ~7 ms and keeps a usable tree around a syntax error, so
+the rest of a half-typed file is still analysed. Its errors are only "ERROR here", so when a file
+is broken python-hcl2 (a strict LALR parser of the same grammar) is asked to phrase the message:
+"unexpected `}`, expected `,` or `]`". Columns from tree-sitter are bytes; spans are converted
+to code points here, once.
+"""
+
+from __future__ import annotations
+
+import re
+
+import tree_sitter
+import tree_sitter_hcl
+
+from ...model.nodes import Span
+from ..source import SourceFile
+
+_LANGUAGE = tree_sitter.Language(tree_sitter_hcl.language())
+_PARSER = tree_sitter.Parser(_LANGUAGE)
+
+MAX_SYNTAX_ERRORS = 5
+
+
+class HclFile:
+    """One parsed `.tf` / `.tfvars` file with byte-to-code-point span conversion."""
+
+    def __init__(self, source: SourceFile):
+        self.source = source
+        self.path = source.path
+        self.data = source.text.encode("utf-8")
+        self.tree = _PARSER.parse(self.data)
+        self._lines = self.data.split(b"\n")
+
+    @property
+    def root(self) -> tree_sitter.Node:
+        return self.tree.root_node
+
+    def col(self, row: int, byte_col: int) -> int:
+        if row >= len(self._lines):
+            return byte_col
+        line = self._lines[row]
+        if byte_col == 0 or line.isascii():
+            return byte_col
+        return len(line[:byte_col].decode("utf-8", "replace"))
+
+    def span(self, node: tree_sitter.Node) -> Span:
+        (sr, sc), (er, ec) = node.start_point, node.end_point
+        return Span(self.path, sr, self.col(sr, sc), er, self.col(er, ec))
+
+    def text(self, node: tree_sitter.Node) -> str:
+        return self.data[node.start_byte:node.end_byte].decode("utf-8", "replace")
+
+    def syntax_errors(self) -> list[tuple[Span, str]]:
+        if not self.root.has_error:
+            return []
+        found: list[tuple[Span, str]] = []
+        _collect_errors(self, self.root, found)
+        if found:
+            precise = _hcl2_message(self.source.text)
+            if precise:
+                line, col, message = precise
+                # python-hcl2 points at the token it choked on; prefer its wording and keep
+                # tree-sitter's locations for the rest
+                found[0] = (Span(self.path, line, col, line, col + 1), message)
+        return found[:MAX_SYNTAX_ERRORS]
+
+
+def _collect_errors(hcl: HclFile, node: tree_sitter.Node, found: list[tuple[Span, str]]) -> None:
+    if len(found) >= MAX_SYNTAX_ERRORS:
+        return
+    if node.is_missing:
+        found.append((hcl.span(node), f"syntax error: missing `{node.type}`"))
+        return
+    if node.type == "ERROR":
+        snippet = hcl.text(node).strip().splitlines()
+        shown = snippet[0][:30] if snippet else ""
+        found.append((hcl.span(node), f"syntax error: unexpected `{shown}`" if shown else "syntax error"))
+        return
+    if not node.has_error:
+        return
+    for child in node.children:
+        _collect_errors(hcl, child, found)
+
+
+_TOKEN_NAMES = {
+    "RBRACE": "}", "LBRACE": "{", "RSQB": "]", "LSQB": "[", "RPAR": ")", "LPAR": "(", "COMMA": ",",
+    "EQ": "=", "COLON": ":", "DBLQUOTE": '"', "NL_OR_COMMENT": "a new line", "$END": "end of file",
+    "NAME": "a name", "STRING_CHARS": "text", "INT_LITERAL": "a number", "QMARK": "?",
+}
+
+
+def _hcl2_message(text: str) -> tuple[int, int, str] | None:
+    """(0-based line, column, message) from python-hcl2, or None if it has nothing to add."""
+    try:
+        import hcl2  # imported lazily: it builds a grammar on first use (~1 s)
+        from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+    except Exception:  # pragma: no cover - optional precision only
+        return None
+    try:
+        hcl2.loads(text)
+    except UnexpectedToken as exc:
+        token = "end of file" if exc.token.type == "$END" else f"`{str(exc.token).strip()[:30] or exc.token.type}`"
+        expected = sorted({_TOKEN_NAMES.get(name, name.lower()) for name in exc.expected
+                           if not name.startswith("__")})
+        if len(expected) > 6:
+            expected_text = ""
+        else:
+            expected_text = "; expected " + " or ".join(
+                f"`{name}`" if len(name) <= 2 else name for name in expected)
+        return max(exc.line - 1, 0), max(exc.column - 1, 0), f"syntax error: unexpected {token}{expected_text}"
+    except UnexpectedCharacters as exc:
+        char = text[exc.pos_in_stream] if 0 <= exc.pos_in_stream < len(text) else "?"
+        return max(exc.line - 1, 0), max(exc.column - 1, 0), f"syntax error: unexpected character `{char}`"
+    except UnexpectedInput as exc:  # pragma: no cover
+        return max(exc.line - 1, 0), max(exc.column - 1, 0), "syntax error"
+    except Exception:
+        return None
+    return None
+
+
+_ESCAPES = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)|\$\$\{|%%\{", re.S)
+_SIMPLE = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
+
+
+def unescape(text: str) -> str:
+    """HCL quoted-string escapes (and `$${` / `%%{` literals)."""
+    if "\\" not in text and "$${" not in text and "%%{" not in text:
+        return text
+
+    def replace(match: re.Match) -> str:
+        whole = match.group(0)
+        if whole == "$${":
+            return "${"
+        if whole == "%%{":
+            return "%{"
+        code = match.group(1)
+        if code[0] in "uU" and len(code) > 1:
+            return chr(int(code[1:], 16))
+        return _SIMPLE.get(code, "\\" + code)
+
+    return _ESCAPES.sub(replace, text)

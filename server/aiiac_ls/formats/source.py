@@ -1,0 +1,75 @@
+"""Reading files safely: size bound, binary detection, UTF-8 with a precise error position."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+
+from ..model.nodes import Span
+
+MAX_FILE_BYTES = 10 * 1024 * 1024
+
+# LSP lines end only at \n, \r\n and \r (never at \f, \v or U+2028 as str.splitlines() would).
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+class SourceError(Exception):
+    """A file that cannot be analysed; `span` points at the cause when there is one."""
+
+    def __init__(self, message: str, span: Span | None = None):
+        super().__init__(message)
+        self.message = message
+        self.span = span
+
+
+@dataclass
+class SourceFile:
+    path: str  # as reported (relative to the working directory when possible)
+    text: str
+    _lines: list[str] | None = field(default=None, repr=False)
+
+    @property
+    def lines(self) -> list[str]:
+        if self._lines is None:
+            self._lines = LINE_BREAK.split(self.text)
+        return self._lines
+
+    def line(self, index: int) -> str:
+        lines = self.lines
+        return lines[index] if 0 <= index < len(lines) else ""
+
+
+def decode(path: str, data: bytes) -> str:
+    """Bytes to text, or a SourceError naming what is wrong and where."""
+    if b"\0" in data[:8192]:
+        raise SourceError("binary file (contains NUL bytes); not analysed")
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start)
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        col = len(data[line_start:exc.start].decode("utf-8", "replace"))
+        span = Span(path, line, col, line, col + 1)
+        raise SourceError(
+            f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at line {line + 1}, column {col + 1}); "
+            "save the file as UTF-8", span) from None
+
+
+def read_source(path: str, display_path: str | None = None, max_bytes: int = MAX_FILE_BYTES) -> SourceFile:
+    shown = display_path or path
+    try:
+        size = os.path.getsize(path)
+    except OSError as exc:
+        raise SourceError(f"cannot read: {exc.strerror or exc}") from None
+    if size > max_bytes:
+        raise SourceError(f"file too large ({size / 1048576:.1f} MiB; the limit is "
+                          f"{max_bytes / 1048576:.0f} MiB); not analysed")
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise SourceError(f"cannot read: {exc.strerror or exc}") from None
+    return SourceFile(shown, decode(shown, data))

@@ -1,0 +1,587 @@
+"""Terraform modules: the `.tf` files of one folder, evaluated into resources.
+
+A module instance binds variables (module call inputs, then tfvars / `--var-file`, then
+defaults), evaluates locals lazily with cycle detection, resolves references to its own resources,
+data sources (`aws_iam_policy_document` becomes the policy JSON tree, positions kept) and local
+child modules (`source = "./modules/x"`, loaded with their inputs), and expands `count`,
+`for_each` and `dynamic` blocks where their collections are known.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+
+import tree_sitter
+
+from ..model.nodes import Mapping, Node, Scalar, Sequence, Span, Unknown, as_list
+from ..model.resources import Resource
+from .hcl.evaluate import Env, Evaluator, TextBlock, iterate, to_str
+from .hcl.functions import builtin_functions, from_plain
+from .hcl.syntax import HclFile
+
+MAX_INSTANCES = 16
+MAX_MODULE_DEPTH = 8
+_FUNCTIONS = builtin_functions()
+
+
+@dataclass
+class ModuleFiles:
+    directory: str  # real path on disk
+    display_dir: str
+    tf: list[HclFile] = field(default_factory=list)
+    tfvars: list[HclFile] = field(default_factory=list)
+
+
+@dataclass
+class ModuleCall:
+    name: str
+    source: str
+    child_dir: str | None  # resolved local path, or None for registry/git sources
+    span: Span
+
+
+def _block_parts(hcl: HclFile, block: tree_sitter.Node):
+    """(type, labels, body node or None) of a block."""
+    kind = ""
+    labels: list[str] = []
+    body = None
+    for child in block.children:
+        if child.type == "identifier" and not kind:
+            kind = hcl.text(child)
+        elif child.type == "string_lit":
+            labels.append("".join(hcl.text(c) for c in child.children if c.type == "template_literal"))
+        elif child.type == "identifier":
+            labels.append(hcl.text(child))
+        elif child.type == "body":
+            body = child
+    return kind, labels, body
+
+
+def _header_span(hcl: HclFile, block: tree_sitter.Node) -> Span:
+    last = block.children[0]
+    for child in block.children:
+        if child.type in ("block_start", "body"):
+            break
+        last = child
+    start = hcl.span(block)
+    end = hcl.span(last)
+    return Span(hcl.path, start.start_line, start.start_col, end.end_line, end.end_col)
+
+
+def _children(body: tree_sitter.Node | None, kind: str):
+    if body is None:
+        return []
+    return [child for child in body.children if child.type == kind]
+
+
+def _attributes(hcl: HclFile, body: tree_sitter.Node | None):
+    """(name, name node, expression node) of each attribute in a body."""
+    for attribute in _children(body, "attribute"):
+        name_node = attribute.children[0]
+        expression = next((c for c in attribute.children if c.type == "expression"), None)
+        if expression is not None:
+            yield hcl.text(name_node), name_node, expression
+
+
+class ModuleInstance:
+    """One instance of a module: a root module, or a child module under `module.<name>.`."""
+
+    def __init__(self, project: TerraformProject, files: ModuleFiles, prefix: str = "",
+                 inputs: dict[str, Node] | None = None, depth: int = 0, var_files: list[HclFile] | None = None):
+        self.project = project
+        self.files = files
+        self.directory = files.directory
+        self.prefix = prefix
+        self.depth = depth
+        self.inputs = inputs
+        self._evaluators = {id(h): Evaluator(h, _FUNCTIONS) for h in files.tf}
+        self.variables: dict[str, tuple[HclFile, tree_sitter.Node]] = {}
+        self.locals: dict[str, tuple[HclFile, tree_sitter.Node]] = {}
+        self.blocks: dict[tuple[str, str, str], tuple[HclFile, tree_sitter.Node]] = {}
+        self.module_calls: dict[str, tuple[HclFile, tree_sitter.Node]] = {}
+        self.outputs: dict[str, tuple[HclFile, tree_sitter.Node]] = {}
+        self.providers: list[tuple[HclFile, tree_sitter.Node]] = []
+        self._cache: dict[object, Node] = {}
+        self._active: set[object] = set()
+        self._children: dict[str, ModuleInstance | None] = {}
+        self._index()
+        self._var_values = self._bind_variables(var_files or [])
+
+    # ---- indexing -----------------------------------------------------------------------------
+
+    def _index(self) -> None:
+        for hcl in self.files.tf:
+            body = next((c for c in hcl.root.children if c.type == "body"), None)
+            for block in _children(body, "block"):
+                kind, labels, block_body = _block_parts(hcl, block)
+                if kind == "variable" and labels:
+                    self.variables[labels[0]] = (hcl, block)
+                elif kind == "locals":
+                    for name, _, expression in _attributes(hcl, block_body):
+                        self.locals[name] = (hcl, expression)
+                elif kind in ("resource", "data") and len(labels) >= 2:
+                    self.blocks[(kind, labels[0], labels[1])] = (hcl, block)
+                elif kind == "module" and labels:
+                    self.module_calls[labels[0]] = (hcl, block)
+                elif kind == "output" and labels:
+                    self.outputs[labels[0]] = (hcl, block)
+                elif kind == "provider":
+                    self.providers.append((hcl, block))
+
+    def evaluator(self, hcl: HclFile) -> Evaluator:
+        found = self._evaluators.get(id(hcl))
+        if found is None:
+            found = self._evaluators[id(hcl)] = Evaluator(hcl, _FUNCTIONS)
+        return found
+
+    def env(self, **bindings: Node) -> Env:
+        return Env(self, bindings)
+
+    def _bind_variables(self, var_files: list[HclFile]) -> dict[str, Node]:
+        values: dict[str, Node] = {}
+        if self.inputs is None:  # a root module reads tfvars
+            for hcl in [*self.files.tfvars, *var_files]:
+                evaluator = Evaluator(hcl, _FUNCTIONS)
+                body = next((c for c in hcl.root.children if c.type == "body"), None)
+                for name, _, expression in _attributes(hcl, body):
+                    values[name] = evaluator.eval(expression, Env(self))
+        else:
+            values.update(self.inputs)
+        return values
+
+    # ---- names ----------------------------------------------------------------------------------
+
+    def variable(self, name: str, span: Span) -> Node:
+        if name in self._var_values:
+            return self._var_values[name]
+        declared = self.variables.get(name)
+        if declared is None:
+            return Unknown(span, f"variable {name} is not declared")
+        hcl, block = declared
+        _, _, body = _block_parts(hcl, block)
+        for attr_name, _, expression in _attributes(hcl, body):
+            if attr_name == "default":
+                key = ("var", name)
+                if key not in self._cache:
+                    self._cache[key] = self.evaluator(hcl).eval(expression, Env(self))
+                return self._cache[key]
+        return Unknown(span, f"variable {name} has no value")
+
+    def local(self, name: str, span: Span) -> Node:
+        key = ("local", name)
+        if key in self._cache:
+            return self._cache[key]
+        found = self.locals.get(name)
+        if found is None:
+            return Unknown(span, f"local {name} is not defined")
+        if key in self._active:
+            return Unknown(span, f"local {name} refers to itself")
+        self._active.add(key)
+        try:
+            hcl, expression = found
+            value = self.evaluator(hcl).eval(expression, Env(self))
+        finally:
+            self._active.discard(key)
+        self._cache[key] = value
+        return value
+
+    def resolve(self, root: str, names: list[str], span: Span, env: Env) -> tuple[Node, int]:
+        """The value a reference `root.names...` denotes, and how many names that consumed."""
+        if root == "var" and names:
+            return self.variable(names[0], span), 1
+        if root == "local" and names:
+            return self.local(names[0], span), 1
+        if root == "path" and names:
+            if names[0] == "module":
+                return Scalar(self.files.display_dir, span), 1
+            return Unknown(span, f"path.{names[0]} not known"), 1
+        if root == "data" and len(names) >= 2:
+            address = f"data.{names[0]}.{names[1]}"
+            body = self.block_body("data", names[0], names[1], span)
+            if names[0] == "aws_iam_policy_document" and len(names) >= 3 and names[2] in ("json", "minified_json"):
+                if isinstance(body, Mapping):
+                    return policy_document_from_data(body, span, address), 3
+                return Unknown(span, "policy document not known", ref=address), 3
+            return _with_ref(body, address), 2
+        if root == "module" and names:
+            return self.module_output(names[0], names[1] if len(names) > 1 else None, span), min(len(names), 2)
+        if names and ("resource", root, names[0]) in self.blocks:
+            address = f"{self.prefix}{root}.{names[0]}"
+            body = self.block_body("resource", root, names[0], span)
+            if len(names) >= 2:
+                computed = computed_attribute(root, names[1], body, span, address)
+                if computed is not None:
+                    return computed, 2
+            return _with_ref(body, address), 1
+        return Unknown(span, f"`{root}` not known", ref=None), len(names)
+
+    def block_body(self, kind: str, type_: str, name: str, span: Span) -> Node:
+        key = (kind, type_, name)
+        if key in self._cache:
+            return self._cache[key]
+        found = self.blocks.get(key)
+        if found is None:
+            return Unknown(span, f"{kind} {type_}.{name} is not defined")
+        if key in self._active:
+            return Unknown(span, f"{type_}.{name} refers to itself")
+        self._active.add(key)
+        try:
+            hcl, block = found
+            unknown = Unknown(span, "instance key")
+            value = self.eval_block(hcl, block, Env(self, {"count": _count_binding(unknown),
+                                                              "each": _each_binding(unknown, unknown)}))
+        finally:
+            self._active.discard(key)
+        self._cache[key] = value
+        return value
+
+    def module_output(self, call: str, output: str | None, span: Span) -> Node:
+        child = self.child(call)
+        if child is None or output is None:
+            return Unknown(span, f"module.{call} outputs not known", ref=f"{self.prefix}module.{call}")
+        found = child.outputs.get(output)
+        if found is None:
+            return Unknown(span, f"module.{call} has no output {output}")
+        hcl, block = found
+        _, _, body = _block_parts(hcl, block)
+        for name, _, expression in _attributes(hcl, body):
+            if name == "value":
+                return child.evaluator(hcl).eval(expression, Env(child))
+        return Unknown(span, f"output {output} has no value")
+
+    # ---- child modules ------------------------------------------------------------------------
+
+    def calls(self) -> list[ModuleCall]:
+        found = []
+        for name, (hcl, block) in self.module_calls.items():
+            _, _, body = _block_parts(hcl, block)
+            source = ""
+            span = _header_span(hcl, block)
+            for attr, name_node, expression in _attributes(hcl, body):
+                if attr == "source":
+                    value = self.evaluator(hcl).eval(expression, Env(self))
+                    source = value.value if isinstance(value, Scalar) and isinstance(value.value, str) else ""
+                    span = hcl.span(expression)
+            child_dir = None
+            if source.startswith(("./", "../")):
+                child_dir = os.path.normpath(os.path.join(self.directory, source))
+            found.append(ModuleCall(name, source, child_dir, span))
+        return found
+
+    def child(self, call: str) -> ModuleInstance | None:
+        if call in self._children:
+            return self._children[call]
+        self._children[call] = None  # guards against a module calling itself
+        if self.depth >= MAX_MODULE_DEPTH or call not in self.module_calls:
+            return None
+        target = next((c for c in self.calls() if c.name == call), None)
+        if target is None or target.child_dir is None:
+            return None
+        files = self.project.module_files(target.child_dir)
+        if files is None:
+            return None
+        hcl, block = self.module_calls[call]
+        _, _, body = _block_parts(hcl, block)
+        inputs: dict[str, Node] = {}
+        for attr, _, expression in _attributes(hcl, body):
+            if attr not in ("source", "version", "count", "for_each", "providers", "depends_on"):
+                inputs[attr] = self.evaluator(hcl).eval(expression, Env(self, {
+                    "count": _count_binding(Unknown(None, "module instance")),
+                    "each": _each_binding(Unknown(None, "module instance"), Unknown(None, "module instance"))}))
+        instance = ModuleInstance(self.project, files, prefix=f"{self.prefix}module.{call}.",
+                                  inputs=inputs, depth=self.depth + 1)
+        self._children[call] = instance
+        return instance
+
+    # ---- blocks -------------------------------------------------------------------------------
+
+    def eval_block(self, hcl: HclFile, block: tree_sitter.Node, env: Env) -> Mapping:
+        _, _, body = _block_parts(hcl, block)
+        return self.eval_body(hcl, block, body, env)
+
+    def eval_body(self, hcl: HclFile, block: tree_sitter.Node, body: tree_sitter.Node | None, env: Env) -> Mapping:
+        span = hcl.span(block)
+        mapping = Mapping(span, style="hcl-block", head=_header_span(hcl, block))
+        first = body.named_children[0] if body is not None and body.named_children else None
+        mapping.indent = hcl.span(first).start_col if first is not None else span.start_col + 2
+        evaluator = self.evaluator(hcl)
+        if body is None:
+            return mapping
+        for child in body.children:
+            if child.type == "attribute":
+                expression = next((c for c in child.children if c.type == "expression"), None)
+                if expression is not None:
+                    mapping.set(hcl.text(child.children[0]), evaluator.eval(expression, env),
+                                hcl.span(child.children[0]))
+            elif child.type == "block":
+                kind, labels, child_body = _block_parts(hcl, child)
+                if kind == "dynamic" and labels:
+                    for produced in self._expand_dynamic(hcl, child, labels[0], child_body, env):
+                        _append_block(mapping, labels[0], produced, hcl.span(child.children[0]))
+                else:
+                    _append_block(mapping, kind, self.eval_body(hcl, child, child_body, env),
+                                  hcl.span(child.children[0]))
+        return mapping
+
+    def _expand_dynamic(self, hcl, block, label, body, env) -> list[Mapping]:
+        evaluator = self.evaluator(hcl)
+        for_each: Node = Unknown(hcl.span(block), "dynamic block without for_each")
+        iterator = label
+        for name, _, expression in _attributes(hcl, body):
+            if name == "for_each":
+                for_each = evaluator.eval(expression, env)
+            elif name == "iterator":
+                iterator = hcl.text(expression).strip()
+        content = next((b for b in _children(body, "block") if _block_parts(hcl, b)[0] == "content"), None)
+        if content is None:
+            return []
+        content_body = _block_parts(hcl, content)[2]
+        pairs = iterate(for_each)
+        if pairs is None:  # unknown collection: one block whose iterator values are unknown
+            unknown = Unknown(hcl.span(block), "dynamic block iterator", ref=for_each.ref)
+            pairs = [(unknown, unknown)]
+        produced = []
+        for key, value in pairs[:MAX_INSTANCES * 4]:
+            local = env.bind(**{iterator: _each_binding(key, value)})
+            produced.append(self.eval_body(hcl, content, content_body, local))
+        return produced
+
+    # ---- resources ----------------------------------------------------------------------------
+
+    def resources(self) -> list[Resource]:
+        found: list[Resource] = []
+        for (kind, type_, name), (hcl, block) in self.blocks.items():
+            found.extend(self._instances(kind, type_, name, hcl, block))
+        for hcl, block in self.providers:
+            _, labels, _ = _block_parts(hcl, block)
+            body = self.eval_block(hcl, block, Env(self))
+            label = labels[0] if labels else "unknown"
+            found.append(Resource(source="terraform", kind=f"provider.{label}", name=label,
+                                  address=f"{self.prefix}provider.{label}", file=hcl.path, body=body,
+                                  span=hcl.span(block), head=_header_span(hcl, block), block_type="provider",
+                                  module=self.prefix))
+        return found
+
+    def _instances(self, kind, type_, name, hcl, block) -> list[Resource]:
+        _, _, body = _block_parts(hcl, block)
+        count_node = for_each_node = None
+        for attr, _, expression in _attributes(hcl, body):
+            if attr == "count":
+                count_node = expression
+            elif attr == "for_each":
+                for_each_node = expression
+        base = f"{self.prefix}{'data.' if kind == 'data' else ''}{type_}.{name}"
+        evaluator = self.evaluator(hcl)
+        bindings: list[tuple[str, dict[str, Node]]] = []
+        unknown = Unknown(hcl.span(block), "instance key")
+        if count_node is not None:
+            count = evaluator.eval(count_node, Env(self))
+            if isinstance(count, Scalar) and isinstance(count.value, (int, float)) and not isinstance(count.value, bool):
+                bindings = [(f"{base}[{i}]", {"count": _count_binding(Scalar(i, count.span))})
+                            for i in range(min(int(count.value), MAX_INSTANCES))]
+            else:
+                bindings = [(base, {"count": _count_binding(unknown)})]
+        elif for_each_node is not None:
+            pairs = iterate(evaluator.eval(for_each_node, Env(self)))
+            if pairs is None:
+                bindings = [(base, {"each": _each_binding(unknown, unknown)})]
+            else:
+                bindings = [(f'{base}["{to_str(k.value) if isinstance(k, Scalar) else "?"}"]',
+                             {"each": _each_binding(_set_key(k, v), v)}) for k, v in pairs[:MAX_INSTANCES]]
+        else:
+            bindings = [(base, {})]
+        resources = []
+        for address, names in bindings:
+            resource_body = self.eval_block(hcl, block, Env(self, names))
+            resources.append(Resource(
+                source="terraform", kind=type_, name=name, address=address, file=hcl.path, body=resource_body,
+                span=hcl.span(block), head=_header_span(hcl, block), block_type=kind, module=self.prefix))
+        return resources
+
+
+def _set_key(key: Node, value: Node) -> Node:
+    # for_each over a set: each.key is the element itself
+    return value if isinstance(key, Scalar) and isinstance(key.value, int) else key
+
+
+def _append_block(mapping: Mapping, kind: str, block: Mapping, key_span: Span) -> None:
+    existing = mapping.get(kind)
+    if isinstance(existing, Sequence) and existing.style == "hcl-blocks":
+        existing.items.append(block)
+    else:
+        mapping.set(kind, Sequence(block.span, [block], style="hcl-blocks", indent=block.indent), key_span)
+
+
+def _count_binding(index: Node) -> Mapping:
+    binding = Mapping(index.span, style="hcl-object")
+    binding.set("index", index)
+    return binding
+
+
+def _each_binding(key: Node, value: Node) -> Mapping:
+    binding = Mapping(value.span, style="hcl-object")
+    binding.set("key", key)
+    binding.set("value", value)
+    return binding
+
+
+def _with_ref(value: Node, address: str) -> Node:
+    if isinstance(value, Unknown):
+        return Unknown(value.span, value.reason, ref=address)
+    value.ref = address
+    return value
+
+
+_BUCKET_TYPES = {"aws_s3_bucket"}
+
+
+def computed_attribute(type_: str, attr: str, body: Node, span: Span, address: str) -> Node | None:
+    """Attributes the provider computes that can still be known from configuration."""
+    if not isinstance(body, Mapping):
+        return Unknown(span, f"{address}.{attr} not known", ref=address)
+    configured = body.get(attr)
+    if configured is not None:
+        return _ref_copy(configured, span, address)
+    bucket = body.get("bucket") if type_ in _BUCKET_TYPES else body.get("name") if type_ == "google_storage_bucket" else None
+    if isinstance(bucket, Scalar) and isinstance(bucket.value, str):
+        name = bucket.value
+        if type_ == "aws_s3_bucket":
+            table = {"id": name, "bucket": name, "arn": f"arn:aws:s3:::{name}",
+                     "bucket_domain_name": f"{name}.s3.amazonaws.com"}
+        else:
+            table = {"id": name, "name": name, "url": f"gs://{name}", "self_link": None}
+        if table.get(attr) is not None:
+            return Scalar(table[attr], span, ref=address)
+    return Unknown(span, f"{address}.{attr} is computed by the provider", ref=address)
+
+
+def _ref_copy(node: Node, span: Span, address: str) -> Node:
+    if isinstance(node, Scalar):
+        return Scalar(node.value, span, ref=address)
+    if isinstance(node, Unknown):
+        return Unknown(span, node.reason, ref=address)
+    return node
+
+
+# ---- IAM policy documents ---------------------------------------------------------------------
+
+_STATEMENT_KEYS = {"sid": "Sid", "effect": "Effect", "actions": "Action", "not_actions": "NotAction",
+                   "resources": "Resource", "not_resources": "NotResource"}
+
+
+def policy_document_from_data(body: Mapping, span: Span, address: str) -> Node:
+    """`data "aws_iam_policy_document"` as the JSON tree it renders, with HCL positions."""
+    document = Mapping(body.span, style="hcl-block", head=body.head, ref=address)
+    document.set("Version", body.get("version") or Scalar("2012-10-17", body.head))
+    statements = Sequence(body.span, style="hcl-blocks")
+    for key in ("source_policy_documents", "source_json"):
+        for source in as_list(body.get(key)):
+            parsed = source if isinstance(source, Mapping) else parse_json_document(source)
+            if isinstance(parsed, Mapping):
+                statements.items.extend(as_list(parsed.get("Statement")))
+            elif isinstance(source, Unknown):
+                statements.items.append(Unknown(source.span, "source policy not known", ref=source.ref))
+    for block in body.blocks("statement"):
+        statement = Mapping(block.span, style="hcl-block", indent=block.indent, head=block.head)
+        statement.set("Effect", Scalar("Allow", block.head))  # the provider's default
+        for hcl_key, json_key in _STATEMENT_KEYS.items():
+            entry = block.entry(hcl_key)
+            if entry is not None:
+                statement.set(json_key, entry.value, entry.key_span)
+        for hcl_key, json_key in (("principals", "Principal"), ("not_principals", "NotPrincipal")):
+            principals = block.blocks(hcl_key)
+            if principals:
+                mapping = Mapping(principals[0].span, style="hcl-block", head=principals[0].head)
+                for principal in principals:
+                    type_node = principal.get("type")
+                    type_name = type_node.value if isinstance(type_node, Scalar) else "?"
+                    identifiers = principal.get("identifiers") or Unknown(principal.span, "no identifiers")
+                    mapping.set(str(type_name), identifiers, principal.head)
+                statement.set(json_key, mapping, principals[0].head)
+        conditions = block.blocks("condition")
+        if conditions:
+            condition_map = Mapping(conditions[0].span, style="hcl-block", head=conditions[0].head)
+            for condition in conditions:
+                test, variable = condition.get("test"), condition.get("variable")
+                if isinstance(test, Scalar) and isinstance(variable, Scalar):
+                    operator = condition_map.get(str(test.value))
+                    if not isinstance(operator, Mapping):
+                        operator = Mapping(condition.span, style="hcl-block", head=condition.head)
+                        condition_map.set(str(test.value), operator, condition.head)
+                    operator.set(str(variable.value), condition.get("values") or Unknown(condition.span, ""),
+                                 condition.head)
+                else:
+                    condition_map.set(f"<unknown {condition.head.start_line}>", Unknown(condition.span, "condition"))
+            statement.set("Condition", condition_map, conditions[0].head)
+        statements.items.append(statement)
+    document.set("Statement", statements)
+    return document
+
+
+def parse_json_document(node: Node) -> Node | None:
+    """A JSON string (policy heredoc, `file()`, `jsondecode`) as nodes. Heredoc JSON keeps exact
+    positions; any other string maps every value to the string's own span."""
+    if isinstance(node, Mapping):
+        return node
+    if not isinstance(node, Scalar) or not isinstance(node.value, str):
+        return None
+    text = node.value.strip()
+    if not text.startswith(("{", "[")) or node.span is None:
+        return None
+    if isinstance(node, TextBlock):
+        from .yaml import json_nodes
+
+        parsed = json_nodes(node.value, node.span.file, node.content_line, node.indent)
+        if parsed is not None:
+            return parsed
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return from_plain(data, node.span)
+
+
+# ---- the project: parsed files and module folders, shared by all instances ---------------------
+
+class TerraformProject:
+    """Parsed `.tf`/`.tfvars` files by folder; each file is parsed once however often it is used."""
+
+    def __init__(self, display=lambda path: path):
+        self._display = display
+        self._modules: dict[str, ModuleFiles | None] = {}
+        self.parsed: dict[str, HclFile] = {}
+        self.problems: list[tuple[str, Exception]] = []
+
+    def add_file(self, hcl: HclFile, real_path: str) -> None:
+        self.parsed[os.path.realpath(real_path)] = hcl
+
+    def module_files(self, directory: str) -> ModuleFiles | None:
+        """The module in `directory`, reading files not yet parsed (child modules outside the scan)."""
+        key = os.path.realpath(directory)
+        if key in self._modules:
+            return self._modules[key]
+        if not os.path.isdir(key):
+            self._modules[key] = None
+            return None
+        from .source import SourceError, read_source
+
+        files = ModuleFiles(key, self._display(directory))
+        for entry in sorted(os.listdir(key)):
+            path = os.path.join(key, entry)
+            is_tf = entry.endswith(".tf")
+            is_vars = entry == "terraform.tfvars" or entry.endswith(".auto.tfvars")
+            if not (is_tf or is_vars) or not os.path.isfile(path):
+                continue
+            hcl = self.parsed.get(path)
+            if hcl is None:
+                try:
+                    hcl = HclFile(read_source(path, self._display(path)))
+                except SourceError as exc:
+                    self.problems.append((path, exc))
+                    continue
+                self.parsed[path] = hcl
+            (files.tf if is_tf else files.tfvars).append(hcl)
+        self._modules[key] = files
+        return files

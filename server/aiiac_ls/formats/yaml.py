@@ -1,0 +1,258 @@
+"""YAML to positioned nodes, and Kubernetes objects out of YAML documents.
+
+ruamel.yaml's C parser composes the node graph with start/end marks (0-based lines, code-point
+columns). Documents are split on `---` first and parsed one by one, so a syntax error mid-edit
+loses only its own document. Aliases are expanded while converting, with a node budget that
+stops alias bombs; merge keys (`<<`) are applied.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterator
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+from ..model.nodes import Mapping, Node, Scalar, Sequence, Span
+from ..model.resources import Resource, k8s_address
+from .source import SourceError, SourceFile
+
+MAX_NODES = 400_000  # per document, after alias expansion: a real 25k-line CRD has ~60k
+MAX_DEPTH = 200
+
+_DOC_SEPARATOR = re.compile(r"^(---|\.\.\.)(?=\s|$)", re.M)
+
+_TAG_INT = "tag:yaml.org,2002:int"
+_TAG_FLOAT = "tag:yaml.org,2002:float"
+_TAG_BOOL = "tag:yaml.org,2002:bool"
+_TAG_NULL = "tag:yaml.org,2002:null"
+_TAG_MERGE = "tag:yaml.org,2002:merge"
+
+
+def _make_loader() -> YAML:
+    try:
+        return YAML(typ="safe", pure=False)  # C parser when ruamel.yaml.clib is installed
+    except Exception:  # pragma: no cover - platforms without the C extension
+        return YAML(typ="safe", pure=True)
+
+
+_LOADER = _make_loader()
+
+
+@dataclass
+class YamlDocument:
+    root: Node | None
+    start_line: int  # first line of the document's text (after a `---` line)
+    end_line: int
+
+
+class _Budget:
+    __slots__ = ("left",)
+
+    def __init__(self) -> None:
+        self.left = MAX_NODES
+
+
+def _scalar_value(node: ScalarNode):
+    text = node.value
+    tag = node.tag
+    if tag == _TAG_INT:
+        cleaned = text.replace("_", "")
+        try:
+            if cleaned.lower().startswith(("0x", "-0x", "+0x")):
+                return int(cleaned, 16)
+            if cleaned.lower().startswith(("0o", "-0o", "+0o")):
+                return int(cleaned, 8)
+            return int(cleaned)
+        except ValueError:
+            return text
+    if tag == _TAG_FLOAT:
+        try:
+            return float(text.replace("_", ""))
+        except ValueError:
+            return text
+    if tag == _TAG_BOOL:
+        return text.lower() in ("true", "yes", "on", "y")
+    if tag == _TAG_NULL:
+        return None
+    return text
+
+
+class _Converter:
+    def __init__(self, path: str, line_offset: int, col_offset: int = 0):
+        self.path = path
+        self.offset = line_offset
+        self.col_offset = col_offset
+        self.budget = _Budget()
+
+    def span(self, node) -> Span:
+        start, end = node.start_mark, node.end_mark
+        shift = self.col_offset
+        return Span(self.path, start.line + self.offset, start.column + shift,
+                    end.line + self.offset, end.column + shift)
+
+    def convert(self, node, depth: int = 0) -> Node:
+        self.budget.left -= 1
+        if self.budget.left < 0:
+            raise SourceError(f"YAML document expands to more than {MAX_NODES} nodes (alias bomb?); "
+                              "not analysed", self.span(node))
+        if depth > MAX_DEPTH:
+            raise SourceError(f"YAML nested deeper than {MAX_DEPTH} levels; not analysed", self.span(node))
+        if isinstance(node, ScalarNode):
+            return Scalar(_scalar_value(node), self.span(node), style=node.style or None)
+        if isinstance(node, SequenceNode):
+            span = self.span(node)
+            return Sequence(span, [self.convert(item, depth + 1) for item in node.value],
+                            style="flow" if node.flow_style else "block", indent=span.start_col)
+        if isinstance(node, MappingNode):
+            return self.convert_mapping(node, depth)
+        raise SourceError(f"unsupported YAML node {type(node).__name__}")  # pragma: no cover
+
+    def convert_mapping(self, node: MappingNode, depth: int) -> Mapping:
+        span = self.span(node)
+        head = span
+        if node.value:  # report "this object" at its first `key: value` when that fits on one line
+            first_key, first_value = node.value[0]
+            head = self.span(first_key)
+            value_span = self.span(first_value)
+            if isinstance(first_value, ScalarNode) and value_span.end_line == head.start_line:
+                head = Span(head.file, head.start_line, head.start_col, value_span.end_line, value_span.end_col)
+        mapping = Mapping(span, style="flow" if node.flow_style else "block",
+                          indent=head.start_col, head=head)
+        merges: list[Mapping] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == _TAG_MERGE or (isinstance(key_node, ScalarNode) and key_node.value == "<<"
+                                              and key_node.style is None):
+                for source in (value_node.value if isinstance(value_node, SequenceNode) else [value_node]):
+                    merged = self.convert(source, depth + 1)
+                    if isinstance(merged, Mapping):
+                        merges.append(merged)
+                continue
+            key = key_node.value if isinstance(key_node, ScalarNode) else str(key_node.value)
+            mapping.set(str(key), self.convert(value_node, depth + 1), self.span(key_node))
+        for merged in merges:  # explicit keys win over merged ones; earlier merges win over later
+            for key, entry in merged.entries.items():
+                if key not in mapping.entries:
+                    mapping.entries[key] = entry
+        return mapping
+
+
+def split_documents(text: str) -> Iterator[tuple[int, str]]:
+    """(first line, text) of each `---`-separated document, the separators blanked out."""
+    lines = text.split("\n")
+    start = 0
+    for index, line in enumerate(lines):
+        if _DOC_SEPARATOR.match(line):
+            if index > start:
+                yield start, "\n".join(lines[start:index])
+            start = index + 1
+            # `--- {a: 1}`: the content after the marker opens the next document; blank only
+            # the marker so columns stay exact
+            rest = line[3:].strip()
+            if line.startswith("---") and rest and not rest.startswith("#"):
+                lines[index] = "   " + line[3:]
+                start = index
+    if start < len(lines):
+        yield start, "\n".join(lines[start:])
+
+
+def parse_yaml(source: SourceFile) -> tuple[list[YamlDocument], list[SourceError]]:
+    """All documents of a YAML stream; each broken document becomes an error, the rest survive."""
+    documents: list[YamlDocument] = []
+    errors: list[SourceError] = []
+    for first_line, chunk in split_documents(source.text):
+        if not chunk.strip():
+            continue
+        end_line = first_line + chunk.count("\n")
+        try:
+            composed = list(_LOADER.compose_all(chunk))
+        except MarkedYAMLError as exc:
+            errors.append(_syntax_error(source, exc, first_line, chunk))
+            continue
+        except YAMLError as exc:
+            errors.append(SourceError(f"YAML error: {exc}", Span(source.path, first_line, 0, first_line, 0)))
+            continue
+        except RecursionError:
+            errors.append(SourceError(f"YAML nested too deeply to parse; not analysed",
+                                      Span(source.path, first_line, 0, first_line, 0)))
+            continue
+        converter = _Converter(source.path, first_line)
+        for composed_node in composed:
+            if composed_node is None:
+                continue
+            try:
+                root = converter.convert(composed_node)
+            except SourceError as exc:
+                errors.append(exc)
+                continue
+            documents.append(YamlDocument(root, first_line, end_line))
+    return documents, errors
+
+
+def _syntax_error(source: SourceFile, exc: MarkedYAMLError, line_offset: int, chunk: str) -> SourceError:
+    mark = exc.problem_mark or exc.context_mark
+    problem = exc.problem or exc.context or "syntax error"
+    if exc.context and exc.problem:
+        problem = f"{exc.context}: {exc.problem}"
+    line = (mark.line if mark else 0) + line_offset
+    col = mark.column if mark else 0
+    message = f"YAML syntax error: {problem}"
+    if "{{" in chunk:
+        message += (" (the file contains `{{ }}` template markers; a Helm template belongs in a "
+                    "chart's templates/ folder)")
+    return SourceError(message, Span(source.path, line, col, line, col + 1))
+
+
+def json_nodes(text: str, path: str, line_offset: int, col_offset: int = 0) -> Node | None:
+    """JSON text (a policy in a Terraform heredoc) as nodes with exact positions, or None."""
+    try:
+        composed = _LOADER.compose(text)
+        if composed is None:
+            return None
+        return _Converter(path, line_offset, col_offset).convert(composed)
+    except (YAMLError, SourceError, RecursionError):
+        return None
+
+
+# ---- Kubernetes objects ----------------------------------------------------------------------
+
+def kubernetes_resources(documents: list[YamlDocument], path: str) -> list[Resource]:
+    """Objects with a string `apiVersion` and `kind`; `kind: List` is expanded."""
+    found: list[Resource] = []
+    for document in documents:
+        root = document.root
+        if isinstance(root, Mapping):
+            _collect(root, path, found, depth=0)
+    return found
+
+
+def _collect(obj: Mapping, path: str, found: list[Resource], depth: int) -> None:
+    kind = obj.get("kind")
+    api = obj.get("apiVersion")
+    if not (isinstance(kind, Scalar) and isinstance(kind.value, str) and isinstance(api, Scalar)):
+        return
+    if kind.value.endswith("List") and isinstance(obj.get("items"), Sequence) and depth == 0:
+        for item in obj.get("items").items:  # type: ignore[union-attr]
+            if isinstance(item, Mapping):
+                _collect(item, path, found, depth + 1)
+        return
+    metadata = obj.mapping("metadata")
+    name_node = metadata.get("name") if metadata else None
+    namespace_node = metadata.get("namespace") if metadata else None
+    name = str(name_node.value) if isinstance(name_node, Scalar) and name_node.value is not None else "unnamed"
+    namespace = (str(namespace_node.value) if isinstance(namespace_node, Scalar)
+                 and namespace_node.value is not None else None)
+    labels = {}
+    label_map = metadata.mapping("labels") if metadata else None
+    if label_map:
+        labels = {key: str(value.value) for key, value in label_map.items() if isinstance(value, Scalar)}
+    assert obj.span is not None
+    head = obj.head or obj.span
+    found.append(Resource(
+        source="kubernetes", kind=kind.value, name=name, namespace=namespace,
+        address=k8s_address(kind.value, name, namespace), file=path, body=obj,
+        span=obj.span, head=head, labels=labels,
+    ))

@@ -1,0 +1,108 @@
+"""Findings, and fixes expressed as semantic edits.
+
+A rule says *what* to change ("set securityContext.runAsNonRoot to true under this container");
+the format layer (`aiiac_ls.fixes`) turns that into minimal text edits for YAML or HCL. Rules
+therefore never see text, and one fix serves manifests and Terraform alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from .nodes import Entry, Mapping, Node, Span
+
+SEVERITIES = ("low", "medium", "high", "critical")
+SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
+
+
+# ---- semantic edits --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SetPath:
+    """Ensure `path` (keys below `mapping`) exists with `value`, creating missing parents."""
+
+    mapping: Mapping
+    path: tuple[str, ...]
+    value: Any
+
+
+@dataclass(frozen=True)
+class ReplaceValue:
+    """Replace the text of an existing value with `value` (keeps the key and its comments)."""
+
+    node: Node
+    value: Any
+
+
+@dataclass(frozen=True)
+class RemoveKey:
+    """Delete one key (and its value) from a mapping."""
+
+    mapping: Mapping
+    key: str
+
+
+@dataclass(frozen=True)
+class AddBlockAfter:
+    """Terraform: insert a new top-level block after the block spanning `after`."""
+
+    after: Span
+    text: str
+
+
+Edit = Union[SetPath, ReplaceValue, RemoveKey, AddBlockAfter]
+
+
+@dataclass(frozen=True)
+class Fix:
+    title: str
+    edits: tuple[Edit, ...]
+
+
+# ---- what a rule yields, and what the engine reports ------------------------------------------
+
+Target = Union[Node, Entry, Span]
+
+
+@dataclass
+class Hit:
+    """A rule's raw result: where (a node, a key entry, or a span), what, and how to fix."""
+
+    at: Target
+    message: str
+    fix: Fix | None = None
+    severity: str | None = None  # overrides the rule's default for this finding
+    related: tuple[tuple[Span, str], ...] = ()
+    redact: bool = False  # the span holds a secret: never print its text
+
+
+@dataclass
+class Finding:
+    rule: str
+    severity: str
+    title: str
+    message: str
+    span: Span
+    resource: str
+    fix: Fix | None = None
+    related: tuple[tuple[Span, str], ...] = ()
+    equivalents: dict[str, list[str]] = field(default_factory=dict)
+    redact: bool = False
+
+    @property
+    def file(self) -> str:
+        return self.span.file
+
+    def sort_key(self) -> tuple:
+        return (self.span.file, self.span.start_line, self.span.start_col, self.rule)
+
+
+@dataclass
+class Problem:
+    """A file that could not be analysed (fully): syntax error, binary file, too large..."""
+
+    file: str
+    message: str
+    span: Span | None = None
+    kind: str = "error"  # error | syntax | skipped

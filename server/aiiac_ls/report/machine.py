@@ -1,0 +1,107 @@
+"""Machine output: the stable JSON contract and SARIF 2.1.0."""
+
+from __future__ import annotations
+
+import json
+
+from .. import __version__
+from ..engine import Analysis
+from ..model.findings import Finding
+from ..rules import Rule
+from . import fingerprint
+
+SARIF_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
+SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "2.0"}
+
+
+def _position(finding: Finding) -> dict:
+    span = finding.span
+    return {"line": span.start_line + 1, "column": span.start_col + 1,
+            "end_line": span.end_line + 1, "end_column": span.end_col + 1}
+
+
+def _line(analysis: Analysis, finding: Finding) -> str:
+    source = analysis.sources.get(finding.file)
+    return source.line(finding.span.start_line) if source else ""
+
+
+def to_json(analysis: Analysis) -> str:
+    findings = []
+    for finding in analysis.findings:
+        equivalents = {tool: finding.equivalents.get(tool, []) for tool in ("checkov", "trivy", "kics", "kube-linter")}
+        findings.append({
+            "rule": finding.rule, "severity": finding.severity, "title": finding.title, "message": finding.message,
+            "file": finding.file, **_position(finding), "resource": finding.resource,
+            "equivalents": equivalents, "fixable": finding.fix is not None,
+            "fingerprint": fingerprint(finding, _line(analysis, finding)),
+        })
+    errors = []
+    for problem in analysis.problems:
+        entry = {"file": problem.file, "kind": problem.kind, "message": problem.message}
+        if problem.span is not None:
+            entry.update(line=problem.span.start_line + 1, column=problem.span.start_col + 1)
+        errors.append(entry)
+    return json.dumps({"version": __version__, "findings": findings, "errors": errors}, indent=2,
+                      ensure_ascii=False) + "\n"
+
+
+def _sarif_rule(rule: Rule) -> dict:
+    return {
+        "id": rule.id, "name": rule.name or rule.id,
+        "shortDescription": {"text": rule.title},
+        "fullDescription": {"text": rule.summary or rule.title},
+        "help": {"text": f"{rule.rationale}\n\nFix: {rule.remediation}", "markdown": rule.markdown()},
+        "helpUri": rule.url,
+        "defaultConfiguration": {"level": SARIF_LEVEL[rule.severity]},
+        "properties": {"security-severity": SECURITY_SEVERITY[rule.severity], "tags": ["security"],
+                       "equivalents": {k: v for k, v in rule.equivalents.items() if v}},
+    }
+
+
+def to_sarif(analysis: Analysis, rules: list[Rule]) -> str:
+    index = {rule.id: position for position, rule in enumerate(rules)}
+    results = []
+    for finding in analysis.findings:
+        span = finding.span
+        result = {
+            "ruleId": finding.rule, "ruleIndex": index.get(finding.rule, 0), "level": SARIF_LEVEL[finding.severity],
+            "message": {"text": finding.message},
+            "locations": [{"physicalLocation": {
+                "artifactLocation": {"uri": span.file.replace("\\", "/")},
+                "region": {"startLine": span.start_line + 1, "startColumn": span.start_col + 1,
+                           "endLine": span.end_line + 1, "endColumn": span.end_col + 1},
+            }, "logicalLocations": [{"fullyQualifiedName": finding.resource}] if finding.resource else []}],
+            "partialFingerprints": {"aiiacFingerprint/v1": fingerprint(finding, _line(analysis, finding))},
+            "properties": {"severity": finding.severity},
+        }
+        if not result["locations"][0]["logicalLocations"]:
+            del result["locations"][0]["logicalLocations"]
+        results.append(result)
+    notifications = [{
+        "level": "error" if problem.kind in ("error", "syntax", "internal") else "note",
+        "message": {"text": f"{problem.file}: {problem.message}"},
+        "locations": [{"physicalLocation": {"artifactLocation": {"uri": problem.file.replace("\\", "/")}}}],
+    } for problem in analysis.problems]
+    document = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "aiiac-ls", "version": __version__, "semanticVersion": __version__,
+                                "informationUri": "https://github.com/aiiac-ls/aiiac-ls",
+                                "rules": [_sarif_rule(rule) for rule in rules]}},
+            "invocations": [{"executionSuccessful": not any(p.kind in ("error", "syntax", "internal")
+                                                            for p in analysis.problems),
+                             "toolExecutionNotifications": notifications}],
+            "results": results,
+            "columnKind": "unicodeCodePoints",
+        }],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def rules_json(rules: list[Rule]) -> str:
+    return json.dumps([{
+        "id": rule.id, "title": rule.title, "severity": rule.severity,
+        "applies_to": sorted(rule.applies_to) if rule.applies_to is not None else ["*"],
+        "source": rule.source or "any", "equivalents": rule.equivalents, "fixable": rule.fixable, "url": rule.url,
+    } for rule in rules], indent=2) + "\n"

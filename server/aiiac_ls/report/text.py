@@ -1,0 +1,83 @@
+"""Human output: one header line per finding, a code frame, a summary. Colour only on a TTY."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from ..engine import Analysis
+from ..model.findings import SEVERITIES
+from . import blocking, masked_line
+
+_COLOURS = {"critical": "\033[1;35m", "high": "\033[1;31m", "medium": "\033[1;33m", "low": "\033[1;36m"}
+_BOLD, _DIM, _RESET, _BLUE = "\033[1m", "\033[2m", "\033[0m", "\033[1;34m"
+
+
+def render(analysis: Analysis, colour: bool = False, show_frames: bool = True) -> str:
+    def c(code: str, text: str) -> str:
+        return f"{code}{text}{_RESET}" if colour else text
+
+    secrets: dict[str, list[tuple[int, int, int, int]]] = {}
+    for finding in analysis.findings:
+        if finding.redact:
+            secrets.setdefault(finding.file, []).append(tuple(finding.span[1:]))  # type: ignore[arg-type]
+
+    out: list[str] = []
+    for finding in analysis.findings:
+        span = finding.span
+        location = f"{span.file}:{span.start_line + 1}:{span.start_col + 1}:"
+        severity = c(_COLOURS.get(finding.severity, ""), finding.severity)
+        fixable = c(_DIM, " [*]") if finding.fix else ""
+        out.append(f"{c(_BOLD, location)} {c(_BOLD, finding.rule)} [{severity}] {finding.message}{fixable}")
+        source = analysis.sources.get(span.file)
+        if show_frames and source is not None:
+            out.extend(_frame(source.lines, span, secrets.get(span.file, []), c))
+            out.append("")
+    for problem in analysis.problems:
+        where = problem.file
+        if problem.span is not None:
+            where += f":{problem.span.start_line + 1}:{problem.span.start_col + 1}"
+        label = {"syntax": "error", "internal": "internal error", "skipped": "skipped"}.get(problem.kind, problem.kind)
+        out.append(f"{c(_BOLD, where + ':')} {c(_COLOURS['high'] if problem.kind != 'skipped' else _DIM, label)}: "
+                   f"{problem.message}")
+    out.append(_summary(analysis, c))
+    return "\n".join(out) + "\n"
+
+
+def _frame(lines: list[str], span, secret_spans, c) -> list[str]:
+    first = max(span.start_line - 1, 0)
+    last = min(span.end_line if span.end_line > span.start_line else span.start_line + 1, len(lines) - 1)
+    last = min(last, span.start_line + 4)
+    width = len(str(last + 1))
+    rows = [c(_BLUE, " " * width + " |")]
+    for number in range(first, last + 1):
+        text = masked_line(lines[number], secret_spans, number).expandtabs(1)
+        rows.append(f"{c(_BLUE, str(number + 1).rjust(width) + ' |')} {text}")
+        if number == span.start_line:
+            end = span.end_col if span.end_line == span.start_line else len(lines[number])
+            carets = "^" * max(end - span.start_col, 1)
+            rows.append(f"{c(_BLUE, ' ' * width + ' |')} {' ' * span.start_col}{c(_COLOURS['high'], carets)}")
+    rows.append(c(_BLUE, " " * width + " |"))
+    return rows
+
+
+def _summary(analysis: Analysis, c) -> str:
+    counts = Counter(finding.severity for finding in analysis.findings)
+    fixable = sum(1 for finding in analysis.findings if finding.fix)
+    total = len(analysis.findings)
+    files = f"{analysis.files} file{'s' if analysis.files != 1 else ''}"
+    if not total:
+        text = f"No findings in {files}."
+    else:
+        parts = ", ".join(f"{counts[level]} {level}" for level in reversed(SEVERITIES) if counts[level])
+        text = f"Found {total} finding{'s' if total != 1 else ''} ({parts}) in {files}."
+        if fixable:
+            text += f" {fixable} fixable with --fix."
+    if analysis.suppressed:
+        text += f" {analysis.suppressed} suppressed."
+    problems = blocking(analysis.problems)
+    if problems:
+        text += f" {len(problems)} file problem{'s' if len(problems) != 1 else ''}."
+    skipped = sum(1 for problem in analysis.problems if problem.kind == "skipped")
+    if skipped:
+        text += f" {skipped} skipped."
+    return c(_BOLD, text)

@@ -1,0 +1,140 @@
+"""The rule framework: metadata, documentation and a pure check, declared in one place.
+
+A rule is a function decorated with `@rule(...)`. Its docstring is its documentation, in the
+style of ruff's rule pages (`## What it does`, `## Why is this bad?`, `## Example`, `## Fix`);
+hover, `--explain` and the generated docs all read it. The check receives one resource and the
+read-only context and yields `Hit`s; it never sees text, files or the LSP.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from .model.findings import SEVERITIES, Hit
+from .model.resources import Resource
+
+DOCS_URL = "https://github.com/aiiac-ls/aiiac-ls/blob/main/docs/rules/{id}.md"
+_ID = re.compile(r"^AIS\d{3}$")
+EQUIVALENT_TOOLS = ("checkov", "trivy", "kics", "kube-linter", "tfsec")
+
+
+@dataclass
+class RuleContext:
+    """What a check may read besides its resource: its neighbours and scan-wide facts."""
+
+    scope: list[Resource]  # same Terraform module instance, or all Kubernetes objects of the scan
+    facts: object  # aiiac_rules.facts.Facts
+    settings: object  # aiiac_ls.config.Config
+    _by_kind: dict[str, list[Resource]] = field(default_factory=dict)
+
+    def of_kind(self, *kinds: str) -> list[Resource]:
+        if not self._by_kind:
+            for resource in self.scope:
+                self._by_kind.setdefault(resource.kind, []).append(resource)
+        found: list[Resource] = []
+        for kind in kinds:
+            found.extend(self._by_kind.get(kind, ()))
+        return found
+
+
+Check = Callable[[Resource, RuleContext], Iterable[Hit]]
+
+
+@dataclass
+class Rule:
+    id: str
+    title: str
+    severity: str
+    applies_to: frozenset[str] | None  # resource kinds; None means every resource of `source`
+    source: str | None  # "kubernetes" | "terraform" | None for both
+    check: Check
+    docs: str
+    equivalents: dict[str, list[str]]
+    references: tuple[str, ...] = ()
+    fixable: bool = False
+    name: str = ""
+
+    def section(self, heading: str) -> str:
+        match = re.search(rf"^## {re.escape(heading)}\s*\n(.*?)(?=^## |\Z)", self.docs, re.S | re.M)
+        return match.group(1).strip() if match else ""
+
+    @property
+    def rationale(self) -> str:
+        return self.section("Why is this bad?")
+
+    @property
+    def remediation(self) -> str:
+        return self.section("Fix")
+
+    @property
+    def summary(self) -> str:
+        return self.section("What it does")
+
+    @property
+    def url(self) -> str:
+        return DOCS_URL.format(id=self.id)
+
+    def applies(self, resource: Resource) -> bool:
+        if self.source is not None and resource.source != self.source:
+            return False
+        return self.applies_to is None or resource.kind in self.applies_to
+
+    def markdown(self) -> str:
+        """The full documentation page."""
+        lines = [f"# {self.id}: {self.title}", "",
+                 f"Severity: **{self.severity}** · Applies to: {', '.join(sorted(self.applies_to or ['all']))}"
+                 + (" · Fix available" if self.fixable else ""), "", self.docs.strip(), ""]
+        equivalents = [f"- {tool}: {', '.join(ids)}" for tool, ids in self.equivalents.items() if ids]
+        if equivalents:
+            lines += ["## Equivalent checks", "", *equivalents, ""]
+        if self.references:
+            lines += ["## References", "", *[f"- <{ref}>" for ref in self.references], ""]
+        return "\n".join(lines)
+
+
+_REGISTRY: dict[str, Rule] = {}
+
+
+def rule(id: str, title: str, severity: str, applies_to: Iterable[str] | None = None, source: str | None = None,
+         equivalents: dict[str, list[str]] | None = None, references: Iterable[str] = (),
+         fixable: bool = False) -> Callable[[Check], Rule]:
+    """Declare a rule; the decorated function is its check and its docstring its documentation."""
+    if not _ID.match(id):
+        raise ValueError(f"rule id {id!r} must look like AIS123")
+    if severity not in SEVERITIES:
+        raise ValueError(f"{id}: severity must be one of {SEVERITIES}")
+    unknown_tools = set(equivalents or {}) - set(EQUIVALENT_TOOLS)
+    if unknown_tools:
+        raise ValueError(f"{id}: unknown equivalent tools {sorted(unknown_tools)}")
+
+    def register(check: Check) -> Rule:
+        if id in _REGISTRY:
+            raise ValueError(f"duplicate rule id {id}")
+        docs = inspect.cleandoc(check.__doc__ or "")
+        for heading in ("What it does", "Why is this bad?", "Fix"):
+            if f"## {heading}" not in docs:
+                raise ValueError(f"{id}: documentation lacks a '## {heading}' section")
+        created = Rule(id=id, title=title, severity=severity,
+                       applies_to=frozenset(applies_to) if applies_to is not None else None, source=source,
+                       check=check, docs=docs, equivalents={tool: list((equivalents or {}).get(tool, []))
+                                                            for tool in EQUIVALENT_TOOLS},
+                       references=tuple(references), fixable=fixable, name=check.__name__)
+        _REGISTRY[id] = created
+        return created
+
+    return register
+
+
+def all_rules() -> list[Rule]:
+    """Every registered rule, importing the bundled rule pack on first use."""
+    import aiiac_rules  # noqa: F401  (registers on import)
+
+    return [_REGISTRY[key] for key in sorted(_REGISTRY)]
+
+
+def get_rule(rule_id: str) -> Rule | None:
+    all_rules()
+    return _REGISTRY.get(rule_id.upper())
