@@ -15,6 +15,7 @@ from typing import Iterator
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+from ruamel.yaml.resolver import VersionedResolver
 
 from ..model.nodes import Mapping, Node, Scalar, Sequence, Span
 from ..model.resources import Resource, k8s_address
@@ -24,19 +25,50 @@ MAX_NODES = 400_000  # per document, after alias expansion: a real 25k-line CRD 
 MAX_DEPTH = 200
 
 _DOC_SEPARATOR = re.compile(r"^(---|\.\.\.)(?=\s|$)", re.M)
+# CustomResourceDefinitions are OpenAPI schemas (the KubeRay ones run to 25k lines); no rule reads
+# them, so they are recognised by their top-level kind and not composed.
+_CRD = re.compile(r"^kind:[ \t]*['\"]?CustomResourceDefinition['\"]?[ \t]*(#.*)?$", re.M)
 
+_TAG_STR = "tag:yaml.org,2002:str"
 _TAG_INT = "tag:yaml.org,2002:int"
 _TAG_FLOAT = "tag:yaml.org,2002:float"
 _TAG_BOOL = "tag:yaml.org,2002:bool"
 _TAG_NULL = "tag:yaml.org,2002:null"
-_TAG_MERGE = "tag:yaml.org,2002:merge"
+
+# Kubernetes reads YAML with go-yaml (YAML 1.1 booleans); plain scalars are typed here, once,
+# instead of by ruamel's resolver, which costs 4x the parse itself.
+_BOOL_TRUE = {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"}
+_BOOL_FALSE = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"}
+_NULLS = {"", "~", "null", "Null", "NULL"}
+_INT = re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$")
+_INT_OTHER = re.compile(r"^[-+]?0(?:x[0-9a-fA-F_]+|o[0-7_]+|[0-7_]+)$")
+_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?$")
+_FLOAT_SPECIAL = {".inf": float("inf"), "+.inf": float("inf"), "-.inf": float("-inf"), ".nan": float("nan"),
+                  ".Inf": float("inf"), "-.Inf": float("-inf"), ".NaN": float("nan")}
+
+
+class _PlainResolver(VersionedResolver):
+    """Tags every node by kind only; `_scalar_value` types plain scalars."""
+
+    def resolve(self, kind, value, implicit):
+        if kind is ScalarNode:
+            return _TAG_STR
+        return self.DEFAULT_SEQUENCE_TAG if kind is SequenceNode else self.DEFAULT_MAPPING_TAG
+
+    def descend_resolver(self, current_node, current_index):
+        return None
+
+    def ascend_resolver(self):
+        return None
 
 
 def _make_loader() -> YAML:
     try:
-        return YAML(typ="safe", pure=False)  # C parser when ruamel.yaml.clib is installed
+        loader = YAML(typ="safe", pure=False)  # C parser when ruamel.yaml.clib is installed
     except Exception:  # pragma: no cover - platforms without the C extension
-        return YAML(typ="safe", pure=True)
+        loader = YAML(typ="safe", pure=True)
+    loader.Resolver = _PlainResolver
+    return loader
 
 
 _LOADER = _make_loader()
@@ -56,26 +88,49 @@ class _Budget:
         self.left = MAX_NODES
 
 
+def _number(text: str, integer: bool):
+    cleaned = text.replace("_", "")
+    try:
+        if not integer:
+            return float(cleaned)
+        body = cleaned.lstrip("+-")
+        sign = -1 if cleaned.startswith("-") else 1
+        if body.startswith(("0x", "0X")):
+            return sign * int(body[2:], 16)
+        if body.startswith(("0o", "0O")):
+            return sign * int(body[2:], 8)
+        if len(body) > 1 and body.startswith("0"):
+            return sign * int(body, 8)
+        return int(cleaned)
+    except ValueError:
+        return text
+
+
 def _scalar_value(node: ScalarNode):
     text = node.value
-    tag = node.tag
+    if node.style is None and getattr(node.tag, "handle", None) is None:  # untagged plain scalar
+        if text in _NULLS:
+            return None
+        if text in _BOOL_TRUE:
+            return True
+        if text in _BOOL_FALSE:
+            return False
+        first = text[0]
+        if first.isdigit() or first in "+-.":
+            if _INT.match(text) or _INT_OTHER.match(text):
+                return _number(text, integer=True)
+            if _FLOAT.match(text):
+                return _number(text, integer=False)
+            if text in _FLOAT_SPECIAL:
+                return _FLOAT_SPECIAL[text]
+        return text
+    tag = str(node.tag)  # explicit tags are rare; str() of a ruamel Tag is not cheap
     if tag == _TAG_INT:
-        cleaned = text.replace("_", "")
-        try:
-            if cleaned.lower().startswith(("0x", "-0x", "+0x")):
-                return int(cleaned, 16)
-            if cleaned.lower().startswith(("0o", "-0o", "+0o")):
-                return int(cleaned, 8)
-            return int(cleaned)
-        except ValueError:
-            return text
+        return _number(text, integer=True)
     if tag == _TAG_FLOAT:
-        try:
-            return float(text.replace("_", ""))
-        except ValueError:
-            return text
+        return _number(text, integer=False)
     if tag == _TAG_BOOL:
-        return text.lower() in ("true", "yes", "on", "y")
+        return text in _BOOL_TRUE
     if tag == _TAG_NULL:
         return None
     return text
@@ -124,8 +179,7 @@ class _Converter:
                           indent=head.start_col, head=head)
         merges: list[Mapping] = []
         for key_node, value_node in node.value:
-            if key_node.tag == _TAG_MERGE or (isinstance(key_node, ScalarNode) and key_node.value == "<<"
-                                              and key_node.style is None):
+            if isinstance(key_node, ScalarNode) and key_node.value == "<<" and key_node.style is None:
                 for source in (value_node.value if isinstance(value_node, SequenceNode) else [value_node]):
                     merged = self.convert(source, depth + 1)
                     if isinstance(merged, Mapping):
@@ -164,7 +218,7 @@ def parse_yaml(source: SourceFile) -> tuple[list[YamlDocument], list[SourceError
     documents: list[YamlDocument] = []
     errors: list[SourceError] = []
     for first_line, chunk in split_documents(source.text):
-        if not chunk.strip():
+        if not chunk.strip() or _CRD.search(chunk):
             continue
         end_line = first_line + chunk.count("\n")
         try:
