@@ -44,6 +44,8 @@ class Directive:
 
 
 def _reason(text: str) -> str:
+    """The free text after the IDs, up to any further `#` comment on the line."""
+    text = re.split(r"\s#", " " + text, maxsplit=1)[0]
     return text.strip().lstrip("-:").strip()
 
 
@@ -57,7 +59,7 @@ def parse_directives(path: str, lines: list[str]) -> dict[int, list[Directive]]:
         if not comment:
             continue
         text = comment.group(1)
-        col = comment.start(1)
+        col = comment.start(0) + (1 if line[comment.start(0)].isspace() else 0)  # at the `#`
         span = Span(path, index, col, index, len(line))
         directive = None
         if match := _AIIAC.search(text):

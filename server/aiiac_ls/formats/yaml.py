@@ -30,6 +30,7 @@ _DOC_SEPARATOR = re.compile(r"^(---|\.\.\.)(?=\s|$)", re.M)
 _CRD = re.compile(r"^kind:[ \t]*['\"]?CustomResourceDefinition['\"]?[ \t]*(#.*)?$", re.M)
 
 _TAG_STR = "tag:yaml.org,2002:str"
+_TAG_PLAIN = "!aiiac/plain"  # an untagged plain scalar, typed by `_scalar_value`
 _TAG_INT = "tag:yaml.org,2002:int"
 _TAG_FLOAT = "tag:yaml.org,2002:float"
 _TAG_BOOL = "tag:yaml.org,2002:bool"
@@ -52,7 +53,7 @@ class _PlainResolver(VersionedResolver):
 
     def resolve(self, kind, value, implicit):
         if kind is ScalarNode:
-            return _TAG_STR
+            return _TAG_PLAIN if implicit and implicit[0] else _TAG_STR
         return self.DEFAULT_SEQUENCE_TAG if kind is SequenceNode else self.DEFAULT_MAPPING_TAG
 
     def descend_resolver(self, current_node, current_index):
@@ -108,7 +109,8 @@ def _number(text: str, integer: bool):
 
 def _scalar_value(node: ScalarNode):
     text = node.value
-    if node.style is None and getattr(node.tag, "handle", None) is None:  # untagged plain scalar
+    tag = str(node.tag)
+    if tag == _TAG_PLAIN:
         if text in _NULLS:
             return None
         if text in _BOOL_TRUE:
@@ -124,7 +126,6 @@ def _scalar_value(node: ScalarNode):
             if text in _FLOAT_SPECIAL:
                 return _FLOAT_SPECIAL[text]
         return text
-    tag = str(node.tag)  # explicit tags are rare; str() of a ruamel Tag is not cheap
     if tag == _TAG_INT:
         return _number(text, integer=True)
     if tag == _TAG_FLOAT:
@@ -179,7 +180,7 @@ class _Converter:
                           indent=head.start_col, head=head)
         merges: list[Mapping] = []
         for key_node, value_node in node.value:
-            if isinstance(key_node, ScalarNode) and key_node.value == "<<" and key_node.style is None:
+            if isinstance(key_node, ScalarNode) and key_node.value == "<<" and not key_node.style:
                 for source in (value_node.value if isinstance(value_node, SequenceNode) else [value_node]):
                     merged = self.convert(source, depth + 1)
                     if isinstance(merged, Mapping):

@@ -1,0 +1,42 @@
+"""Every rule against its bad/ and good/ fixtures: exactly the annotated findings, no others."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from aiiac_ls.rules import all_rules
+
+from .helpers import FIXTURES, expectations, run
+
+RULES = [rule.id for rule in all_rules()]
+
+
+@pytest.mark.parametrize("rule_id", RULES)
+def test_every_rule_has_fixtures(rule_id):
+    folder = FIXTURES / "rules" / rule_id
+    assert (folder / "bad").is_dir() and (folder / "good").is_dir(), f"{rule_id} needs bad/ and good/ fixtures"
+    assert expectations(folder / "bad"), f"{rule_id}: bad/ fixtures annotate no finding"
+    assert not expectations(folder / "good"), f"{rule_id}: good/ fixtures must not expect findings"
+
+
+@pytest.mark.parametrize("rule_id", RULES)
+@pytest.mark.parametrize("kind", ["bad", "good"])
+def test_fixture_findings_match_annotations(rule_id, kind):
+    folder = FIXTURES / "rules" / rule_id / kind
+    analysis = run([folder], select=[rule_id])
+    assert not [p for p in analysis.problems if p.kind != "skipped"], analysis.problems
+    expected = expectations(folder)
+    actual_lines = {(f.file, f.rule, f.span.start_line + 1) for f in analysis.findings}
+    expected_lines = {(file, rule, line) for file, rule, line, _ in expected}
+    assert actual_lines == expected_lines
+    columns = {(f.file, f.rule, f.span.start_line + 1): f.span.start_col + 1 for f in analysis.findings}
+    for file, rule, line, col in expected:
+        if col is not None:
+            assert columns[(file, rule, line)] == col, f"{file}:{line} {rule}"
+
+
+def test_fixture_paths_are_relative_to_cwd():
+    analysis = run([FIXTURES / "rules" / "AIS103" / "bad"], select=["AIS103"])
+    assert all(not os.path.isabs(f.file) for f in analysis.findings)
