@@ -1,0 +1,184 @@
+"""The CLI contract: formats, exit codes, thresholds, rule selection, config errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from aiiac_ls import __version__
+from aiiac_ls.cli import main
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "ml-platform"
+
+POD = textwrap.dedent("""\
+    apiVersion: v1
+    kind: Pod
+    metadata:
+      name: é😀-vllm
+    spec:
+      automountServiceAccountToken: false
+      containers:
+        - {name: "é😀", image: "vllm/vllm-openai:latest", securityContext: {runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}}
+    """)
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "k8s").mkdir()
+    (tmp_path / "k8s" / "pod.yaml").write_text(POD, encoding="utf-8")
+    return tmp_path
+
+
+def _json(capsys, *args) -> tuple[int, dict]:
+    code = main(["--check", *args, "--format", "json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_json_contract_with_character_columns(project, capsys):
+    code, data = _json(capsys, "k8s")
+    assert code == 1
+    assert data["version"] == __version__
+    assert data["errors"] == []
+    [finding] = data["findings"]
+    assert finding == {
+        "rule": "AIS110", "severity": "medium", "title": "Image is not pinned to a version",
+        "message": "image `vllm/vllm-openai:latest` uses the floating `latest` tag",
+        "file": os.path.join("k8s", "pod.yaml"), "line": 8, "column": 20, "end_line": 8, "end_column": 52,
+        "resource": "Pod/é😀-vllm",
+        "equivalents": {"checkov": ["CKV_K8S_14"], "trivy": ["KSV013"], "kics": [], "kube-linter": ["latest-tag"]},
+        "fixable": False, "fingerprint": finding["fingerprint"],
+    }
+    line = POD.splitlines()[7]
+    assert line[finding["column"] - 1:finding["end_column"] - 1] == 'image: "vllm/vllm-openai:latest"'
+
+
+def test_exit_codes_and_threshold(project, capsys):
+    assert main(["--check", "k8s", "--severity-threshold", "high"]) == 0
+    assert main(["--check", "k8s", "--severity-threshold", "medium"]) == 1
+    assert main(["--check", "k8s", "--ignore", "AIS110"]) == 0
+    assert main(["--check", "k8s", "--select", "AIS2"]) == 0
+    assert main(["--check", "k8s", "--select", "AIS9"]) == 2  # no such rule
+    capsys.readouterr()
+
+
+def test_unreadable_file_is_exit_2_and_the_rest_is_still_reported(project, capsys):
+    (project / "k8s" / "broken.yaml").write_text("a: [\n", encoding="utf-8")
+    (project / "k8s" / "binary.yaml").write_bytes(b"\x00\x01\x02")
+    code, data = _json(capsys, "k8s")
+    assert code == 2
+    assert [f["rule"] for f in data["findings"]] == ["AIS110"]
+    errors = {e["file"]: e for e in data["errors"]}
+    assert errors[os.path.join("k8s", "binary.yaml")]["message"] == "binary file (contains NUL bytes); not analysed"
+    broken = errors[os.path.join("k8s", "broken.yaml")]
+    assert broken["kind"] == "syntax" and broken["line"] == 2 and broken["message"].startswith("YAML syntax error")
+
+
+def test_missing_path_is_a_usage_error(project, capsys):
+    code, data = _json(capsys, "nope")
+    assert code == 2
+    assert data["errors"] == [{"file": "nope", "kind": "error", "message": "no such file or directory"}]
+
+
+def test_text_output_has_code_frame_and_summary(project, capsys):
+    assert main(["--check", "k8s", "--no-color"]) == 1
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == (f"{os.path.join('k8s', 'pod.yaml')}:8:20: AIS110 [medium] image "
+                                   "`vllm/vllm-openai:latest` uses the floating `latest` tag")
+    assert "8 |" in out and "\x1b[" not in out
+    assert out.rstrip().endswith("Found 1 finding (1 medium) in 1 file.")
+
+
+def test_output_file(project, capsys):
+    assert main(["--check", "k8s", "--format", "json", "--output", "out.json"]) == 1
+    assert capsys.readouterr().out == ""
+    assert json.loads((project / "out.json").read_text())["findings"][0]["rule"] == "AIS110"
+
+
+def test_sarif_is_valid_against_the_official_schema(project, capsys):
+    jsonschema = pytest.importorskip("jsonschema")
+    schema_path = os.environ.get("AIIAC_SARIF_SCHEMA")
+    if not schema_path or not Path(schema_path).is_file():
+        candidate = Path(__file__).resolve().parents[1] / ".cache" / "sarif" / "sarif-2.1.0-rtm.5.json"
+        if not candidate.is_file():
+            pytest.skip("SARIF schema not fetched: run `make test` (it downloads the schema from npm)")
+        schema_path = str(candidate)
+    schema = json.loads(Path(schema_path).read_text(encoding="utf-8"))
+    assert main(["--check", str(EXAMPLE), "k8s", "--format", "sarif"]) == 1
+    document = json.loads(capsys.readouterr().out)
+    jsonschema.validate(document, schema)
+    run = document["runs"][0]
+    assert run["tool"]["driver"]["name"] == "aiiac-ls"
+    results = {r["ruleId"] for r in run["results"]}
+    assert {"AIS101", "AIS201", "AIS401", "AIS701"} <= results
+    first = run["results"][0]
+    assert set(first["partialFingerprints"]) == {"aiiacFingerprint/v1"}
+    rule_ids = [r["id"] for r in run["tool"]["driver"]["rules"]]
+    assert rule_ids[first["ruleIndex"]] == first["ruleId"]
+
+
+def test_secret_never_printed(project, capsys):
+    token = "hf_ZyXwVuTsRqPoNmLkJiHgFeDcBa9876543210"
+    (project / "k8s" / "secret.yaml").write_text(textwrap.dedent(f"""\
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {{name: cfg}}
+        data:
+          HF_TOKEN: {token}
+        """), encoding="utf-8")
+    for fmt in ("text", "json", "sarif"):
+        main(["--check", "k8s", "--format", fmt, "--no-color"])
+        out = capsys.readouterr().out
+        assert "AIS701" in out
+        assert token not in out and token[:12] not in out
+
+
+def test_explain_and_list_rules(capsys):
+    assert main(["--explain", "ais101"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("# AIS101: Container may run as root")
+    assert "## Why is this bad?" in text and "CKV_K8S_23" in text
+    assert main(["--explain", "AIS999"]) == 2
+    capsys.readouterr()
+    assert main(["--list-rules", "--format", "json"]) == 0
+    rules = json.loads(capsys.readouterr().out)
+    assert len(rules) >= 22
+    assert {"id", "title", "severity", "applies_to", "equivalents", "fixable"} <= set(rules[0])
+
+
+def test_config_unknown_key_is_named(project, capsys):
+    (project / ".aiiac.toml").write_text('ignroe = ["AIS110"]\n')
+    assert main(["--check", "k8s"]) == 2
+    assert "unknown key `ignroe`" in capsys.readouterr().err
+
+
+def test_config_from_pyproject_upward(project, capsys):
+    (project / "pyproject.toml").write_text('[tool.aiiac]\nignore = ["AIS110"]\n')
+    assert main(["--check", "k8s"]) == 0
+    capsys.readouterr()
+    (project / "pyproject.toml").write_text('[tool.aiiac]\nseverity = { AIS110 = "critical" }\n')
+    code, data = _json(capsys, "k8s")
+    assert code == 1 and data["findings"][0]["severity"] == "critical"
+
+
+def test_version_subprocess():
+    out = subprocess.run([sys.executable, "-m", "aiiac_ls.cli", "--version"], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == f"aiiac-ls {__version__}"
+
+
+def test_demo_example_findings(capsys, monkeypatch):
+    monkeypatch.chdir(EXAMPLE)
+    code, data = _json(capsys, ".")
+    assert code == 1
+    found = sorted({(f["rule"], f["file"], f["line"]) for f in data["findings"]})
+    assert ("AIS201", os.path.join("k8s", "triton.yaml"), 40) in found
+    assert ("AIS301", os.path.join("infra", "main.tf"), 44) in found
+    assert ("AIS401", os.path.join("infra", "main.tf"), 1) in found
+    assert ("AIS701", os.path.join("k8s", "triton.yaml"), 22) in found
+    assert data["errors"] == []
