@@ -388,8 +388,11 @@ class ModuleInstance:
             if pairs is None:
                 bindings = [(base, {"each": _each_binding(unknown, unknown)})]
             else:
-                bindings = [(f'{base}["{to_str(k.value) if isinstance(k, Scalar) else "?"}"]',
-                             {"each": _each_binding(_set_key(k, v), v)}) for k, v in pairs[:MAX_INSTANCES]]
+                bindings = []
+                for key, value in pairs[:MAX_INSTANCES]:
+                    key = _set_key(key, value)
+                    label = to_str(key.value) if isinstance(key, Scalar) else "?"
+                    bindings.append((f'{base}["{label}"]', {"each": _each_binding(key, value)}))
         else:
             bindings = [(base, {})]
         resources = []

@@ -1,0 +1,136 @@
+"""Inline suppressions in YAML and Terraform, including other scanners' comments."""
+
+from __future__ import annotations
+
+import textwrap
+
+from .helpers import run
+
+
+def _write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return tmp_path
+
+
+def _pod(comment_above="", comment_inline=""):
+    return POD.replace("COMMENT_ABOVE", comment_above).replace("COMMENT_INLINE", comment_inline)
+
+
+def _rules(analysis):
+    return sorted((f.rule, f.span.start_line + 1) for f in analysis.findings)
+
+
+POD = """
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: driver}
+    spec:
+      containers:
+        - name: driver
+          image: nvcr.io/nvidia/driver:550.90.07
+          securityContext:
+            COMMENT_ABOVE
+            privileged: trueCOMMENT_INLINE
+    """
+
+
+def test_inline_and_above_the_line(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path, "a.yaml", _pod(comment_above="", comment_inline="  # aiiac:ignore AIS103 -- driver installer"))
+    assert _rules(run(["a.yaml"], select=["AIS103", "AIS0"])) == []
+    _write(tmp_path, "a.yaml", _pod(comment_above="# aiiac:ignore AIS103 -- driver installer", comment_inline=""))
+    assert _rules(run(["a.yaml"], select=["AIS103", "AIS0"])) == []
+
+
+def test_above_an_enclosing_block_and_the_resource(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path, "a.yaml", """
+        # aiiac:ignore AIS103, AIS101 -- the GPU driver DaemonSet needs the host
+        # (reviewed 2026-11)
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: driver}
+        spec:
+          # aiiac:ignore AIS105 -- writes the driver into the host
+          containers:
+            - name: driver
+              image: nvcr.io/nvidia/driver:550.90.07
+              securityContext:
+                privileged: true
+        """)
+    rules = {f.rule for f in run(["a.yaml"], select=["AIS1", "AIS0"]).findings}
+    assert not rules & {"AIS103", "AIS101", "AIS105"}
+    assert {"AIS104", "AIS106"} <= rules
+
+
+def test_other_rules_on_the_same_line_are_kept(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path, "a.yaml", _pod(comment_above="", comment_inline="  # aiiac:ignore AIS104 -- wrong rule"))
+    assert ("AIS103", 10) in _rules(run(["a.yaml"], select=["AIS103"]))
+
+
+def test_checkov_trivy_tfsec_and_kics_comments_are_honoured(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path, "main.tf", """
+        resource "aws_security_group" "a" {
+          ingress {
+            from_port   = 22
+            to_port     = 22
+            protocol    = "tcp"
+            cidr_blocks = ["0.0.0.0/0"] #checkov:skip=CKV_AWS_24:bastion, replaced next sprint
+          }
+        }
+        resource "aws_security_group_rule" "b" {
+          type        = "ingress"
+          from_port   = 22
+          to_port     = 22
+          protocol    = "tcp"
+          #tfsec:ignore:aws-ec2-no-public-ingress-sgr legacy
+          cidr_blocks = ["0.0.0.0/0"]
+        }
+        resource "aws_security_group_rule" "c" {
+          type        = "ingress"
+          from_port   = 22
+          to_port     = 22
+          protocol    = "tcp"
+          cidr_blocks = ["0.0.0.0/0"] # trivy:ignore:AVD-AWS-0107 -- temporary
+        }
+        resource "aws_security_group_rule" "d" {
+          type        = "ingress"
+          from_port   = 22
+          to_port     = 22
+          protocol    = "tcp"
+          # kics-scan ignore-line
+          cidr_blocks = ["0.0.0.0/0"]
+        }
+        resource "aws_security_group_rule" "e" {
+          type        = "ingress"
+          from_port   = 22
+          to_port     = 22
+          protocol    = "tcp"
+          cidr_blocks = ["0.0.0.0/0"] #checkov:skip=CKV_AWS_999:unrelated check
+        }
+        """)
+    analysis = run(["main.tf"], select=["AIS202", "AIS0"])
+    assert _rules(analysis) == [("AIS202", 37)]
+    assert analysis.suppressed == 4
+
+
+def test_suppression_above_terraform_resource_and_missing_reason(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path, "main.tf", """
+        // aiiac:ignore AIS401
+        resource "aws_s3_bucket" "logs" {
+          bucket = "acme-logs"
+        }
+        """)
+    analysis = run(["main.tf"], select=["AIS401", "AIS0"])
+    assert _rules(analysis) == [("AIS001", 1)]
+    assert analysis.findings[0].span.start_col == 0
+
+
+def test_unknown_rule_in_suppression(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path, "a.yaml", _pod(comment_above="", comment_inline="  # aiiac:ignore -- no id given"))
+    assert _rules(run(["a.yaml"], select=["AIS0"])) == [("AIS002", 10)]
