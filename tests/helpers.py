@@ -31,7 +31,7 @@ def expectations(folder: Path) -> set[tuple[str, str, int, int | None]]:
     return found
 
 
-def run(paths, select=None, **config) -> "Analysis":  # noqa: F821
+def run(paths, select=None, **config) -> Analysis:  # noqa: F821
     settings = Config(select=tuple(select or ()), **config)
     return Engine(settings).analyse_paths([str(p) for p in paths])
 

@@ -10,7 +10,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from aiiac_ls import __version__
 from aiiac_ls.cli import main
 

@@ -6,7 +6,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from aiiac_ls.fixes import apply_edits, text_edits
 
 from .helpers import run

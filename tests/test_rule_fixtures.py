@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from aiiac_ls.rules import all_rules
 
 from .helpers import FIXTURES, expectations, run

@@ -5,7 +5,6 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-
 from aiiac_ls.formats.hcl.syntax import HclFile
 from aiiac_ls.formats.source import SourceFile
 from aiiac_ls.formats.terraform import ModuleInstance, TerraformProject

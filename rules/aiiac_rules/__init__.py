@@ -3,10 +3,10 @@
 from .kubernetes import exposure as _k8s_exposure  # noqa: F401
 from .kubernetes import hardening as _k8s_hardening  # noqa: F401
 from .secrets import credentials as _credentials  # noqa: F401
+from .suppression import SUPPRESSION_RULES  # noqa: F401
 from .terraform.aws import eks as _eks  # noqa: F401
 from .terraform.aws import iam as _iam  # noqa: F401
 from .terraform.aws import network as _network  # noqa: F401
 from .terraform.aws import s3 as _s3  # noqa: F401
 from .terraform.aws import sagemaker as _sagemaker  # noqa: F401
 from .terraform.gcp import gcs as _gcs  # noqa: F401
-from .suppression import SUPPRESSION_RULES  # noqa: F401

@@ -62,7 +62,7 @@ def _walk_uris(node, depth: int = 0):
                 yield child.value
             else:
                 yield from _walk_uris(child, depth + 1)
-    elif hasattr(node, "items") and isinstance(getattr(node, "items"), list):
+    elif hasattr(node, "items") and isinstance(node.items, list):
         for item in node.items:
             yield from _walk_uris(item, depth + 1)
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
 
 from .config import DEFAULT_EXCLUDES, Config
 from .formats.hcl.syntax import HclFile
@@ -206,7 +206,7 @@ class Engine:
     def _terraform(self, tf_dirs: dict[str, list[str]], analysis: Analysis, var_files: list[str],
                    reader: Reader) -> list[list[Resource]]:
         project = TerraformProject(display=display_path)
-        for directory, paths in tf_dirs.items():
+        for paths in tf_dirs.values():
             for path in paths:
                 source = self._read(path, display_path(path), analysis, reader)
                 if source is None:

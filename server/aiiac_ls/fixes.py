@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from .formats.source import SourceFile
 from .model.findings import AddBlockAfter, Fix, RemoveKey, ReplaceValue, SetPath

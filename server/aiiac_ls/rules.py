@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import inspect
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
 
 from .model.findings import SEVERITIES, Hit
 from .model.resources import Resource

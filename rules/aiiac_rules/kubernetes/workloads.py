@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from aiiac_ls.model.nodes import Entry, Mapping, Sequence
 from aiiac_ls.model.resources import Resource

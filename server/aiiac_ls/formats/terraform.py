@@ -259,7 +259,7 @@ class ModuleInstance:
             _, _, body = _block_parts(hcl, block)
             source = ""
             span = _header_span(hcl, block)
-            for attr, name_node, expression in _attributes(hcl, body):
+            for attr, _, expression in _attributes(hcl, body):
                 if attr == "source":
                     value = self.evaluator(hcl).eval(expression, Env(self))
                     source = value.value if isinstance(value, Scalar) and isinstance(value.value, str) else ""

@@ -9,8 +9,8 @@ stops alias bombs; merge keys (`<<`) are applied.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -231,7 +231,7 @@ def parse_yaml(source: SourceFile) -> tuple[list[YamlDocument], list[SourceError
             errors.append(SourceError(f"YAML error: {exc}", Span(source.path, first_line, 0, first_line, 0)))
             continue
         except RecursionError:
-            errors.append(SourceError(f"YAML nested too deeply to parse; not analysed",
+            errors.append(SourceError("YAML nested too deeply to parse; not analysed",
                                       Span(source.path, first_line, 0, first_line, 0)))
             continue
         converter = _Converter(source.path, first_line)

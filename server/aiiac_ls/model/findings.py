@@ -8,7 +8,7 @@ therefore never see text, and one fix serves manifests and Terraform alike.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from .nodes import Entry, Mapping, Node, Span
 
@@ -51,7 +51,7 @@ class AddBlockAfter:
     text: str
 
 
-Edit = Union[SetPath, ReplaceValue, RemoveKey, AddBlockAfter]
+Edit = SetPath | ReplaceValue | RemoveKey | AddBlockAfter
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class Fix:
 
 # ---- what a rule yields, and what the engine reports ------------------------------------------
 
-Target = Union[Node, Entry, Span]
+Target = Node | Entry | Span
 
 
 @dataclass

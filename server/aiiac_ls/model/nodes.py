@@ -8,8 +8,9 @@ and 0-based columns in code points (the LSP layer converts to the negotiated enc
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator, NamedTuple
+from typing import Any, NamedTuple
 
 
 class Span(NamedTuple):

@@ -25,7 +25,7 @@ def _sensitive_ports(from_port: int, to_port: int, protocol: str | None, extra: 
         if from_port <= port <= to_port:
             found.append(f"{port} ({port_label(port, extra)})")
     if len(found) > 4:
-        found = found[:4] + [f"{len(found) - 4} more"]
+        found = [*found[:4], f"{len(found) - 4} more"]
     return found
 
 

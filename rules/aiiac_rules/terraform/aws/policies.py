@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from aiiac_ls.formats.terraform import parse_json_document, policy_document_from_data
 from aiiac_ls.model.nodes import Mapping, Node, Scalar, as_list, as_str

@@ -10,7 +10,8 @@ is the text the user edits in the resource.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import tree_sitter
 

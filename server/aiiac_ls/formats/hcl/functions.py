@@ -14,7 +14,8 @@ import json
 import math
 import os
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ...model.nodes import Mapping, Node, Scalar, Sequence, Span, Unknown
 from .evaluate import to_str
@@ -297,7 +298,7 @@ def _values(table):
 
 
 def _zipmap(keys, values):
-    return dict(zip([to_str(k) for k in keys], values))
+    return dict(zip([to_str(k) for k in keys], values, strict=False))
 
 
 def _setunion(*sets):
