@@ -1,4 +1,4 @@
-"""Command line: `aiiac-ls --check PATH...` for CI, `--explain`, `--list-rules`, `--version`.
+"""Command line: the language server (default), `--check PATH...` for CI, `--explain`, `--list-rules`.
 
 Heavy imports (parsers, rules) happen only in the branches that need them, so `--version` and
 `--help` start in a few tens of milliseconds.
@@ -35,6 +35,11 @@ def _parser():
     parser.add_argument("--explain", metavar="RULE", help="print a rule's documentation")
     parser.add_argument("--list-rules", action="store_true", help="list the rules (text or --format json)")
     parser.add_argument("--version", action="store_true", help="print the version")
+    server = parser.add_argument_group("language server (the default when no other action is given)")
+    server.add_argument("--stdio", action="store_true", help="serve LSP over stdin/stdout (default)")
+    server.add_argument("--tcp", action="store_true", help="serve LSP over TCP, for debugging")
+    server.add_argument("--host", default="127.0.0.1", help="TCP host (default 127.0.0.1)")
+    server.add_argument("--port", type=int, default=2087, help="TCP port (default 2087)")
     return parser
 
 
@@ -58,9 +63,9 @@ def main(argv: list[str] | None = None) -> int:
         return _list_rules(args.format)
     if args.check:
         return _check(args)
-    parser.print_usage(sys.stderr)
-    print("aiiac-ls: nothing to do: give --check PATH..., --explain RULE or --list-rules", file=sys.stderr)
-    return EXIT_ERROR
+    from .lsp.server import serve
+
+    return serve(args)
 
 
 def _explain(rule_id: str) -> int:

@@ -91,13 +91,14 @@ def is_chart_template(path: str) -> bool:
     return relative.startswith("templates/")
 
 
-def discover(paths: Iterable[str], config: Config, problems: list[Problem]) -> list[str]:
+def discover(paths: Iterable[str], config: Config, problems: list[Problem],
+             display: Callable[[str], str] = display_path) -> list[str]:
     """Files to analyse under `paths` (explicit files are always analysed), in a stable order."""
     found: list[str] = []
     seen: set[str] = set()
     for path in paths:
         if not os.path.exists(path):
-            problems.append(Problem(display_path(path), "no such file or directory"))
+            problems.append(Problem(display(path), "no such file or directory"))
             continue
         if os.path.isfile(path):
             real = os.path.realpath(path)
@@ -122,11 +123,58 @@ def _default_reader(path: str, shown: str) -> SourceFile:
     return read_source(path, shown)
 
 
-class Engine:
-    """Runs the rules. Cheap to create; the rule list is loaded once per engine."""
+class ParseCache:
+    """Parsed files by (path, text), so an editor re-parses only the file that changed.
 
-    def __init__(self, config: Config | None = None):
+    `--check` uses a fresh, short-lived cache; the language server keeps one for its lifetime."""
+
+    def __init__(self, limit: int = 4096):
+        self.limit = limit
+        self._yaml: dict[tuple[str, str], tuple] = {}
+        self._hcl: dict[tuple[str, str], HclFile] = {}
+
+    def yaml(self, source: SourceFile):
+        key = (source.path, source.text)
+        found = self._yaml.get(key)
+        if found is None:
+            documents, errors = parse_yaml(source)
+            found = (errors, kubernetes_resources(documents, source.path))
+            self._store(self._yaml, key, found)
+        return found
+
+    def hcl(self, source: SourceFile) -> HclFile:
+        key = (source.path, source.text)
+        found = self._hcl.get(key)
+        if found is None:
+            found = HclFile(source)
+            self._store(self._hcl, key, found)
+        return found
+
+    def forget(self, path: str) -> None:
+        """Drop every cached version of `path` but the newest is re-parsed on demand."""
+        for table in (self._yaml, self._hcl):
+            for key in [k for k in table if k[0] == path]:
+                del table[key]
+
+    def _store(self, table: dict, key, value) -> None:
+        stale = [k for k in table if k[0] == key[0]]
+        for old in stale:  # one version per path
+            del table[old]
+        if len(table) >= self.limit:
+            del table[next(iter(table))]
+        table[key] = value
+
+
+class Engine:
+    """Runs the rules. Cheap to create; the rule list is loaded once per engine.
+
+    `absolute_paths` makes every reported path absolute (the language server maps them to URIs);
+    `cache` lets a long-lived caller reuse parses of unchanged files."""
+
+    def __init__(self, config: Config | None = None, absolute_paths: bool = False, cache: ParseCache | None = None):
         self.config = config or Config()
+        self.display: Callable[[str], str] = os.path.abspath if absolute_paths else display_path
+        self.cache = cache
         self.rules: list[Rule] = [rule for rule in all_rules() if self.config.rule_enabled(rule.id)]
         self._by_kind: dict[str, list[Rule]] = {}
         self._any_kind: list[Rule] = []
@@ -141,7 +189,7 @@ class Engine:
 
     def analyse_paths(self, paths: list[str], var_files: Iterable[str] = (), reader: Reader = _default_reader) -> Analysis:
         analysis = Analysis()
-        files = discover(paths, self.config, analysis.problems)
+        files = discover(paths, self.config, analysis.problems, self.display)
         self.analyse_files(files, analysis, var_files=[*self.config.var_files, *var_files], reader=reader)
         return analysis
 
@@ -149,9 +197,10 @@ class Engine:
                       reader: Reader = _default_reader) -> Analysis:
         kubernetes: list[Resource] = []
         tf_dirs: dict[str, list[str]] = {}
+        cache = self.cache or ParseCache()
         for path in files:
             kind = classify(path) or "yaml"
-            shown = display_path(path)
+            shown = self.display(path)
             if kind == "helm-template":
                 analysis.problems.append(Problem(shown, "Helm chart template: in-process chart rendering is not "
                                                         "available yet, so this template was not analysed",
@@ -163,15 +212,15 @@ class Engine:
             source = self._read(path, shown, analysis, reader)
             if source is None:
                 continue
-            documents, errors = parse_yaml(source)
+            errors, resources = cache.yaml(source)
             for error in errors:
                 analysis.problems.append(Problem(shown, error.message, error.span, kind="syntax"))
-            kubernetes.extend(kubernetes_resources(documents, shown))
+            kubernetes.extend(resources)
         scopes: list[list[Resource]] = []
         if kubernetes:
             scopes.append(kubernetes)
         if tf_dirs:
-            scopes.extend(self._terraform(tf_dirs, analysis, list(var_files), reader))
+            scopes.extend(self._terraform(tf_dirs, analysis, list(var_files), reader, cache))
         all_resources = [resource for scope in scopes for resource in scope]
         analysis.resources = len(all_resources)
         from aiiac_rules.facts import collect_facts
@@ -204,22 +253,28 @@ class Engine:
         return source
 
     def _terraform(self, tf_dirs: dict[str, list[str]], analysis: Analysis, var_files: list[str],
-                   reader: Reader) -> list[list[Resource]]:
-        project = TerraformProject(display=display_path)
+                   reader: Reader, cache: ParseCache) -> list[list[Resource]]:
+        def load(path: str) -> HclFile:
+            """Files of child modules outside the scan: read (through the editor's buffers) and parsed."""
+            source = reader(path, self.display(path))
+            analysis.sources[source.path] = source
+            return cache.hcl(source)
+
+        project = TerraformProject(display=self.display, load=load)
         for paths in tf_dirs.values():
             for path in paths:
-                source = self._read(path, display_path(path), analysis, reader)
+                source = self._read(path, self.display(path), analysis, reader)
                 if source is None:
                     continue
-                hcl = HclFile(source)
+                hcl = cache.hcl(source)
                 for span, message in hcl.syntax_errors():
                     analysis.problems.append(Problem(source.path, message, span, kind="syntax"))
                 project.add_file(hcl, path)
         extra_vars: list[HclFile] = []
         for path in var_files:
-            source = self._read(path, display_path(path), analysis, reader)
+            source = self._read(path, self.display(path), analysis, reader)
             if source is not None:
-                extra_vars.append(HclFile(source))
+                extra_vars.append(cache.hcl(source))
         roots: dict[str, ModuleInstance] = {}
         for directory in tf_dirs:
             files = project.module_files(directory)
@@ -238,7 +293,8 @@ class Engine:
                 continue
             self._instance_scopes(instance, scopes, analysis)
         for path, error in project.problems:
-            analysis.problems.append(Problem(display_path(path), getattr(error, "message", str(error))))
+            analysis.problems.append(Problem(self.display(path), getattr(error, "message", str(error)),
+                                             getattr(error, "span", None)))
         return scopes
 
     def _instance_scopes(self, instance: ModuleInstance, scopes: list[list[Resource]], analysis: Analysis) -> None:

@@ -551,8 +551,9 @@ def parse_json_document(node: Node) -> Node | None:
 class TerraformProject:
     """Parsed `.tf`/`.tfvars` files by folder; each file is parsed once however often it is used."""
 
-    def __init__(self, display=lambda path: path):
+    def __init__(self, display=lambda path: path, load=None):
         self._display = display
+        self._load = load
         self._modules: dict[str, ModuleFiles | None] = {}
         self.parsed: dict[str, HclFile] = {}
         self.problems: list[tuple[str, Exception]] = []
@@ -580,7 +581,7 @@ class TerraformProject:
             hcl = self.parsed.get(path)
             if hcl is None:
                 try:
-                    hcl = HclFile(read_source(path, self._display(path)))
+                    hcl = self._load(path) if self._load else HclFile(read_source(path, self._display(path)))
                 except SourceError as exc:
                     self.problems.append((path, exc))
                     continue

@@ -8,6 +8,7 @@ stops alias bombs; merge keys (`<<`) are applied.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -137,18 +138,34 @@ def _scalar_value(node: ScalarNode):
     return text
 
 
+# YAML 1.1 parsers (ruamel, libyaml) also break lines at NEL, U+2028 and U+2029; LSP does not.
+_EXTRA_BREAKS = re.compile("[\x85\u2028\u2029]")
+_LSP_BREAK = re.compile(r"\r\n|\r|\n")
+
+
 class _Converter:
-    def __init__(self, path: str, line_offset: int, col_offset: int = 0):
+    def __init__(self, path: str, line_offset: int, col_offset: int = 0, text: str | None = None):
         self.path = path
         self.offset = line_offset
         self.col_offset = col_offset
         self.budget = _Budget()
+        # where the parser's line numbers cannot be trusted, positions come from character offsets
+        self.line_starts: list[int] | None = None
+        if text is not None and _EXTRA_BREAKS.search(text):
+            self.line_starts = [0] + [m.end() for m in _LSP_BREAK.finditer(text)]
+            self.text_tail = text[self.line_starts[-1]:]
+
+    def _position(self, mark) -> tuple[int, int]:
+        if self.line_starts is None:
+            return mark.line, mark.column
+        index = min(mark.index, self.line_starts[-1] + len(self.text_tail))
+        line = bisect.bisect_right(self.line_starts, index) - 1
+        return line, index - self.line_starts[line]
 
     def span(self, node) -> Span:
-        start, end = node.start_mark, node.end_mark
+        (start_line, start_col), (end_line, end_col) = self._position(node.start_mark), self._position(node.end_mark)
         shift = self.col_offset
-        return Span(self.path, start.line + self.offset, start.column + shift,
-                    end.line + self.offset, end.column + shift)
+        return Span(self.path, start_line + self.offset, start_col + shift, end_line + self.offset, end_col + shift)
 
     def convert(self, node, depth: int = 0) -> Node:
         self.budget.left -= 1
@@ -234,7 +251,7 @@ def parse_yaml(source: SourceFile) -> tuple[list[YamlDocument], list[SourceError
             errors.append(SourceError("YAML nested too deeply to parse; not analysed",
                                       Span(source.path, first_line, 0, first_line, 0)))
             continue
-        converter = _Converter(source.path, first_line)
+        converter = _Converter(source.path, first_line, text=chunk)
         for composed_node in composed:
             if composed_node is None:
                 continue
@@ -267,7 +284,7 @@ def json_nodes(text: str, path: str, line_offset: int, col_offset: int = 0) -> N
         composed = _LOADER.compose(text)
         if composed is None:
             return None
-        return _Converter(path, line_offset, col_offset).convert(composed)
+        return _Converter(path, line_offset, col_offset, text=text).convert(composed)
     except (YAMLError, SourceError, RecursionError):
         return None
 

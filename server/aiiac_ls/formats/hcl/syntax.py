@@ -30,8 +30,10 @@ class HclFile:
         self.source = source
         self.path = source.path
         self.data = source.text.encode("utf-8")
-        self.tree = _PARSER.parse(self.data)
-        self._lines = self.data.split(b"\n")
+        # tree-sitter counts rows at \n only; LSP (and SourceFile) also break at a lone \r
+        parsed = re.sub(rb"\r(?!\n)", b"\n", self.data) if b"\r" in self.data else self.data
+        self.tree = _PARSER.parse(parsed)
+        self._lines = parsed.split(b"\n")
 
     @property
     def root(self) -> tree_sitter.Node:

@@ -1,0 +1,141 @@
+"""Findings, problems and fixes as LSP objects, in the client's position encoding."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from lsprotocol import types
+from pygls.uris import from_fs_path
+
+from ..fixes import TextEdit, is_hcl_file
+from ..model.findings import Finding, Problem
+from ..model.nodes import Span
+from ..rules import Rule, get_rule
+from .positions import Encoder
+
+SOURCE = "aiiac"
+_SEVERITY = {
+    "critical": types.DiagnosticSeverity.Error,
+    "high": types.DiagnosticSeverity.Error,
+    "medium": types.DiagnosticSeverity.Warning,
+    "low": types.DiagnosticSeverity.Information,
+}
+
+LinesOf = Callable[[str], list[str]]  # absolute path -> its lines (LSP line breaks)
+
+
+def to_range(span: Span, lines: list[str], encoder: Encoder) -> types.Range:
+    def position(line: int, col: int) -> types.Position:
+        text = lines[line] if 0 <= line < len(lines) else ""
+        return types.Position(line=line, character=encoder.to_client(text, col))
+
+    return types.Range(start=position(span.start_line, span.start_col), end=position(span.end_line, span.end_col))
+
+
+def from_position(position: types.Position, lines: list[str], encoder: Encoder) -> tuple[int, int]:
+    text = lines[position.line] if 0 <= position.line < len(lines) else ""
+    return position.line, encoder.from_client(text, position.character)
+
+
+def diagnostic(finding: Finding, lines_of: LinesOf, encoder: Encoder) -> types.Diagnostic:
+    rule = get_rule(finding.rule)
+    related = [
+        types.DiagnosticRelatedInformation(
+            location=types.Location(uri=from_fs_path(span.file), range=to_range(span, lines_of(span.file), encoder)),
+            message=message)
+        for span, message in finding.related
+    ]
+    return types.Diagnostic(
+        range=to_range(finding.span, lines_of(finding.file), encoder),
+        message=f"{finding.message} ({finding.title})" if rule else finding.message,
+        severity=_SEVERITY[finding.severity],
+        code=finding.rule,
+        code_description=types.CodeDescription(href=rule.url) if rule else None,
+        source=SOURCE,
+        related_information=related or None,
+        data={"rule": finding.rule, "fixable": finding.fix is not None},
+    )
+
+
+def problem_diagnostic(problem: Problem, lines: list[str], encoder: Encoder) -> types.Diagnostic:
+    span = problem.span or Span(problem.file, 0, 0, 0, 0)
+    if (span.start_line, span.start_col) == (span.end_line, span.end_col):
+        line = lines[span.start_line] if 0 <= span.start_line < len(lines) else ""
+        span = Span(span.file, span.start_line, span.start_col, span.start_line, max(len(line), span.start_col))
+    code = {"syntax": "syntax-error", "internal": "internal-error"}.get(problem.kind, "not-analysed")
+    severity = types.DiagnosticSeverity.Error if problem.kind in ("syntax", "internal", "error") \
+        else types.DiagnosticSeverity.Information
+    return types.Diagnostic(range=to_range(span, lines, encoder), message=problem.message, severity=severity,
+                            code=code, source=SOURCE)
+
+
+def workspace_edit(edits: list[TextEdit], lines_of: LinesOf, encoder: Encoder,
+                   version_of: Callable[[str], int | None]) -> types.WorkspaceEdit:
+    by_file: dict[str, list[TextEdit]] = {}
+    for edit in edits:
+        by_file.setdefault(edit.span.file, []).append(edit)
+    changes = []
+    for path, file_edits in by_file.items():
+        lines = lines_of(path)
+        changes.append(types.TextDocumentEdit(
+            text_document=types.OptionalVersionedTextDocumentIdentifier(uri=from_fs_path(path),
+                                                                        version=version_of(path)),
+            edits=[types.TextEdit(range=to_range(e.span, lines, encoder), new_text=e.new_text) for e in file_edits]))
+    return types.WorkspaceEdit(document_changes=changes)
+
+
+_HEREDOC_OPEN = re.compile(r"<<-?\s*([A-Za-z_][A-Za-z0-9_]*)\s*$")
+_BLOCK_SCALAR = re.compile(r":\s*[|>][-+0-9]*\s*(#.*)?$")
+
+
+def inside_multiline_string(path: str, lines: list[str], line: int) -> bool:
+    """True when `line` is inside a heredoc (HCL) or block scalar (YAML): no comment can go there."""
+    if is_hcl_file(path):
+        open_marker = None
+        for index in range(0, min(line, len(lines))):
+            text = lines[index]
+            if open_marker is None:
+                match = _HEREDOC_OPEN.search(text)
+                if match:
+                    open_marker = match.group(1)
+            elif text.strip() == open_marker:
+                open_marker = None
+        return open_marker is not None
+    text = lines[line] if line < len(lines) else ""
+    indent = len(text) - len(text.lstrip())
+    for index in range(line - 1, -1, -1):
+        above = lines[index]
+        if not above.strip():
+            continue
+        above_indent = len(above) - len(above.lstrip())
+        if above_indent < indent:
+            return bool(_BLOCK_SCALAR.search(above))
+    return False
+
+
+def ignore_edit(finding: Finding, lines: list[str], resource_line: int | None) -> TextEdit:
+    """`# aiiac:ignore AISxxx -- reason` at the end of the finding's line, or, where the line is
+    inside a multi-line string, on its own line above the resource."""
+    comment = f"aiiac:ignore {finding.rule} -- reason"
+    line = finding.span.start_line
+    path = finding.file
+    if inside_multiline_string(path, lines, line) and resource_line is not None:
+        text = lines[resource_line] if resource_line < len(lines) else ""
+        indent = text[:len(text) - len(text.lstrip())]
+        return TextEdit(Span(path, resource_line, 0, resource_line, 0), f"{indent}# {comment}\n")
+    text = lines[line] if line < len(lines) else ""
+    end = len(text.rstrip())
+    return TextEdit(Span(path, line, end, line, len(text)), f"  # {comment}")
+
+
+def rule_markdown(rule: Rule, finding: Finding | None = None) -> str:
+    parts = [f"**{rule.id}** · {rule.title} · *{finding.severity if finding else rule.severity}*"]
+    if finding is not None:
+        parts.append(finding.message)
+    parts += [f"**Why it matters.** {rule.rationale}", f"**Fix.** {rule.remediation}"]
+    equivalents = ", ".join(f"{tool} {', '.join(ids)}" for tool, ids in rule.equivalents.items() if ids)
+    if equivalents:
+        parts.append(f"Equivalent: {equivalents}")
+    parts.append(f"[{rule.id} documentation]({rule.url})")
+    return "\n\n".join(parts)

@@ -1,0 +1,509 @@
+"""The aiiac language server: as-you-type diagnostics, quick fixes, hovers, commands.
+
+Thin by design: document sync and configuration feed `Workspace`; a per-unit scheduler runs the
+engine off the event loop (one worker thread), drops results for stale document versions, and
+publishes (push) or answers pulls (`textDocument/diagnostic`) for clients that advertise it, never
+both. Everything about findings comes from the same engine as `aiiac-ls --check`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import re
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.uris import from_fs_path, to_fs_path
+
+from .. import __version__
+from .positions import Encoder, install_line_fix, lsp_lines
+
+if TYPE_CHECKING:
+    from ..engine import Analysis
+    from ..model.findings import Finding
+    from ..workspace import Unit, Workspace
+
+# The engine (parsers, rules) is imported when the first document arrives, not before the
+# `initialize` answer: lsprotocol alone costs ~245 ms of the start-up budget.
+
+
+def unit_of(path: str):
+    from ..workspace import unit_of as _unit_of
+
+    return _unit_of(path)
+
+log = logging.getLogger("aiiac_ls.lsp")
+
+CONFIG_SECTION = "aiiac"
+DEBOUNCE_SECONDS = 0.015
+FIX_ALL_KIND = "source.fixAll.aiiac"
+COMMAND_SCAN = "aiiac.scanWorkspace"
+COMMAND_EXPLAIN = "aiiac.explainRule"
+
+
+@dataclass
+class UnitState:
+    """The latest finished analysis of a unit and the buffer versions it saw."""
+
+    analysis: Analysis | None = None
+    versions: dict[str, int | None] = field(default_factory=dict)
+    task: asyncio.Task | None = None
+    dirty: bool = False
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class AiiacServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("aiiac-ls", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        self._model: Workspace | None = None
+        self._settings: dict = {}
+        self.units: dict[Unit, UnitState] = {}
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aiiac-analysis")
+        self.pull_mode = False
+        self.supports_refresh = False
+        self.supports_configuration = False
+        self.encoder = Encoder("utf-16")
+        self.result_ids: dict[str, str] = {}
+
+    @property
+    def model(self) -> Workspace:
+        if self._model is None:
+            from ..workspace import Workspace
+
+            self._model = Workspace(self._settings)
+        return self._model
+
+    def set_settings(self, settings: dict) -> None:
+        self._settings = settings
+        if self._model is not None:
+            self._model.settings = settings
+
+    # ---- helpers ------------------------------------------------------------------------------
+
+    def version_of(self, path: str) -> int | None:
+        uri = from_fs_path(path)
+        document = self.workspace.text_documents.get(uri) if uri else None
+        return document.version if document is not None else None
+
+    def lines_of(self, path: str, analysis: Analysis | None = None) -> list[str]:
+        text = self.model.text(path)
+        if text is None and analysis is not None and path in analysis.sources:
+            text = analysis.sources[path].text
+        if text is None:
+            from ..formats.source import SourceError, read_source
+
+            try:
+                text = read_source(path).text
+            except SourceError:
+                text = ""
+        return lsp_lines(text)
+
+    def state(self, unit: Unit) -> UnitState:
+        if unit not in self.units:
+            self.units[unit] = UnitState()
+        return self.units[unit]
+
+    # ---- scheduling ---------------------------------------------------------------------------
+
+    def schedule(self, unit: Unit) -> None:
+        state = self.state(unit)
+        state.done.clear()
+        if state.task is not None and not state.task.done():
+            state.dirty = True
+            return
+        state.task = asyncio.ensure_future(self._run(unit, state))
+
+    async def _run(self, unit: Unit, state: UnitState) -> None:
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(DEBOUNCE_SECONDS)
+        while True:
+            state.dirty = False
+            versions = {path: self.version_of(path) for path in self.model.open_paths(unit)}
+            try:
+                analysis = await loop.run_in_executor(self.executor, self.model.analyse, unit)
+            except Exception:  # never let one unit's failure stop the server
+                from ..engine import Analysis
+
+                log.exception("analysis of %s failed", unit.directory)
+                analysis = Analysis()
+            current = {path: self.version_of(path) for path in self.model.open_paths(unit)}
+            if state.dirty or current != versions:
+                continue  # a newer edit arrived while analysing: this result is stale
+            state.analysis, state.versions = analysis, versions
+            self.publish(unit, state)
+            state.done.set()
+            return
+
+    async def fresh_analysis(self, path: str) -> tuple[UnitState, Analysis] | None:
+        unit = unit_of(path)
+        if unit is None:
+            return None
+        state = self.state(unit)
+        current = {p: self.version_of(p) for p in self.model.open_paths(unit)}
+        if state.analysis is None or state.versions != current or (state.task and not state.task.done()):
+            if state.task is None or state.task.done():
+                self.schedule(unit)
+            await state.done.wait()
+        return (state, state.analysis) if state.analysis is not None else None
+
+    # ---- diagnostics --------------------------------------------------------------------------
+
+    def diagnostics_for(self, path: str, analysis: Analysis) -> list[types.Diagnostic]:
+        from . import convert
+
+        diagnostics = [convert.diagnostic(f, lambda p: self.lines_of(p, analysis), self.encoder)
+                       for f in analysis.findings if f.file == path]
+        lines = self.lines_of(path, analysis)
+        diagnostics += [convert.problem_diagnostic(p, lines, self.encoder) for p in analysis.problems
+                        if p.file == path and p.kind != "skipped"]
+        return diagnostics
+
+    def publish(self, unit: Unit, state: UnitState) -> None:
+        if self.pull_mode:
+            # the client re-pulls the edited document itself; other open files of the unit
+            # (a module's variables.tf, a chart's templates) need a refresh to be pulled again
+            if self.supports_refresh and len(self.model.open_paths(unit)) > 1:
+                self.workspace_diagnostic_refresh(None)
+            return
+        assert state.analysis is not None
+        for path in self.model.open_paths(unit):
+            self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
+                uri=from_fs_path(path), version=state.versions.get(path),
+                diagnostics=self.diagnostics_for(path, state.analysis)))
+
+    # ---- configuration ------------------------------------------------------------------------
+
+    async def refresh_settings(self) -> None:
+        if not self.supports_configuration:
+            return
+        try:
+            result = await self.workspace_configuration_async(types.ConfigurationParams(
+                items=[types.ConfigurationItem(section=CONFIG_SECTION)]))
+            settings = result[0] if result else None
+        except Exception:  # a client that fails the request keeps the previous settings
+            log.warning("workspace/configuration failed", exc_info=True)
+            return
+        self.set_settings(settings if isinstance(settings, dict) else {})
+
+
+def create_server() -> AiiacServer:
+    install_line_fix()
+    ls = AiiacServer()
+
+    @ls.feature(types.INITIALIZE)
+    def initialize(ls: AiiacServer, params: types.InitializeParams) -> None:
+        capabilities = params.capabilities
+        text_document = capabilities.text_document
+        ls.pull_mode = bool(text_document and text_document.diagnostic)
+        workspace = capabilities.workspace
+        ls.supports_configuration = bool(workspace and workspace.configuration)
+        diagnostics = workspace.diagnostics if workspace else None
+        ls.supports_refresh = bool(diagnostics and diagnostics.refresh_support)
+        ls.encoder = Encoder(ls.workspace.position_encoding or "utf-16")
+        options = params.initialization_options
+        if isinstance(options, dict) and isinstance(options.get("settings"), dict):
+            ls.set_settings(options["settings"])
+
+    @ls.feature(types.INITIALIZED)
+    async def initialized(ls: AiiacServer, params: types.InitializedParams) -> None:
+        await ls.refresh_settings()
+        # warm the rule registry and parsers off the critical path
+        asyncio.get_running_loop().run_in_executor(ls.executor, _warm_up)
+
+    @ls.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def did_change_configuration(ls: AiiacServer, params: types.DidChangeConfigurationParams) -> None:
+        settings = params.settings
+        if isinstance(settings, dict) and isinstance(settings.get(CONFIG_SECTION), dict):
+            ls.set_settings(settings[CONFIG_SECTION])
+        else:
+            await ls.refresh_settings()
+        for unit in ls.model.open_units():
+            ls.schedule(unit)
+
+    @ls.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: AiiacServer, params: types.DidOpenTextDocumentParams) -> None:
+        path = to_fs_path(params.text_document.uri)
+        if path is None:
+            return
+        ls.model.open(path, params.text_document.text)
+        _after_change(ls, path)
+
+    @ls.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: AiiacServer, params: types.DidChangeTextDocumentParams) -> None:
+        path = to_fs_path(params.text_document.uri)
+        if path is None:
+            return
+        document = ls.workspace.get_text_document(params.text_document.uri)
+        ls.model.open(path, document.source)
+        _after_change(ls, path)
+
+    @ls.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(ls: AiiacServer, params: types.DidSaveTextDocumentParams) -> None:
+        path = to_fs_path(params.text_document.uri)
+        if path and os.path.basename(path) in (".aiiac.toml", "pyproject.toml"):
+            for unit in ls.model.open_units():
+                ls.schedule(unit)
+
+    @ls.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: AiiacServer, params: types.DidCloseTextDocumentParams) -> None:
+        path = to_fs_path(params.text_document.uri)
+        if path is None:
+            return
+        ls.model.close(path)
+        if not ls.pull_mode:
+            ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=params.text_document.uri,
+                                                                                diagnostics=[]))
+        unit = unit_of(path)
+        if unit is not None and ls.model.open_paths(unit):
+            ls.schedule(unit)  # the closed buffer's text on disk may differ
+
+    @ls.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def did_change_watched_files(ls: AiiacServer, params: types.DidChangeWatchedFilesParams) -> None:
+        touched = set()
+        for change in params.changes:
+            path = to_fs_path(change.uri)
+            if path is None:
+                continue
+            if os.path.basename(path) in (".aiiac.toml", "pyproject.toml"):
+                touched.update(ls.model.open_units())
+            unit = unit_of(path)
+            if unit is not None and not ls.model.is_open(path):
+                touched.add(unit)
+        for unit in touched:
+            if ls.model.open_paths(unit):
+                ls.schedule(unit)
+
+    @ls.feature(types.TEXT_DOCUMENT_DIAGNOSTIC,
+                types.DiagnosticOptions(identifier="aiiac", inter_file_dependencies=True, workspace_diagnostics=False))
+    async def pull_diagnostics(ls: AiiacServer, params: types.DocumentDiagnosticParams):
+        path = to_fs_path(params.text_document.uri)
+        found = await ls.fresh_analysis(path) if path else None
+        diagnostics = ls.diagnostics_for(path, found[1]) if found else []
+        result_id = hashlib.sha1(repr([(d.range, d.code, d.message) for d in diagnostics]).encode()).hexdigest()
+        if params.previous_result_id == result_id:
+            return types.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
+        return types.RelatedFullDocumentDiagnosticReport(items=diagnostics, result_id=result_id)
+
+    @ls.feature(types.TEXT_DOCUMENT_CODE_ACTION,
+                types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL_KIND],
+                                        resolve_provider=False))
+    async def code_action(ls: AiiacServer, params: types.CodeActionParams):
+        from . import convert
+
+        path = to_fs_path(params.text_document.uri)
+        found = await ls.fresh_analysis(path) if path else None
+        if not found:
+            return []
+        _, analysis = found
+        lines = ls.lines_of(path, analysis)
+        start = convert.from_position(params.range.start, lines, ls.encoder)
+        end = convert.from_position(params.range.end, lines, ls.encoder)
+        only = params.context.only or []
+        actions: list[types.CodeAction] = []
+        wants_fix_all = any(str(kind).startswith("source") for kind in only)
+        if not only or any(str(kind).startswith("quickfix") for kind in only):
+            for finding in analysis.findings:
+                if finding.file != path or not _overlaps(finding, start, end):
+                    continue
+                actions.extend(_quick_fixes(ls, finding, analysis, params.context.diagnostics))
+        if wants_fix_all or not only:
+            fix_all = _fix_all(ls, path, analysis)
+            if fix_all is not None:
+                actions.append(fix_all)
+        return actions
+
+    @ls.feature(types.TEXT_DOCUMENT_HOVER)
+    async def hover(ls: AiiacServer, params: types.HoverParams):
+        from ..rules import get_rule
+        from . import convert
+
+        path = to_fs_path(params.text_document.uri)
+        if path is None or unit_of(path) is None:
+            return None
+        lines = ls.lines_of(path)
+        line, col = convert.from_position(params.position, lines, ls.encoder)
+        rule_id = _rule_in_comment(lines[line] if line < len(lines) else "", col)
+        if rule_id and (rule := get_rule(rule_id)):
+            return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown,
+                                                            value=convert.rule_markdown(rule)))
+        found = await ls.fresh_analysis(path)
+        if not found:
+            return None
+        _, analysis = found
+        hits = [f for f in analysis.findings if f.file == path and _contains(f, line, col)]
+        if not hits:
+            return None
+        text = "\n\n---\n\n".join(convert.rule_markdown(get_rule(f.rule), f) for f in hits if get_rule(f.rule))
+        return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text),
+                           range=convert.to_range(hits[0].span, lines, ls.encoder))
+
+    @ls.command(COMMAND_EXPLAIN)
+    def explain(ls: AiiacServer, *args) -> str | None:
+        from ..rules import get_rule
+
+        rule = get_rule(str(args[0])) if args else None
+        return rule.markdown() if rule else None
+
+    @ls.command(COMMAND_SCAN)
+    async def scan_workspace(ls: AiiacServer, *args) -> dict:
+        folders = [to_fs_path(f.uri) for f in ls.workspace.folders.values()] or \
+            ([to_fs_path(ls.workspace.root_uri)] if ls.workspace.root_uri else [])
+        token = str(uuid.uuid4())
+        try:
+            await ls.work_done_progress.create_async(token)
+        except Exception:
+            token = None
+        summary = {"files": 0, "findings": 0, "problems": 0, "cancelled": False}
+        if token:
+            ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(title="aiiac: scanning workspace",
+                                                                           cancellable=True, percentage=0))
+        loop = asyncio.get_running_loop()
+        for index, folder in enumerate(f for f in folders if f):
+            cancelled = token and ls.work_done_progress.tokens.get(token) is not None \
+                and ls.work_done_progress.tokens[token].cancelled()
+            if cancelled:
+                summary["cancelled"] = True
+                break
+            if token:
+                ls.work_done_progress.report(token, types.WorkDoneProgressReport(
+                    message=os.path.basename(folder), percentage=int(100 * index / max(len(folders), 1))))
+            analysis = await loop.run_in_executor(ls.executor, ls.model.analyse_folder, folder)
+            summary["files"] += analysis.files
+            summary["findings"] += len(analysis.findings)
+            summary["problems"] += sum(1 for p in analysis.problems if p.kind != "skipped")
+            if not ls.pull_mode:
+                for path in sorted({f.file for f in analysis.findings} | {p.file for p in analysis.problems}):
+                    if os.path.isabs(path):
+                        ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
+                            uri=from_fs_path(path), diagnostics=ls.diagnostics_for(path, analysis)))
+        if token:
+            ls.work_done_progress.end(token, types.WorkDoneProgressEnd(
+                message=f"{summary['findings']} findings in {summary['files']} files"))
+        return summary
+
+    return ls
+
+
+def _warm_up() -> None:
+    from ..rules import all_rules
+
+    all_rules()
+
+
+def _after_change(ls: AiiacServer, path: str) -> None:
+    unit = unit_of(path)
+    if unit is None:
+        if not ls.pull_mode:  # not ours (yet): still answer with an empty list
+            ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=from_fs_path(path), diagnostics=[]))
+        return
+    ls.schedule(unit)
+
+
+def _overlaps(finding: Finding, start: tuple[int, int], end: tuple[int, int]) -> bool:
+    span = finding.span
+    return (span.start_line, span.start_col) <= end and start <= (span.end_line, span.end_col)
+
+
+def _contains(finding: Finding, line: int, col: int) -> bool:
+    span = finding.span
+    return (span.start_line, span.start_col) <= (line, col) <= (span.end_line, span.end_col)
+
+
+def _matching_diagnostics(finding: Finding, diagnostics: list[types.Diagnostic]) -> list[types.Diagnostic]:
+    return [d for d in diagnostics if d.code == finding.rule and d.range.start.line == finding.span.start_line]
+
+
+def _quick_fixes(ls: AiiacServer, finding: Finding, analysis: Analysis,
+                 diagnostics: list[types.Diagnostic]) -> list[types.CodeAction]:
+    from ..fixes import FixError, text_edits
+    from . import convert
+
+    actions = []
+    lines_of = lambda p: ls.lines_of(p, analysis)  # noqa: E731
+    matching = _matching_diagnostics(finding, diagnostics) or None
+    if finding.fix is not None:
+        try:
+            edits = text_edits(finding.fix, analysis.source)
+        except (FixError, KeyError) as exc:
+            log.info("fix for %s not offered: %s", finding.rule, exc)
+        else:
+            actions.append(types.CodeAction(
+                title=f"{finding.fix.title} ({finding.rule})", kind=types.CodeActionKind.QuickFix,
+                diagnostics=matching, is_preferred=True,
+                edit=convert.workspace_edit(edits, lines_of, ls.encoder, ls.version_of)))
+    if finding.rule not in ("AIS001", "AIS002"):
+        lines = lines_of(finding.file)
+        resource_line = _resource_line(finding, analysis)
+        edit = convert.ignore_edit(finding, lines, resource_line)
+        actions.append(types.CodeAction(
+            title=f"aiiac: ignore {finding.rule} on this line", kind=types.CodeActionKind.QuickFix,
+            diagnostics=matching, edit=convert.workspace_edit([edit], lines_of, ls.encoder, ls.version_of)))
+    return actions
+
+
+def _resource_line(finding: Finding, analysis: Analysis) -> int | None:
+    source = analysis.sources.get(finding.file)
+    if source is None:
+        return None
+    # the resource header: the nearest line above the finding that starts a top-level block/document
+    for line in range(finding.span.start_line, -1, -1):
+        text = source.line(line)
+        if re.match(r"(resource|data|module)\s+\"", text) or text.startswith(("apiVersion:", "kind:", "---")):
+            return line
+    return None
+
+
+def _fix_all(ls: AiiacServer, path: str, analysis: Analysis) -> types.CodeAction | None:
+    from ..fixes import FixError, edits_overlap, text_edits
+    from . import convert
+
+    chosen = []
+    for finding in analysis.findings:
+        if finding.file != path or finding.fix is None:
+            continue
+        try:
+            edits = text_edits(finding.fix, analysis.source)
+        except (FixError, KeyError):
+            continue
+        if not edits_overlap(edits, chosen):
+            chosen.extend(edits)
+    if not chosen:
+        return None
+    return types.CodeAction(title="aiiac: fix all auto-fixable findings in this file", kind=FIX_ALL_KIND,
+                            edit=convert.workspace_edit(chosen, lambda p: ls.lines_of(p, analysis),
+                                                        ls.encoder, ls.version_of))
+
+
+_RULE_ID = re.compile(r"AIS\d{3}")
+
+
+def _rule_in_comment(line: str, col: int) -> str | None:
+    """The rule ID under the cursor when the cursor is in a suppression comment."""
+    if "aiiac:ignore" not in line:
+        return None
+    comment_start = line.find("#")
+    if comment_start < 0 or col < comment_start:
+        return None
+    for match in _RULE_ID.finditer(line, comment_start):
+        if match.start() <= col <= match.end():
+            return match.group(0)
+    return None
+
+
+def serve(args) -> int:
+    """Run the server on stdio (default) or TCP. Logs go to stderr; stdout is the protocol."""
+    logging.basicConfig(level=logging.WARNING, format="aiiac-ls %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("pygls").setLevel(logging.WARNING)
+    ls = create_server()
+    if getattr(args, "tcp", False):
+        ls.start_tcp(args.host, args.port)
+    else:
+        ls.start_io()
+    return 0

@@ -1,0 +1,151 @@
+"""The editor's view of a repository: open buffers over the disk, and what to re-analyse.
+
+An edit re-analyses its *unit*: for a `.tf` / `.tfvars` file, the Terraform module (the files of
+its folder, so a `variables.tf` edit re-checks every resource of the module); for Kubernetes YAML,
+the manifests of its folder (ServiceAccounts and Services there are context for the workloads).
+Parses are cached by text, so only the edited file is parsed again. Nothing here knows the LSP.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+
+from .config import Config, ConfigError, find_config, load_config_file
+from .engine import Analysis, Engine, ParseCache, classify
+from .formats.source import SourceFile, read_source
+
+
+@dataclass(frozen=True)
+class Unit:
+    kind: str  # "terraform" | "yaml"
+    directory: str  # absolute
+
+
+def unit_of(path: str) -> Unit | None:
+    kind = classify(path)
+    if kind in ("tf", "tfvars"):
+        return Unit("terraform", os.path.dirname(os.path.abspath(path)))
+    if kind == "yaml":
+        return Unit("yaml", os.path.dirname(os.path.abspath(path)))
+    return None
+
+
+class Workspace:
+    def __init__(self, settings: dict | None = None):
+        self._buffers: dict[str, str] = {}  # absolute path -> text of an open document
+        self._lock = threading.Lock()
+        self.cache = ParseCache()
+        self.settings = settings or {}  # from the editor (workspace/configuration)
+        self.config_errors: dict[str, str] = {}  # config file -> message
+
+    # ---- buffers ------------------------------------------------------------------------------
+
+    def open(self, path: str, text: str) -> None:
+        with self._lock:
+            self._buffers[os.path.abspath(path)] = text
+
+    def close(self, path: str) -> None:
+        with self._lock:
+            self._buffers.pop(os.path.abspath(path), None)
+
+    def is_open(self, path: str) -> bool:
+        return os.path.abspath(path) in self._buffers
+
+    def text(self, path: str) -> str | None:
+        return self._buffers.get(os.path.abspath(path))
+
+    def read(self, path: str, shown: str) -> SourceFile:
+        """The reader the engine uses: the editor's buffer when the file is open, else the disk."""
+        text = self._buffers.get(os.path.abspath(path))
+        if text is not None:
+            return SourceFile(shown, text)
+        return read_source(path, shown)
+
+    # ---- units ----------------------------------------------------------------------------------
+
+    def unit_files(self, unit: Unit) -> list[str]:
+        names: set[str] = set()
+        try:
+            names.update(os.listdir(unit.directory))
+        except OSError:
+            pass
+        with self._lock:
+            names.update(os.path.basename(p) for p in self._buffers if os.path.dirname(p) == unit.directory)
+        files = []
+        for name in sorted(names):
+            path = os.path.join(unit.directory, name)
+            kind = classify(path)
+            if unit.kind == "terraform" and kind in ("tf", "tfvars"):
+                if kind == "tfvars" and not (name == "terraform.tfvars" or name.endswith(".auto.tfvars")):
+                    if not self.is_open(path):
+                        continue
+                files.append(path)
+            elif unit.kind == "yaml" and kind == "yaml":
+                files.append(path)
+        return [p for p in files if self.is_open(p) or os.path.isfile(p)]
+
+    def open_paths(self, unit: Unit) -> list[str]:
+        with self._lock:
+            return [p for p in self._buffers if unit_of(p) == unit]
+
+    def open_units(self) -> set[Unit]:
+        with self._lock:
+            paths = list(self._buffers)
+        return {u for u in map(unit_of, paths) if u is not None}
+
+    # ---- configuration ----------------------------------------------------------------------------
+
+    def config_for(self, directory: str) -> Config:
+        """The project's config file wins for the repository; editor settings fill the rest."""
+        found = find_config(directory)
+        config = Config()
+        if found:
+            try:
+                config = load_config_file(found)
+                self.config_errors.pop(found, None)
+            except ConfigError as exc:
+                self.config_errors[found] = str(exc)
+        return apply_editor_settings(config, self.settings, from_file=found is not None)
+
+    # ---- analysis -------------------------------------------------------------------------------
+
+    def analyse(self, unit: Unit) -> Analysis:
+        engine = Engine(self.config_for(unit.directory), absolute_paths=True, cache=self.cache)
+        analysis = Analysis()
+        files = [p for p in self.unit_files(unit) if not engine.config.excluded(p)]
+        return engine.analyse_files(files, analysis, var_files=engine.config.var_files, reader=self.read)
+
+    def analyse_folder(self, folder: str) -> Analysis:
+        """A whole folder, as `--check` would, through the open buffers."""
+        engine = Engine(self.config_for(folder), absolute_paths=True, cache=self.cache)
+        return engine.analyse_paths([folder], reader=self.read)
+
+
+_SETTING_KEYS = {"select": "select", "ignore": "ignore", "severity": "severity", "modelPorts": "model_ports",
+                 "model-ports": "model_ports", "modelBuckets": "model_buckets", "model-buckets": "model_buckets",
+                 "valuesFiles": "values_files", "values-files": "values_files", "exclude": "exclude"}
+
+
+def apply_editor_settings(config: Config, settings: dict, from_file: bool) -> Config:
+    """Editor settings apply where the repository's own config file does not speak."""
+    result = config.merged()
+    for key, value in (settings or {}).items():
+        field = _SETTING_KEYS.get(key)
+        if field is None or value in (None, "", [], {}):
+            continue
+        current = getattr(result, field)
+        if from_file and current not in ((), {}, frozenset(), None):
+            continue  # the file wins for the repository
+        if field == "model_ports":
+            value = frozenset(int(v) for v in value)
+        elif field == "severity":
+            value = {str(k).upper(): str(v) for k, v in dict(value).items()}
+        elif field in ("select", "ignore"):
+            value = tuple(str(v).upper() for v in value)
+        else:
+            value = tuple(value)
+        setattr(result, field, value)
+    return result
+

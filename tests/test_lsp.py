@@ -1,0 +1,308 @@
+"""The language server end to end (pytest-lsp), over several real clients' capabilities.
+
+Positions are asserted in each client's negotiated encoding on a line with non-ASCII characters;
+quick fixes are applied to the text and the result re-parsed; push clients must never be asked to
+pull and pull clients never receive pushes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from ruamel.yaml import YAML
+
+CLIENTS = ["visual-studio-code", "neovim@v0.9.1", "neovim@v0.11.0", "emacs"]
+
+POD = textwrap.dedent("""\
+    apiVersion: v1
+    kind: Pod
+    metadata:
+      name: vllm
+    spec:
+      automountServiceAccountToken: false
+      containers:
+        - {name: "é😀", image: "vllm/vllm-openai:latest", securityContext: {runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}}
+    ---
+    apiVersion: v1
+    kind: Service
+    metadata:
+      name: vllm
+      annotations: {note: "\u2028 line separator inside a string"}
+    spec:
+      type: ClusterIP
+      ports:
+        - port: 8000
+    """)
+
+
+@pytest.fixture
+def project(tmp_path):
+    (tmp_path / "k8s").mkdir()
+    (tmp_path / "k8s" / "pod.yaml").write_text(POD, encoding="utf-8")
+    (tmp_path / "infra").mkdir()
+    (tmp_path / "infra" / "main.tf").write_text(textwrap.dedent("""\
+        resource "aws_s3_bucket_acl" "models" {
+          bucket = "acme-models"
+          acl    = var.acl
+        }
+        """))
+    (tmp_path / "infra" / "variables.tf").write_text('variable "acl" {\n  default = "private"\n}\n')
+    return tmp_path
+
+
+@pytest_lsp.fixture(
+    config=ClientServerConfig(server_command=[sys.executable, "-m", "aiiac_ls.cli", "--stdio"]),
+    params=CLIENTS,
+)
+async def client(request, lsp_client: LanguageClient, project):
+    capabilities = client_capabilities(request.param)
+    lsp_client.project = project
+    lsp_client.encoding = _encoding(capabilities)
+    lsp_client.pull = bool(capabilities.text_document and capabilities.text_document.diagnostic)
+    await lsp_client.initialize_session(types.InitializeParams(
+        capabilities=capabilities, root_uri=project.as_uri(),
+        workspace_folders=[types.WorkspaceFolder(uri=project.as_uri(), name="project")]))
+    yield
+    await lsp_client.shutdown_session()
+
+
+def _encoding(capabilities) -> str:
+    offered = capabilities.general.position_encodings if capabilities.general else None
+    return str(offered[0].value if hasattr(offered[0], "value") else offered[0]) if offered else "utf-16"
+
+
+def _units(text: str, encoding: str) -> int:
+    if encoding == "utf-8":
+        return len(text.encode("utf-8"))
+    if encoding == "utf-32":
+        return len(text)
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _lines(text: str) -> list[str]:
+    import re
+
+    return re.split(r"\r\n|\r|\n", text)
+
+
+def _offset(text: str, position: types.Position, encoding: str) -> int:
+    lines = _lines(text)
+    before = sum(len(line) + 1 for line in lines[:position.line])
+    line = lines[position.line]
+    for index in range(len(line) + 1):
+        if _units(line[:index], encoding) >= position.character:
+            return before + index
+    return before + len(line)
+
+
+def _apply(text: str, edits: list[types.TextEdit], encoding: str) -> str:
+    for edit in sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True):
+        start, end = _offset(text, edit.range.start, encoding), _offset(text, edit.range.end, encoding)
+        text = text[:start] + edit.new_text + text[end:]
+    return text
+
+
+async def _open(client: LanguageClient, path: Path, language_id: str = "yaml") -> str:
+    uri = path.as_uri()
+    client.diagnostics.pop(uri, None)
+    client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(
+        uri=uri, language_id=language_id, version=1, text=path.read_text(encoding="utf-8"))))
+    return uri
+
+
+async def _diagnostics(client: LanguageClient, uri: str, expect_change_from=None) -> list[types.Diagnostic]:
+    """Pull (for pull clients) or wait for a push; with `expect_change_from`, wait for a new result."""
+    for _ in range(200):
+        if client.pull:
+            report = await client.text_document_diagnostic_async(
+                types.DocumentDiagnosticParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+            items = list(report.items)
+        else:
+            items = client.diagnostics.get(uri)
+            if items is None:
+                await asyncio.sleep(0.05)
+                continue
+            items = list(items)
+        if expect_change_from is None or _codes(items) != _codes(expect_change_from):
+            return items
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no (new) diagnostics for {uri}")
+
+
+def _codes(diagnostics) -> list[tuple[str, int]]:
+    return sorted((str(d.code), d.range.start.line) for d in diagnostics)
+
+
+@pytest.mark.asyncio
+async def test_exact_ranges_in_the_negotiated_encoding(client: LanguageClient):
+    uri = await _open(client, client.project / "k8s" / "pod.yaml")
+    diagnostics = await _diagnostics(client, uri)
+    [image] = [d for d in diagnostics if d.code == "AIS110"]
+    line = POD.splitlines()[7]
+    start = line.index("image:")
+    end = line.index('",', start) + 1
+    assert image.range == types.Range(
+        start=types.Position(line=7, character=_units(line[:start], client.encoding)),
+        end=types.Position(line=7, character=_units(line[:end], client.encoding)))
+    assert image.source == "aiiac" and image.severity == types.DiagnosticSeverity.Warning
+    assert image.code_description.href.endswith("/docs/rules/AIS110.md")
+    if client.pull:
+        assert client.diagnostics == {}, "a pull client must not also receive pushes"
+
+
+@pytest.mark.asyncio
+async def test_incremental_edit_after_a_line_separator_lands_on_the_right_line(client: LanguageClient):
+    path = client.project / "k8s" / "pod.yaml"
+    uri = await _open(client, path)
+    before = await _diagnostics(client, uri)
+    line = _lines(POD).index("  type: ClusterIP")
+    start = _lines(POD)[line].index("ClusterIP")
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[types.TextDocumentContentChangePartial(
+            range=types.Range(start=types.Position(line=line, character=start),
+                              end=types.Position(line=line, character=start + len("ClusterIP"))),
+            text="LoadBalancer")]))
+    after = await _diagnostics(client, uri, expect_change_from=before)
+    [exposed] = [d for d in after if d.code == "AIS201"]
+    assert exposed.range.start == types.Position(line=line, character=2)
+    assert exposed.severity == types.DiagnosticSeverity.Error  # model-serving port 8000: high
+
+
+@pytest.mark.asyncio
+async def test_quick_fix_applied_and_reparsed(client: LanguageClient):
+    path = client.project / "k8s" / "pod.yaml"
+    text = POD.replace("type: ClusterIP", "type: LoadBalancer")
+    path.write_text(text, encoding="utf-8")
+    uri = await _open(client, path)
+    diagnostics = await _diagnostics(client, uri)
+    [exposed] = [d for d in diagnostics if d.code == "AIS201"]
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), range=exposed.range,
+        context=types.CodeActionContext(diagnostics=[exposed])))
+    titles = [a.title for a in actions]
+    assert "Change LoadBalancer to ClusterIP (AIS201)" in titles
+    assert "aiiac: ignore AIS201 on this line" in titles
+    fix = next(a for a in actions if a.title.startswith("Change LoadBalancer"))
+    assert fix.is_preferred and fix.kind == types.CodeActionKind.QuickFix and fix.diagnostics[0].code == "AIS201"
+    [change] = fix.edit.document_changes
+    assert change.text_document.uri == uri and change.text_document.version == 1
+    new_text = _apply(text, list(change.edits), client.encoding)
+    assert new_text == text.replace("type: LoadBalancer", "type: ClusterIP")
+    list(YAML(typ="safe").load_all(new_text))
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[types.TextDocumentContentChangeWholeDocument(text=new_text)]))
+    after = await _diagnostics(client, uri, expect_change_from=diagnostics)
+    assert "AIS201" not in {d.code for d in after}
+
+
+@pytest.mark.asyncio
+async def test_ignore_action_and_fix_all(client: LanguageClient):
+    path = client.project / "k8s" / "pod.yaml"
+    text = POD.replace("type: ClusterIP", "type: LoadBalancer")
+    path.write_text(text, encoding="utf-8")
+    uri = await _open(client, path)
+    diagnostics = await _diagnostics(client, uri)
+    [exposed] = [d for d in diagnostics if d.code == "AIS201"]
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), range=exposed.range,
+        context=types.CodeActionContext(diagnostics=[exposed])))
+    ignore = next(a for a in actions if a.title.startswith("aiiac: ignore"))
+    ignored = _apply(text, list(ignore.edit.document_changes[0].edits), client.encoding)
+    assert "  type: LoadBalancer  # aiiac:ignore AIS201 -- reason" in _lines(ignored)
+    fix_all = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), range=exposed.range,
+        context=types.CodeActionContext(diagnostics=[], only=["source.fixAll.aiiac"])))
+    [action] = fix_all
+    assert action.kind == "source.fixAll.aiiac"
+    fixed = _apply(text, list(action.edit.document_changes[0].edits), client.encoding)
+    assert "type: ClusterIP" in fixed
+    list(YAML(typ="safe").load_all(fixed))
+
+
+@pytest.mark.asyncio
+async def test_hover_on_finding_and_on_suppression_comment(client: LanguageClient):
+    path = client.project / "k8s" / "pod.yaml"
+    text = POD.replace("type: ClusterIP", "type: LoadBalancer  # aiiac:ignore AIS110 -- wrong rule on purpose")
+    path.write_text(text, encoding="utf-8")
+    uri = await _open(client, path)
+    diagnostics = await _diagnostics(client, uri)
+    [exposed] = [d for d in diagnostics if d.code == "AIS201"]
+    hover = await client.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=exposed.range.start))
+    assert hover.contents.kind == types.MarkupKind.Markdown
+    assert hover.contents.value.startswith("**AIS201** · Service exposes pods outside the cluster · *high*")
+    assert "Why it matters." in hover.contents.value and "docs/rules/AIS201.md" in hover.contents.value
+    line = exposed.range.start.line
+    col = _lines(text)[line].index("AIS110") + 2
+    hover = await client.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=line, character=col)))
+    assert hover.contents.value.startswith("**AIS110** · Image is not pinned to a version")
+
+
+@pytest.mark.asyncio
+async def test_editing_variables_rechecks_the_module(client: LanguageClient):
+    main_uri = await _open(client, client.project / "infra" / "main.tf", "terraform")
+    variables = client.project / "infra" / "variables.tf"
+    vars_uri = await _open(client, variables, "terraform")
+    before = await _diagnostics(client, main_uri)
+    assert before == []
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=vars_uri, version=2),
+        content_changes=[types.TextDocumentContentChangeWholeDocument(
+            text='variable "acl" {\n  default = "public-read"\n}\n')]))
+    after = await _diagnostics(client, main_uri, expect_change_from=before)
+    assert _codes(after) == [("AIS402", 2)]
+
+
+@pytest.mark.asyncio
+async def test_configuration_change_applies(client: LanguageClient):
+    uri = await _open(client, client.project / "k8s" / "pod.yaml")
+    before = await _diagnostics(client, uri)
+    assert "AIS110" in {d.code for d in before}
+    client.set_configuration({"ignore": ["AIS110"]}, section="aiiac")
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+    after = await _diagnostics(client, uri, expect_change_from=before)
+    assert "AIS110" not in {d.code for d in after}
+
+
+@pytest.mark.asyncio
+async def test_scan_workspace_reports_progress(client: LanguageClient):
+    result = await client.workspace_execute_command_async(types.ExecuteCommandParams(command="aiiac.scanWorkspace"))
+    assert result["files"] == 3 and result["findings"] == 1 and result["cancelled"] is False
+    [reports] = list(client.progress_reports.values())
+    assert isinstance(reports[0], types.WorkDoneProgressBegin) and reports[0].cancellable
+    assert isinstance(reports[-1], types.WorkDoneProgressEnd)
+    explained = await client.workspace_execute_command_async(types.ExecuteCommandParams(
+        command="aiiac.explainRule", arguments=["AIS301"]))
+    assert explained.startswith("# AIS301:")
+
+
+@pytest.mark.asyncio
+async def test_close_clears_and_broken_yaml_reports_a_syntax_error(client: LanguageClient):
+    path = client.project / "k8s" / "pod.yaml"
+    uri = await _open(client, path)
+    before = await _diagnostics(client, uri)
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[types.TextDocumentContentChangeWholeDocument(text=POD + "---\nkind: [oops\n")]))
+    after = await _diagnostics(client, uri, expect_change_from=before)
+    syntax = [d for d in after if d.code == "syntax-error"]
+    assert syntax and syntax[0].range.start.line == len(_lines(POD)) + 1
+    assert "AIS110" in {d.code for d in after}, "the intact documents keep their findings"
+    if not client.pull:
+        client.text_document_did_close(types.DidCloseTextDocumentParams(
+            text_document=types.TextDocumentIdentifier(uri=uri)))
+        for _ in range(100):
+            if client.diagnostics.get(uri) is not None and len(client.diagnostics[uri]) == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert list(client.diagnostics.get(uri, [None])) == []
