@@ -312,3 +312,34 @@ def test_cli_fix_applies_all_fixes_in_rounds(workdir):
                  "        readOnlyRootFilesystem: true", "        capabilities:", "          drop: [\"ALL\"]",
                  "  automountServiceAccountToken: false"):
         assert line in text.splitlines()
+
+
+def test_irsa_annotation_added_to_the_service_account(workdir):
+    _write(workdir / "k8s", "sa.yaml", """
+        apiVersion: v1
+        kind: ServiceAccount
+        metadata:
+          name: triton
+          namespace: models
+        ---
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: triton, namespace: models}
+        spec:
+          template:
+            spec:
+              serviceAccountName: triton
+              containers:
+                - name: triton
+                  image: nvcr.io/nvidia/tritonserver:24.05-py3
+                  args: ["--model-repository=s3://acme-models/models/llama"]
+        """)
+    text = _fix_once(workdir / "k8s", "AIS310")
+    assert text.splitlines()[2:7] == [
+        "metadata:",
+        "  name: triton",
+        "  namespace: models",
+        "  annotations:",
+        '    eks.amazonaws.com/role-arn: "arn:aws:iam::ACCOUNT_ID:role/ROLE_NAME"',
+    ]
+    assert _clean(workdir / "k8s", "AIS310") == []

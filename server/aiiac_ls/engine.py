@@ -132,6 +132,8 @@ class ParseCache:
         self.limit = limit
         self._yaml: dict[tuple[str, str], tuple] = {}
         self._hcl: dict[tuple[str, str], HclFile] = {}
+        self._latest_hcl: dict[str, HclFile] = {}  # for incremental re-parsing
+        self.evaluations: dict[tuple, list] = {}  # Terraform block evaluations (see terraform.py)
 
     def yaml(self, source: SourceFile):
         key = (source.path, source.text)
@@ -146,15 +148,11 @@ class ParseCache:
         key = (source.path, source.text)
         found = self._hcl.get(key)
         if found is None:
-            found = HclFile(source)
+            previous = self._latest_hcl.get(source.path)
+            found = HclFile(source, previous)
             self._store(self._hcl, key, found)
+            self._latest_hcl[source.path] = found
         return found
-
-    def forget(self, path: str) -> None:
-        """Drop every cached version of `path` but the newest is re-parsed on demand."""
-        for table in (self._yaml, self._hcl):
-            for key in [k for k in table if k[0] == path]:
-                del table[key]
 
     def _store(self, table: dict, key, value) -> None:
         stale = [k for k in table if k[0] == key[0]]
@@ -163,6 +161,8 @@ class ParseCache:
         if len(table) >= self.limit:
             del table[next(iter(table))]
         table[key] = value
+        if len(self._latest_hcl) > self.limit:
+            self._latest_hcl.clear()
 
 
 class Engine:
@@ -260,7 +260,7 @@ class Engine:
             analysis.sources[source.path] = source
             return cache.hcl(source)
 
-        project = TerraformProject(display=self.display, load=load)
+        project = TerraformProject(display=self.display, load=load, evaluations=cache.evaluations)
         for paths in tf_dirs.values():
             for path in paths:
                 source = self._read(path, self.display(path), analysis, reader)

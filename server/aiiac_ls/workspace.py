@@ -111,16 +111,20 @@ class Workspace:
 
     # ---- analysis -------------------------------------------------------------------------------
 
-    def analyse(self, unit: Unit) -> Analysis:
-        engine = Engine(self.config_for(unit.directory), absolute_paths=True, cache=self.cache)
+    def analyse(self, unit: Unit, cache: ParseCache | None = None) -> Analysis:
+        """`cache`: the workspace's own (kept warm for open documents) unless another is given."""
+        engine = Engine(self.config_for(unit.directory), absolute_paths=True, cache=cache or self.cache)
         analysis = Analysis()
         files = [p for p in self.unit_files(unit) if not engine.config.excluded(p)]
         return engine.analyse_files(files, analysis, var_files=engine.config.var_files, reader=self.read)
 
-    def analyse_folder(self, folder: str) -> Analysis:
-        """A whole folder, as `--check` would, through the open buffers."""
-        engine = Engine(self.config_for(folder), absolute_paths=True, cache=self.cache)
-        return engine.analyse_paths([folder], reader=self.read)
+    def units_under(self, folder: str) -> list[Unit]:
+        """The analysis units of every file `--check` would read below `folder`."""
+        from .engine import discover
+
+        problems: list = []
+        files = discover([folder], self.config_for(folder), problems)
+        return sorted({u for u in map(unit_of, files) if u is not None}, key=lambda u: (u.directory, u.kind))
 
 
 _SETTING_KEYS = {"select": "select", "ignore": "ignore", "severity": "severity", "modelPorts": "model_ports",

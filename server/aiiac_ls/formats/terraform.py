@@ -9,8 +9,10 @@ child modules (`source = "./modules/x"`, loaded with their inputs), and expands 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass, field
 
 import tree_sitter
@@ -22,6 +24,7 @@ from .hcl.functions import builtin_functions, from_plain
 from .hcl.syntax import HclFile
 
 MAX_INSTANCES = 16
+_REFERENCE = re.compile(rb"(?<![\w.])([a-z][a-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_-]*)")
 MAX_MODULE_DEPTH = 8
 _FUNCTIONS = builtin_functions()
 
@@ -57,6 +60,16 @@ def _block_parts(hcl: HclFile, block: tree_sitter.Node):
         elif child.type == "body":
             body = child
     return kind, labels, body
+
+
+def top_level_blocks(hcl: HclFile) -> list[tuple[tree_sitter.Node, str, list[str], tree_sitter.Node | None]]:
+    """(block, type, labels, body) of a file's top-level blocks, computed once per parse."""
+    found = getattr(hcl, "_top_level_blocks", None)
+    if found is None:
+        body = next((c for c in hcl.root.children if c.type == "body"), None)
+        found = [(block, *_block_parts(hcl, block)) for block in _children(body, "block")]
+        hcl._top_level_blocks = found
+    return found
 
 
 def _header_span(hcl: HclFile, block: tree_sitter.Node) -> Span:
@@ -106,16 +119,16 @@ class ModuleInstance:
         self._cache: dict[object, Node] = {}
         self._active: set[object] = set()
         self._children: dict[str, ModuleInstance | None] = {}
+        self.var_files = var_files or []
+        self._env_key: str | None = None
         self._index()
-        self._var_values = self._bind_variables(var_files or [])
+        self._var_values = self._bind_variables(self.var_files)
 
     # ---- indexing -----------------------------------------------------------------------------
 
     def _index(self) -> None:
         for hcl in self.files.tf:
-            body = next((c for c in hcl.root.children if c.type == "body"), None)
-            for block in _children(body, "block"):
-                kind, labels, block_body = _block_parts(hcl, block)
+            for block, kind, labels, block_body in top_level_blocks(hcl):
                 if kind == "variable" and labels:
                     self.variables[labels[0]] = (hcl, block)
                 elif kind == "locals":
@@ -352,8 +365,18 @@ class ModuleInstance:
 
     def resources(self) -> list[Resource]:
         found: list[Resource] = []
+        cache = self.project.evaluations if self.prefix == "" and self.inputs is None else None
         for (kind, type_, name), (hcl, block) in self.blocks.items():
-            found.extend(self._instances(kind, type_, name, hcl, block))
+            if cache is None:
+                found.extend(self._instances(kind, type_, name, hcl, block))
+                continue
+            key = self._block_key(hcl, block)
+            instances = cache.get(key)
+            if instances is None:
+                instances = cache[key] = self._instances(kind, type_, name, hcl, block)
+            found.extend(instances)
+        if cache is not None and len(cache) > 50_000:
+            cache.clear()
         for hcl, block in self.providers:
             _, labels, _ = _block_parts(hcl, block)
             body = self.eval_block(hcl, block, Env(self))
@@ -363,6 +386,33 @@ class ModuleInstance:
                                   span=hcl.span(block), head=_header_span(hcl, block), block_type="provider",
                                   module=self.prefix))
         return found
+
+    # ---- evaluation cache (editor keystrokes re-evaluate only the blocks they touch) -------------
+
+    def _environment_key(self) -> str:
+        """Everything a block's value may depend on besides other resources: variables, locals,
+        data sources, module calls, tfvars and var files, with their positions."""
+        if getattr(self, "_env_key", None) is None:
+            digest = hashlib.sha1()
+            for hcl in self.files.tf:
+                for block, kind, _, _ in top_level_blocks(hcl):
+                    if kind != "resource":
+                        digest.update(f"{hcl.path}:{block.start_point[0]}:".encode())
+                        digest.update(hcl.data[block.start_byte:block.end_byte])
+            for hcl in [*self.files.tfvars, *self.var_files]:
+                digest.update(hcl.path.encode() + b"\0" + hcl.data)
+            self._env_key = digest.hexdigest()
+        return self._env_key
+
+    def _block_key(self, hcl: HclFile, block: tree_sitter.Node) -> tuple:
+        text = hcl.data[block.start_byte:block.end_byte]
+        referenced = []
+        for root, name in set(_REFERENCE.findall(text)):
+            found = self.blocks.get(("resource", root.decode(), name.decode()))
+            if found is not None:
+                other_hcl, other = found
+                referenced.append((other_hcl.path, other.start_point[0], other_hcl.data[other.start_byte:other.end_byte]))
+        return (hcl.path, block.start_point[0], text, self._environment_key(), tuple(sorted(referenced)))
 
     def _instances(self, kind, type_, name, hcl, block) -> list[Resource]:
         _, _, body = _block_parts(hcl, block)
@@ -551,9 +601,11 @@ def parse_json_document(node: Node) -> Node | None:
 class TerraformProject:
     """Parsed `.tf`/`.tfvars` files by folder; each file is parsed once however often it is used."""
 
-    def __init__(self, display=lambda path: path, load=None):
+    def __init__(self, display=lambda path: path, load=None, evaluations: dict | None = None):
         self._display = display
         self._load = load
+        # block evaluations of root modules, kept across runs by a long-lived caller (the editor)
+        self.evaluations: dict = evaluations if evaluations is not None else {}
         self._modules: dict[str, ModuleFiles | None] = {}
         self.parsed: dict[str, HclFile] = {}
         self.problems: list[tuple[str, Exception]] = []

@@ -158,9 +158,15 @@ class AiiacServer(LanguageServer):
     def diagnostics_for(self, path: str, analysis: Analysis) -> list[types.Diagnostic]:
         from . import convert
 
-        diagnostics = [convert.diagnostic(f, lambda p: self.lines_of(p, analysis), self.encoder)
-                       for f in analysis.findings if f.file == path]
-        lines = self.lines_of(path, analysis)
+        split: dict[str, list[str]] = {}  # each file's lines once per publish, not once per finding
+
+        def lines_of(file: str) -> list[str]:
+            if file not in split:
+                split[file] = self.lines_of(file, analysis)
+            return split[file]
+
+        diagnostics = [convert.diagnostic(f, lines_of, self.encoder) for f in analysis.findings if f.file == path]
+        lines = lines_of(path)
         diagnostics += [convert.problem_diagnostic(p, lines, self.encoder) for p in analysis.problems
                         if p.file == path and p.kind != "skipped"]
         return diagnostics
@@ -365,16 +371,21 @@ def create_server() -> AiiacServer:
             ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(title="aiiac: scanning workspace",
                                                                            cancellable=True, percentage=0))
         loop = asyncio.get_running_loop()
-        for index, folder in enumerate(f for f in folders if f):
-            cancelled = token and ls.work_done_progress.tokens.get(token) is not None \
-                and ls.work_done_progress.tokens[token].cancelled()
-            if cancelled:
+        from ..engine import ParseCache
+
+        units = []
+        for folder in (f for f in folders if f):
+            units += await loop.run_in_executor(ls.executor, ls.model.units_under, folder)
+        # unit by unit, with a throw-away cache: memory stays bounded by the largest folder
+        for index, unit in enumerate(units):
+            future = ls.work_done_progress.tokens.get(token) if token else None
+            if future is not None and future.cancelled():
                 summary["cancelled"] = True
                 break
             if token:
                 ls.work_done_progress.report(token, types.WorkDoneProgressReport(
-                    message=os.path.basename(folder), percentage=int(100 * index / max(len(folders), 1))))
-            analysis = await loop.run_in_executor(ls.executor, ls.model.analyse_folder, folder)
+                    message=os.path.basename(unit.directory), percentage=int(100 * index / max(len(units), 1))))
+            analysis = await loop.run_in_executor(ls.executor, ls.model.analyse, unit, ParseCache())
             summary["files"] += analysis.files
             summary["findings"] += len(analysis.findings)
             summary["problems"] += sum(1 for p in analysis.problems if p.kind != "skipped")

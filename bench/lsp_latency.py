@@ -1,0 +1,179 @@
+"""Language-server latency: keystroke -> published diagnostics, and memory with a real workspace.
+
+    python bench/lsp_latency.py [--edits 60] [--corpus ../shared/corpus]
+
+A raw JSON-RPC client (no client library overhead) opens a generated Terraform module of 2,000
+and of 20,000 lines, sends single-character incremental edits like typing, and times each
+didChange until the publishDiagnostics carrying that document version arrives. Then it opens
+`../shared/corpus` as the workspace, runs `aiiac.scanWorkspace`, and reads the server's peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import queue
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from lsp_startup import command, frame, read_message  # noqa: E402
+
+BLOCK = '''resource "aws_s3_bucket" "b{n}" {{
+  bucket = "acme-models-{n}"
+  tags = {{
+    team = "ml"
+  }}
+}}
+
+resource "aws_security_group" "sg{n}" {{
+  name = "sg-{n}"
+  ingress {{
+    from_port   = 443
+    to_port     = 443
+    protocol    = "tcp"
+    cidr_blocks = ["10.0.0.0/8"]
+  }}
+}}
+
+'''
+
+
+def module_text(lines: int) -> str:
+    per_block = BLOCK.count("\n")
+    return "".join(BLOCK.format(n=n) for n in range(lines // per_block + 1))
+
+
+class Session:
+    def __init__(self, root: Path):
+        self.process = subprocess.Popen(command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.DEVNULL)
+        self.messages: queue.Queue = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.next_id = 0
+        self.request("initialize", {"processId": os.getpid(), "rootUri": root.as_uri(),
+                                    "workspaceFolders": [{"uri": root.as_uri(), "name": "bench"}],
+                                    "capabilities": {"window": {"workDoneProgress": True}}})
+        self.notify("initialized", {})
+
+    def _read(self):
+        while True:
+            try:
+                self.messages.put(read_message(self.process.stdout))
+            except (EOFError, ValueError):
+                return
+
+    def send(self, message: dict) -> None:
+        self.process.stdin.write(frame(message))
+        self.process.stdin.flush()
+
+    def notify(self, method: str, params) -> None:
+        self.send({"jsonrpc": "2.0", "method": method, "params": params})
+
+    def request(self, method: str, params, timeout: float = 600) -> dict:
+        self.next_id += 1
+        request_id = self.next_id
+        self.send({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            message = self.messages.get(timeout=timeout)
+            if message.get("id") == request_id and "method" not in message:
+                return message
+            if "id" in message and "method" in message:  # a server request: accept it
+                self.send({"jsonrpc": "2.0", "id": message["id"], "result": None})
+        raise TimeoutError(method)
+
+    def wait_diagnostics(self, uri: str, version: int, timeout: float = 60) -> dict:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            message = self.messages.get(timeout=timeout)
+            if message.get("method") == "textDocument/publishDiagnostics":
+                params = message["params"]
+                if params["uri"] == uri and params.get("version") == version:
+                    return params
+            elif "id" in message and "method" in message:
+                self.send({"jsonrpc": "2.0", "id": message["id"], "result": None})
+        raise TimeoutError("diagnostics")
+
+    def peak_rss_mib(self) -> float:
+        with open(f"/proc/{self.process.pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def close(self):
+        try:
+            self.request("shutdown", None, timeout=30)
+            self.notify("exit", None)
+        finally:
+            self.process.wait(timeout=30)
+
+
+def keystrokes(lines: int, edits: int) -> tuple[list[float], float]:
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        path = root / "main.tf"
+        text = module_text(lines)
+        path.write_text(text)
+        session = Session(root)
+        uri = path.as_uri()
+        session.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "terraform", "version": 1,
+                                                                 "text": text}})
+        session.wait_diagnostics(uri, 1, timeout=120)
+        target = text.splitlines().index('  name = "sg-0"')  # type into the first security group
+        col = len('  name = "sg-0')
+        times = []
+        version = 1
+        for index in range(edits):
+            version += 1
+            char = "abcdefghij"[index % 10]
+            start = time.perf_counter()
+            session.notify("textDocument/didChange", {
+                "textDocument": {"uri": uri, "version": version},
+                "contentChanges": [{"range": {"start": {"line": target, "character": col + index},
+                                              "end": {"line": target, "character": col + index}}, "text": char}]})
+            session.wait_diagnostics(uri, version)
+            times.append(time.perf_counter() - start)
+            time.sleep(0.12)  # a fast typist: ~8 keystrokes per second
+        rss = session.peak_rss_mib()
+        session.close()
+        return times, rss
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(int(fraction * len(ordered)), len(ordered) - 1)]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--edits", type=int, default=60)
+    parser.add_argument("--corpus", default=str(Path(__file__).resolve().parents[2] / "shared" / "corpus"))
+    args = parser.parse_args()
+    print("| document | edits | p50 ms | p95 ms | max ms | server peak RSS MiB |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for lines in (2000, 20000):
+        times, rss = keystrokes(lines, args.edits)
+        print(f"| {lines:,}-line .tf | {len(times)} | {statistics.median(times) * 1000:.0f} | "
+              f"{percentile(times, 0.95) * 1000:.0f} | {max(times) * 1000:.0f} | {rss:.0f} |")
+    corpus = Path(args.corpus)
+    if corpus.is_dir():
+        session = Session(corpus)
+        start = time.perf_counter()
+        result = session.request("workspace/executeCommand", {"command": "aiiac.scanWorkspace", "arguments": []})
+        elapsed = time.perf_counter() - start
+        print(f"\nworkspace {corpus}: scanWorkspace {elapsed:.2f} s, {result.get('result')}, "
+              f"server peak RSS {session.peak_rss_mib():.0f} MiB")
+        session.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
