@@ -11,7 +11,6 @@ didChange until the publishDiagnostics carrying that document version arrives. T
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import queue
 import statistics
@@ -23,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from lsp_startup import command, frame, read_message  # noqa: E402
+from lsp_startup import command, frame, read_message
 
 BLOCK = '''resource "aws_s3_bucket" "b{n}" {{
   bucket = "acme-models-{n}"
