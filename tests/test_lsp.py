@@ -63,6 +63,12 @@ def project(tmp_path):
 )
 async def client(request, lsp_client: LanguageClient, project):
     capabilities = client_capabilities(request.param)
+    lsp_client.registrations = []
+
+    @lsp_client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def register(params: types.RegistrationParams):  # real clients that advertise it accept it
+        lsp_client.registrations.extend(params.registrations)
+
     lsp_client.project = project
     lsp_client.encoding = _encoding(capabilities)
     lsp_client.pull = bool(capabilities.text_document and capabilities.text_document.diagnostic)
@@ -261,6 +267,10 @@ async def test_editing_variables_rechecks_the_module(client: LanguageClient):
             text='variable "acl" {\n  default = "public-read"\n}\n')]))
     after = await _diagnostics(client, main_uri, expect_change_from=before)
     assert _codes(after) == [("AIS402", 2)]
+    if client.registrations:  # clients with dynamic registration were asked to watch these files
+        [registration] = client.registrations
+        patterns = {w["globPattern"] for w in registration.register_options["watchers"]}
+        assert {"**/*.tf", "**/.aiiac.toml"} <= patterns
 
 
 @pytest.mark.asyncio
@@ -306,3 +316,36 @@ async def test_close_clears_and_broken_yaml_reports_a_syntax_error(client: Langu
                 break
             await asyncio.sleep(0.05)
         assert list(client.diagnostics.get(uri, [None])) == []
+
+
+@pytest.mark.asyncio
+async def test_malformed_config_is_a_diagnostic_on_the_config_file(client: LanguageClient):
+    config = client.project / ".aiiac.toml"
+    config.write_text('select = ["AIS1"]\nignroe = ["AIS110"]\n')
+    uri = await _open(client, client.project / "k8s" / "pod.yaml")
+    await _diagnostics(client, uri)
+    if client.pull:
+        return  # the config file's diagnostic is pushed only to push clients
+    for _ in range(100):
+        if client.diagnostics.get(config.as_uri()):
+            break
+        await asyncio.sleep(0.05)
+    [problem] = client.diagnostics[config.as_uri()]
+    assert problem.code == "config-error" and problem.range.start.line == 1
+    assert "unknown key `ignroe`" in problem.message
+
+
+@pytest.mark.asyncio
+async def test_disk_change_of_a_closed_module_file_is_picked_up(client: LanguageClient):
+    main_uri = await _open(client, client.project / "infra" / "main.tf", "terraform")
+    before = await _diagnostics(client, main_uri)
+    variables = client.project / "infra" / "variables.tf"
+    variables.write_text('variable "acl" {\n  default = "public-read-write"\n}\n')
+    client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(changes=[
+        types.FileEvent(uri=variables.as_uri(), type=types.FileChangeType.Changed)]))
+    after = await _diagnostics(client, main_uri, expect_change_from=before)
+    assert _codes(after) == [("AIS402", 2)]
+    if client.registrations:  # clients with dynamic registration were asked to watch these files
+        [registration] = client.registrations
+        patterns = {w["globPattern"] for w in registration.register_options["watchers"]}
+        assert {"**/*.tf", "**/.aiiac.toml"} <= patterns

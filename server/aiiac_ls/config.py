@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 
@@ -24,7 +25,13 @@ DEFAULT_EXCLUDES = (".git", ".terraform", "node_modules", ".venv", "venv", "__py
 
 
 class ConfigError(Exception):
-    pass
+    """A configuration problem; `path`, `line` and `column` (1-based) say where when known."""
+
+    def __init__(self, message: str, path: str | None = None, line: int | None = None, column: int | None = None):
+        super().__init__(message)
+        self.path = path
+        self.line = line
+        self.column = column
 
 
 @dataclass
@@ -116,13 +123,35 @@ def load_config_file(path: str) -> Config:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+        where = re.search(r"at line (\d+), column (\d+)", str(exc))
+        raise ConfigError(f"{path}: invalid TOML: {exc}", path,
+                          int(where.group(1)) if where else None, int(where.group(2)) if where else None) from None
     root = os.path.dirname(os.path.abspath(path))
     if os.path.basename(path) == "pyproject.toml":
         data = data.get("tool", {}).get("aiiac", {})
         if not isinstance(data, dict):
-            raise ConfigError(f"{path}: [tool.aiiac] must be a table")
-    return parse_config(data, path, root)
+            raise ConfigError(f"{path}: [tool.aiiac] must be a table", path)
+    try:
+        return parse_config(data, path, root)
+    except ConfigError as exc:
+        exc.path = path
+        exc.line = exc.line or _key_line(path, str(exc))
+        raise
+
+
+def _key_line(path: str, message: str) -> int | None:
+    """The 1-based line of the key a message names (`unknown key `x``), for editors."""
+    key = re.search(r"`([^`]+)`", message)
+    if not key:
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                if re.match(rf"\s*\"?{re.escape(key.group(1))}\"?\s*=", line):
+                    return number
+    except OSError:
+        return None
+    return None
 
 
 def find_config(start: str) -> str | None:

@@ -38,7 +38,7 @@ class Workspace:
         self._lock = threading.Lock()
         self.cache = ParseCache()
         self.settings = settings or {}  # from the editor (workspace/configuration)
-        self.config_errors: dict[str, str] = {}  # config file -> message
+        self.config_errors: dict[str, ConfigError] = {}  # config file -> its error
 
     # ---- buffers ------------------------------------------------------------------------------
 
@@ -106,7 +106,7 @@ class Workspace:
                 config = load_config_file(found)
                 self.config_errors.pop(found, None)
             except ConfigError as exc:
-                self.config_errors[found] = str(exc)
+                self.config_errors[found] = exc
         return apply_editor_settings(config, self.settings, from_file=found is not None)
 
     # ---- analysis -------------------------------------------------------------------------------

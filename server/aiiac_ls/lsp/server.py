@@ -70,7 +70,8 @@ class AiiacServer(LanguageServer):
         self.supports_refresh = False
         self.supports_configuration = False
         self.encoder = Encoder("utf-16")
-        self.result_ids: dict[str, str] = {}
+        self._config_published: set[str] = set()
+        self.watch_files = False
 
     @property
     def model(self) -> Workspace:
@@ -138,6 +139,7 @@ class AiiacServer(LanguageServer):
                 continue  # a newer edit arrived while analysing: this result is stale
             state.analysis, state.versions = analysis, versions
             self.publish(unit, state)
+            self.publish_config_errors()
             state.done.set()
             return
 
@@ -184,6 +186,28 @@ class AiiacServer(LanguageServer):
                 uri=from_fs_path(path), version=state.versions.get(path),
                 diagnostics=self.diagnostics_for(path, state.analysis)))
 
+    def publish_config_errors(self) -> None:
+        """A malformed `.aiiac.toml` / `[tool.aiiac]` gets a diagnostic on the config file itself."""
+        errors = self.model.config_errors
+        for path in set(self._config_published) | set(errors):
+            error = errors.get(path)
+            diagnostics = []
+            if error is not None:
+                line = max((error.line or 1) - 1, 0)
+                column = max((error.column or 1) - 1, 0)
+                diagnostics.append(types.Diagnostic(
+                    range=types.Range(start=types.Position(line=line, character=column),
+                                      end=types.Position(line=line, character=column + 1)),
+                    message=str(error).split(": ", 1)[-1], severity=types.DiagnosticSeverity.Error,
+                    code="config-error", source="aiiac"))
+            if diagnostics or path in self._config_published:
+                self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
+                    uri=from_fs_path(path), diagnostics=diagnostics))
+            if diagnostics:
+                self._config_published.add(path)
+            else:
+                self._config_published.discard(path)
+
     # ---- configuration ------------------------------------------------------------------------
 
     async def refresh_settings(self) -> None:
@@ -212,6 +236,8 @@ def create_server() -> AiiacServer:
         ls.supports_configuration = bool(workspace and workspace.configuration)
         diagnostics = workspace.diagnostics if workspace else None
         ls.supports_refresh = bool(diagnostics and diagnostics.refresh_support)
+        watched = workspace.did_change_watched_files if workspace else None
+        ls.watch_files = bool(watched and watched.dynamic_registration)
         ls.encoder = Encoder(ls.workspace.position_encoding or "utf-16")
         options = params.initialization_options
         if isinstance(options, dict) and isinstance(options.get("settings"), dict):
@@ -219,6 +245,16 @@ def create_server() -> AiiacServer:
 
     @ls.feature(types.INITIALIZED)
     async def initialized(ls: AiiacServer, params: types.InitializedParams) -> None:
+        if ls.watch_files:  # disk changes to files that are not open keep the analysis in sync
+            watchers = [types.FileSystemWatcher(glob_pattern=pattern) for pattern in
+                        ("**/*.tf", "**/*.tfvars", "**/*.{yaml,yml}", "**/.aiiac.toml", "**/pyproject.toml")]
+            try:
+                await ls.client_register_capability_async(types.RegistrationParams(registrations=[
+                    types.Registration(id="aiiac-watchers", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                                       register_options=types.DidChangeWatchedFilesRegistrationOptions(
+                                           watchers=watchers))]))
+            except Exception:
+                log.warning("client refused file watchers", exc_info=True)
         await ls.refresh_settings()
         # warm the rule registry and parsers off the critical path
         asyncio.get_running_loop().run_in_executor(ls.executor, _warm_up)
