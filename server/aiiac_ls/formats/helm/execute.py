@@ -1,0 +1,361 @@
+"""Executing Helm templates, recording where every output character came from.
+
+The output is a list of segments: literal template text (mapped 1:1 to the template file) or the
+output of one action, with the values path its value was read from when there is one
+(`{{ .Values.service.type }}`, `{{ toYaml .Values.securityContext | nindent 12 }}`). The chart
+layer maps rendered YAML nodes back through these segments to templates and values files.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from .functions import FUNCTIONS, TRANSPARENT, HelmFail
+from .gotypes import go_string, truthy
+from .template import (Action, Break, Chain, Command, Continue, Field, Identifier, If, ListNode, Literal, Pipeline,
+                       Range, Template, TemplateCall, TemplateSyntaxError, Text, Variable, With, parse_template)
+
+MAX_DEPTH = 64  # nested include/template/tpl
+MAX_ITERATIONS = 100_000  # range iterations per render
+MAX_OUTPUT = 8 * 1024 * 1024  # characters per rendered file
+MAX_SECONDS = 10.0
+
+
+class RenderError(Exception):
+    def __init__(self, template: str, offset: int | None, message: str):
+        super().__init__(f"{template}: {message}")
+        self.template = template
+        self.offset = offset
+        self.message = message
+
+
+class _Break(Exception):
+    pass
+
+
+class _Continue(Exception):
+    pass
+
+
+@dataclass
+class Segment:
+    out_start: int
+    out_end: int
+    file: str
+    start: int  # offset in the template file
+    end: int
+    literal: bool  # True: text copied verbatim (offsets map 1:1)
+    values_path: tuple | None = None  # the values path the action's value came from
+    as_yaml: bool = False  # the value went through toYaml (a subtree, not a scalar)
+
+
+class Output:
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.length = 0
+        self.segments: list[Segment] = []
+
+    def write(self, text: str, segment: Segment) -> None:
+        if not text:
+            return
+        segment.out_start, segment.out_end = self.length, self.length + len(text)
+        self.parts.append(text)
+        self.length += len(text)
+        if self.length > MAX_OUTPUT:
+            raise RenderError(segment.file, segment.start, f"output larger than {MAX_OUTPUT // 1048576} MiB")
+        self.segments.append(segment)
+
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+class Scope:
+    __slots__ = ("variables", "parent")
+
+    def __init__(self, parent: Scope | None = None, **variables):
+        self.variables = dict(variables)
+        self.parent = parent
+
+    def get(self, name: str):
+        scope = self
+        while scope is not None:
+            if name in scope.variables:
+                return scope.variables[name]
+            scope = scope.parent
+        raise KeyError(name)
+
+    def assign(self, name: str, value) -> None:
+        scope = self
+        while scope is not None:
+            if name in scope.variables:
+                scope.variables[name] = value
+                return
+            scope = scope.parent
+        raise KeyError(name)
+
+
+class Renderer:
+    """Executes templates of one chart (and its subcharts) sharing one set of named templates."""
+
+    def __init__(self, templates: dict[str, Template], value_paths: dict[int, tuple]):
+        self.templates = templates
+        self.value_paths = value_paths  # id(values container) -> its path under .Values
+        self.depth = 0
+        self.iterations = 0
+        self.deadline = time.monotonic() + MAX_SECONDS
+        self.current: Template | None = None
+
+    # ---- entry ----------------------------------------------------------------------------------
+
+    def render(self, template: Template, data) -> Output:
+        output = Output()
+        self._execute(template, data, output)
+        return output
+
+    def _execute(self, template: Template, data, output: Output) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            self.depth -= 1
+            raise RenderError(template.file, None, f"templates nested deeper than {MAX_DEPTH} "
+                                                   f"(recursive include of {template.name!r}?)")
+        previous, self.current = self.current, template
+        try:
+            self._list(template.body, data, Scope(None, **{"$": (data, None)}), output)
+        finally:
+            self.current = previous
+            self.depth -= 1
+
+    # ---- statements -------------------------------------------------------------------------------
+
+    def _list(self, body: ListNode, dot, scope: Scope, output: Output) -> None:
+        for node in body.nodes:
+            if time.monotonic() > self.deadline:
+                raise RenderError(self.current.file, node.start, f"rendering took longer than {MAX_SECONDS:.0f} s")
+            if isinstance(node, Text):
+                output.write(node.text, Segment(0, 0, self.current.file, node.start, node.end, True))
+            elif isinstance(node, Action):
+                value, origin = self._pipeline(node.pipe, dot, scope)
+                if node.pipe.decl:
+                    continue
+                path, as_yaml = origin if origin else (None, False)
+                output.write(go_string(value), Segment(0, 0, self.current.file, node.start, node.end, False,
+                                                       path, as_yaml))
+            elif isinstance(node, If):
+                value, _ = self._pipeline(node.pipe, dot, scope)
+                branch = node.body if truthy(value) else node.else_body
+                if branch is not None:
+                    self._list(branch, dot, Scope(scope), output)
+            elif isinstance(node, With):
+                value, _ = self._pipeline(node.pipe, dot, Scope(scope))
+                if truthy(value):
+                    inner = Scope(scope)
+                    if node.pipe.decl:
+                        inner.variables[node.pipe.decl[0]] = (value, None)
+                    self._list(node.body, value, inner, output)
+                elif node.else_body is not None:
+                    self._list(node.else_body, dot, Scope(scope), output)
+            elif isinstance(node, Range):
+                self._range(node, dot, scope, output)
+            elif isinstance(node, TemplateCall):
+                data = self._pipeline(node.pipe, dot, scope)[0] if node.pipe else None
+                self._execute(self._find(node.name, node.start), data, output)
+            elif isinstance(node, Break):
+                raise _Break()
+            elif isinstance(node, Continue):
+                raise _Continue()
+
+    def _range(self, node: Range, dot, scope: Scope, output: Output) -> None:
+        value, origin = self._pipeline(node.pipe, dot, Scope(scope))
+        base = self.value_paths.get(id(value))
+        if isinstance(value, dict):
+            items = [(key, value[key]) for key in sorted(value)]
+        elif isinstance(value, (list, tuple)):
+            items = list(enumerate(value))
+        elif isinstance(value, int) and not isinstance(value, bool):
+            items = [(i, i) for i in range(value)]
+        elif value is None:
+            items = []
+        else:
+            raise RenderError(self.current.file, node.start, f"range can't iterate over {go_string(value)}")
+        if not items:
+            if node.else_body is not None:
+                self._list(node.else_body, dot, Scope(scope), output)
+            return
+        for key, element in items:
+            self.iterations += 1
+            if self.iterations > MAX_ITERATIONS:
+                raise RenderError(self.current.file, node.start, f"more than {MAX_ITERATIONS} range iterations")
+            inner = Scope(scope)
+            element_origin = (base + (key,), False) if base is not None else None
+            if len(node.pipe.decl) == 1:
+                inner.variables[node.pipe.decl[0]] = (element, element_origin)
+            elif len(node.pipe.decl) == 2:
+                inner.variables[node.pipe.decl[0]] = (key, None)
+                inner.variables[node.pipe.decl[1]] = (element, element_origin)
+            try:
+                self._list(node.body, element, inner, output)
+            except _Break:
+                break
+            except _Continue:
+                continue
+
+    def _find(self, name: str, offset: int) -> Template:
+        template = self.templates.get(name)
+        if template is None:
+            raise RenderError(self.current.file, offset, f"template {name!r} not defined")
+        return template
+
+    # ---- pipelines --------------------------------------------------------------------------------
+
+    def _pipeline(self, pipe: Pipeline, dot, scope: Scope):
+        value, origin = None, None
+        for index, command in enumerate(pipe.commands):
+            value, origin = self._command(command, dot, scope, (value, origin) if index else None)
+        if pipe.decl:
+            if pipe.assign:
+                try:
+                    scope.assign(pipe.decl[0], (value, origin))
+                except KeyError:
+                    raise RenderError(self.current.file, pipe.start, f"undefined variable {pipe.decl[0]}") from None
+            else:
+                scope.variables[pipe.decl[0]] = (value, origin)
+        return value, origin
+
+    def _command(self, command: Command, dot, scope: Scope, piped):
+        first = command.args[0]
+        if isinstance(first, Identifier):
+            return self._call(first, command.args[1:], dot, scope, piped)
+        if isinstance(first, (Field, Variable, Chain)) and (len(command.args) > 1 or piped is not None):
+            return self._method(first, command.args[1:], dot, scope, piped)
+        if len(command.args) > 1 or piped is not None:
+            raise RenderError(self.current.file, command.start, "can't give argument to non-function")
+        return self._operand(first, dot, scope)
+
+    def _operand(self, node, dot, scope: Scope):
+        if isinstance(node, Literal):
+            return node.value, None
+        if isinstance(node, Field):
+            return self._fields(dot, node.names, self._origin_of(dot))
+        if isinstance(node, Variable):
+            try:
+                value, origin = scope.get(node.name)
+            except KeyError:
+                raise RenderError(self.current.file, node.start, f"undefined variable {node.name}") from None
+            return self._fields(value, node.names, origin if not node.names else self._origin_of(value, origin))
+        if isinstance(node, Chain):
+            value, origin = self._pipeline(node.node, dot, scope)
+            return self._fields(value, node.names, self._origin_of(value, origin))
+        if isinstance(node, Pipeline):
+            return self._pipeline(node, dot, Scope(scope))
+        if isinstance(node, Identifier):  # a function used as an argument: called without arguments
+            return self._call(node, [], dot, scope, None)
+        raise RenderError(self.current.file, node.start, f"unexpected {type(node).__name__}")
+
+    def _origin_of(self, value, origin=None):
+        path = self.value_paths.get(id(value))
+        if path is not None:
+            return (path, False)
+        return origin
+
+    def _fields(self, value, names: tuple[str, ...], origin):
+        path = origin[0] if origin else None
+        for name in names:
+            if isinstance(value, dict):
+                value = value.get(name)
+            elif value is None:
+                value = None
+            else:
+                attribute = getattr(value, name, None)
+                value = attribute() if callable(attribute) else attribute
+            path = path + (name,) if path is not None else None
+            known = self.value_paths.get(id(value))
+            if known is not None:
+                path = known
+        return value, ((path, False) if path is not None else None)
+
+    def _method(self, node, args, dot, scope: Scope, piped):
+        """`.Files.Get "x"`, `.Capabilities.APIVersions.Has "v1"`: the last field is a method."""
+        if isinstance(node, Field):
+            receiver, _ = self._fields(dot, node.names[:-1], None)
+            name = node.names[-1] if node.names else None
+        elif isinstance(node, Variable):
+            receiver, _ = self._fields(scope.get(node.name)[0], node.names[:-1], None)
+            name = node.names[-1] if node.names else None
+        else:
+            value, _ = self._pipeline(node.node, dot, scope)
+            receiver, _ = self._fields(value, node.names[:-1], None)
+            name = node.names[-1] if node.names else None
+        method = getattr(receiver, name, None) if name and not isinstance(receiver, dict) else None
+        if not callable(method):
+            raise RenderError(self.current.file, node.start, f"{name} is not a method")
+        values = [self._operand(arg, dot, scope)[0] for arg in args]
+        if piped is not None:
+            values.append(piped[0])
+        return method(*values), None
+
+    def _call(self, identifier: Identifier, args, dot, scope: Scope, piped):
+        name = identifier.name
+        if name in ("and", "or"):
+            value = None
+            for arg in args:
+                value = self._operand(arg, dot, scope)[0]
+                if truthy(value) == (name == "or"):
+                    return value, None
+            if piped is not None:
+                value = piped[0]
+            return value, None
+        evaluated = [self._operand(arg, dot, scope) for arg in args]
+        if piped is not None:
+            evaluated.append(piped)
+        values = [value for value, _ in evaluated]
+        if name == "include":
+            if not values:
+                raise RenderError(self.current.file, identifier.start, "include needs a template name")
+            output = Output()
+            self._execute(self._find(str(values[0]), identifier.start), values[1] if len(values) > 1 else None, output)
+            return output.text(), None
+        if name == "tpl":
+            if len(values) < 2:
+                raise RenderError(self.current.file, identifier.start, "tpl needs a template and a context")
+            return self.tpl(str(values[0] or ""), values[1], identifier.start), None
+        if name == "default":
+            # `default D X`: X (and where it came from) when X is set
+            if len(evaluated) >= 2 and truthy(values[-1]):
+                return values[-1], evaluated[-1][1]
+            return (values[0] if values else None), (evaluated[0][1] if evaluated else None)
+        function = FUNCTIONS.get(name)
+        if function is None:
+            raise RenderError(self.current.file, identifier.start, f"function {name!r} not defined")
+        try:
+            result = function(*values)
+        except HelmFail as exc:
+            raise RenderError(self.current.file, identifier.start, str(exc)) from None
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError, ZeroDivisionError, OverflowError) as exc:
+            raise RenderError(self.current.file, identifier.start, f"error calling {name}: {exc}") from None
+        origin = None
+        if name in TRANSPARENT and evaluated and evaluated[-1][1] is not None:
+            path, as_yaml = evaluated[-1][1]
+            origin = (path, as_yaml or name in ("toYaml", "toYamlPretty"))
+        return result, origin
+
+    def tpl(self, text: str, data, offset: int | None = None) -> str:
+        try:
+            template, defines = parse_template(f"{self.current.name} (tpl)", text)
+        except TemplateSyntaxError as exc:
+            raise RenderError(self.current.file, offset, f"tpl: {exc.message}") from None
+        # templates defined inside tpl text become available to it (as in Helm)
+        saved = dict(self.templates)
+        self.templates.update(defines)
+        template.file = self.current.file
+        output = Output()
+        try:
+            self._execute_detached(template, data, output)
+        finally:
+            self.templates = saved
+        return output.text()
+
+    def _execute_detached(self, template: Template, data, output: Output) -> None:
+        """Run a tpl template; its offsets are not the file's, so segments are not kept."""
+        self._execute(template, data, output)
+        output.segments = []
