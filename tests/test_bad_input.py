@@ -96,14 +96,16 @@ def test_go_template_markers_in_plain_yaml(workdir):
     assert "template markers" in problem.message
 
 
-def test_chart_templates_are_reported_as_skipped_not_silently_dropped(workdir):
+def test_chart_in_a_scanned_tree_is_rendered_not_read_as_plain_yaml(workdir):
     chart = workdir / "chart"
     (chart / "templates").mkdir(parents=True)
     (chart / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
-    (chart / "templates" / "deploy.yaml").write_text("{{ .Values.x }}\n")
-    analysis = run(["chart"])
-    [problem] = analysis.problems
-    assert problem.kind == "skipped" and problem.file == os.path.join("chart", "templates", "deploy.yaml")
+    (chart / "values.yaml").write_text("image: {tag: latest}\n")
+    (chart / "templates" / "pod.yaml").write_text(GOOD_POD.replace('"a:latest"', '"a:{{ .Values.image.tag }}"'))
+    analysis = run(["."], select=["AIS110"])
+    assert analysis.problems == []
+    assert sorted((f.file, f.span.start_line) for f in analysis.findings) == [
+        (os.path.join("chart", "templates", "pod.yaml"), 5), ("ok.yaml", 5)]
 
 
 def test_symlink_loops_do_not_hang(workdir):

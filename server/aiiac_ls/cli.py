@@ -30,6 +30,14 @@ def _parser():
                         help="exit 1 only for findings at or above this severity (default: low)")
     parser.add_argument("--var-file", action="append", default=[], metavar="FILE",
                         help="Terraform variables file for root modules (repeatable)")
+    parser.add_argument("--values", "-f", action="append", default=[], metavar="FILE",
+                        help="Helm values file for charts, over the chart's values.yaml (repeatable)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="set_values",
+                        help="Helm value for charts, like helm --set (repeatable)")
+    parser.add_argument("--render", metavar="CHART_DIR",
+                        help="print a chart's rendered manifests like `helm template`, with # Source: headers")
+    parser.add_argument("--release-name", default="release-name", help="release name for --render (default "
+                                                                        "release-name)")
     parser.add_argument("--fix", action="store_true", help="apply the available fixes to the files")
     parser.add_argument("--no-color", action="store_true", help="never colour text output")
     parser.add_argument("--explain", metavar="RULE", help="print a rule's documentation")
@@ -59,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     if args.explain:
         return _explain(args.explain)
+    if args.render:
+        return _render_chart(args)
     if args.list_rules:
         return _list_rules(args.format)
     if args.check:
@@ -66,6 +76,28 @@ def main(argv: list[str] | None = None) -> int:
     from .lsp.server import serve
 
     return serve(args)
+
+
+def _render_chart(args) -> int:
+    """Print a chart like `helm template`, so anyone can compare with Helm."""
+    import os
+
+    from .formats.helm.chart import RenderOptions, render_chart
+
+    if not os.path.isfile(os.path.join(args.render, "Chart.yaml")):
+        print(f"aiiac-ls: {args.render}: no Chart.yaml: not a chart", file=sys.stderr)
+        return EXIT_ERROR
+    result = render_chart(args.render, RenderOptions(release_name=args.release_name, values_files=tuple(args.values),
+                                                     set_values=tuple(args.set_values)))
+    for rendered in sorted(result.files, key=lambda f: f.name):
+        text = rendered.text.strip("\n")
+        if text.strip():
+            sys.stdout.write(f"---\n# Source: {rendered.name}\n{text}\n")
+    blocking = [p for p in result.problems if p.kind != "warning"]
+    for problem in result.problems:
+        where = problem.path + (f":{problem.span.start_line + 1}:{problem.span.start_col + 1}" if problem.span else "")
+        print(f"{where}: {problem.kind}: {problem.message}", file=sys.stderr)
+    return EXIT_ERROR if blocking else EXIT_OK
 
 
 def _explain(rule_id: str) -> int:
@@ -99,6 +131,8 @@ def _split_ids(value: str | None) -> list[str]:
 
 
 def _check(args) -> int:
+    import os
+
     from .config import ConfigError, load_config
     from .engine import Engine
     from .model.findings import SEVERITY_RANK
@@ -113,7 +147,9 @@ def _check(args) -> int:
     except ConfigError as exc:
         print(f"aiiac-ls: configuration error: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    engine = Engine(config)
+    if args.values:
+        config.values_files = tuple(config.values_files) + tuple(os.path.abspath(v) for v in args.values)
+    engine = Engine(config, set_values=tuple(args.set_values))
     analysis = engine.analyse_paths(args.check, var_files=args.var_file)
     if args.fix:
         fixed = _apply_fixes(engine, args, analysis)

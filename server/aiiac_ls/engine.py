@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from .config import DEFAULT_EXCLUDES, Config
 from .formats.hcl.syntax import HclFile
+from .formats.helm.chart import RenderOptions, outermost_chart_root, render_chart
 from .formats.source import SourceError, SourceFile, read_source
 from .formats.terraform import ModuleInstance, TerraformProject
 from .formats.yaml import kubernetes_resources, parse_yaml
@@ -57,16 +58,21 @@ def display_path(path: str) -> str:
 
 
 def classify(path: str) -> str | None:
-    """yaml | helm-template | tf | tfvars | None (not ours)."""
+    """yaml | helm | tf | tfvars | None (not ours). `helm`: a file of a chart that its rendering
+    reads (templates, values files, Chart.yaml, subcharts); a chart's `crds/` stay plain YAML."""
     name = os.path.basename(path)
     if name.endswith(TF_SUFFIXES):
         return "tf"
     if name.endswith(TFVARS_SUFFIXES):
         return "tfvars"
-    if name.endswith(YAML_SUFFIXES):
-        if is_chart_template(path):
-            return "helm-template"
-        return "yaml"
+    if name.endswith(YAML_SUFFIXES) or name.endswith(".tpl") or name.endswith(".tgz"):
+        root = chart_root(path)
+        if root is not None:
+            relative = os.path.relpath(os.path.abspath(path), root).replace(os.sep, "/")
+            if relative.startswith(("templates/", "charts/")) or relative == "Chart.yaml" or \
+                    (relative.startswith("values") and "/" not in relative):
+                return "helm"
+        return "yaml" if name.endswith(YAML_SUFFIXES) else None
     return None
 
 
@@ -83,12 +89,6 @@ def chart_root(path: str) -> str | None:
     return None
 
 
-def is_chart_template(path: str) -> bool:
-    root = chart_root(path)
-    if root is None:
-        return False
-    relative = os.path.relpath(os.path.abspath(path), root).replace(os.sep, "/")
-    return relative.startswith("templates/")
 
 
 def discover(paths: Iterable[str], config: Config, problems: list[Problem],
@@ -134,6 +134,7 @@ class ParseCache:
         self._hcl: dict[tuple[str, str], HclFile] = {}
         self._latest_hcl: dict[str, HclFile] = {}  # for incremental re-parsing
         self.evaluations: dict[tuple, list] = {}  # Terraform block evaluations (see terraform.py)
+        self.charts: dict[str, object] = {}  # last render per chart (templates mid-edit keep their objects)
 
     def yaml(self, source: SourceFile):
         key = (source.path, source.text)
@@ -171,8 +172,11 @@ class Engine:
     `absolute_paths` makes every reported path absolute (the language server maps them to URIs);
     `cache` lets a long-lived caller reuse parses of unchanged files."""
 
-    def __init__(self, config: Config | None = None, absolute_paths: bool = False, cache: ParseCache | None = None):
+    def __init__(self, config: Config | None = None, absolute_paths: bool = False, cache: ParseCache | None = None,
+                 overlay: Callable[[str], str | None] | None = None, set_values: tuple[str, ...] = ()):
         self.config = config or Config()
+        self.overlay = overlay  # the text of an open editor buffer, for files read in bulk (charts)
+        self.set_values = set_values
         self.display: Callable[[str], str] = os.path.abspath if absolute_paths else display_path
         self.cache = cache
         self.rules: list[Rule] = [rule for rule in all_rules() if self.config.rule_enabled(rule.id)]
@@ -198,13 +202,14 @@ class Engine:
         kubernetes: list[Resource] = []
         tf_dirs: dict[str, list[str]] = {}
         cache = self.cache or ParseCache()
+        charts: dict[str, None] = {}
         for path in files:
             kind = classify(path) or "yaml"
             shown = self.display(path)
-            if kind == "helm-template":
-                analysis.problems.append(Problem(shown, "Helm chart template: in-process chart rendering is not "
-                                                        "available yet, so this template was not analysed",
-                                                 kind="skipped"))
+            if kind == "helm":
+                root = outermost_chart_root(path)
+                if root is not None:
+                    charts[root] = None
                 continue
             if kind in ("tf", "tfvars"):
                 tf_dirs.setdefault(os.path.dirname(os.path.abspath(path)), []).append(path)
@@ -216,6 +221,8 @@ class Engine:
             for error in errors:
                 analysis.problems.append(Problem(shown, error.message, error.span, kind="syntax"))
             kubernetes.extend(resources)
+        for root in charts:
+            kubernetes.extend(self._chart(root, analysis, reader, cache))
         scopes: list[list[Resource]] = []
         if kubernetes:
             scopes.append(kubernetes)
@@ -251,6 +258,26 @@ class Engine:
         analysis.files += 1
         analysis.lines += source.text.count("\n") + 1
         return source
+
+    def _chart(self, root: str, analysis: Analysis, reader: Reader, cache: ParseCache) -> list[Resource]:
+        """Render a chart in-process; its objects join the Kubernetes scope, located at their origin."""
+        values_files = [os.path.join(root, f) if not os.path.isabs(f) else f for f in self.config.values_files]
+        options = RenderOptions(values_files=tuple(f for f in values_files if os.path.isfile(f) or (self.overlay
+                                                   and self.overlay(f) is not None)),
+                                set_values=self.set_values)
+        previous = cache.charts.get(root)
+        render = render_chart(root, options, display=self.display, read=reader, overlay=self.overlay,
+                              previous=previous)
+        cache.charts[root] = render
+        for source in render.sources.values():
+            if source.path not in analysis.sources:
+                analysis.sources[source.path] = source
+                analysis.files += 1
+                analysis.lines += source.text.count("\n") + 1
+        for problem in render.problems:
+            kind = {"syntax": "syntax", "warning": "warning"}.get(problem.kind, "error")
+            analysis.problems.append(Problem(problem.path, problem.message, problem.span, kind=kind))
+        return render.resources
 
     def _terraform(self, tf_dirs: dict[str, list[str]], analysis: Analysis, var_files: list[str],
                    reader: Reader, cache: ParseCache) -> list[list[Resource]]:
@@ -405,8 +432,10 @@ def locate(target) -> Span | None:
         return target
     if isinstance(target, Entry):
         key, value = target.key_span, target.value.span
-        if key is not None and value is not None and key.file == value.file and \
-                key.start_line == value.end_line and not isinstance(target.value, (Mapping, Sequence)):
+        if key is not None and value is not None and key.file != value.file:
+            return value  # a chart value written in values.yaml: report where the user changes it
+        if key is not None and value is not None and key.start_line == value.end_line and \
+                not isinstance(target.value, (Mapping, Sequence)):
             return Span(key.file, key.start_line, key.start_col, value.end_line, value.end_col)
         return key or value
     if isinstance(target, Mapping):

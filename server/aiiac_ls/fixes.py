@@ -46,18 +46,50 @@ def text_edits(fix: Fix, source_of: SourceLookup) -> list[TextEdit]:
             edits.append(TextEdit(Span(end.file, end.end_line, end.end_col, end.end_line, end.end_col),
                                   "\n\n" + edit.text))
             continue
-        target = edit.mapping if isinstance(edit, (SetPath, RemoveKey)) else edit.node
+        if isinstance(edit, SetPath):
+            edits.append(_set_path(edit, source_of))
+            continue
+        target = edit.mapping if isinstance(edit, RemoveKey) else edit.node
         if target.span is None:
             raise FixError("the value has no position in the source")
         source = source_of(target.span.file)
         writer = _HclWriter(source) if is_hcl_file(target.span.file) else _YamlWriter(source)
-        if isinstance(edit, SetPath):
-            edits.append(writer.set_path(edit.mapping, edit.path, edit.value))
-        elif isinstance(edit, ReplaceValue):
+        if isinstance(edit, ReplaceValue):
             edits.append(writer.replace(edit.node, edit.value))
         elif isinstance(edit, RemoveKey):
             edits.append(writer.remove_key(edit.mapping, edit.key))
     return _merge_same_point(edits)
+
+
+def _set_path(edit: SetPath, source_of: SourceLookup) -> TextEdit:
+    """Walk the existing part of the path first: the edit lands in the file of the node it
+    reaches (a chart's container in a template, its `securityContext` block in values.yaml)."""
+    node: Node = edit.mapping
+    for index, key in enumerate(edit.path):
+        assert isinstance(node, Mapping)
+        entry = node.entry(key)
+        if entry is None:
+            return _writer(node, source_of).insert(node, edit.path[index:], edit.value)
+        if index == len(edit.path) - 1:
+            return _writer(entry.value, source_of).replace(entry.value, edit.value)
+        child = entry.value
+        if isinstance(child, Sequence) and child.style == "hcl-blocks" and child.items:
+            child = child.items[0]
+        if isinstance(child, Mapping) and (child.entries or child.style in ("block", "hcl-block", "hcl-object")):
+            node = child
+            continue
+        writer = _writer(child, source_of)
+        if not isinstance(writer, _YamlWriter):
+            raise FixError(f"`{key}` is not a block or object")
+        return writer.replace_empty(entry, edit.path[index + 1:], edit.value)
+    raise FixError("empty path")
+
+
+def _writer(node: Node, source_of: SourceLookup):
+    if node.span is None:
+        raise FixError("the value has no position in the source")
+    source = source_of(node.span.file)
+    return _HclWriter(source) if is_hcl_file(node.span.file) else _YamlWriter(source)
 
 
 def _merge_same_point(edits: list[TextEdit]) -> list[TextEdit]:
@@ -215,11 +247,22 @@ def _last_entry(mapping: Mapping) -> Entry | None:
     return entries[-1] if entries else None
 
 
+GENERATED = "helm-generated"  # nodes a Helm action produced: never edited (see formats/helm/chart.py)
+
+
+def _check_editable(node: Node, source: SourceFile) -> None:
+    if getattr(node, "style", None) == GENERATED:
+        raise FixError("the value is produced by a template action; fix it where the action gets it from")
+    if node.span is not None and node.span.file != source.path:
+        raise FixError("the value is written in another file")
+
+
 class _YamlWriter:
     def __init__(self, source: SourceFile):
         self.source = source
 
     def set_path(self, mapping: Mapping, path: tuple[str, ...], value: Any) -> TextEdit:
+        _check_editable(mapping, self.source)
         node = mapping
         for index, key in enumerate(path):
             entry = node.entry(key)
@@ -245,6 +288,8 @@ class _YamlWriter:
         last = _last_entry(mapping)
         if last is None:
             raise FixError("cannot insert into an empty block mapping")
+        for node in last.value.walk():
+            _check_editable(node, self.source)  # the insertion point must be text of this file
         line, _ = content_end(last.value, self.source)
         indent = " " * mapping.indent
         text = "".join("\n" + indent + row for row in yaml_block_lines(keys, value))
@@ -269,6 +314,7 @@ class _YamlWriter:
         span = node.span
         if span is None:
             raise FixError("no position")
+        _check_editable(node, self.source)
         if isinstance(node, Scalar) and isinstance(value, str):
             minimal = _minimal_string_edit(self.source, node, value)
             if minimal is not None:
@@ -285,10 +331,13 @@ class _YamlWriter:
         return TextEdit(span, yaml_scalar(value, style if style in ("'", '"') else None))
 
     def remove_key(self, mapping: Mapping, key: str) -> TextEdit:
+        _check_editable(mapping, self.source)
         entries = _entries_in_order(mapping)
         target = next((e for e in entries if e.key == key), None)
         if target is None or target.key_span is None:
             raise FixError(f"no key {key}")
+        for neighbour in entries:
+            _check_editable(neighbour.value, self.source)
         if mapping.style == "flow":
             raise FixError("removing keys from flow mappings is not supported")
         position = entries.index(target)

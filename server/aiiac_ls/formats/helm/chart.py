@@ -25,7 +25,7 @@ from ...model.nodes import Mapping, Node, Scalar, Sequence, Span
 from ...model.resources import Resource
 from ..source import SourceError, SourceFile, decode
 from ..yaml import kubernetes_resources, parse_yaml
-from .execute import Output, Renderer, RenderError, Segment
+from .execute import Renderer, RenderError, Segment
 from .gotypes import from_plain_numbers
 from .template import Template, TemplateSyntaxError, parse_template
 
@@ -73,6 +73,7 @@ class Chart:
     alias: str | None = None
     parent: Chart | None = None
     sources: list[SourceFile] = field(default_factory=list)  # Chart.yaml and values.yaml as read
+    missing: list[str] = field(default_factory=list)  # declared dependencies not found
 
     @property
     def is_library(self) -> bool:
@@ -182,6 +183,7 @@ def load_chart(root: str, display, problems: list[ChartProblem], dependency_dirs
         name = str(dependency.get("name"))
         path = available.get(name)
         if path is None:
+            chart.missing.append(name)
             problems.append(ChartProblem(chart_yaml.path if chart_yaml else shown("Chart.yaml"),
                                          f"dependency `{name}` is not in charts/ (run `helm dependency build`); "
                                          "templates that use it cannot be rendered",
@@ -304,31 +306,33 @@ class Files:
     def __len__(self) -> int:  # an empty Glob result is false in `if`, like Go's empty map
         return len(self._files)
 
-    def Get(self, name) -> str:  # noqa: N802 (Go method names)
+    def Get(self, name) -> str:
         path = self._path(name)
         data = self._files.get(path) if path else None
         return data.decode("utf-8", "replace") if data is not None else ""
 
-    def GetBytes(self, name) -> str:  # noqa: N802
+    def GetBytes(self, name) -> str:
         return self.Get(name)
 
-    def Lines(self, name) -> list[str]:  # noqa: N802
+    def Lines(self, name) -> list[str]:
         text = self.Get(name)
+        if text.endswith("\n"):  # as Helm: one trailing newline is not an empty last line
+            text = text[:-1]
         return text.split("\n") if text else []
 
-    def Glob(self, pattern) -> Files:  # noqa: N802
+    def Glob(self, pattern) -> Files:
         import fnmatch
 
         selected = Files({})
         selected._files = {k: v for k, v in self._files.items() if fnmatch.fnmatch(k, str(pattern))}
         return selected
 
-    def AsConfig(self) -> str:  # noqa: N802
+    def AsConfig(self) -> str:
         from .gotypes import to_yaml
 
         return to_yaml({os.path.basename(k): v.decode("utf-8", "replace") for k, v in sorted(self._files.items())})
 
-    def AsSecrets(self) -> str:  # noqa: N802
+    def AsSecrets(self) -> str:
         import base64
 
         from .gotypes import to_yaml
@@ -337,7 +341,7 @@ class Files:
 
 
 class APIVersions(list):
-    def Has(self, version) -> bool:  # noqa: N802
+    def Has(self, version) -> bool:
         return str(version) in self
 
 
@@ -372,6 +376,8 @@ class ChartRender:
     resources: list[Resource] = field(default_factory=list)
     problems: list[ChartProblem] = field(default_factory=list)
     sources: dict[str, SourceFile] = field(default_factory=dict)  # templates and values files read
+    by_template: dict[str, list[Resource]] = field(default_factory=dict)  # template path -> its objects
+    failed: set[str] = field(default_factory=set)  # templates that did not parse or render
 
 
 @dataclass
@@ -384,9 +390,11 @@ class RenderOptions:
     dependency_dirs: tuple[str, ...] = ()
 
 
-def render_chart(root: str, options: RenderOptions, display=lambda p: p, read=None, overlay=None) -> ChartRender:
+def render_chart(root: str, options: RenderOptions, display=lambda p: p, read=None, overlay=None,
+                 previous: ChartRender | None = None) -> ChartRender:
     """Render a chart folder; `read(path, shown)` reads extra values files and `overlay(path)` gives
-    the text of open editor buffers (both default to the disk)."""
+    the text of open editor buffers (both default to the disk). With the `previous` render, a
+    template that does not parse or render (mid-edit) keeps its last good objects."""
     problems: list[ChartProblem] = []
     chart = load_chart(root, display, problems, options.dependency_dirs, overlay=overlay)
     result = ChartRender(chart, problems=problems) if chart else ChartRender(None, problems=problems)  # type: ignore
@@ -421,6 +429,12 @@ def render_chart(root: str, options: RenderOptions, display=lambda p: p, read=No
     _collect_templates(chart, chart.name, templates, renderable, result)
     root_values = _coalesce_tree(chart, chart_values(chart, overrides), renderable)
     _render(chart, root_values, templates, renderable, options, result, path_prefix=())
+    if previous is not None:
+        for path in result.failed:
+            kept = previous.by_template.get(path)
+            if kept:
+                result.resources.extend(kept)
+                result.by_template[path] = kept
     return result
 
 
@@ -445,6 +459,7 @@ def _collect_templates(chart: Chart, name_prefix: str, templates: dict, renderab
         except TemplateSyntaxError as exc:
             result.problems.append(ChartProblem(source.path, f"template syntax error: {exc.message}",
                                                 _offset_span(source, exc.offset), "syntax"))
+            result.failed.add(source.path)
             continue
         template.name = name
         templates.update(defines)
@@ -523,16 +538,36 @@ def _render(chart: Chart, values: Mapping, templates, renderable, options: Rende
             output = renderer.render(template, data)
         except RenderError as exc:
             where = result.sources.get(exc.template) or source
-            result.problems.append(ChartProblem(where.path, f"render error: {exc.message}",
-                                                _offset_span(where, exc.offset) if exc.offset is not None else None))
+            missing = _missing_dependencies(chart)
+            if missing and "not defined" in exc.message:
+                # not our failure to report as an error: the chart cannot render without its dependency
+                result.problems.append(ChartProblem(source.path, f"not rendered: {exc.message}, probably from the "
+                                                                 f"missing dependency {', '.join(missing)}",
+                                                    kind="warning"))
+            else:
+                result.problems.append(ChartProblem(where.path, f"render error: {exc.message}",
+                                                    _offset_span(where, exc.offset) if exc.offset is not None
+                                                    else None))
+            result.failed.add(source.path)
             continue
         except RecursionError:
             result.problems.append(ChartProblem(source.path, "render error: templates nested too deeply"))
+            result.failed.add(source.path)
             continue
         text = output.text()
         rendered = RenderedFile(source.path, name, text, output.segments)
         result.files.append(rendered)
-        result.resources.extend(_resources(rendered, nodes, result, source))
+        objects = _resources(rendered, nodes, result, source)
+        result.by_template[source.path] = objects
+        result.resources.extend(objects)
+
+
+def _missing_dependencies(chart: Chart) -> list[str]:
+    missing: list[str] = []
+    while chart is not None:
+        missing += chart.missing
+        chart = chart.parent
+    return missing
 
 
 def _descends(chart: Chart, ancestor: Chart) -> bool:

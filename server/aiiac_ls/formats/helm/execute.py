@@ -13,8 +13,27 @@ from dataclasses import dataclass
 
 from .functions import FUNCTIONS, TRANSPARENT, HelmFail
 from .gotypes import go_string, truthy
-from .template import (Action, Break, Chain, Command, Continue, Field, Identifier, If, ListNode, Literal, Pipeline,
-                       Range, Template, TemplateCall, TemplateSyntaxError, Text, Variable, With, parse_template)
+from .template import (
+    Action,
+    Break,
+    Chain,
+    Command,
+    Continue,
+    Field,
+    Identifier,
+    If,
+    ListNode,
+    Literal,
+    Pipeline,
+    Range,
+    Template,
+    TemplateCall,
+    TemplateSyntaxError,
+    Text,
+    Variable,
+    With,
+    parse_template,
+)
 
 MAX_DEPTH = 64  # nested include/template/tpl
 MAX_ITERATIONS = 100_000  # range iterations per render

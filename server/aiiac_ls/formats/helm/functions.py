@@ -460,7 +460,7 @@ def _semver_check(part: str, target) -> bool:
     if target[3] and not pre_release and op not in ("!=",):
         # pre-releases satisfy only constraints that mention a pre-release (Masterminds behaviour)
         return False
-    if any(wildcard) or len([n for n in numbers[:3] if n]) < 3 and op == "=":
+    if any(wildcard) or (len([n for n in numbers[:3] if n]) < 3 and op == "="):
         depth = next((i for i, w in enumerate(wildcard) if w), min(len(numbers), 3))
         return version[:depth] == base[:depth]
     if op == "~":

@@ -365,6 +365,8 @@ class Parser:
             current.append(node)
         if current:
             commands.append(Command(current[0].start, current[-1].end, current))
+        elif commands:
+            raise TemplateSyntaxError(self.name, tokens[-1].start, "missing command after |")
         if not commands:
             raise TemplateSyntaxError(self.name, at, "missing value for command")
         return Pipeline(commands[0].start, end, commands, decl, assign)
