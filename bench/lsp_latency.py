@@ -146,6 +146,40 @@ def keystrokes(lines: int, edits: int) -> tuple[list[float], float]:
         return times, rss
 
 
+def chart_keystrokes(templates: int, edits: int) -> tuple[list[float], float]:
+    """Typing in values.yaml of a generated chart: every edit re-renders and re-checks all templates."""
+    from chart_gen import write_chart
+
+    with tempfile.TemporaryDirectory() as scratch:
+        root = write_chart(Path(scratch) / "bench", templates)
+        session = Session(root)
+        uris = []
+        for name in ("values.yaml", "templates/server00.yaml"):  # a user with both files open
+            path = root / name
+            uris.append(path.as_uri())
+            session.notify("textDocument/didOpen", {"textDocument": {"uri": path.as_uri(), "languageId": "yaml",
+                                                                     "version": 1, "text": path.read_text()}})
+            session.wait_diagnostics(path.as_uri(), 1, timeout=120)
+        values_uri = uris[0]
+        text = (root / "values.yaml").read_text()
+        line = text.splitlines().index("  repository: vllm/vllm-openai")
+        col = len("  repository: vllm/vllm-openai")
+        times, version = [], 1
+        for index in range(edits):
+            version += 1
+            start = time.perf_counter()
+            session.notify("textDocument/didChange", {
+                "textDocument": {"uri": values_uri, "version": version},
+                "contentChanges": [{"range": {"start": {"line": line, "character": col + index},
+                                              "end": {"line": line, "character": col + index}}, "text": "x"}]})
+            session.wait_diagnostics(values_uri, version)
+            times.append(time.perf_counter() - start)
+            time.sleep(0.12)
+        rss = session.peak_rss_mib()
+        session.close()
+        return times, rss
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(int(fraction * len(ordered)), len(ordered) - 1)]
@@ -162,6 +196,9 @@ def main() -> int:
         times, rss = keystrokes(lines, args.edits)
         print(f"| {lines:,}-line .tf | {len(times)} | {statistics.median(times) * 1000:.0f} | "
               f"{percentile(times, 0.95) * 1000:.0f} | {max(times) * 1000:.0f} | {rss:.0f} |")
+    times, rss = chart_keystrokes(40, args.edits)
+    print(f"| values.yaml of a 40-template chart | {len(times)} | {statistics.median(times) * 1000:.0f} | "
+          f"{percentile(times, 0.95) * 1000:.0f} | {max(times) * 1000:.0f} | {rss:.0f} |")
     corpus = Path(args.corpus)
     if corpus.is_dir():
         session = Session(corpus)

@@ -349,3 +349,59 @@ async def test_disk_change_of_a_closed_module_file_is_picked_up(client: Language
         [registration] = client.registrations
         patterns = {w["globPattern"] for w in registration.register_options["watchers"]}
         assert {"**/*.tf", "**/.aiiac.toml"} <= patterns
+
+
+@pytest.fixture
+def chart_files(project):
+    root = project / "charts" / "triton"
+    (root / "templates").mkdir(parents=True)
+    (root / "Chart.yaml").write_text("apiVersion: v2\nname: triton\nversion: 0.1.0\n")
+    (root / "values.yaml").write_text("service:\n  type: ClusterIP\nsecurityContext:\n  readOnlyRootFilesystem: true\n")
+    (root / "templates" / "all.yaml").write_text(textwrap.dedent("""\
+        apiVersion: v1
+        kind: Service
+        metadata: {name: triton}
+        spec:
+          type: {{ .Values.service.type }}
+          ports: [{port: 8000}]
+        ---
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: triton}
+        spec:
+          automountServiceAccountToken: false
+          containers:
+            - name: triton
+              image: nvcr.io/nvidia/tritonserver:24.05-py3
+              securityContext:
+                {{- toYaml .Values.securityContext | nindent 8 }}
+        """))
+    return root
+
+
+@pytest.mark.asyncio
+async def test_values_edit_rechecks_the_chart_and_fix_lands_in_values(client: LanguageClient, chart_files):
+    values = chart_files / "values.yaml"
+    template_uri = await _open(client, chart_files / "templates" / "all.yaml")
+    values_uri = await _open(client, values)
+    before = await _diagnostics(client, template_uri)
+    assert ("AIS101", 13) in _codes(before)
+    values_before = await _diagnostics(client, values_uri)
+    new_values = values.read_text().replace("type: ClusterIP", "type: LoadBalancer")
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=values_uri, version=2),
+        content_changes=[types.TextDocumentContentChangeWholeDocument(text=new_values)]))
+    after = await _diagnostics(client, values_uri, expect_change_from=values_before)
+    [exposed] = [d for d in after if d.code == "AIS201"]
+    assert exposed.range.start == types.Position(line=1, character=8)  # `LoadBalancer` in values.yaml
+    # runAsNonRoot: the container's securityContext comes from values.yaml, so the fix edits values.yaml
+    [root_finding] = [d for d in before if d.code == "AIS101"]
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=template_uri), range=root_finding.range,
+        context=types.CodeActionContext(diagnostics=[root_finding])))
+    fix = next(a for a in actions if a.is_preferred)
+    assert fix.title == "Add securityContext.runAsNonRoot: true (AIS101) — edits values.yaml"
+    [change] = fix.edit.document_changes
+    assert change.text_document.uri == values_uri and change.text_document.version == 2
+    fixed = _apply(new_values, list(change.edits), client.encoding)
+    assert fixed.endswith("securityContext:\n  readOnlyRootFilesystem: true\n  runAsNonRoot: true\n")

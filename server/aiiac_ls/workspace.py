@@ -14,13 +14,14 @@ from dataclasses import dataclass
 
 from .config import Config, ConfigError, find_config, load_config_file
 from .engine import Analysis, Engine, ParseCache, classify
+from .formats.helm.chart import outermost_chart_root
 from .formats.source import SourceFile, read_source
 
 
 @dataclass(frozen=True)
 class Unit:
-    kind: str  # "terraform" | "yaml"
-    directory: str  # absolute
+    kind: str  # "terraform" | "yaml" | "helm"
+    directory: str  # absolute; for a chart, the chart's root
 
 
 def unit_of(path: str) -> Unit | None:
@@ -29,6 +30,9 @@ def unit_of(path: str) -> Unit | None:
         return Unit("terraform", os.path.dirname(os.path.abspath(path)))
     if kind == "yaml":
         return Unit("yaml", os.path.dirname(os.path.abspath(path)))
+    if kind == "helm":  # a values.yaml edit re-renders and re-checks every template of its chart
+        root = outermost_chart_root(path)
+        return Unit("helm", root) if root else None
     return None
 
 
@@ -66,6 +70,8 @@ class Workspace:
     # ---- units ----------------------------------------------------------------------------------
 
     def unit_files(self, unit: Unit) -> list[str]:
+        if unit.kind == "helm":  # the engine renders the whole chart from any of its files
+            return [os.path.join(unit.directory, "Chart.yaml")]
         names: set[str] = set()
         try:
             names.update(os.listdir(unit.directory))
@@ -113,7 +119,8 @@ class Workspace:
 
     def analyse(self, unit: Unit, cache: ParseCache | None = None) -> Analysis:
         """`cache`: the workspace's own (kept warm for open documents) unless another is given."""
-        engine = Engine(self.config_for(unit.directory), absolute_paths=True, cache=cache or self.cache)
+        engine = Engine(self.config_for(unit.directory), absolute_paths=True, cache=cache or self.cache,
+                        overlay=self.text)
         analysis = Analysis()
         files = [p for p in self.unit_files(unit) if not engine.config.excluded(p)]
         return engine.analyse_files(files, analysis, var_files=engine.config.var_files, reader=self.read)

@@ -42,7 +42,7 @@ def unit_of(path: str):
 log = logging.getLogger("aiiac_ls.lsp")
 
 CONFIG_SECTION = "aiiac"
-DEBOUNCE_SECONDS = 0.015
+DEBOUNCE_SECONDS = 0.005
 FIX_ALL_KIND = "source.fixAll.aiiac"
 COMMAND_SCAN = "aiiac.scanWorkspace"
 COMMAND_EXPLAIN = "aiiac.explainRule"
@@ -71,6 +71,7 @@ class AiiacServer(LanguageServer):
         self.supports_configuration = False
         self.encoder = Encoder("utf-16")
         self._config_published: set[str] = set()
+        self._converted: dict[str, dict[tuple, types.Diagnostic]] = {}  # per file, reused across publishes
         self.watch_files = False
 
     @property
@@ -167,8 +168,22 @@ class AiiacServer(LanguageServer):
                 split[file] = self.lines_of(file, analysis)
             return split[file]
 
-        diagnostics = [convert.diagnostic(f, lines_of, self.encoder) for f in analysis.findings if f.file == path]
         lines = lines_of(path)
+        previous = self._converted.get(path, {})
+        current: dict[tuple, types.Diagnostic] = {}
+        diagnostics = []
+        for finding in analysis.findings:
+            if finding.file != path:
+                continue
+            span = finding.span
+            # a diagnostic depends only on the finding and the text of the lines it spans
+            key = (finding.rule, span, finding.message, finding.severity, finding.fix is not None, finding.related,
+                   lines[span.start_line] if span.start_line < len(lines) else "",
+                   lines[span.end_line] if span.end_line < len(lines) else "")
+            converted = previous.get(key) or convert.diagnostic(finding, lines_of, self.encoder)
+            current[key] = converted
+            diagnostics.append(converted)
+        self._converted[path] = current
         diagnostics += [convert.problem_diagnostic(p, lines, self.encoder) for p in analysis.problems
                         if p.file == path and p.kind != "skipped"]
         return diagnostics
@@ -247,7 +262,8 @@ def create_server() -> AiiacServer:
     async def initialized(ls: AiiacServer, params: types.InitializedParams) -> None:
         if ls.watch_files:  # disk changes to files that are not open keep the analysis in sync
             watchers = [types.FileSystemWatcher(glob_pattern=pattern) for pattern in
-                        ("**/*.tf", "**/*.tfvars", "**/*.{yaml,yml}", "**/.aiiac.toml", "**/pyproject.toml")]
+                        ("**/*.tf", "**/*.tfvars", "**/*.{yaml,yml}", "**/*.tpl", "**/.aiiac.toml",
+                         "**/pyproject.toml")]
             try:
                 await ls.client_register_capability_async(types.RegistrationParams(registrations=[
                     types.Registration(id="aiiac-watchers", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
@@ -482,7 +498,7 @@ def _quick_fixes(ls: AiiacServer, finding: Finding, analysis: Analysis,
             log.info("fix for %s not offered: %s", finding.rule, exc)
         else:
             actions.append(types.CodeAction(
-                title=f"{finding.fix.title} ({finding.rule})", kind=types.CodeActionKind.QuickFix,
+                title=f"{finding.fix.title} ({finding.rule}){_where(finding, edits)}", kind=types.CodeActionKind.QuickFix,
                 diagnostics=matching, is_preferred=True,
                 edit=convert.workspace_edit(edits, lines_of, ls.encoder, ls.version_of)))
     if finding.rule not in ("AIS001", "AIS002"):
@@ -493,6 +509,19 @@ def _quick_fixes(ls: AiiacServer, finding: Finding, analysis: Analysis,
             title=f"aiiac: ignore {finding.rule} on this line", kind=types.CodeActionKind.QuickFix,
             diagnostics=matching, edit=convert.workspace_edit([edit], lines_of, ls.encoder, ls.version_of)))
     return actions
+
+
+def _where(finding: Finding, edits) -> str:
+    """Say where a fix writes when it is not simply the finding's own line: values.yaml for a chart
+    value, or the chart template itself."""
+    from ..engine import classify
+
+    files = {edit.span.file for edit in edits}
+    if files != {finding.file}:
+        return " — edits " + ", ".join(sorted(os.path.basename(f) for f in files))
+    if classify(finding.file) == "helm":
+        return " — edits the template"
+    return ""
 
 
 def _resource_line(finding: Finding, analysis: Analysis) -> int | None:
