@@ -428,7 +428,7 @@ def render_chart(root: str, options: RenderOptions, display=lambda p: p, read=No
     renderable: list[tuple[Chart, str, Template, SourceFile]] = []
     _collect_templates(chart, chart.name, templates, renderable, result)
     root_values = _coalesce_tree(chart, chart_values(chart, overrides), renderable)
-    _render(chart, root_values, templates, renderable, options, result, path_prefix=())
+    _render(chart, root_values, templates, renderable, options, result)
     if previous is not None:
         for path in result.failed:
             kept = previous.by_template.get(path)
@@ -509,14 +509,13 @@ def _coalesce_tree(chart: Chart, values: Mapping, renderable: list) -> Mapping:
     return values
 
 
-def _render(chart: Chart, values: Mapping, templates, renderable, options: RenderOptions, result: ChartRender,
-            path_prefix: tuple) -> None:
+def _render(chart: Chart, values: Mapping, templates, renderable, options: RenderOptions, result: ChartRender) -> None:
     for sub in chart.subcharts:
         if getattr(sub, "disabled", False):
             continue
         sub_values = values.get(sub.alias or sub.name)
         if isinstance(sub_values, Mapping):
-            _render(sub, sub_values, templates, renderable, options, result, path_prefix + (sub.alias or sub.name,))
+            _render(sub, sub_values, templates, renderable, options, result)
     paths: dict[int, tuple] = {}
     nodes: dict[tuple, Node] = {}
     plain_values = _plain_with_paths(values, (), paths, nodes)

@@ -185,7 +185,7 @@ class Renderer:
                 raise _Continue()
 
     def _range(self, node: Range, dot, scope: Scope, output: Output) -> None:
-        value, origin = self._pipeline(node.pipe, dot, Scope(scope))
+        value, _ = self._pipeline(node.pipe, dot, Scope(scope))
         base = self.value_paths.get(id(value))
         if isinstance(value, dict):
             items = [(key, value[key]) for key in sorted(value)]

@@ -657,10 +657,10 @@ FUNCTIONS = {
     "until": _until, "untilStep": lambda a, b, c: list(range(_to_int(a), _to_int(b), _to_int(c))), "seq": _seq,
     # lists
     "list": _list, "tuple": _list, "append": _append, "mustAppend": _append, "prepend": _prepend, "concat": _concat,
-    "first": _first, "mustFirst": _first, "last": _last, "mustLast": _last, "rest": lambda l: (l or [])[1:],
-    "initial": lambda l: (l or [])[:-1], "uniq": _uniq, "without": _without, "has": _has, "compact": _compact,
-    "reverse": _reverse, "sortAlpha": _sort_alpha, "chunk": lambda n, l: [l[i:i + _to_int(n)] for i in range(
-        0, len(l or []), _to_int(n))],
+    "first": _first, "mustFirst": _first, "last": _last, "mustLast": _last, "rest": lambda items: (items or [])[1:],
+    "initial": lambda items: (items or [])[:-1], "uniq": _uniq, "without": _without, "has": _has, "compact": _compact,
+    "reverse": _reverse, "sortAlpha": _sort_alpha, "chunk": lambda n, items: [items[i:i + _to_int(n)] for i in range(
+        0, len(items or []), _to_int(n))],
     # dicts
     "dict": _dict, "set": _set, "unset": _unset, "get": _get, "hasKey": _has_key, "pluck": _pluck, "keys": _keys,
     "values": _values, "merge": _merge, "mustMerge": _merge, "mergeOverwrite": _merge_overwrite,

@@ -8,8 +8,9 @@ variables (`$x := ...`, `$x = ...`, `$`); fields and chains (`.a.b`, `$x.a`, `(p
 
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 class TemplateSyntaxError(Exception):
@@ -256,7 +257,7 @@ class Parser:
                     continue
                 self._stream.append(("action", start, end, _tokens(self.name, self.text, inner_start, inner_end)))
         self._position = 0
-        body, stop = self._list(top=True)
+        body, _ = self._list(top=True)
         return Template(self.name, self.name, body, self.text)
 
     # -- structure --
@@ -464,7 +465,14 @@ def _number(text: str):
 
 
 def parse_template(name: str, text: str) -> tuple[Template, dict[str, Template]]:
-    """The file's own template and the templates it defines."""
+    """The file's own template and the templates it defines. Parses are memoised by (name, text):
+    library charts repeat in every subchart, and `tpl` parses the same strings over and over."""
+    template, defines = _parse_cached(name, text)
+    return replace(template), defines
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_cached(name: str, text: str) -> tuple[Template, dict[str, Template]]:
     parser = Parser(name, text)
     template = parser.parse()
     return template, parser.defines
