@@ -15,9 +15,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from chart_gen import write_chart  # noqa: E402
-
-from aiiac_ls.formats.helm.chart import RenderOptions, render_chart  # noqa: E402
+from aiiac_ls.formats.helm.chart import RenderOptions, render_chart
+from chart_gen import write_chart
 
 
 def timed(function, repeat: int) -> list[float]:
@@ -45,7 +44,7 @@ def main() -> int:
             options = RenderOptions(set_values=tuple(a for a in entry["overrides"] if a != "--set"),
                                     dependency_dirs=deps)
             result = render_chart(str(chart), options)
-            times = sorted(timed(lambda: render_chart(str(chart), options), max(args.repeat // 4, 3)))
+            times = sorted(timed(lambda c=chart, o=options: render_chart(str(c), o), max(args.repeat // 4, 3)))
             print(f"| {entry['source']}/{entry['chart']} | {len(result.resources)} | "
                   f"{statistics.median(times) * 1000:.0f} | {times[int(0.95 * (len(times) - 1))] * 1000:.0f} |")
     with tempfile.TemporaryDirectory() as scratch:
