@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         return _list_rules(args.format)
     if args.check:
         return _check(args)
-    from .lsp.server import serve
+    from .lsp.main import serve
 
     return serve(args)
 

@@ -571,15 +571,3 @@ def _rule_in_comment(line: str, col: int) -> str | None:
         if match.start() <= col <= match.end():
             return match.group(0)
     return None
-
-
-def serve(args) -> int:
-    """Run the server on stdio (default) or TCP. Logs go to stderr; stdout is the protocol."""
-    logging.basicConfig(level=logging.WARNING, format="aiiac-ls %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("pygls").setLevel(logging.WARNING)
-    ls = create_server()
-    if getattr(args, "tcp", False):
-        ls.start_tcp(args.host, args.port)
-    else:
-        ls.start_io()
-    return 0
