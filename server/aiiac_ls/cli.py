@@ -38,6 +38,8 @@ def _parser():
                         help="print a chart's rendered manifests like `helm template`, with # Source: headers")
     parser.add_argument("--release-name", default="release-name", help="release name for --render (default "
                                                                         "release-name)")
+    parser.add_argument("--kube-version", default=None, metavar="vX.Y.Z",
+                        help="Kubernetes version charts see in .Capabilities (default v1.31.0)")
     parser.add_argument("--fix", action="store_true", help="apply the available fixes to the files")
     parser.add_argument("--no-color", action="store_true", help="never colour text output")
     parser.add_argument("--explain", metavar="RULE", help="print a rule's documentation")
@@ -87,8 +89,11 @@ def _render_chart(args) -> int:
     if not os.path.isfile(os.path.join(args.render, "Chart.yaml")):
         print(f"aiiac-ls: {args.render}: no Chart.yaml: not a chart", file=sys.stderr)
         return EXIT_ERROR
-    result = render_chart(args.render, RenderOptions(release_name=args.release_name, values_files=tuple(args.values),
-                                                     set_values=tuple(args.set_values)))
+    options = RenderOptions(release_name=args.release_name, values_files=tuple(args.values),
+                            set_values=tuple(args.set_values))
+    if args.kube_version:
+        options.kube_version = args.kube_version
+    result = render_chart(args.render, options)
     for rendered in sorted(result.files, key=lambda f: f.name):
         text = rendered.text.strip("\n")
         if text.strip():
@@ -149,6 +154,8 @@ def _check(args) -> int:
         return EXIT_ERROR
     if args.values:
         config.values_files = tuple(config.values_files) + tuple(os.path.abspath(v) for v in args.values)
+    if args.kube_version:
+        config.kube_version = args.kube_version
     engine = Engine(config, set_values=tuple(args.set_values))
     analysis = engine.analyse_paths(args.check, var_files=args.var_file)
     if args.fix:

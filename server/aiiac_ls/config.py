@@ -20,7 +20,7 @@ from .model.findings import SEVERITIES
 
 CONFIG_FILES = (".aiiac.toml", "pyproject.toml")
 KNOWN_KEYS = ("select", "ignore", "severity", "exclude", "model-ports", "model-buckets", "values-files",
-              "var-files")
+              "var-files", "kube-version")
 DEFAULT_EXCLUDES = (".git", ".terraform", "node_modules", ".venv", "venv", "__pycache__", ".tox")
 
 
@@ -44,6 +44,7 @@ class Config:
     model_buckets: tuple[str, ...] = ()
     values_files: tuple[str, ...] = ()
     var_files: tuple[str, ...] = ()
+    kube_version: str | None = None  # what charts see in .Capabilities.KubeVersion
     path: str | None = None  # where it was read from
     root: str = "."  # folder that relative `exclude` globs and `var-files` are relative to
 
@@ -111,6 +112,11 @@ def parse_config(data: dict, source: str, root: str) -> Config:
         config.model_buckets = _string_list("model-buckets", data["model-buckets"], source)
     if "values-files" in data:
         config.values_files = _string_list("values-files", data["values-files"], source)
+    if "kube-version" in data:
+        version = data["kube-version"]
+        if not isinstance(version, str) or not re.fullmatch(r"v?\d+\.\d+(\.\d+)?", version):
+            raise ConfigError(f"{source}: `kube-version` must look like \"v1.31.0\"")
+        config.kube_version = version if version.startswith("v") else "v" + version
     if "var-files" in data:
         config.var_files = tuple(os.path.join(root, f) for f in _string_list("var-files", data["var-files"], source))
     return config

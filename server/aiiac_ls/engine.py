@@ -265,6 +265,8 @@ class Engine:
         options = RenderOptions(values_files=tuple(f for f in values_files if os.path.isfile(f) or (self.overlay
                                                    and self.overlay(f) is not None)),
                                 set_values=self.set_values)
+        if self.config.kube_version:
+            options.kube_version = self.config.kube_version
         previous = cache.charts.get(root)
         render = render_chart(root, options, display=self.display, read=reader, overlay=self.overlay,
                               previous=previous)

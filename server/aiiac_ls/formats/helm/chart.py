@@ -176,6 +176,11 @@ def load_chart(root: str, display, problems: list[ChartProblem], dependency_dirs
             if entry not in available and os.path.isfile(os.path.join(directory, entry, "Chart.yaml")):
                 available[entry] = os.path.join(directory, entry)
     dependencies = metadata.get("dependencies") or []
+    if not dependencies and str(metadata.get("apiVersion", "v1")) == "v1":  # v1 charts: requirements.yaml
+        requirements, found = _yaml_plain(source.text("requirements.yaml", shown))
+        problems.extend(found)
+        if isinstance(requirements, Mapping):
+            dependencies = (requirements.plain().get("dependencies") or [])
     declared = {str(d.get("name")) for d in dependencies if isinstance(d, dict)}
     for dependency in dependencies:
         if not isinstance(dependency, dict):
@@ -194,6 +199,7 @@ def load_chart(root: str, display, problems: list[ChartProblem], dependency_dirs
             sub.alias = dependency.get("alias") or name
             sub.metadata["_condition"] = dependency.get("condition")
             sub.metadata["_tags"] = dependency.get("tags") or []
+            sub.metadata["_imports"] = dependency.get("import-values") or []
             chart.subcharts.append(sub)
     for name, path in available.items():  # undeclared subcharts in charts/ are always used
         if name not in declared and path.startswith(charts_dir or "\0"):
@@ -506,7 +512,36 @@ def _coalesce_tree(chart: Chart, values: Mapping, renderable: list) -> Mapping:
         sub_values = _coalesce_tree(sub, sub_values, renderable)
         entry = values.entry(key)
         values.set(key, sub_values, entry.key_span if entry else None)
+        imported = _imported_values(sub, sub_values)
+        if imported is not None:  # the parent's own values win over imported ones
+            values = coalesce(imported, values)  # type: ignore[assignment]
     return values
+
+
+def _imported_values(sub: Chart, sub_values: Mapping) -> Mapping | None:
+    """`import-values`: `- name` imports the child's `exports.name`; `- {child: a.b, parent: c}`
+    copies the child's value at `a.b` to the parent's `c`."""
+    result: Mapping | None = None
+    for item in sub.metadata.get("_imports") or []:
+        if isinstance(item, str):
+            source, target = ("exports", item), ()
+        elif isinstance(item, dict) and item.get("child") is not None:
+            source = tuple(str(item["child"]).split("."))
+            target = tuple(p for p in str(item.get("parent", "")).split(".") if p)
+        else:
+            continue
+        node: Node | None = sub_values
+        for part in source:
+            node = node.get(part) if isinstance(node, Mapping) else None
+        if not isinstance(node, Mapping):
+            continue  # Helm imports tables only ("ImportValues missing table")
+        for part in reversed(target):
+            wrapper = Mapping(node.span, style="block")
+            wrapper.set(part, node, node.span)
+            node = wrapper
+        if isinstance(node, Mapping):
+            result = coalesce(result, node) if result is not None else node  # type: ignore[assignment]
+    return result
 
 
 def _render(chart: Chart, values: Mapping, templates, renderable, options: RenderOptions, result: ChartRender) -> None:

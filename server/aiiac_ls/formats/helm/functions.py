@@ -131,8 +131,8 @@ def _fail(message):
 
 
 def _quote(*values):
-    return " ".join(json.dumps(go_string(v), ensure_ascii=False) if v is not None else '""' for v in values) \
-        if values else ""
+    """sprig: each non-nil argument quoted, nil ones skipped."""
+    return " ".join(json.dumps(go_string(v), ensure_ascii=False) for v in values if v is not None)
 
 
 def _squote(*values):
