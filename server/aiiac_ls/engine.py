@@ -135,6 +135,7 @@ class ParseCache:
         self._latest_hcl: dict[str, HclFile] = {}  # for incremental re-parsing
         self.evaluations: dict[tuple, list] = {}  # Terraform block evaluations (see terraform.py)
         self.charts: dict[str, object] = {}  # last render per chart (templates mid-edit keep their objects)
+        self.rule_hits: dict[tuple, tuple] = {}  # (rule, resource, settings) -> (resource, hits)
 
     def yaml(self, source: SourceFile):
         key = (source.path, source.text)
@@ -177,6 +178,7 @@ class Engine:
         self.config = config or Config()
         self.overlay = overlay  # the text of an open editor buffer, for files read in bulk (charts)
         self.set_values = set_values
+        self._settings_key = repr(sorted((k, repr(v)) for k, v in vars(self.config).items()))
         self.display: Callable[[str], str] = os.path.abspath if absolute_paths else display_path
         self.cache = cache
         self.rules: list[Rule] = [rule for rule in all_rules() if self.config.rule_enabled(rule.id)]
@@ -349,10 +351,24 @@ class Engine:
         candidates = self._by_kind.get(resource.kind, []) + self._any_kind
         return [rule for rule in candidates if rule.applies(resource)]
 
+    def _hits(self, rule: Rule, resource: Resource, context: RuleContext) -> list[Hit]:
+        """A rule's hits; for resource-only rules, reused while the editor's resource is unchanged."""
+        if not rule.resource_only or self.cache is None:
+            return list(rule.check(resource, context) or ())
+        key = (rule.id, id(resource), self._settings_key)
+        cached = self.cache.rule_hits.get(key)
+        if cached is not None and cached[0] is resource:
+            return cached[1]
+        hits = list(rule.check(resource, context) or ())
+        if len(self.cache.rule_hits) > 200_000:
+            self.cache.rule_hits.clear()
+        self.cache.rule_hits[key] = (resource, hits)
+        return hits
+
     def check(self, resource: Resource, context: RuleContext, analysis: Analysis) -> Iterable[Finding]:
         for rule in self.rules_for(resource):
             try:
-                hits = list(rule.check(resource, context) or ())
+                hits = self._hits(rule, resource, context)
             except Exception as exc:  # a rule bug must not stop the scan
                 log.exception("rule %s failed on %s", rule.id, resource.address)
                 analysis.problems.append(Problem(resource.file, f"internal error in rule {rule.id} on "

@@ -56,6 +56,9 @@ class Rule:
     references: tuple[str, ...] = ()
     fixable: bool = False
     name: str = ""
+    # the check reads only its resource and the settings (not neighbours or scan-wide facts), so
+    # an editor may reuse its result while the resource is unchanged
+    resource_only: bool = False
 
     def section(self, heading: str) -> str:
         match = re.search(rf"^## {re.escape(heading)}\s*\n(.*?)(?=^## |\Z)", self.docs, re.S | re.M)
@@ -100,7 +103,7 @@ _REGISTRY: dict[str, Rule] = {}
 
 def rule(id: str, title: str, severity: str, applies_to: Iterable[str] | None = None, source: str | None = None,
          equivalents: dict[str, list[str]] | None = None, references: Iterable[str] = (),
-         fixable: bool = False) -> Callable[[Check], Rule]:
+         fixable: bool = False, resource_only: bool = False) -> Callable[[Check], Rule]:
     """Declare a rule; the decorated function is its check and its docstring its documentation."""
     if not _ID.match(id):
         raise ValueError(f"rule id {id!r} must look like AIS123")
@@ -121,7 +124,8 @@ def rule(id: str, title: str, severity: str, applies_to: Iterable[str] | None = 
                        applies_to=frozenset(applies_to) if applies_to is not None else None, source=source,
                        check=check, docs=docs, equivalents={tool: list((equivalents or {}).get(tool, []))
                                                             for tool in EQUIVALENT_TOOLS},
-                       references=tuple(references), fixable=fixable, name=check.__name__)
+                       references=tuple(references), fixable=fixable, name=check.__name__,
+                       resource_only=resource_only)
         _REGISTRY[id] = created
         return created
 

@@ -39,7 +39,7 @@ def _restricted_source_ranges(spec: Mapping) -> bool:
 
 
 @rule(
-    id="AIS201", title="Service exposes pods outside the cluster", severity="medium", applies_to={"Service"},
+    id="AIS201", resource_only=True, title="Service exposes pods outside the cluster", severity="medium", applies_to={"Service"},
     source="kubernetes",
     equivalents={"kube-linter": ["exposed-services"]},
     references=["https://kubernetes.io/docs/concepts/services-networking/service/#publishing-services-service-types"],

@@ -16,7 +16,7 @@ def _set_true_fix(title: str, container, key: str, value=True) -> Fix:
 
 
 @rule(
-    id="AIS101", title="Container may run as root", severity="high", applies_to=WORKLOAD_KINDS, source=K8S,
+    id="AIS101", resource_only=True, title="Container may run as root", severity="high", applies_to=WORKLOAD_KINDS, source=K8S,
     equivalents={"checkov": ["CKV_K8S_23"], "trivy": ["KSV012"], "kube-linter": ["run-as-non-root"]},
     references=["https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted"],
     fixable=True,
@@ -83,7 +83,7 @@ def run_as_non_root(resource, ctx):
 
 
 @rule(
-    id="AIS102", title="Container runs as UID 0", severity="high", applies_to=WORKLOAD_KINDS, source=K8S,
+    id="AIS102", resource_only=True, title="Container runs as UID 0", severity="high", applies_to=WORKLOAD_KINDS, source=K8S,
     equivalents={"checkov": ["CKV_K8S_23"], "trivy": ["KSV105"], "kube-linter": ["run-as-non-root"]},
     references=["https://kubernetes.io/docs/tasks/configure-pod-container/security-context/"],
 )
@@ -122,7 +122,7 @@ def run_as_uid_zero(resource, ctx):
 
 
 @rule(
-    id="AIS103", title="Privileged container", severity="critical", applies_to=WORKLOAD_KINDS, source=K8S,
+    id="AIS103", resource_only=True, title="Privileged container", severity="critical", applies_to=WORKLOAD_KINDS, source=K8S,
     equivalents={"checkov": ["CKV_K8S_16"], "trivy": ["KSV017"], "kube-linter": ["privileged-container"]},
     references=["https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline"],
     fixable=True,
@@ -157,7 +157,7 @@ def privileged_container(resource, ctx):
 
 
 @rule(
-    id="AIS104", title="Privilege escalation allowed", severity="medium", applies_to=WORKLOAD_KINDS, source=K8S,
+    id="AIS104", resource_only=True, title="Privilege escalation allowed", severity="medium", applies_to=WORKLOAD_KINDS, source=K8S,
     equivalents={"checkov": ["CKV_K8S_20"], "trivy": ["KSV001"], "kube-linter": ["privilege-escalation-container"]},
     references=["https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted"],
     fixable=True,
@@ -201,7 +201,7 @@ def privilege_escalation(resource, ctx):
 
 
 @rule(
-    id="AIS105", title="Root filesystem is writable", severity="medium", applies_to=WORKLOAD_KINDS, source=K8S,
+    id="AIS105", resource_only=True, title="Root filesystem is writable", severity="medium", applies_to=WORKLOAD_KINDS, source=K8S,
     equivalents={"checkov": ["CKV_K8S_22"], "trivy": ["KSV014"], "kube-linter": ["no-read-only-root-fs"]},
     references=["https://kubernetes.io/docs/tasks/configure-pod-container/security-context/"],
     fixable=True,
@@ -246,7 +246,7 @@ def read_only_root_filesystem(resource, ctx):
 
 
 @rule(
-    id="AIS106", title="Capabilities are not dropped", severity="medium", applies_to=WORKLOAD_KINDS, source=K8S,
+    id="AIS106", resource_only=True, title="Capabilities are not dropped", severity="medium", applies_to=WORKLOAD_KINDS, source=K8S,
     equivalents={"checkov": ["CKV_K8S_37"], "trivy": ["KSV003"], "kube-linter": ["drop-net-raw-capability"]},
     references=["https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted"],
     fixable=True,
@@ -305,7 +305,7 @@ _HOST_NAMESPACES = {
 
 
 @rule(
-    id="AIS107", title="Pod shares a host namespace", severity="high", applies_to=WORKLOAD_KINDS, source=K8S,
+    id="AIS107", resource_only=True, title="Pod shares a host namespace", severity="high", applies_to=WORKLOAD_KINDS, source=K8S,
     equivalents={"checkov": ["CKV_K8S_17", "CKV_K8S_18", "CKV_K8S_19"], "trivy": ["KSV008", "KSV009", "KSV010"],
                  "kube-linter": ["host-network", "host-pid", "host-ipc"]},
     references=["https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline"],
@@ -342,7 +342,7 @@ def host_namespaces(resource, ctx):
 
 
 @rule(
-    id="AIS108", title="hostPath volume", severity="high", applies_to=WORKLOAD_KINDS, source=K8S,
+    id="AIS108", resource_only=True, title="hostPath volume", severity="high", applies_to=WORKLOAD_KINDS, source=K8S,
     equivalents={"trivy": ["KSV023"], "kube-linter": ["sensitive-host-mounts"]},
     references=["https://kubernetes.io/docs/concepts/storage/volumes/#hostpath"],
 )
@@ -440,7 +440,7 @@ def automount_service_account_token(resource, ctx):
 
 
 @rule(
-    id="AIS110", title="Image is not pinned to a version", severity="medium", applies_to=WORKLOAD_KINDS,
+    id="AIS110", resource_only=True, title="Image is not pinned to a version", severity="medium", applies_to=WORKLOAD_KINDS,
     source=K8S, equivalents={"checkov": ["CKV_K8S_14"], "trivy": ["KSV013"], "kube-linter": ["latest-tag"]},
     references=["https://kubernetes.io/docs/concepts/containers/images/#image-names"],
 )

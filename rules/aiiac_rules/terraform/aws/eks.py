@@ -8,7 +8,7 @@ from aiiac_ls.rules import rule
 
 
 @rule(
-    id="AIS601", title="EKS API endpoint is open to the internet", severity="high", applies_to={"aws_eks_cluster"},
+    id="AIS601", resource_only=True, title="EKS API endpoint is open to the internet", severity="high", applies_to={"aws_eks_cluster"},
     source="terraform",
     equivalents={"checkov": ["CKV_AWS_38", "CKV_AWS_39"], "trivy": ["AVD-AWS-0040", "AVD-AWS-0041"],
                  "tfsec": ["aws-eks-no-public-cluster-access", "aws-eks-no-public-cluster-access-to-cidr"]},

@@ -94,7 +94,7 @@ def model_read_scope(resource, ctx):
 
 
 @rule(
-    id="AIS302", title="IAM policy allows every action", severity="critical", applies_to=IDENTITY_POLICY_TYPES,
+    id="AIS302", resource_only=True, title="IAM policy allows every action", severity="critical", applies_to=IDENTITY_POLICY_TYPES,
     source=TF,
     equivalents={"checkov": ["CKV_AWS_62", "CKV_AWS_63", "CKV_AWS_1"], "trivy": ["AVD-AWS-0057"],
                  "tfsec": ["aws-iam-no-policy-wildcards"]},

@@ -105,7 +105,7 @@ def public_access_block(resource, ctx):
 
 
 @rule(
-    id="AIS402", title="S3 bucket grants public access", severity="critical",
+    id="AIS402", resource_only=True, title="S3 bucket grants public access", severity="critical",
     applies_to={"aws_s3_bucket", "aws_s3_bucket_acl"} | BUCKET_POLICY_TYPES, source=TF,
     equivalents={"checkov": ["CKV_AWS_20", "CKV_AWS_57", "CKV_AWS_70"], "trivy": ["AVD-AWS-0092"],
                  "tfsec": ["aws-s3-no-public-access-with-acl"]},

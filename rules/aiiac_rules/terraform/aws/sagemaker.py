@@ -10,7 +10,7 @@ NOTEBOOK = {"aws_sagemaker_notebook_instance"}
 
 
 @rule(
-    id="AIS501", title="SageMaker notebook has direct internet access", severity="high", applies_to=NOTEBOOK,
+    id="AIS501", resource_only=True, title="SageMaker notebook has direct internet access", severity="high", applies_to=NOTEBOOK,
     source="terraform", equivalents={"checkov": ["CKV_AWS_122"]},
     references=["https://docs.aws.amazon.com/sagemaker/latest/dg/appendix-notebook-and-internet-access.html"],
     fixable=True,
@@ -53,7 +53,7 @@ def notebook_direct_internet(resource, ctx):
 
 
 @rule(
-    id="AIS502", title="SageMaker notebook allows root access", severity="medium", applies_to=NOTEBOOK,
+    id="AIS502", resource_only=True, title="SageMaker notebook allows root access", severity="medium", applies_to=NOTEBOOK,
     source="terraform", equivalents={"checkov": ["CKV_AWS_307"]},
     references=["https://docs.aws.amazon.com/sagemaker/latest/dg/nbi-root-access.html"],
     fixable=True,
@@ -91,7 +91,7 @@ def notebook_root_access(resource, ctx):
 
 
 @rule(
-    id="AIS503", title="SageMaker endpoint storage not encrypted with a customer key", severity="medium",
+    id="AIS503", resource_only=True, title="SageMaker endpoint storage not encrypted with a customer key", severity="medium",
     applies_to={"aws_sagemaker_endpoint_configuration"}, source="terraform",
     equivalents={"checkov": ["CKV_AWS_98"]},
     references=["https://docs.aws.amazon.com/sagemaker/latest/dg/encryption-at-rest.html"],

@@ -19,7 +19,7 @@ _MEMBER_KEYS = {
 
 
 @rule(
-    id="AIS403", title="GCS bucket is public", severity="critical", applies_to=set(_MEMBER_KEYS),
+    id="AIS403", resource_only=True, title="GCS bucket is public", severity="critical", applies_to=set(_MEMBER_KEYS),
     source="terraform",
     equivalents={"checkov": ["CKV_GCP_28"], "trivy": ["AVD-GCP-0001"], "tfsec": ["google-storage-no-public-access"]},
     references=["https://cloud.google.com/storage/docs/access-control/making-data-public"],
@@ -54,7 +54,7 @@ def public_gcs_bucket(resource, ctx):
 
 
 @rule(
-    id="AIS404", title="GCS bucket without uniform bucket-level access", severity="medium",
+    id="AIS404", resource_only=True, title="GCS bucket without uniform bucket-level access", severity="medium",
     applies_to={"google_storage_bucket"}, source="terraform",
     equivalents={"checkov": ["CKV_GCP_29"], "trivy": ["AVD-GCP-0002"], "tfsec": ["google-storage-enable-ubla"]},
     references=["https://cloud.google.com/storage/docs/uniform-bucket-level-access"],

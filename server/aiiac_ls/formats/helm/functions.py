@@ -18,7 +18,7 @@ import urllib.parse
 import uuid
 from datetime import datetime, timezone
 
-from .gotypes import format_float, go_string, kind_of, to_json, to_yaml, truthy, type_of
+from .gotypes import format_float, from_plain_numbers, go_string, kind_of, to_json, to_yaml, truthy, type_of
 
 FIXED_NOW = datetime(2024, 1, 1, 0, 0, 0, tzinfo=timezone.utc)
 
@@ -364,7 +364,7 @@ def _from_yaml(text):
         loaded = YAML(typ="safe", pure=True).load(text or "")
     except Exception as exc:  # Helm puts the error in the result
         return {"Error": str(exc)}
-    return _jsonish(loaded if loaded is not None else {})
+    return from_plain_numbers(loaded if loaded is not None else {})
 
 
 def _from_yaml_array(text):
@@ -372,23 +372,9 @@ def _from_yaml_array(text):
     return loaded if isinstance(loaded, list) else []
 
 
-def _jsonish(value):
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):
-        return float(value)
-    if isinstance(value, dict):
-        return {str(k): _jsonish(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonish(v) for v in value]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
-
-
 def _from_json(text):
     try:
-        return _jsonish(json.loads(text))
+        return from_plain_numbers(json.loads(text))
     except (ValueError, TypeError):
         return {}
 

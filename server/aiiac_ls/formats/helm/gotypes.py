@@ -195,7 +195,7 @@ def to_json(value) -> str:
 
 
 def from_plain_numbers(value):
-    """Values as Helm sees them after JSON: every number a float64."""
+    """Values as Helm sees them after JSON: every number a float64, keys strings, dates text."""
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, int):
@@ -204,4 +204,6 @@ def from_plain_numbers(value):
         return {str(k): from_plain_numbers(v) for k, v in value.items()}
     if isinstance(value, list):
         return [from_plain_numbers(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
     return value
