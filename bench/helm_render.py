@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from aiiac_ls.cli import tune_garbage_collector
 from aiiac_ls.formats.helm.chart import RenderOptions, render_chart
 from chart_gen import write_chart
 
@@ -33,6 +34,7 @@ def main() -> int:
     parser.add_argument("--corpus", default=str(Path(__file__).resolve().parents[2] / "shared" / "corpus"))
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
+    tune_garbage_collector()  # as the CLI and the server run
     corpus = Path(args.corpus)
     log = corpus / "_rendered" / "_render_log.json"
     if log.exists():
