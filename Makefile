@@ -6,7 +6,12 @@ STAMP  := $(VENV)/.installed
 SARIF_SCHEMA := .cache/sarif/sarif-2.1.0-rtm.5.json
 HELM_ORACLE  := .cache/helm/helm
 
-.PHONY: demo test lint bench docs clean
+EXT          := vscode-extension
+VSIX         := $(EXT)/aiiac-ls-0.1.0.vsix
+CODE_SERVER  := .cache/code-server
+CHROMIUM     ?= /usr/bin/chromium
+
+.PHONY: demo test test-python test-vscode test-vscode-e2e vsix lint bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,9 +40,30 @@ demo: $(STAMP)
 	  if [ $$status -eq 1 ]; then echo "(exit 1: findings reported, as expected for this insecure example)"; \
 	  else exit $$status; fi
 
-test: $(STAMP) $(SARIF_SCHEMA) $(HELM_ORACLE)
+test: test-python test-vscode test-vscode-e2e
+
+test-python: $(STAMP) $(SARIF_SCHEMA) $(HELM_ORACLE)
 	AIIAC_SARIF_SCHEMA=$(SARIF_SCHEMA) AIIAC_HELM=$(HELM_ORACLE) $(BIN)/python -m pytest
 	$(BIN)/ruff check server rules tests bench
+
+$(EXT)/node_modules/.installed: $(EXT)/package-lock.json
+	cd $(EXT) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The VS Code extension, packaged offline with @vscode/vsce.
+vsix: $(EXT)/node_modules/.installed
+	cd $(EXT) && npm run --silent typecheck && npm run --silent package
+
+test-vscode: $(EXT)/node_modules/.installed
+	cd $(EXT) && npm run --silent typecheck && npm test
+
+# Real VS Code (code-server) in headless Chromium: install the .vsix, open a chart and a .tf file,
+# assert diagnostics, a quick fix applied and a hover. .ci/run installs Chromium.
+test-vscode-e2e: $(STAMP) vsix
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  echo "test-vscode-e2e skipped: Chromium not found at $(CHROMIUM) (apt-get install chromium)"; exit 0; fi; \
+	bash $(EXT)/test/e2e/setup-code-server.sh $(CURDIR)/$(CODE_SERVER) && \
+	cd $(EXT) && CHROMIUM=$(CHROMIUM) node test/e2e/run.js --code-server $(CURDIR)/$(CODE_SERVER) --python $(CURDIR)/$(BIN)/python
 
 lint: $(STAMP)
 	$(BIN)/ruff check server rules tests bench
@@ -49,4 +75,4 @@ docs: $(STAMP)
 	$(BIN)/python -m aiiac_ls.docs_gen
 
 clean:
-	rm -rf $(VENV) .cache build *.egg-info server/*.egg-info
+	rm -rf $(VENV) .cache build *.egg-info server/*.egg-info $(EXT)/node_modules $(EXT)/dist $(EXT)/out $(VSIX)

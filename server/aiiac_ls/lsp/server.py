@@ -519,7 +519,7 @@ def _where(finding: Finding, edits) -> str:
     files = {edit.span.file for edit in edits}
     if files != {finding.file}:
         return " — edits " + ", ".join(sorted(os.path.basename(f) for f in files))
-    if classify(finding.file) == "helm":
+    if classify(finding.file) == "helm" and "/templates/" in finding.file.replace(os.sep, "/"):
         return " — edits the template"
     return ""
 
