@@ -1,32 +1,58 @@
-"""Where pod specs live inside Kubernetes objects, as views rules iterate over."""
+"""Where pod specs live inside Kubernetes objects, model-serving custom resources included."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from aiiac_ls.model.nodes import Entry, Mapping, Sequence
+from aiiac_ls.model.nodes import Entry, Mapping, Sequence, as_str
 from aiiac_ls.model.resources import Resource
 
-# kind -> path of mapping keys from the object root to the pod spec
-POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
-    "Pod": ("spec",),
-    "Deployment": ("spec", "template", "spec"),
-    "StatefulSet": ("spec", "template", "spec"),
-    "DaemonSet": ("spec", "template", "spec"),
-    "ReplicaSet": ("spec", "template", "spec"),
-    "ReplicationController": ("spec", "template", "spec"),
-    "Job": ("spec", "template", "spec"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+# kind -> paths from the object root to a pod spec; "*" walks each item of a list
+_TEMPLATE = ("spec", "template", "spec")
+_RAY_CLUSTER = (("headGroupSpec", "template", "spec"), ("workerGroupSpecs", "*", "template", "spec"))
+POD_SPEC_PATHS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "Pod": (("spec",),),
+    "Deployment": (_TEMPLATE,),
+    "StatefulSet": (_TEMPLATE,),
+    "DaemonSet": (_TEMPLATE,),
+    "ReplicaSet": (_TEMPLATE,),
+    "ReplicationController": (_TEMPLATE,),
+    "Job": (_TEMPLATE,),
+    "CronJob": (("spec", "jobTemplate", "spec", "template", "spec"),),
+    # KServe
+    "InferenceService": (("spec", "predictor"), ("spec", "transformer"), ("spec", "explainer")),
+    "ServingRuntime": (("spec",),),
+    "ClusterServingRuntime": (("spec",),),
+    "LLMInferenceService": (("spec", "template"), ("spec", "worker"), ("spec", "prefill", "template"),
+                            ("spec", "prefill", "worker")),
+    # KubeRay
+    "RayCluster": tuple(("spec", *path) for path in _RAY_CLUSTER),
+    "RayService": tuple(("spec", "rayClusterConfig", *path) for path in _RAY_CLUSTER),
+    "RayJob": tuple(("spec", "rayClusterSpec", *path) for path in _RAY_CLUSTER)
+    + (("spec", "submitterPodTemplate", "spec"),),
+    # Seldon
+    "SeldonDeployment": (("spec", "predictors", "*", "componentSpecs", "*", "spec"),),
+    "Server": (("spec", "podSpec"),),
+    # LeaderWorkerSet (multi-node inference)
+    "LeaderWorkerSet": (("spec", "leaderWorkerTemplate", "leaderTemplate", "spec"),
+                        ("spec", "leaderWorkerTemplate", "workerTemplate", "spec")),
+    # Knative Service (the core Service has no pod spec, so it never matches)
+    "Service": (_TEMPLATE,),
 }
+# kinds whose name is shared with another API group: the group that has pod specs
+_API_GROUPS = {"Service": "serving.knative.dev/", "Server": "mlops.seldon.io/"}
 WORKLOAD_KINDS = frozenset(POD_SPEC_PATHS)
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+# KServe predictors describe their server as a container-like object under the framework's key
+KSERVE_CONTAINERS = ("model", "sklearn", "xgboost", "tensorflow", "pytorch", "triton", "onnx", "huggingface",
+                     "pmml", "lightgbm", "paddle", "mlflow")
 
 
 @dataclass
 class Container:
     node: Mapping
-    list_name: str  # containers | initContainers | ephemeralContainers
+    list_name: str  # containers | initContainers | ephemeralContainers | a KServe framework key
     name: str
 
     @property
@@ -42,7 +68,8 @@ class Container:
 class PodSpec:
     resource: Resource
     spec: Mapping
-    entry: Entry  # the `spec:` key that holds the pod spec (where pod-level findings are reported)
+    entry: Entry  # the key that holds the pod spec (where pod-level findings are reported)
+    extra_containers: list[Container] = field(default_factory=list)
 
     @property
     def security_context(self) -> Mapping | None:
@@ -63,18 +90,43 @@ class PodSpec:
                 if isinstance(item, Mapping):
                     name = item.get("name")
                     yield Container(item, list_name, str(getattr(name, "value", "") or "unnamed"))
+        yield from self.extra_containers
+
+
+def _walk(node: Mapping, path: tuple[str, ...], entry: Entry | None) -> Iterator[tuple[Mapping, Entry]]:
+    if not path:
+        if entry is not None:
+            yield node, entry
+        return
+    key, rest = path[0], path[1:]
+    if key == "*":
+        return
+    child_entry = node.entry(key)
+    if child_entry is None:
+        return
+    child = child_entry.value
+    if rest and rest[0] == "*":
+        for item in child.items if isinstance(child, Sequence) else []:
+            if isinstance(item, Mapping):
+                yield from _walk(item, rest[1:], child_entry)
+    elif isinstance(child, Mapping):
+        yield from _walk(child, rest, child_entry)
 
 
 def pod_specs(resource: Resource) -> Iterator[PodSpec]:
-    path = POD_SPEC_PATHS.get(resource.kind)
-    if path is None:
+    paths = POD_SPEC_PATHS.get(resource.kind)
+    if paths is None:
         return
-    node: Mapping | None = resource.body
-    entry: Entry | None = None
-    for key in path:
-        if node is None:
-            return
-        entry = node.entry(key)
-        node = entry.value if entry is not None and isinstance(entry.value, Mapping) else None
-    if node is not None and entry is not None:
-        yield PodSpec(resource, node, entry)
+    group = _API_GROUPS.get(resource.kind)
+    if group is not None and not (as_str(resource.body.get("apiVersion")) or "").startswith(group):
+        return
+    for path in paths:
+        for spec, entry in _walk(resource.body, path, None):
+            pod = PodSpec(resource, spec, entry)
+            if resource.kind == "InferenceService":
+                for key in KSERVE_CONTAINERS:
+                    server = spec.mapping(key)
+                    if server is not None:
+                        name = as_str(server.get("name")) or "kserve-container"
+                        pod.extra_containers.append(Container(server, key, name))
+            yield pod
