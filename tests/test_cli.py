@@ -22,8 +22,9 @@ POD = textwrap.dedent("""\
       name: é😀-vllm
     spec:
       automountServiceAccountToken: false
+      securityContext: {seccompProfile: {type: RuntimeDefault}}
       containers:
-        - {name: "é😀", image: "vllm/vllm-openai:latest", securityContext: {runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}}
+        - {name: "é😀", image: "vllm/vllm-openai:latest", securityContext: {runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}, resources: {limits: {memory: 1Gi}}}
     """)
 
 
@@ -49,12 +50,12 @@ def test_json_contract_with_character_columns(project, capsys):
     assert finding == {
         "rule": "AIS110", "severity": "medium", "title": "Image is not pinned to a version",
         "message": "image `vllm/vllm-openai:latest` uses the floating `latest` tag",
-        "file": os.path.join("k8s", "pod.yaml"), "line": 8, "column": 20, "end_line": 8, "end_column": 52,
+        "file": os.path.join("k8s", "pod.yaml"), "line": 9, "column": 20, "end_line": 9, "end_column": 52,
         "resource": "Pod/é😀-vllm",
         "equivalents": {"checkov": ["CKV_K8S_14"], "trivy": ["KSV013"], "kics": [], "kube-linter": ["latest-tag"]},
         "fixable": False, "fingerprint": finding["fingerprint"],
     }
-    line = POD.splitlines()[7]
+    line = POD.splitlines()[8]
     assert line[finding["column"] - 1:finding["end_column"] - 1] == 'image: "vllm/vllm-openai:latest"'
 
 
@@ -88,9 +89,9 @@ def test_missing_path_is_a_usage_error(project, capsys):
 def test_text_output_has_code_frame_and_summary(project, capsys):
     assert main(["--check", "k8s", "--no-color"]) == 1
     out = capsys.readouterr().out
-    assert out.splitlines()[0] == (f"{os.path.join('k8s', 'pod.yaml')}:8:20: AIS110 [medium] image "
+    assert out.splitlines()[0] == (f"{os.path.join('k8s', 'pod.yaml')}:9:20: AIS110 [medium] image "
                                    "`vllm/vllm-openai:latest` uses the floating `latest` tag")
-    assert "8 |" in out and "\x1b[" not in out
+    assert "9 |" in out and "\x1b[" not in out
     assert out.rstrip().endswith("Found 1 finding (1 medium) in 1 file.")
 
 

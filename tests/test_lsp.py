@@ -27,8 +27,9 @@ POD = textwrap.dedent("""\
       name: vllm
     spec:
       automountServiceAccountToken: false
+      securityContext: {seccompProfile: {type: RuntimeDefault}}
       containers:
-        - {name: "é😀", image: "vllm/vllm-openai:latest", securityContext: {runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}}
+        - {name: "é😀", image: "vllm/vllm-openai:latest", securityContext: {runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}, resources: {limits: {memory: 1Gi}}}
     ---
     apiVersion: v1
     kind: Service
@@ -151,12 +152,12 @@ async def test_exact_ranges_in_the_negotiated_encoding(client: LanguageClient):
     uri = await _open(client, client.project / "k8s" / "pod.yaml")
     diagnostics = await _diagnostics(client, uri)
     [image] = [d for d in diagnostics if d.code == "AIS110"]
-    line = POD.splitlines()[7]
+    line = POD.splitlines()[8]
     start = line.index("image:")
     end = line.index('",', start) + 1
     assert image.range == types.Range(
-        start=types.Position(line=7, character=_units(line[:start], client.encoding)),
-        end=types.Position(line=7, character=_units(line[:end], client.encoding)))
+        start=types.Position(line=8, character=_units(line[:start], client.encoding)),
+        end=types.Position(line=8, character=_units(line[:end], client.encoding)))
     assert image.source == "aiiac" and image.severity == types.DiagnosticSeverity.Warning
     assert image.code_description.href.endswith("/docs/rules/AIS110.md")
     if client.pull:
