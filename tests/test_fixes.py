@@ -343,3 +343,29 @@ def test_irsa_annotation_added_to_the_service_account(workdir):
         '    eks.amazonaws.com/role-arn: "arn:aws:iam::ACCOUNT_ID:role/ROLE_NAME"',
     ]
     assert _clean(workdir / "k8s", "AIS310") == []
+
+
+def test_model_mount_made_read_only(workdir):
+    _write(workdir / "k8s", "deploy.yaml", """
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: triton}
+        spec:
+          template:
+            spec:
+              containers:
+                - name: triton
+                  image: nvcr.io/nvidia/tritonserver:24.05-py3
+                  volumeMounts:
+                    - name: models
+                      mountPath: /mnt/models
+              volumes:
+                - {name: models, persistentVolumeClaim: {claimName: models}}
+        """)
+    text = _fix_once(workdir / "k8s", "AIS143")
+    assert text.splitlines()[10:13] == [
+        "            - name: models",
+        "              mountPath: /mnt/models",
+        "              readOnly: true",
+    ]
+    assert _clean(workdir / "k8s", "AIS143") == []

@@ -309,3 +309,227 @@ def memory_limit(resource, ctx):
             limits = container.node.find("resources.limits")
             if not isinstance(limits, Mapping) or "memory" not in limits:
                 yield Hit(container.node, f"container `{container.name}` has no memory limit")
+
+
+def _uses_gpu(pod) -> bool:
+    return any(_gpu_quantities(container) for container in pod.containers(include_ephemeral=False))
+
+
+@rule(
+    id="AIS121", resource_only=True, title="GPU pod not pinned to GPU nodes", severity="low",
+    applies_to=WORKLOAD_KINDS, source=K8S,
+    references=["https://kubernetes.io/docs/concepts/scheduling-eviction/taint-and-toleration/"],
+)
+def gpu_scheduling(resource, ctx):
+    """## What it does
+    Flags pods that request GPUs but have neither a toleration for a GPU taint (`nvidia.com/gpu`,
+    `amd.com/gpu`) nor a node selector or node affinity for GPU nodes.
+
+    ## Why is this bad?
+    GPU node pools are tainted so that only GPU work lands there. A GPU pod that relies on the
+    cluster's defaults works until the taint is added, and usually means the taint is missing:
+    then any pod (a compromised web app included) can be scheduled next to the model servers on
+    the most expensive nodes, sharing their kernel and local caches.
+
+    ## Example
+    ```yaml
+    resources:
+      limits: {nvidia.com/gpu: 1}
+    ```
+
+    Use instead:
+    ```yaml
+    tolerations:
+      - {key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}
+    nodeSelector: {node.kubernetes.io/instance-type: g5.2xlarge}
+    ```
+
+    ## Fix
+    Taint the GPU node pool, add the matching toleration, and select the GPU nodes by label.
+    """
+    for pod in pod_specs(resource):
+        if not _uses_gpu(pod):
+            continue
+        tolerations = pod.spec.get("tolerations")
+        keys = [as_str(t.get("key")) or "" for t in tolerations.items] if isinstance(tolerations, Sequence) else []
+        tolerated = any(key in GPU_RESOURCES or "gpu" in key.lower() for key in keys) or \
+            (isinstance(tolerations, Sequence) and any(isinstance(t, Mapping) and t.get("key") is None
+                                                       and as_str(t.get("operator")) == "Exists"
+                                                       for t in tolerations.items))
+        pinned = pod.spec.get("nodeSelector") is not None or pod.spec.find("affinity.nodeAffinity") is not None
+        if not tolerated and not pinned:
+            yield Hit(pod.entry, "pod requests GPUs without a GPU toleration or node selection")
+
+
+def _model_uris(pod):
+    """(node, uri) for model locations a pod names: KServe storageUri, STORAGE_URI/MODEL_URI env."""
+    for container in pod.containers(include_ephemeral=False):
+        uri = container.node.get("storageUri")
+        if isinstance(uri, Scalar) and isinstance(uri.value, str):
+            yield uri, uri.value
+        env = container.node.get("env")
+        for item in env.items if isinstance(env, Sequence) else []:
+            if isinstance(item, Mapping) and as_str(item.get("name")) in ("STORAGE_URI", "MODEL_URI", "MODEL_URL"):
+                value = item.get("value")
+                if isinstance(value, Scalar) and isinstance(value.value, str):
+                    yield value, value.value
+    uri = pod.spec.get("storageUri")
+    if isinstance(uri, Scalar) and isinstance(uri.value, str):
+        yield uri, uri.value
+
+
+@rule(
+    id="AIS142", resource_only=True, title="Model downloaded over plain HTTP", severity="high",
+    applies_to=WORKLOAD_KINDS, source=K8S,
+    references=["https://kserve.github.io/website/latest/modelserving/storage/uri/uri/"],
+)
+def model_over_http(resource, ctx):
+    """## What it does
+    Flags model locations (`storageUri`, `STORAGE_URI` / `MODEL_URI` env) that use `http://`.
+
+    ## Why is this bad?
+    Whoever sits on the path can replace the weights the server loads: a backdoored model that
+    answers normally except on a trigger phrase, or a pickle-based checkpoint that runs code in
+    the server when loaded. Nothing downstream can tell.
+
+    ## Example
+    ```yaml
+    storageUri: http://models.internal/llama-3-8b.tar.gz
+    ```
+
+    ## Fix
+    Use `https://` or the object store's own protocol (`s3://`, `gs://`) with workload identity,
+    and pin a digest or checksum of the artifact.
+    """
+    for pod in pod_specs(resource):
+        for node, uri in _model_uris(pod):
+            if uri.lower().startswith("http://"):
+                yield Hit(node, f"model is fetched over plain HTTP ({uri.split('?')[0]})")
+
+
+@rule(
+    id="AIS702", resource_only=True, title="Credentials embedded in a model URI", severity="critical",
+    applies_to=WORKLOAD_KINDS, source=K8S,
+    references=["https://kserve.github.io/website/latest/modelserving/storage/s3/s3/"],
+)
+def credentials_in_uri(resource, ctx):
+    """## What it does
+    Flags model locations with a user and password in the URI (`https://user:pass@host/...`) or
+    signed-URL secrets in the query (`X-Amz-Signature`, `sig=`).
+
+    ## Why is this bad?
+    The credential is then in the manifest, the pod spec anyone with `get pods` can read, and
+    every log line that prints the URI. It usually grants the whole model store, not this model.
+
+    ## Example
+    ```yaml
+    storageUri: https://deploy:s3cr3t@models.example.com/llama.tar.gz
+    ```
+
+    ## Fix
+    Use a credential-free URI with workload identity (IRSA, GKE Workload Identity) or a
+    ServiceAccount-referenced Secret, and rotate the leaked credential.
+    """
+    for pod in pod_specs(resource):
+        for node, uri in _model_uris(pod):
+            head = uri.split("?", 1)[0]
+            if "://" in head and "@" in head.split("://", 1)[1].split("/", 1)[0] and \
+                    ":" in head.split("://", 1)[1].split("@", 1)[0]:
+                yield Hit(node, "model URI embeds a user and password", redact=True)
+            elif "?" in uri and any(marker in uri for marker in ("X-Amz-Signature=", "sig=", "X-Goog-Signature=")):
+                yield Hit(node, "model URI embeds a signed-URL secret", redact=True)
+
+
+_MODEL_PATHS = ("/mnt/models", "/models", "/model", "/root/.cache/huggingface", "/data/models")
+
+
+@rule(
+    id="AIS143", resource_only=True, title="Model volume mounted writable", severity="medium",
+    applies_to=WORKLOAD_KINDS, source=K8S,
+    references=["https://kubernetes.io/docs/concepts/storage/volumes/#persistentvolumeclaim"],
+    fixable=True,
+)
+def writable_model_mount(resource, ctx):
+    """## What it does
+    Flags volume mounts at model paths (`/mnt/models`, `/models`, `/model`, `/data/models`, the
+    Hugging Face cache) backed by a PersistentVolumeClaim or hostPath, without `readOnly: true`.
+
+    ## Why is this bad?
+    A serving container only reads its model. Mounted writable, a compromise of the server (or of
+    one replica) can overwrite the shared weights every replica and every later restart loads:
+    persistent model poisoning that survives the incident response's pod restart.
+
+    ## Example
+    ```yaml
+    volumeMounts:
+      - {name: models, mountPath: /mnt/models}
+    ```
+
+    ## Fix
+    Set `readOnly: true` on the mount (quick fix); let a separate, authorised job write models.
+    """
+    for pod in pod_specs(resource):
+        volumes = pod.spec.get("volumes")
+        shared = set()
+        for volume in volumes.items if isinstance(volumes, Sequence) else []:
+            if isinstance(volume, Mapping) and ("persistentVolumeClaim" in volume or "hostPath" in volume):
+                claim = volume.find("persistentVolumeClaim.readOnly")
+                if not (isinstance(claim, Scalar) and claim.value is True):
+                    shared.add(as_str(volume.get("name")))
+        for container in pod.containers(include_ephemeral=False):
+            if container.list_name == "initContainers":
+                continue  # init containers are how models get written
+            mounts = container.node.get("volumeMounts")
+            for mount in mounts.items if isinstance(mounts, Sequence) else []:
+                if not isinstance(mount, Mapping) or as_str(mount.get("name")) not in shared:
+                    continue
+                path = as_str(mount.get("mountPath")) or ""
+                if not any(path == p or path.startswith(p + "/") for p in _MODEL_PATHS):
+                    continue
+                read_only = mount.entry("readOnly")
+                if read_only is None:
+                    yield Hit(mount.entry("mountPath"), f"container `{container.name}` can write the models at {path}",
+                              Fix("Mount the models read-only", (SetPath(mount, ("readOnly",), True),)))
+                elif read_only.value.plain() is False:
+                    yield Hit(read_only, f"container `{container.name}` can write the models at {path}",
+                              Fix("Mount the models read-only", (ReplaceValue(read_only.value, True),)))
+
+
+_STATIC_KEY_NAMES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "GOOGLE_APPLICATION_CREDENTIALS",
+                     "AZURE_CLIENT_SECRET", "AZURE_STORAGE_KEY")
+
+
+@rule(
+    id="AIS312", resource_only=True, title="Static cloud keys given to a workload", severity="medium",
+    applies_to=WORKLOAD_KINDS, source=K8S,
+    references=["https://docs.aws.amazon.com/eks/latest/userguide/iam-roles-for-service-accounts.html"],
+)
+def static_cloud_keys(resource, ctx):
+    """## What it does
+    Flags containers that receive AWS access keys, a Google service-account key file or Azure
+    client secrets through environment variables (from a Secret or not).
+
+    ## Why is this bad?
+    Static keys do not expire, are copied into every replica and every crash dump, and are
+    usually scoped to a whole bucket or account; a compromised model server leaks them for use
+    from anywhere. Workload identity gives the pod short-lived credentials bound to it instead.
+
+    ## Example
+    ```yaml
+    env:
+      - name: AWS_SECRET_ACCESS_KEY
+        valueFrom: {secretKeyRef: {name: s3-keys, key: secret}}
+    ```
+
+    ## Fix
+    Use IRSA / EKS Pod Identity, GKE Workload Identity or Azure Workload Identity on the pod's
+    ServiceAccount, and delete the keys.
+    """
+    for pod in pod_specs(resource):
+        for container in pod.containers(include_ephemeral=False):
+            env = container.node.get("env")
+            for item in env.items if isinstance(env, Sequence) else []:
+                name = as_str(item.get("name")) if isinstance(item, Mapping) else None
+                if name in _STATIC_KEY_NAMES:
+                    yield Hit(item.entry("name"), f"container `{container.name}` gets static cloud credentials "
+                                                  f"({name})")
