@@ -272,7 +272,9 @@ class Engine:
         previous = cache.charts.get(root)
         render = render_chart(root, options, display=self.display, read=reader, overlay=self.overlay,
                               previous=previous)
-        cache.charts[root] = render
+        render.files = []  # the rendered text and its segments are not needed once objects are mapped
+        if self.cache is not None:  # an editor keeps the last good render of each template
+            cache.charts[root] = render
         for source in render.sources.values():
             if source.path not in analysis.sources:
                 analysis.sources[source.path] = source
