@@ -20,11 +20,22 @@ def test_every_rule_has_fixtures(rule_id):
     assert not expectations(folder / "good"), f"{rule_id}: good/ fixtures must not expect findings"
 
 
+def _run_rule(rule_id: str, folder):
+    """The rule alone on a fixture folder, with the rule's own `.aiiac.toml` when it has one."""
+    settings = FIXTURES / "rules" / rule_id / ".aiiac.toml"
+    if not settings.exists():
+        return run([folder], select=[rule_id])
+    from aiiac_ls.config import load_config_file
+    from aiiac_ls.engine import Engine
+
+    return Engine(load_config_file(str(settings)).merged(select=[rule_id])).analyse_paths([str(folder)])
+
+
 @pytest.mark.parametrize("rule_id", RULES)
 @pytest.mark.parametrize("kind", ["bad", "good"])
 def test_fixture_findings_match_annotations(rule_id, kind):
     folder = FIXTURES / "rules" / rule_id / kind
-    analysis = run([folder], select=[rule_id])
+    analysis = _run_rule(rule_id, folder)
     assert not [p for p in analysis.problems if p.kind != "skipped"], analysis.problems
     expected = expectations(folder)
     actual_lines = {(f.file, f.rule, f.span.start_line + 1) for f in analysis.findings}

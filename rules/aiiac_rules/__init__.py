@@ -1,5 +1,6 @@
 """The bundled aiiac rule pack. Importing it registers every rule with `aiiac_ls.rules`."""
 
+from .kubernetes import context as _k8s_context  # noqa: F401
 from .kubernetes import exposure as _k8s_exposure  # noqa: F401
 from .kubernetes import hardening as _k8s_hardening  # noqa: F401
 from .kubernetes import identity as _k8s_identity  # noqa: F401

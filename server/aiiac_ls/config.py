@@ -20,7 +20,7 @@ from .model.findings import SEVERITIES
 
 CONFIG_FILES = (".aiiac.toml", "pyproject.toml")
 KNOWN_KEYS = ("select", "ignore", "severity", "exclude", "model-ports", "model-buckets", "values-files",
-              "var-files", "kube-version")
+              "var-files", "kube-version", "allowed-registries")
 DEFAULT_EXCLUDES = (".git", ".terraform", "node_modules", ".venv", "venv", "__pycache__", ".tox")
 
 
@@ -45,6 +45,7 @@ class Config:
     values_files: tuple[str, ...] = ()
     var_files: tuple[str, ...] = ()
     kube_version: str | None = None  # what charts see in .Capabilities.KubeVersion
+    allowed_registries: tuple[str, ...] = ()  # image prefixes AIS132 accepts (empty: the rule is off)
     path: str | None = None  # where it was read from
     root: str = "."  # folder that relative `exclude` globs and `var-files` are relative to
 
@@ -112,6 +113,8 @@ def parse_config(data: dict, source: str, root: str) -> Config:
         config.model_buckets = _string_list("model-buckets", data["model-buckets"], source)
     if "values-files" in data:
         config.values_files = _string_list("values-files", data["values-files"], source)
+    if "allowed-registries" in data:
+        config.allowed_registries = _string_list("allowed-registries", data["allowed-registries"], source)
     if "kube-version" in data:
         version = data["kube-version"]
         if not isinstance(version, str) or not re.fullmatch(r"v?\d+\.\d+(\.\d+)?", version):

@@ -533,3 +533,152 @@ def static_cloud_keys(resource, ctx):
                 if name in _STATIC_KEY_NAMES:
                     yield Hit(item.entry("name"), f"container `{container.name}` gets static cloud credentials "
                                                   f"({name})")
+
+
+_SAFE_SYSCTLS = {"kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.ip_unprivileged_port_start",
+                 "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_local_reserved_ports",
+                 "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl",
+                 "net.ipv4.tcp_keepalive_probes"}
+
+
+@rule(
+    id="AIS115", resource_only=True, title="Unsafe sysctl or unmasked /proc", severity="high",
+    applies_to=WORKLOAD_KINDS, source=K8S, equivalents={"trivy": ["KSV026", "KSV027"]},
+    references=["https://kubernetes.io/docs/tasks/administer-cluster/sysctl-cluster/"],
+)
+def unsafe_sysctls(resource, ctx):
+    """## What it does
+    Flags pods that set sysctls outside Kubernetes' safe set, and containers with
+    `procMount: Unmasked`.
+
+    ## Why is this bad?
+    Unsafe sysctls change kernel behaviour for the whole GPU node (shared memory limits tuned for
+    a training job, network settings), affecting every other model server there; an unmasked
+    /proc exposes kernel interfaces that container isolation relies on hiding.
+
+    ## Example
+    ```yaml
+    securityContext:
+      sysctls:
+        - {name: kernel.shmmax, value: "68719476736"}
+    ```
+
+    ## Fix
+    Use an `emptyDir` with `medium: Memory` for shared memory instead of kernel tuning, and keep
+    the default `procMount`.
+    """
+    for pod in pod_specs(resource):
+        sysctls = pod.security_context.get("sysctls") if pod.security_context else None
+        for item in sysctls.items if isinstance(sysctls, Sequence) else []:
+            name = item.get("name") if isinstance(item, Mapping) else None
+            if as_str(name) and as_str(name) not in _SAFE_SYSCTLS:
+                yield Hit(name, f"pod sets the unsafe sysctl {as_str(name)}")
+        for container in pod.containers():
+            entry = container.setting("procMount")
+            if entry is not None and as_str(entry.value) == "Unmasked":
+                yield Hit(entry, f"container `{container.name}` unmasks /proc")
+
+
+@rule(
+    id="AIS116", resource_only=True, title="Low user or group ID", severity="low", applies_to=WORKLOAD_KINDS,
+    source=K8S, equivalents={"checkov": ["CKV_K8S_40"], "trivy": ["KSV020", "KSV021"]},
+    references=["https://kubernetes.io/docs/concepts/security/pod-security-standards/"],
+)
+def low_ids(resource, ctx):
+    """## What it does
+    Flags explicit `runAsUser` / `runAsGroup` values between 1 and 9999 (0 is AIS102's).
+
+    ## Why is this bad?
+    Low IDs collide with users and groups of the node (system accounts, the GPU driver's, other
+    tenants' files on shared hostPath or NFS model caches): after a container escape, or on a
+    shared volume, the model server acts with those accounts' file permissions.
+
+    ## Example
+    ```yaml
+    securityContext:
+      runAsUser: 1000
+    ```
+
+    ## Fix
+    Use IDs of 10000 or more that own the model directory (`fsGroup` for volumes).
+    """
+    for pod in pod_specs(resource):
+        contexts = [("pod", pod.security_context)]
+        contexts += [(f"container `{c.name}`", c.security_context) for c in pod.containers()]
+        for owner, context in contexts:
+            for key in ("runAsUser", "runAsGroup"):
+                entry = context.entry(key) if context else None
+                value = entry.value.plain() if entry else None
+                if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 10000:
+                    yield Hit(entry, f"{owner} runs with {key} {value} (below 10000)")
+
+
+@rule(
+    id="AIS117", resource_only=True, title="No security context at all", severity="medium",
+    applies_to=WORKLOAD_KINDS, source=K8S, equivalents={"checkov": ["CKV_K8S_30", "CKV_K8S_29"]},
+    references=["https://kubernetes.io/docs/tasks/configure-pod-container/security-context/"],
+)
+def security_context_missing(resource, ctx):
+    """## What it does
+    Flags pods where neither the pod nor any of its containers has a `securityContext`.
+
+    ## Why is this bad?
+    Every protection then comes from defaults that favour compatibility: root, all default
+    capabilities, writable root filesystem, privilege escalation. For a model server this is the
+    configuration in which a malicious model file gets the most out of the container.
+
+    ## Example
+    ```yaml
+    spec:
+      containers:
+        - {name: server, image: acme/server:1}
+    ```
+
+    ## Fix
+    Start from the restricted profile: `runAsNonRoot`, `allowPrivilegeEscalation: false`,
+    `readOnlyRootFilesystem`, `capabilities.drop: [ALL]`, `seccompProfile: RuntimeDefault`.
+    """
+    for pod in pod_specs(resource):
+        if pod.security_context is None and not any(c.security_context for c in pod.containers()):
+            yield Hit(pod.entry, "neither the pod nor its containers set a securityContext")
+
+
+@rule(
+    id="AIS118", resource_only=True, title="hostPath mounted writable", severity="high",
+    applies_to=WORKLOAD_KINDS, source=K8S,
+    references=["https://kubernetes.io/docs/concepts/storage/volumes/#hostpath"],
+)
+def writable_host_path(resource, ctx):
+    """## What it does
+    Flags container mounts of `hostPath` volumes without `readOnly: true`.
+
+    ## Why is this bad?
+    A writable node path lets the container plant files the node or other pods trust: model
+    caches shared between pods (poisoned weights for every later load), kubelet or log paths,
+    binaries on the node. AIS108 flags hostPath at all; this is the part that turns a read into
+    persistence.
+
+    ## Example
+    ```yaml
+    volumeMounts:
+      - {name: cache, mountPath: /cache}
+    volumes:
+      - {name: cache, hostPath: {path: /mnt/cache}}
+    ```
+
+    ## Fix
+    Mount it `readOnly: true`, or replace the hostPath with a PersistentVolumeClaim.
+    """
+    for pod in pod_specs(resource):
+        volumes = pod.spec.get("volumes")
+        host = {as_str(v.get("name")) for v in (volumes.items if isinstance(volumes, Sequence) else [])
+                if isinstance(v, Mapping) and "hostPath" in v}
+        for container in pod.containers():
+            mounts = container.node.get("volumeMounts")
+            for mount in mounts.items if isinstance(mounts, Sequence) else []:
+                if isinstance(mount, Mapping) and as_str(mount.get("name")) in host:
+                    read_only = mount.get("readOnly")
+                    if not (isinstance(read_only, Scalar) and read_only.value is True):
+                        yield Hit(mount.entry("mountPath") or mount.head,
+                                  f"container `{container.name}` can write the node path mounted at "
+                                  f"{as_str(mount.get('mountPath'))}")
