@@ -247,7 +247,8 @@ def read_only_root_filesystem(resource, ctx):
 
 @rule(
     id="AIS106", resource_only=True, title="Capabilities are not dropped", severity="medium", applies_to=WORKLOAD_KINDS, source=K8S,
-    equivalents={"checkov": ["CKV_K8S_37"], "trivy": ["KSV003"], "kube-linter": ["drop-net-raw-capability"]},
+    equivalents={"checkov": ["CKV_K8S_37", "CKV_K8S_28"], "trivy": ["KSV003"],
+                 "kube-linter": ["drop-net-raw-capability"]},
     references=["https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted"],
     fixable=True,
 )

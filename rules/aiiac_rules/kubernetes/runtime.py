@@ -74,7 +74,7 @@ def seccomp_profile(resource, ctx):
 
 @rule(
     id="AIS112", resource_only=True, title="Dangerous capability added", severity="high", applies_to=WORKLOAD_KINDS,
-    source=K8S, equivalents={"checkov": ["CKV_K8S_39", "CKV_K8S_28"], "trivy": ["KSV005", "KSV022"]},
+    source=K8S, equivalents={"checkov": ["CKV_K8S_39"], "trivy": ["KSV005", "KSV022"]},
     references=["https://man7.org/linux/man-pages/man7/capabilities.7.html"],
 )
 def dangerous_capabilities(resource, ctx):

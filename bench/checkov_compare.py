@@ -1,0 +1,134 @@
+"""Compare aiiac's Kubernetes verdicts with Checkov's on the same objects of ../shared/corpus.
+
+    python bench/checkov_compare.py --checkov /path/to/checkov [--corpus ../shared/corpus]
+
+Checkov is a test-only tool here (install it in its own venv). Both tools read the same files:
+the corpus's plain manifests and the reference renders of its charts (`_rendered/`, what Checkov
+would scan after `helm template`). For every Checkov check that an aiiac rule lists as
+equivalent, each object Checkov evaluated is compared: both fail, both pass, or they disagree.
+Prints a Markdown table and the disagreements, for docs/checkov-comparison.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from aiiac_ls.config import Config
+from aiiac_ls.engine import Engine
+from aiiac_ls.rules import all_rules
+
+
+def manifests(corpus: Path) -> list[Path]:
+    files = sorted((corpus / "_rendered").glob("*.yaml"))
+    for folder in ("kuberay/ray-operator/config/samples", "data-on-eks", "terraform-aws-eks-blueprints/patterns"):
+        for path in sorted((corpus / folder).rglob("*.y*ml")):
+            if "/templates/" not in str(path) and "/charts/" not in str(path) and path.name not in (
+                    "Chart.yaml", "values.yaml") and "values" not in path.name:
+                files.append(path)
+    return files
+
+
+def object_key(kind: str, namespace: str | None, name: str) -> tuple[str, str, str]:
+    return kind, namespace or "default", name
+
+
+def run_checkov(checkov: str, files: list[Path]) -> tuple[dict, float]:
+    with tempfile.TemporaryDirectory() as scratch:
+        for index, path in enumerate(files):  # one folder, so Checkov reads each file once
+            os.symlink(path, Path(scratch) / f"{index:04d}-{path.name}")
+        start = time.perf_counter()
+        result = subprocess.run([checkov, "-d", scratch, "--framework", "kubernetes", "-o", "json", "--compact",
+                                 "--skip-download"], capture_output=True, text=True)
+        elapsed = time.perf_counter() - start
+    data = json.loads(result.stdout)
+    reports = data if isinstance(data, list) else [data]
+    verdicts: dict[tuple, dict[str, bool]] = collections.defaultdict(dict)  # object -> check -> failed
+    for report in reports:
+        results = report.get("results", {})
+        for failed, key in ((False, "passed_checks"), (True, "failed_checks")):
+            for check in results.get(key, []):
+                kind, _, rest = check["resource"].partition(".")
+                namespace, _, name = rest.partition(".")
+                target = verdicts[object_key(kind, namespace, name)]
+                target[check["check_id"]] = target.get(check["check_id"], False) or failed
+    return verdicts, elapsed
+
+
+def run_aiiac(files: list[Path]) -> tuple[dict, float]:
+    start = time.perf_counter()
+    analysis = Engine(Config()).analyse_paths([str(f) for f in files])
+    elapsed = time.perf_counter() - start
+    failing: dict[tuple, set[str]] = collections.defaultdict(set)
+    for finding in analysis.findings:
+        parts = finding.resource.split("/")
+        if len(parts) == 3:
+            failing[object_key(parts[0], parts[1], parts[2])].add(finding.rule)
+        elif len(parts) == 2:
+            failing[object_key(parts[0], None, parts[1])].add(finding.rule)
+    return failing, elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--checkov", required=True)
+    parser.add_argument("--corpus", default=str(Path(__file__).resolve().parents[2] / "shared" / "corpus"))
+    args = parser.parse_args()
+    files = manifests(Path(args.corpus))
+    checkov, checkov_seconds = run_checkov(args.checkov, files)
+    ours, aiiac_seconds = run_aiiac(files)
+    rules_for: dict[str, list[str]] = collections.defaultdict(list)
+    for rule in all_rules():
+        for check in rule.equivalents.get("checkov", []):
+            if check.startswith("CKV_K8S"):
+                rules_for[check].append(rule.id)
+    print(f"{len(files)} files, {len(checkov)} objects evaluated by Checkov; Checkov {checkov_seconds:.1f} s, "
+          f"aiiac {aiiac_seconds:.2f} s\n")
+    print("| Checkov check | aiiac rules | objects | both fail | both pass | only aiiac fails | only Checkov fails "
+          "| agreement |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    disagreements = []
+    totals = collections.Counter()
+    for check in sorted(rules_for, key=lambda c: int(c.rsplit("_", 1)[1])):
+        ids = rules_for[check]
+        counts = collections.Counter()
+        for obj, checks in checkov.items():
+            if check not in checks:
+                continue
+            theirs = checks[check]
+            mine = bool(ours.get(obj, set()) & set(ids))
+            counts["objects"] += 1
+            if theirs and mine:
+                counts["both_fail"] += 1
+            elif not theirs and not mine:
+                counts["both_pass"] += 1
+            elif mine:
+                counts["only_aiiac"] += 1
+                disagreements.append((check, "aiiac only", obj, ids))
+            else:
+                counts["only_checkov"] += 1
+                disagreements.append((check, "Checkov only", obj, ids))
+        totals.update(counts)
+        agreement = (counts["both_fail"] + counts["both_pass"]) / counts["objects"] if counts["objects"] else 0
+        print(f"| {check} | {', '.join(ids)} | {counts['objects']} | {counts['both_fail']} | {counts['both_pass']} "
+              f"| {counts['only_aiiac']} | {counts['only_checkov']} | {agreement:.0%} |")
+    agreement = (totals["both_fail"] + totals["both_pass"]) / totals["objects"] if totals["objects"] else 0
+    print(f"| **all** | | {totals['objects']} | {totals['both_fail']} | {totals['both_pass']} | "
+          f"{totals['only_aiiac']} | {totals['only_checkov']} | {agreement:.1%} |")
+    crd_objects = {obj for obj in ours if obj[0] in ("RayCluster", "RayService", "RayJob", "InferenceService")}
+    print(f"\nObjects only aiiac inspects (model-serving CRDs with findings): {len(crd_objects)}")
+    print("\nDisagreements:")
+    for check, side, obj, ids in disagreements:
+        print(f"- {check} ({', '.join(ids)}): {side}: {obj[0]}/{obj[1]}/{obj[2]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
