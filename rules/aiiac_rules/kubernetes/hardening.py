@@ -6,7 +6,7 @@ from aiiac_ls.model.findings import Fix, Hit, ReplaceValue, SetPath
 from aiiac_ls.model.nodes import Mapping, Scalar, Sequence, as_bool, as_int
 from aiiac_ls.rules import rule
 
-from .workloads import WORKLOAD_KINDS, pod_specs
+from .workloads import WORKLOAD_KINDS, is_gpu_node_agent, pod_specs
 
 K8S = "kubernetes"
 
@@ -145,9 +145,15 @@ def privileged_container(resource, ctx):
 
     ## Fix
     Remove `privileged: true` (the quick fix sets it to `false`) and request GPUs through
-    `resources.limits["nvidia.com/gpu"]`. Node-level GPU driver DaemonSets that truly need it
-    should carry a suppression with the reason.
+    `resources.limits["nvidia.com/gpu"]`.
+
+    Exempt: the official NVIDIA / AMD GPU node agents (device plugin, GPU operator driver and
+    toolkit, DCGM exporter, feature discovery), recognised as DaemonSets whose every container
+    runs one of their images; they need the host by design. Other privileged DaemonSets should
+    carry a suppression with the reason.
     """
+    if is_gpu_node_agent(resource):
+        return
     for pod in pod_specs(resource):
         for container in pod.containers():
             setting = container.setting("privileged")
@@ -332,8 +338,11 @@ def host_namespaces(resource, ctx):
 
     ## Fix
     Remove the setting (the quick fix sets it to `false`). For shared memory, mount an
-    `emptyDir` with `medium: Memory` and a `sizeLimit` at `/dev/shm`.
+    `emptyDir` with `medium: Memory` and a `sizeLimit` at `/dev/shm`. The official GPU node
+    agents are exempt (see AIS103).
     """
+    if is_gpu_node_agent(resource):
+        return
     for pod in pod_specs(resource):
         for key, consequence in _HOST_NAMESPACES.items():
             entry = pod.spec.entry(key)
@@ -368,8 +377,11 @@ def host_path_volume(resource, ctx):
     ## Fix
     Use a PersistentVolumeClaim (read-only where the server only reads), an `emptyDir`, or an
     init container that downloads the model. If a node-local cache is essential, mount it
-    `readOnly: true` and suppress with the reason.
+    `readOnly: true` and suppress with the reason. The official GPU node agents (the device
+    plugin's `/var/lib/kubelet/device-plugins`) are exempt (see AIS103).
     """
+    if is_gpu_node_agent(resource):
+        return
     for pod in pod_specs(resource):
         volumes = pod.spec.get("volumes")
         if not isinstance(volumes, Sequence):

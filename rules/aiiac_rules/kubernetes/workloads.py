@@ -93,6 +93,29 @@ class PodSpec:
         yield from self.extra_containers
 
 
+# The GPU stack's own node agents need host access by design: the NVIDIA device plugin registers
+# devices under /var/lib/kubelet, the GPU operator's driver and toolkit DaemonSets load kernel
+# modules and configure the runtime. Host-access rules exempt these DaemonSets when every
+# container runs an image of these projects; anything else in them is still checked.
+GPU_NODE_AGENT_IMAGES = (
+    "nvcr.io/nvidia/k8s-device-plugin", "nvcr.io/nvidia/gpu-operator", "nvcr.io/nvidia/driver",
+    "nvcr.io/nvidia/k8s/container-toolkit", "nvcr.io/nvidia/k8s/dcgm-exporter", "nvcr.io/nvidia/cloud-native/",
+    "nvcr.io/nvidia/gpu-feature-discovery", "registry.k8s.io/nfd/node-feature-discovery",
+    "docker.io/rocm/k8s-device-plugin", "rocm/k8s-device-plugin",
+)
+
+
+def is_gpu_node_agent(resource: Resource) -> bool:
+    """An official NVIDIA / AMD GPU node agent DaemonSet (see GPU_NODE_AGENT_IMAGES)."""
+    if resource.kind != "DaemonSet":
+        return False
+    images = []
+    for pod in pod_specs(resource):
+        for container in pod.containers():
+            images.append(as_str(container.node.get("image")) or "")
+    return bool(images) and all(image.startswith(GPU_NODE_AGENT_IMAGES) for image in images)
+
+
 def _walk(node: Mapping, path: tuple[str, ...], entry: Entry | None) -> Iterator[tuple[Mapping, Entry]]:
     if not path:
         if entry is not None:
