@@ -38,6 +38,8 @@ async function run(out) {
   steps.languageOfTemplate = (await vscode.workspace.openTextDocument(template)).languageId;
   const exposed = await waitFor(() => aiiacDiagnostics(values).find((d) => code(d) === "AIS201"), "AIS201 in values.yaml");
   await waitFor(() => aiiacDiagnostics(terraform).length > 0, "diagnostics in main.tf");
+  // one publishDiagnostics carries a file's whole set, so the first non-empty set is the complete one
+  await waitFor(() => aiiacDiagnostics(template).length > 0, "diagnostics in the template");
   steps.values = summary(values);
   steps.template = summary(template);
   steps.terraform = summary(terraform);
