@@ -369,3 +369,47 @@ def test_model_mount_made_read_only(workdir):
         "              readOnly: true",
     ]
     assert _clean(workdir / "k8s", "AIS143") == []
+
+
+def test_inference_service_made_cluster_local(workdir):
+    _write(workdir / "k8s", "isvc.yaml", """
+        apiVersion: serving.kserve.io/v1beta1
+        kind: InferenceService
+        metadata:
+          name: fraud-model
+        spec:
+          predictor:
+            model: {modelFormat: {name: xgboost}, storageUri: "s3://acme-models/fraud"}
+        """)
+    text = _fix_once(workdir / "k8s", "AIS207")
+    assert text.splitlines()[2:6] == [
+        "metadata:",
+        "  name: fraud-model",
+        "  labels:",
+        "    networking.knative.dev/visibility: cluster-local",
+    ]
+    assert _clean(workdir / "k8s", "AIS207") == []
+
+
+def test_shm_volume_gets_a_size_limit(workdir):
+    _write(workdir / "k8s", "vllm.yaml", """
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: vllm}
+        spec:
+          template:
+            spec:
+              containers: [{name: vllm, image: "vllm/vllm-openai:v0.6.3"}]
+              volumes:
+                - name: dshm
+                  emptyDir:
+                    medium: Memory
+        """)
+    text = _fix_once(workdir / "k8s", "AIS122")
+    assert text.splitlines()[8:12] == [
+        "        - name: dshm",
+        "          emptyDir:",
+        "            medium: Memory",
+        '            sizeLimit: "8Gi"',
+    ]
+    assert _clean(workdir / "k8s", "AIS122") == []

@@ -29,7 +29,7 @@ POD = textwrap.dedent("""\
       automountServiceAccountToken: false
       securityContext: {seccompProfile: {type: RuntimeDefault}}
       containers:
-        - {name: "é😀", image: "vllm/vllm-openai:latest", securityContext: {runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}, resources: {limits: {memory: 1Gi}}}
+        - {name: "é😀", image: "vllm/vllm-openai:latest", securityContext: {runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}, resources: {requests: {cpu: "1"}, limits: {memory: 1Gi}}}
     ---
     apiVersion: v1
     kind: Service

@@ -6,7 +6,7 @@ from aiiac_ls.model.findings import Fix, Hit, ReplaceValue, SetPath
 from aiiac_ls.model.nodes import Mapping, Scalar, Sequence, as_int, as_str
 from aiiac_ls.rules import rule
 
-from .workloads import WORKLOAD_KINDS, pod_specs
+from .workloads import WORKLOAD_KINDS, is_gpu_node_agent, pod_specs
 
 K8S = "kubernetes"
 GPU_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu")
@@ -243,6 +243,7 @@ def gpu_limit(resource, ctx):
     id="AIS122", resource_only=True, title="Shared memory volume without a size limit", severity="medium",
     applies_to=WORKLOAD_KINDS, source=K8S,
     references=["https://kubernetes.io/docs/concepts/storage/volumes/#emptydir"],
+    fixable=True,
 )
 def shm_size_limit(resource, ctx):
     """## What it does
@@ -263,7 +264,8 @@ def shm_size_limit(resource, ctx):
     ```
 
     ## Fix
-    Add `sizeLimit` (for example `8Gi`) sized to the data loaders or tensor-parallel workers.
+    Add `sizeLimit` sized to the data loaders or tensor-parallel workers (the quick fix inserts
+    `8Gi` for you to adjust).
     """
     for pod in pod_specs(resource):
         volumes = pod.spec.get("volumes")
@@ -273,7 +275,9 @@ def shm_size_limit(resource, ctx):
                 continue
             if as_str(empty_dir.value.get("medium")) == "Memory" and "sizeLimit" not in empty_dir.value:
                 name = as_str(volume.get("name")) or "unnamed"
-                yield Hit(empty_dir, f"memory-backed volume `{name}` has no sizeLimit")
+                yield Hit(empty_dir, f"memory-backed volume `{name}` has no sizeLimit",
+                          Fix("Add sizeLimit: 8Gi (adjust to the workload)",
+                              (SetPath(empty_dir.value, ("sizeLimit",), "8Gi"),)))
 
 
 @rule(
@@ -309,6 +313,56 @@ def memory_limit(resource, ctx):
             limits = container.node.find("resources.limits")
             if not isinstance(limits, Mapping) or "memory" not in limits:
                 yield Hit(container.node, f"container `{container.name}` has no memory limit")
+
+
+@rule(
+    id="AIS125", resource_only=True, title="Container without CPU or memory requests", severity="low",
+    applies_to=WORKLOAD_KINDS, source=K8S,
+    equivalents={"checkov": ["CKV_K8S_10", "CKV_K8S_12"], "kube-linter": ["unset-cpu-requirements"]},
+    references=["https://kubernetes.io/docs/concepts/workloads/pods/pod-qos/",
+                "https://kubernetes.io/docs/concepts/scheduling-eviction/node-pressure-eviction/"],
+)
+def resource_requests(resource, ctx):
+    """## What it does
+    Flags containers that request no CPU or no memory. A limit without a request counts as the
+    request (Kubernetes copies it). CPU *limits* are deliberately not required: they throttle
+    tokenizers and pre/post-processing threads without protecting anyone.
+
+    ## Why is this bad?
+    Without requests the scheduler places the pod as if it needed nothing: model servers land on
+    nodes already full of data loaders, get CPU-starved in tokenization and request batching
+    (latency spikes that look like GPU problems), and are the first evicted under memory pressure,
+    which for a server that takes minutes to load its weights is an outage.
+
+    ## Example
+    ```yaml
+    resources:
+      limits:
+        nvidia.com/gpu: 1
+    ```
+
+    Use instead:
+    ```yaml
+    resources:
+      requests: {cpu: "4", memory: 24Gi}
+      limits: {memory: 24Gi, nvidia.com/gpu: 1}
+    ```
+
+    ## Fix
+    Set `resources.requests.cpu` and `.memory` from the server's measured use under load.
+    """
+    for pod in pod_specs(resource):
+        for container in pod.containers(include_ephemeral=False):
+            if container.list_name == "initContainers":
+                continue
+            declared = set()
+            for section in ("requests", "limits"):
+                values = container.node.find(f"resources.{section}")
+                if isinstance(values, Mapping):
+                    declared.update(key for key in ("cpu", "memory") if key in values)
+            missing = [key for key in ("cpu", "memory") if key not in declared]
+            if missing:
+                yield Hit(container.node, f"container `{container.name}` requests no {' and no '.join(missing)}")
 
 
 def _uses_gpu(pod) -> bool:
@@ -667,8 +721,11 @@ def writable_host_path(resource, ctx):
     ```
 
     ## Fix
-    Mount it `readOnly: true`, or replace the hostPath with a PersistentVolumeClaim.
+    Mount it `readOnly: true`, or replace the hostPath with a PersistentVolumeClaim. The official
+    GPU node agents are exempt (see AIS103).
     """
+    if is_gpu_node_agent(resource):
+        return
     for pod in pod_specs(resource):
         volumes = pod.spec.get("volumes")
         host = {as_str(v.get("name")) for v in (volumes.items if isinstance(volumes, Sequence) else [])
