@@ -413,3 +413,66 @@ def test_shm_volume_gets_a_size_limit(workdir):
         '            sizeLimit: "8Gi"',
     ]
     assert _clean(workdir / "k8s", "AIS122") == []
+
+
+def test_host_ipc_replaced_by_a_private_shm_volume(workdir):
+    _write(workdir / "k8s", "vllm.yaml", """
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: vllm}
+        spec:
+          template:
+            spec:
+              hostIPC: true
+              containers:
+                - name: vllm
+                  image: vllm/vllm-openai:v0.6.3
+                  volumeMounts:
+                    - name: models
+                      mountPath: /models
+                - name: sidecar
+                  image: envoyproxy/envoy:v1.31.0
+              volumes:
+                - name: models
+                  persistentVolumeClaim: {claimName: models}
+        """)
+    text = _fix_once(workdir / "k8s", "AIS107")
+    assert text.splitlines()[6:] == [
+        "      hostIPC: false",
+        "      containers:",
+        "        - name: vllm",
+        "          image: vllm/vllm-openai:v0.6.3",
+        "          volumeMounts:",
+        "            - name: models",
+        "              mountPath: /models",
+        "            - {name: dshm, mountPath: /dev/shm}",
+        "        - name: sidecar",
+        "          image: envoyproxy/envoy:v1.31.0",
+        "          volumeMounts: [{name: dshm, mountPath: /dev/shm}]",
+        "      volumes:",
+        "        - name: models",
+        "          persistentVolumeClaim: {claimName: models}",
+        "        - {name: dshm, emptyDir: {medium: Memory, sizeLimit: \"8Gi\"}}",
+    ]
+    assert _clean(workdir / "k8s", "AIS107") == []
+    assert _clean(workdir / "k8s", "AIS122") == []
+
+
+def test_host_ipc_fix_creates_volumes_in_flow_style_pods(workdir):
+    _write(workdir / "k8s", "pod.yaml", """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: trainer}
+        spec:
+          hostIPC: true
+          volumes: []
+          containers: [{name: torch, image: "pytorch/pytorch:2.4.0", volumeMounts: [{name: data, mountPath: /data}]}]
+        """)
+    text = _fix_once(workdir / "k8s", "AIS107")
+    assert text.splitlines()[4:] == [
+        "  hostIPC: false",
+        "  volumes: [{name: dshm, emptyDir: {medium: Memory, sizeLimit: \"8Gi\"}}]",
+        "  containers: [{name: torch, image: \"pytorch/pytorch:2.4.0\", volumeMounts: [{name: data, mountPath: /data}, "
+        "{name: dshm, mountPath: /dev/shm}]}]",
+    ]
+    assert _clean(workdir / "k8s", "AIS107") == []

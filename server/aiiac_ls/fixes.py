@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .formats.source import SourceFile
-from .model.findings import AddBlockAfter, Fix, RemoveKey, ReplaceValue, SetPath
+from .model.findings import AddBlockAfter, AppendItem, Fix, RemoveKey, ReplaceValue, SetPath
 from .model.nodes import Entry, Mapping, Node, Scalar, Sequence, Span
 
 INDENT = "  "
@@ -48,6 +48,12 @@ def text_edits(fix: Fix, source_of: SourceLookup) -> list[TextEdit]:
             continue
         if isinstance(edit, SetPath):
             edits.append(_set_path(edit, source_of))
+            continue
+        if isinstance(edit, AppendItem):
+            target_seq = edit.sequence
+            if target_seq.span is None or is_hcl_file(target_seq.span.file):
+                raise FixError("only YAML sequences can be appended to")
+            edits.append(_YamlWriter(source_of(target_seq.span.file)).append(target_seq, edit.value))
             continue
         target = edit.mapping if isinstance(edit, RemoveKey) else edit.node
         if target.span is None:
@@ -195,7 +201,7 @@ def yaml_flow(value: Any) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{key}: {yaml_flow(item)}" for key, item in value.items()) + "}"
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(json.dumps(item) if isinstance(item, str) else yaml_scalar(item)
+        return "[" + ", ".join(json.dumps(item) if isinstance(item, str) else yaml_flow(item)
                                for item in value) + "]"
     return yaml_scalar(value)
 
@@ -329,6 +335,23 @@ class _YamlWriter:
             return TextEdit(Span(span.file, span.start_line, span.start_col, end_line, end_col), yaml_flow(value))
         style = node.style if isinstance(node, Scalar) and isinstance(value, str) else None
         return TextEdit(span, yaml_scalar(value, style if style in ("'", '"') else None))
+
+    def append(self, sequence: Sequence, value: Any) -> TextEdit:
+        """A new last item: `, item` before a flow sequence's `]`, or a `- {item}` line at the
+        dash column of a block sequence."""
+        span = sequence.span
+        assert span is not None
+        _check_editable(sequence, self.source)
+        if sequence.style == "flow":
+            separator = ", " if sequence.items else ""
+            return _insertion(span.file, span.end_line, span.end_col - 1, separator + yaml_flow(value))
+        if not sequence.items:
+            raise FixError("cannot append to an empty block sequence")
+        for node in sequence.items[-1].walk():
+            _check_editable(node, self.source)
+        line, _ = content_end(sequence, self.source)
+        return _insertion(span.file, line, len(self.source.line(line)),
+                          "\n" + " " * span.start_col + "- " + yaml_flow(value))
 
     def remove_key(self, mapping: Mapping, key: str) -> TextEdit:
         _check_editable(mapping, self.source)

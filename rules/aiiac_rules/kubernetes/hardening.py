@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from aiiac_ls.model.findings import Fix, Hit, ReplaceValue, SetPath
-from aiiac_ls.model.nodes import Mapping, Scalar, Sequence, as_bool, as_int
+from aiiac_ls.model.findings import AppendItem, Fix, Hit, ReplaceValue, SetPath
+from aiiac_ls.model.nodes import Mapping, Scalar, Sequence, as_bool, as_int, as_str
 from aiiac_ls.rules import rule
 
 from .workloads import WORKLOAD_KINDS, is_gpu_node_agent, pod_specs
@@ -338,8 +338,8 @@ def host_namespaces(resource, ctx):
 
     ## Fix
     Remove the setting (the quick fix sets it to `false`). For shared memory, mount an
-    `emptyDir` with `medium: Memory` and a `sizeLimit` at `/dev/shm`. The official GPU node
-    agents are exempt (see AIS103).
+    `emptyDir` with `medium: Memory` and a `sizeLimit` at `/dev/shm` (the quick fix for `hostIPC`
+    does this, with `8Gi` to adjust). The official GPU node agents are exempt (see AIS103).
     """
     if is_gpu_node_agent(resource):
         return
@@ -347,8 +347,45 @@ def host_namespaces(resource, ctx):
         for key, consequence in _HOST_NAMESPACES.items():
             entry = pod.spec.entry(key)
             if entry is not None and as_bool(entry.value) is True:
-                yield Hit(entry, f"pod sets {key}: true: it {consequence}",
-                          Fix(f"Set {key}: false", (ReplaceValue(entry.value, False),)))
+                fix = Fix(f"Set {key}: false", (ReplaceValue(entry.value, False),))
+                if key == "hostIPC":
+                    fix = _private_shm_fix(pod, entry) or fix
+                yield Hit(entry, f"pod sets {key}: true: it {consequence}", fix)
+
+
+SHM_VOLUME = {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": "8Gi"}}
+SHM_MOUNT = {"name": "dshm", "mountPath": "/dev/shm"}
+
+
+def _private_shm_fix(pod, entry) -> Fix | None:
+    """hostIPC is usually there for a big /dev/shm: give the pod its own instead, a memory-backed
+    emptyDir mounted at /dev/shm in every container. None when the pod already has a `dshm`
+    volume or a /dev/shm mount (the plain `hostIPC: false` fix is offered then)."""
+    volumes = pod.spec.get("volumes")
+    names = {as_str(v.get("name")) for v in volumes.items if isinstance(v, Mapping)} \
+        if isinstance(volumes, Sequence) else set()
+    if "dshm" in names:
+        return None
+    edits: list = [ReplaceValue(entry.value, False)]
+    for container in pod.containers(include_ephemeral=False):
+        if container.list_name == "initContainers":
+            continue
+        mounts = container.node.get("volumeMounts")
+        if isinstance(mounts, Sequence):
+            if any(isinstance(m, Mapping) and as_str(m.get("mountPath")) == "/dev/shm" for m in mounts.items):
+                return None
+            edits.append(AppendItem(mounts, SHM_MOUNT))
+        elif mounts is None:
+            edits.append(SetPath(container.node, ("volumeMounts",), [SHM_MOUNT]))
+        else:
+            return None
+    if isinstance(volumes, Sequence):
+        edits.append(AppendItem(volumes, SHM_VOLUME))
+    elif volumes is None:
+        edits.append(SetPath(pod.spec, ("volumes",), [SHM_VOLUME]))
+    else:
+        return None
+    return Fix("Set hostIPC: false and mount a memory-backed emptyDir (8Gi) at /dev/shm", tuple(edits))
 
 
 @rule(

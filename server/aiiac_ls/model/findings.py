@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .nodes import Entry, Mapping, Node, Span
+from .nodes import Entry, Mapping, Node, Sequence, Span
 
 SEVERITIES = ("low", "medium", "high", "critical")
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
@@ -44,6 +44,14 @@ class RemoveKey:
 
 
 @dataclass(frozen=True)
+class AppendItem:
+    """YAML: append `value` as the last item of an existing sequence."""
+
+    sequence: Sequence
+    value: Any
+
+
+@dataclass(frozen=True)
 class AddBlockAfter:
     """Terraform: insert a new top-level block after the block spanning `after`."""
 
@@ -51,7 +59,7 @@ class AddBlockAfter:
     text: str
 
 
-Edit = SetPath | ReplaceValue | RemoveKey | AddBlockAfter
+Edit = SetPath | ReplaceValue | RemoveKey | AppendItem | AddBlockAfter
 
 
 @dataclass(frozen=True)
