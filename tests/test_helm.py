@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from aiiac_ls.cli import main
-from aiiac_ls.fixes import apply_edits, text_edits
+from aiiac_ls.fixes import FixError, apply_edits, resolve_fix, text_edits
 from aiiac_ls.formats.helm.chart import RenderOptions, render_chart
 from aiiac_ls.formats.helm.template import TemplateSyntaxError, parse_template
 from ruamel.yaml import YAML
@@ -333,3 +333,54 @@ def test_v1_chart_dependencies_from_requirements_yaml(tmp_path):
     assert _ours(root) == {}
     (root / "values.yaml").write_text("cache:\n  enabled: true\n")
     assert list(_ours(root)) == [("ConfigMap", "cache")]
+
+
+def _shm_chart(root: Path, containers: str, volumes: str) -> Path:
+    (root / "vllm" / "templates").mkdir(parents=True)
+    (root / "vllm" / "Chart.yaml").write_text("apiVersion: v2\nname: vllm\nversion: 0.1.0\n")
+    (root / "vllm" / "values.yaml").write_text("extraVolumes:\n  - name: models\n    emptyDir: {}\n")
+    (root / "vllm" / "templates" / "_helpers.tpl").write_text(textwrap.dedent("""\
+        {{- define "vllm.container" -}}
+        - name: vllm
+          image: {{ printf "vllm/vllm-openai:%s" "v0.6.3" }}
+        {{- end }}
+        """))
+    (root / "vllm" / "templates" / "deploy.yaml").write_text(textwrap.dedent("""\
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: vllm}
+        spec:
+          template:
+            spec:
+              hostIPC: true
+              containers:
+        """) + containers + volumes)
+    return root / "vllm"
+
+
+def test_shm_fix_spans_template_and_values_yaml(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _shm_chart(tmp_path, '        - {name: vllm, image: "vllm/vllm-openai:v0.6.3"}\n',
+               "      volumes: {{ .Values.extraVolumes | toJson }}\n")
+    analysis = run(["vllm"], select=["AIS107"])
+    fix, edits = resolve_fix(_finding(analysis, "AIS107", "deploy.yaml").fix, analysis.source)
+    assert fix.title.startswith("Set hostIPC: false and mount a memory-backed emptyDir")
+    for path in {e.span.file for e in edits}:
+        text = apply_edits(analysis.sources[path].text, [e for e in edits if e.span.file == path])
+        Path(path).write_text(text)
+    assert Path("vllm/values.yaml").read_text().endswith(
+        '    emptyDir: {}\n  - {name: dshm, emptyDir: {medium: Memory, sizeLimit: "8Gi"}}\n')
+    assert "volumeMounts: [{name: dshm, mountPath: /dev/shm}]}" in Path("vllm/templates/deploy.yaml").read_text()
+    assert run(["vllm"], select=["AIS107", "AIS122"]).findings == []
+
+
+def test_shm_fix_falls_back_when_containers_come_from_an_include(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _shm_chart(tmp_path, '          {{- include "vllm.container" . | nindent 10 }}\n', "")
+    analysis = run(["vllm"], select=["AIS107"])
+    finding = _finding(analysis, "AIS107", "deploy.yaml")
+    with pytest.raises(FixError):
+        text_edits(finding.fix, analysis.source)
+    fix, edits = resolve_fix(finding.fix, analysis.source)
+    assert fix.title == "Set hostIPC: false"
+    assert [(e.span.start_line, e.span.start_col, e.new_text) for e in edits] == [(6, 15, "false")]

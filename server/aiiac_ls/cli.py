@@ -214,7 +214,7 @@ def _render(args, analysis, engine) -> str:
 def _apply_fixes(engine, args, analysis, max_rounds: int = 10) -> int:
     """Apply fixes round by round: within a round only non-conflicting edits, then re-analyse, the
     way ruff does, so two fixes that both create `securityContext:` never duplicate it."""
-    from .fixes import FixError, apply_edits, edits_overlap, text_edits
+    from .fixes import FixError, apply_edits, edits_overlap, resolve_fix
 
     applied = 0
     for _ in range(max_rounds):
@@ -224,7 +224,7 @@ def _apply_fixes(engine, args, analysis, max_rounds: int = 10) -> int:
             if finding.fix is None:
                 continue
             try:
-                edits = text_edits(finding.fix, analysis.source)
+                _, edits = resolve_fix(finding.fix, analysis.source)
             except (FixError, KeyError):
                 continue
             if edits_overlap(edits, taken):

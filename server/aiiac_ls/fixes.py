@@ -38,6 +38,16 @@ def is_hcl_file(path: str) -> bool:
     return path.endswith((".tf", ".tfvars", ".hcl"))
 
 
+def resolve_fix(fix: Fix, source_of: SourceLookup) -> tuple[Fix, list[TextEdit]]:
+    """The fix that can be written, and its text edits: `fix` itself or else its fallbacks."""
+    try:
+        return fix, text_edits(fix, source_of)
+    except FixError:
+        if fix.fallback is None:
+            raise
+        return resolve_fix(fix.fallback, source_of)
+
+
 def text_edits(fix: Fix, source_of: SourceLookup) -> list[TextEdit]:
     edits: list[TextEdit] = []
     for edit in fix.edits:

@@ -349,7 +349,7 @@ def host_namespaces(resource, ctx):
             if entry is not None and as_bool(entry.value) is True:
                 fix = Fix(f"Set {key}: false", (ReplaceValue(entry.value, False),))
                 if key == "hostIPC":
-                    fix = _private_shm_fix(pod, entry) or fix
+                    fix = _private_shm_fix(pod, entry, fix) or fix
                 yield Hit(entry, f"pod sets {key}: true: it {consequence}", fix)
 
 
@@ -357,10 +357,11 @@ SHM_VOLUME = {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": "8Gi
 SHM_MOUNT = {"name": "dshm", "mountPath": "/dev/shm"}
 
 
-def _private_shm_fix(pod, entry) -> Fix | None:
+def _private_shm_fix(pod, entry, plain: Fix) -> Fix | None:
     """hostIPC is usually there for a big /dev/shm: give the pod its own instead, a memory-backed
     emptyDir mounted at /dev/shm in every container. None when the pod already has a `dshm`
-    volume or a /dev/shm mount (the plain `hostIPC: false` fix is offered then)."""
+    volume or a /dev/shm mount; the plain `hostIPC: false` fix is offered then, and where this one
+    cannot be written (containers produced by a Helm action)."""
     volumes = pod.spec.get("volumes")
     names = {as_str(v.get("name")) for v in volumes.items if isinstance(v, Mapping)} \
         if isinstance(volumes, Sequence) else set()
@@ -385,7 +386,7 @@ def _private_shm_fix(pod, entry) -> Fix | None:
         edits.append(SetPath(pod.spec, ("volumes",), [SHM_VOLUME]))
     else:
         return None
-    return Fix("Set hostIPC: false and mount a memory-backed emptyDir (8Gi) at /dev/shm", tuple(edits))
+    return Fix("Set hostIPC: false and mount a memory-backed emptyDir (8Gi) at /dev/shm", tuple(edits), plain)
 
 
 @rule(

@@ -485,7 +485,7 @@ def _matching_diagnostics(finding: Finding, diagnostics: list[types.Diagnostic])
 
 def _quick_fixes(ls: AiiacServer, finding: Finding, analysis: Analysis,
                  diagnostics: list[types.Diagnostic]) -> list[types.CodeAction]:
-    from ..fixes import FixError, text_edits
+    from ..fixes import FixError, resolve_fix
     from . import convert
 
     actions = []
@@ -493,12 +493,12 @@ def _quick_fixes(ls: AiiacServer, finding: Finding, analysis: Analysis,
     matching = _matching_diagnostics(finding, diagnostics) or None
     if finding.fix is not None:
         try:
-            edits = text_edits(finding.fix, analysis.source)
+            fix, edits = resolve_fix(finding.fix, analysis.source)
         except (FixError, KeyError) as exc:
             log.info("fix for %s not offered: %s", finding.rule, exc)
         else:
             actions.append(types.CodeAction(
-                title=f"{finding.fix.title} ({finding.rule}){_where(finding, edits)}", kind=types.CodeActionKind.QuickFix,
+                title=f"{fix.title} ({finding.rule}){_where(finding, edits)}", kind=types.CodeActionKind.QuickFix,
                 diagnostics=matching, is_preferred=True,
                 edit=convert.workspace_edit(edits, lines_of, ls.encoder, ls.version_of)))
     if finding.rule not in ("AIS001", "AIS002"):
@@ -537,7 +537,7 @@ def _resource_line(finding: Finding, analysis: Analysis) -> int | None:
 
 
 def _fix_all(ls: AiiacServer, path: str, analysis: Analysis) -> types.CodeAction | None:
-    from ..fixes import FixError, edits_overlap, text_edits
+    from ..fixes import FixError, edits_overlap, resolve_fix
     from . import convert
 
     chosen = []
@@ -545,7 +545,7 @@ def _fix_all(ls: AiiacServer, path: str, analysis: Analysis) -> types.CodeAction
         if finding.file != path or finding.fix is None:
             continue
         try:
-            edits = text_edits(finding.fix, analysis.source)
+            _, edits = resolve_fix(finding.fix, analysis.source)
         except (FixError, KeyError):
             continue
         if not edits_overlap(edits, chosen):

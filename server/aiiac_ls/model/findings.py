@@ -64,8 +64,12 @@ Edit = SetPath | ReplaceValue | RemoveKey | AppendItem | AddBlockAfter
 
 @dataclass(frozen=True)
 class Fix:
+    """`fallback` is the simpler fix offered when this one cannot be written in the source (a part
+    of it is produced by a Helm template action, say)."""
+
     title: str
     edits: tuple[Edit, ...]
+    fallback: Fix | None = None
 
 
 # ---- what a rule yields, and what the engine reports ------------------------------------------
