@@ -359,7 +359,7 @@ SHM_MOUNT = {"name": "dshm", "mountPath": "/dev/shm"}
 
 def _private_shm_fix(pod, entry, plain: Fix) -> Fix | None:
     """hostIPC is usually there for a big /dev/shm: give the pod its own instead, a memory-backed
-    emptyDir mounted at /dev/shm in every container. None when the pod already has a `dshm`
+    emptyDir mounted at /dev/shm in every main container. None when the pod already has a `dshm`
     volume or a /dev/shm mount; the plain `hostIPC: false` fix is offered then, and where this one
     cannot be written (containers produced by a Helm action)."""
     volumes = pod.spec.get("volumes")
