@@ -6,12 +6,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from aiiac_ls.lsp.fastinit import frame
+from aiiac_ls.lsp.fastinit import read_message as read_raw_message
 
 
 def command() -> list[str]:
@@ -19,22 +21,12 @@ def command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "aiiac_ls.cli"]
 
 
-def frame(message: dict) -> bytes:
-    body = json.dumps(message).encode()
-    return f"Content-Length: {len(body)}\r\n\r\n".encode() + body
-
-
 def read_message(stream) -> dict:
-    length = 0
-    while True:
-        line = stream.readline()
-        if not line:
-            raise EOFError("server closed stdout")
-        if line in (b"\r\n", b"\n"):
-            break
-        if line.lower().startswith(b"content-length:"):
-            length = int(line.split(b":")[1])
-    return json.loads(stream.read(length))
+    """The next JSON-RPC message from the server (EOFError when it closed stdout)."""
+    _, body = read_raw_message(stream)
+    if body is None:
+        raise EOFError("server closed stdout")
+    return body
 
 
 def once() -> float:

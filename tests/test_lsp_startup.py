@@ -2,42 +2,32 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 
 import pytest
+from aiiac_ls.lsp.fastinit import frame, read_message
 from pygls.protocol import default_converter
 from pytest_lsp import client_capabilities
 
 
-def _frame(message: dict) -> bytes:
-    body = json.dumps(message).encode()
-    return f"Content-Length: {len(body)}\r\n\r\n".encode() + body
-
-
 def _read(stream) -> dict:
-    length = 0
-    while True:
-        line = stream.readline()
-        if line in (b"\r\n", b"\n", b""):
-            break
-        if line.lower().startswith(b"content-length:"):
-            length = int(line.split(b":")[1])
-    return json.loads(stream.read(length))
+    _, body = read_message(stream)
+    assert body is not None, "the server closed stdout or sent something that is not JSON"
+    return body
 
 
 def _initialize(capabilities: dict, fast: bool) -> list[dict]:
     env = {**os.environ, "AIIAC_LSP_FAST_INIT": "1" if fast else "0"}
     process = subprocess.Popen([sys.executable, "-m", "aiiac_ls.cli"], stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
-    process.stdin.write(_frame({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+    process.stdin.write(frame({"jsonrpc": "2.0", "id": 1, "method": "initialize",
                                 "params": {"processId": None, "rootUri": None, "capabilities": capabilities}}))
-    process.stdin.write(_frame({"jsonrpc": "2.0", "id": 2, "method": "shutdown"}))
+    process.stdin.write(frame({"jsonrpc": "2.0", "id": 2, "method": "shutdown"}))
     process.stdin.flush()
     answers = [_read(process.stdout), _read(process.stdout)]
-    process.stdin.write(_frame({"jsonrpc": "2.0", "method": "exit"}))
+    process.stdin.write(frame({"jsonrpc": "2.0", "method": "exit"}))
     process.stdin.close()
     assert process.wait(timeout=30) == 0
     return answers

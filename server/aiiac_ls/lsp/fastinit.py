@@ -127,7 +127,8 @@ def initialize_result(params: dict) -> dict:
     return {"capabilities": capabilities, "serverInfo": {"name": "aiiac-ls", "version": __version__}}
 
 
-def _frame(message: dict) -> bytes:
+def frame(message: dict) -> bytes:
+    """One JSON-RPC message with its Content-Length header (also used by the tests and bench/)."""
     body = json.dumps(message).encode("utf-8")
     return f"Content-Length: {len(body)}\r\n\r\n".encode("ascii") + body
 
@@ -139,7 +140,7 @@ def serve_stdio() -> None:
     if isinstance(message, dict) and message.get("method") == "initialize" and "id" in message \
             and os.path.isfile(CAPABILITIES_FILE):
         request_id = message["id"]
-        stdout.write(_frame({"jsonrpc": "2.0", "id": request_id,
+        stdout.write(frame({"jsonrpc": "2.0", "id": request_id,
                              "result": initialize_result(message.get("params") or {})}))
         stdout.flush()
     from .server import create_server  # the slow part, now off the handshake
