@@ -6,7 +6,7 @@ from aiiac_ls.model.findings import AppendItem, Fix, Hit, ReplaceValue, SetPath
 from aiiac_ls.model.nodes import Mapping, Scalar, Sequence, as_bool, as_int, as_str
 from aiiac_ls.rules import rule
 
-from .workloads import WORKLOAD_KINDS, is_gpu_node_agent, pod_specs
+from .workloads import WORKLOAD_KINDS, is_gpu_node_agent, pod_specs, tag_of
 
 K8S = "kubernetes"
 
@@ -368,9 +368,7 @@ def _private_shm_fix(pod, entry, plain: Fix) -> Fix | None:
     if "dshm" in names:
         return None
     edits: list = [ReplaceValue(entry.value, False)]
-    for container in pod.containers(include_ephemeral=False):
-        if container.list_name == "initContainers":
-            continue
+    for container in pod.main_containers():
         mounts = container.node.get("volumeMounts")
         if isinstance(mounts, Sequence):
             if any(isinstance(m, Mapping) and as_str(m.get("mountPath")) == "/dev/shm" for m in mounts.items):
@@ -526,8 +524,7 @@ def image_tag(resource, ctx):
             image = entry.value.value.strip()
             if "@" in image:
                 continue
-            last = image.rsplit("/", 1)[-1]
-            tag = last.split(":", 1)[1] if ":" in last else ""
+            tag = tag_of(image)
             if not tag:
                 yield Hit(entry, f"image `{image}` has no tag (pulls `latest`)")
             elif tag == "latest":

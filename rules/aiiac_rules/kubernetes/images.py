@@ -6,14 +6,9 @@ from aiiac_ls.model.findings import Fix, Hit, SetPath
 from aiiac_ls.model.nodes import Mapping, as_str
 from aiiac_ls.rules import rule
 
-from .workloads import WORKLOAD_KINDS, pod_specs
+from .workloads import WORKLOAD_KINDS, pod_specs, tag_of
 
 K8S = "kubernetes"
-
-
-def _tag(image: str) -> str:
-    last = image.rsplit("/", 1)[-1]
-    return last.split(":", 1)[1] if ":" in last else ""
 
 
 @rule(
@@ -50,7 +45,7 @@ def image_digest(resource, ctx):
         for container in pod.containers():
             entry = container.node.entry("image")
             image = as_str(entry.value) if entry else None
-            if image and "@" not in image and _tag(image) not in ("", "latest"):
+            if image and "@" not in image and tag_of(image) not in ("", "latest"):
                 yield Hit(entry, f"image `{image}` is not pinned by digest")
 
 
@@ -91,7 +86,7 @@ def image_pull_policy(resource, ctx):
             value = as_str(policy.value) if policy else None
             if value in ("IfNotPresent", "Never"):
                 yield Hit(policy, f"container `{container.name}` runs a cached `{image}` ({value})")
-            elif value is None and _tag(image) not in ("", "latest"):
+            elif value is None and tag_of(image) not in ("", "latest"):
                 yield Hit(entry, f"container `{container.name}` may run a cached `{image}` (IfNotPresent by default)")
 
 

@@ -307,9 +307,7 @@ def memory_limit(resource, ctx):
     Set `resources.limits.memory` (and a matching request) from the server's measured peak.
     """
     for pod in pod_specs(resource):
-        for container in pod.containers(include_ephemeral=False):
-            if container.list_name == "initContainers":
-                continue
+        for container in pod.main_containers():
             limits = container.node.find("resources.limits")
             if not isinstance(limits, Mapping) or "memory" not in limits:
                 yield Hit(container.node, f"container `{container.name}` has no memory limit")
@@ -352,9 +350,7 @@ def resource_requests(resource, ctx):
     Set `resources.requests.cpu` and `.memory` from the server's measured use under load.
     """
     for pod in pod_specs(resource):
-        for container in pod.containers(include_ephemeral=False):
-            if container.list_name == "initContainers":
-                continue
+        for container in pod.main_containers():
             declared = set()
             for section in ("requests", "limits"):
                 values = container.node.find(f"resources.{section}")
@@ -530,9 +526,7 @@ def writable_model_mount(resource, ctx):
                 claim = volume.find("persistentVolumeClaim.readOnly")
                 if not (isinstance(claim, Scalar) and claim.value is True):
                     shared.add(as_str(volume.get("name")))
-        for container in pod.containers(include_ephemeral=False):
-            if container.list_name == "initContainers":
-                continue  # init containers are how models get written
+        for container in pod.main_containers():
             mounts = container.node.get("volumeMounts")
             for mount in mounts.items if isinstance(mounts, Sequence) else []:
                 if not isinstance(mount, Mapping) or as_str(mount.get("name")) not in shared:

@@ -92,6 +92,11 @@ class PodSpec:
                     yield Container(item, list_name, str(getattr(name, "value", "") or "unnamed"))
         yield from self.extra_containers
 
+    def main_containers(self) -> Iterator[Container]:
+        """The containers that serve while the pod runs: not init containers (they run first,
+        briefly, and are how models get downloaded), not ephemeral debug containers."""
+        return (c for c in self.containers(include_ephemeral=False) if c.list_name != "initContainers")
+
 
 # The GPU stack's own node agents need host access by design: the NVIDIA device plugin registers
 # devices under /var/lib/kubelet, the GPU operator's driver and toolkit DaemonSets load kernel
@@ -103,6 +108,11 @@ GPU_NODE_AGENT_IMAGES = (
     "nvcr.io/nvidia/gpu-feature-discovery", "registry.k8s.io/nfd/node-feature-discovery",
     "docker.io/rocm/k8s-device-plugin", "rocm/k8s-device-plugin",
 )
+
+
+def tag_of(image: str) -> str:
+    """The tag of an image reference ("" when there is none); a registry port is not a tag."""
+    return image.split("@", 1)[0].rsplit("/", 1)[-1].partition(":")[2]
 
 
 def is_gpu_node_agent(resource: Resource) -> bool:
