@@ -183,8 +183,9 @@ async def test_incremental_edit_after_a_line_separator_lands_on_the_right_line(c
     assert exposed.severity == types.DiagnosticSeverity.Error  # model-serving port 8000: high
 
 
-@pytest.mark.asyncio
-async def test_quick_fix_applied_and_reparsed(client: LanguageClient):
+async def _exposed_service_actions(client: LanguageClient):
+    """Open the pod manifest with its Service made a LoadBalancer; return the text, its URI, the
+    diagnostics, the AIS201 one and the code actions offered for it."""
     path = client.project / "k8s" / "pod.yaml"
     text = POD.replace("type: ClusterIP", "type: LoadBalancer")
     path.write_text(text, encoding="utf-8")
@@ -194,6 +195,12 @@ async def test_quick_fix_applied_and_reparsed(client: LanguageClient):
     actions = await client.text_document_code_action_async(types.CodeActionParams(
         text_document=types.TextDocumentIdentifier(uri=uri), range=exposed.range,
         context=types.CodeActionContext(diagnostics=[exposed])))
+    return text, uri, diagnostics, exposed, actions
+
+
+@pytest.mark.asyncio
+async def test_quick_fix_applied_and_reparsed(client: LanguageClient):
+    text, uri, diagnostics, _, actions = await _exposed_service_actions(client)
     titles = [a.title for a in actions]
     assert "Change LoadBalancer to ClusterIP (AIS201)" in titles
     assert "aiiac: ignore AIS201 on this line" in titles
@@ -213,15 +220,7 @@ async def test_quick_fix_applied_and_reparsed(client: LanguageClient):
 
 @pytest.mark.asyncio
 async def test_ignore_action_and_fix_all(client: LanguageClient):
-    path = client.project / "k8s" / "pod.yaml"
-    text = POD.replace("type: ClusterIP", "type: LoadBalancer")
-    path.write_text(text, encoding="utf-8")
-    uri = await _open(client, path)
-    diagnostics = await _diagnostics(client, uri)
-    [exposed] = [d for d in diagnostics if d.code == "AIS201"]
-    actions = await client.text_document_code_action_async(types.CodeActionParams(
-        text_document=types.TextDocumentIdentifier(uri=uri), range=exposed.range,
-        context=types.CodeActionContext(diagnostics=[exposed])))
+    text, uri, _, exposed, actions = await _exposed_service_actions(client)
     ignore = next(a for a in actions if a.title.startswith("aiiac: ignore"))
     ignored = _apply(text, list(ignore.edit.document_changes[0].edits), client.encoding)
     assert "  type: LoadBalancer  # aiiac:ignore AIS201 -- reason" in _lines(ignored)
