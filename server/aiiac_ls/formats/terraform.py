@@ -46,7 +46,15 @@ class ModuleCall:
 
 
 def _block_parts(hcl: HclFile, block: tree_sitter.Node):
-    """(type, labels, body node or None) of a block."""
+    """(type, labels, body node or None) of a block, computed once per parse."""
+    cache = hcl.memo.setdefault("block_parts", {})
+    found = cache.get(block.id)
+    if found is None:
+        found = cache[block.id] = _read_block_parts(hcl, block)
+    return found
+
+
+def _read_block_parts(hcl: HclFile, block: tree_sitter.Node):
     kind = ""
     labels: list[str] = []
     body = None
@@ -90,12 +98,20 @@ def _children(body: tree_sitter.Node | None, kind: str):
 
 
 def _attributes(hcl: HclFile, body: tree_sitter.Node | None):
-    """(name, name node, expression node) of each attribute in a body."""
-    for attribute in _children(body, "attribute"):
-        name_node = attribute.children[0]
-        expression = next((c for c in attribute.children if c.type == "expression"), None)
-        if expression is not None:
-            yield hcl.text(name_node), name_node, expression
+    """(name, name node, expression node) of each attribute in a body, computed once per parse."""
+    if body is None:
+        return ()
+    cache = hcl.memo.setdefault("attributes", {})
+    found = cache.get(body.id)
+    if found is None:
+        found = []
+        for attribute in _children(body, "attribute"):
+            name_node = attribute.children[0]
+            expression = next((c for c in attribute.children if c.type == "expression"), None)
+            if expression is not None:
+                found.append((hcl.text(name_node), name_node, expression))
+        cache[body.id] = found = tuple(found)
+    return found
 
 
 class ModuleInstance:

@@ -40,6 +40,11 @@ class HclFile:
         old_tree = _edited_tree(previous, parsed) if previous is not None else None
         self.tree = _PARSER.parse(parsed, old_tree) if old_tree is not None else _PARSER.parse(parsed)
         self._lines = parsed.split(b"\n")
+        # evaluation asks for the same nodes' spans and texts again and again (a module called
+        # from ten examples is evaluated ten times): computed once per byte range
+        self._spans: dict[tuple[int, int], Span] = {}
+        self._texts: dict[tuple[int, int], str] = {}
+        self.memo: dict[str, dict] = {}  # per-parse caches of the Terraform reader, by node id
 
     @property
     def root(self) -> tree_sitter.Node:
@@ -54,11 +59,19 @@ class HclFile:
         return len(line[:byte_col].decode("utf-8", "replace"))
 
     def span(self, node: tree_sitter.Node) -> Span:
-        (sr, sc), (er, ec) = node.start_point, node.end_point
-        return Span(self.path, sr, self.col(sr, sc), er, self.col(er, ec))
+        key = (node.start_byte, node.end_byte)
+        found = self._spans.get(key)
+        if found is None:
+            (sr, sc), (er, ec) = node.start_point, node.end_point
+            found = self._spans[key] = Span(self.path, sr, self.col(sr, sc), er, self.col(er, ec))
+        return found
 
     def text(self, node: tree_sitter.Node) -> str:
-        return self.data[node.start_byte:node.end_byte].decode("utf-8", "replace")
+        key = (node.start_byte, node.end_byte)
+        found = self._texts.get(key)
+        if found is None:
+            found = self._texts[key] = self.data[key[0]:key[1]].decode("utf-8", "replace")
+        return found
 
     def syntax_errors(self) -> list[tuple[Span, str]]:
         if not self.root.has_error:
