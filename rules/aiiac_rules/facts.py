@@ -28,6 +28,15 @@ class Facts:
         self.model_buckets.setdefault(bucket, set()).add(prefix)
         self.reasons.setdefault(bucket, reason)
 
+    def merged(self, later: Facts) -> Facts:
+        """These facts, then `later`'s: what one scan of both sets of resources would collect."""
+        result = Facts()
+        for facts in (self, later):
+            for bucket, prefixes in facts.model_buckets.items():
+                for prefix in sorted(prefixes):
+                    result.add(bucket, prefix, facts.reasons[bucket])
+        return result
+
     def is_model_bucket(self, bucket: str) -> bool:
         return bucket in self.model_buckets
 

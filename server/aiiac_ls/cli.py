@@ -41,6 +41,9 @@ def _parser():
     parser.add_argument("--kube-version", default=None, metavar="vX.Y.Z",
                         help="Kubernetes version charts see in .Capabilities (default v1.31.0)")
     parser.add_argument("--fix", action="store_true", help="apply the available fixes to the files")
+    parser.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
+                        help="processes for --check: 2 analyses Terraform beside the Kubernetes files, "
+                             "1 uses one (default: 2 on a machine with more than one core)")
     parser.add_argument("--no-color", action="store_true", help="never colour text output")
     parser.add_argument("--explain", metavar="RULE", help="print a rule's documentation")
     parser.add_argument("--list-rules", action="store_true", help="list the rules (text or --format json)")
@@ -167,7 +170,10 @@ def _check(args) -> int:
     if args.kube_version:
         config.kube_version = args.kube_version
     engine = Engine(config, set_values=tuple(args.set_values))
-    analysis = engine.analyse_paths(args.check, var_files=args.var_file)
+    from .parallel import default_jobs
+
+    jobs = 1 if args.fix else (args.jobs if args.jobs is not None else default_jobs())
+    analysis = engine.analyse_paths(args.check, var_files=args.var_file, jobs=jobs)
     if args.fix:
         fixed = _apply_fixes(engine, args, analysis)
         analysis = engine.analyse_paths(args.check, var_files=args.var_file)
@@ -243,5 +249,21 @@ def _apply_fixes(engine, args, analysis, max_rounds: int = 10) -> int:
     return applied
 
 
+def run() -> None:
+    """Console entry point. Exits without tearing down the heap: freeing a large scan's parse
+    trees object by object took 0.2 s of a 2 s run, after the report was already written."""
+    import logging
+    import os
+
+    code = main()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # closed by the language server's exit, or a broken pipe
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()

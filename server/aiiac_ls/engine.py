@@ -193,17 +193,36 @@ class Engine:
 
     # ---- entry points -------------------------------------------------------------------------
 
-    def analyse_paths(self, paths: list[str], var_files: Iterable[str] = (), reader: Reader = _default_reader) -> Analysis:
+    def analyse_paths(self, paths: list[str], var_files: Iterable[str] = (), reader: Reader = _default_reader,
+                      jobs: int = 1) -> Analysis:
+        """`jobs` > 1 analyses the Terraform files in a second process while this one does the
+        Kubernetes files and charts (see `parallel.py`); the findings are the same."""
         analysis = Analysis()
         files = discover(paths, self.config, analysis.problems, self.display)
-        self.analyse_files(files, analysis, var_files=[*self.config.var_files, *var_files], reader=reader)
-        return analysis
+        var_files = [*self.config.var_files, *var_files]
+        if jobs > 1 and self.cache is None and reader is _default_reader:
+            from .parallel import analyse_split
+
+            result = analyse_split(self, files, analysis, var_files)
+            if result is not None:
+                return result
+        return self.analyse_files(files, analysis, var_files=var_files, reader=reader)
 
     def analyse_files(self, files: list[str], analysis: Analysis, var_files: Iterable[str] = (),
                       reader: Reader = _default_reader) -> Analysis:
+        cache = self.cache or ParseCache()
+        scopes = self.load(files, analysis, list(var_files), reader, cache)
+        from aiiac_rules.facts import collect_facts
+
+        facts = collect_facts([resource for scope in scopes for resource in scope], self.config)
+        return self.apply_rules(scopes, facts, analysis)
+
+    def load(self, files: list[str], analysis: Analysis, var_files: list[str], reader: Reader,
+             cache: ParseCache) -> list[list[Resource]]:
+        """Read, parse, render and evaluate: the resources in their rule scopes (all Kubernetes
+        objects of the scan are one scope; each Terraform module instance is one)."""
         kubernetes: list[Resource] = []
         tf_dirs: dict[str, list[str]] = {}
-        cache = self.cache or ParseCache()
         charts: dict[str, None] = {}
         for path in files:
             kind = classify(path) or "yaml"
@@ -229,12 +248,12 @@ class Engine:
         if kubernetes:
             scopes.append(kubernetes)
         if tf_dirs:
-            scopes.extend(self._terraform(tf_dirs, analysis, list(var_files), reader, cache))
-        all_resources = [resource for scope in scopes for resource in scope]
-        analysis.resources = len(all_resources)
-        from aiiac_rules.facts import collect_facts
+            scopes.extend(self._terraform(tf_dirs, analysis, var_files, reader, cache))
+        analysis.resources += sum(len(scope) for scope in scopes)
+        return scopes
 
-        facts = collect_facts(all_resources, self.config)
+    def apply_rules(self, scopes: list[list[Resource]], facts, analysis: Analysis) -> Analysis:
+        """Every enabled rule on every resource, then suppressions; findings sorted by place."""
         seen: set[tuple[str, Span]] = set()
         for scope in scopes:
             context = RuleContext(scope=scope, facts=facts, settings=self.config)
