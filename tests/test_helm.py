@@ -273,6 +273,13 @@ def test_template_syntax_error_position_and_last_good_render(chart):
     ("{{ range until 200000 }}x{{ end }}", "range iterations"),
     ('{{ .Files.Get "../../../../etc/passwd" | required "outside the chart" }}', "outside the chart"),
     ("{{ fail \"chart says no\" }}", "chart says no"),
+    ("{{ until 1000000000 }}", "error calling until: would produce 1,000,000,000 items or characters; the bound "
+                               "is 1,000,000"),
+    ('{{ repeat 100000000 "xy" }}', "error calling repeat: would produce 200,000,000"),
+    ('{{ printf "%999999999d" 1 }}', "error calling printf: would produce 999,999,999"),
+    ('{{ "a" | indent 100000000 }}', "error calling indent: would produce 100,000,000"),
+    ("{{ if true }}" * 3000 + "x" + "{{ end }}" * 3000, "template syntax error: template nested too deeply to parse"),
+    ("{{ " + "(" * 3000 + "1" + ")" * 3000 + " }}", "template syntax error: template nested too deeply to parse"),
     ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  a: [\n", "not valid YAML"),
 ])
 def test_hostile_templates_give_bounded_errors(tmp_path, monkeypatch, template, message):

@@ -49,6 +49,19 @@ def _to_int(value) -> int:
     return int(number)
 
 
+MAX_GENERATED = 1_000_000  # items or characters one function call may produce
+
+
+def _size(value, unit: int = 1) -> int:
+    """A count that a function turns into that many items or characters (`until`, `repeat`,
+    `indent`, printf widths, ...), bounded: `until 1000000000` must be an error, not 8 GB."""
+    number = _to_int(value)
+    if number * max(unit, 1) > MAX_GENERATED:
+        raise ValueError(f"would produce {number * max(unit, 1):,} items or characters; the bound is "
+                         f"{MAX_GENERATED:,}")
+    return number
+
+
 def _to_float(value) -> float:
     return float(_num(value))
 
@@ -140,8 +153,9 @@ def _squote(*values):
 
 
 def _indent(spaces, text):
-    pad = " " * _to_int(spaces)
-    return pad + str(text if text is not None else "").replace("\n", "\n" + pad)
+    text = str(text if text is not None else "")
+    pad = " " * _size(spaces, text.count("\n") + 1)
+    return pad + text.replace("\n", "\n" + pad)
 
 
 def _nindent(spaces, text):
@@ -337,7 +351,8 @@ def _printf(fmt, *args):
         else:
             text = go_string(value)
         if width and width != "*":
-            text = text.ljust(int(width)) if "-" in flags else text.rjust(int(width), "0" if "0" in flags else " ")
+            padded = _size(width)
+            text = text.ljust(padded) if "-" in flags else text.rjust(padded, "0" if "0" in flags else " ")
         return text
 
     result = _VERB.sub(replace, str(fmt))
@@ -349,12 +364,12 @@ def _printf(fmt, *args):
 
 def _rand_alpha_num(length, *_):
     generator = random.Random(f"aiiac-{length}")
-    return "".join(generator.choice(string.ascii_letters + string.digits) for _ in range(_to_int(length)))
+    return "".join(generator.choice(string.ascii_letters + string.digits) for _ in range(_size(length)))
 
 
 def _rand_alpha(length, *_):
     generator = random.Random(f"aiiac-a-{length}")
-    return "".join(generator.choice(string.ascii_letters) for _ in range(_to_int(length)))
+    return "".join(generator.choice(string.ascii_letters) for _ in range(_size(length)))
 
 
 def _from_yaml(text):
@@ -472,17 +487,26 @@ def _date(fmt, when=None):
 
 
 def _until(count):
-    return list(range(_to_int(count)))
+    return list(range(_size(count)))
+
+
+def _until_step(start, stop, step):
+    numbers = range(_to_int(start), _to_int(stop), _to_int(step))
+    _size(len(numbers))
+    return list(numbers)
 
 
 def _seq(*args):
     numbers = [_to_int(a) for a in args]
     if len(numbers) == 1:
-        return " ".join(str(i) for i in range(1, numbers[0] + 1))
-    if len(numbers) == 2:
+        sequence = range(1, numbers[0] + 1)
+    elif len(numbers) == 2:
         step = 1 if numbers[1] >= numbers[0] else -1
-        return " ".join(str(i) for i in range(numbers[0], numbers[1] + step, step))
-    return " ".join(str(i) for i in range(numbers[0], numbers[2] + (1 if numbers[1] > 0 else -1), numbers[1]))
+        sequence = range(numbers[0], numbers[1] + step, step)
+    else:
+        sequence = range(numbers[0], numbers[2] + (1 if numbers[1] > 0 else -1), numbers[1])
+    _size(len(sequence))
+    return " ".join(str(i) for i in sequence)
 
 
 def _split(sep, text):
@@ -609,7 +633,7 @@ FUNCTIONS = {
     "trimSuffix": lambda p, s: go_string(s)[:-len(p)] if p and go_string(s).endswith(p) else go_string(s),
     "trunc": _trunc, "abbrev": _abbrev, "contains": lambda sub, s: sub in go_string(s),
     "hasPrefix": lambda p, s: go_string(s).startswith(p), "hasSuffix": lambda p, s: go_string(s).endswith(p),
-    "replace": lambda old, new, s: go_string(s).replace(old, new), "repeat": lambda n, s: go_string(s) * _to_int(n),
+    "replace": lambda old, new, s: go_string(s).replace(old, new), "repeat": lambda n, s: go_string(s) * _size(n, len(go_string(s))),
     "substr": lambda a, b, s: go_string(s)[_to_int(a):_to_int(b) if _to_int(b) >= 0 else None],
     "nospace": lambda s: re.sub(r"\s", "", go_string(s)), "indent": _indent, "nindent": _nindent,
     "cat": _cat, "split": _split, "splitList": lambda sep, s: go_string(s).split(sep),
@@ -640,7 +664,7 @@ FUNCTIONS = {
     "min": lambda *a: min(_num(v) for v in a), "floor": lambda a: float(int(_to_float(a) // 1)),
     "ceil": lambda a: float(-(-_to_float(a) // 1)), "round": lambda a, p=0: round(_to_float(a), _to_int(p)),
     "int": _to_int, "int64": _to_int, "float64": _to_float, "atoi": _to_int, "toDecimal": _to_int,
-    "until": _until, "untilStep": lambda a, b, c: list(range(_to_int(a), _to_int(b), _to_int(c))), "seq": _seq,
+    "until": _until, "untilStep": _until_step, "seq": _seq,
     # lists
     "list": _list, "tuple": _list, "append": _append, "mustAppend": _append, "prepend": _prepend, "concat": _concat,
     "first": _first, "mustFirst": _first, "last": _last, "mustLast": _last, "rest": lambda items: (items or [])[1:],

@@ -474,5 +474,8 @@ def parse_template(name: str, text: str) -> tuple[Template, dict[str, Template]]
 @functools.lru_cache(maxsize=4096)
 def _parse_cached(name: str, text: str) -> tuple[Template, dict[str, Template]]:
     parser = Parser(name, text)
-    template = parser.parse()
+    try:
+        template = parser.parse()
+    except RecursionError:  # thousands of nested `if`s or parentheses: recursive descent gives up
+        raise TemplateSyntaxError(name, 0, "template nested too deeply to parse") from None
     return template, parser.defines
