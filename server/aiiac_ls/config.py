@@ -16,11 +16,12 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+from .limits import DEFAULT_LIMITS, Limits
 from .model.findings import SEVERITIES
 
 CONFIG_FILES = (".aiiac.toml", "pyproject.toml")
 KNOWN_KEYS = ("select", "ignore", "severity", "exclude", "model-ports", "model-buckets", "values-files",
-              "var-files", "kube-version", "allowed-registries")
+              "var-files", "kube-version", "allowed-registries", "limits")
 DEFAULT_EXCLUDES = (".git", ".terraform", "node_modules", ".venv", "venv", "__pycache__", ".tox")
 
 
@@ -46,6 +47,7 @@ class Config:
     var_files: tuple[str, ...] = ()
     kube_version: str | None = None  # what charts see in .Capabilities.KubeVersion
     allowed_registries: tuple[str, ...] = ()  # image prefixes AIS132 accepts (empty: the rule is off)
+    limits: Limits = DEFAULT_LIMITS  # bounds on hostile input (limits.py)
     path: str | None = None  # where it was read from
     root: str = "."  # folder that relative `exclude` globs and `var-files` are relative to
 
@@ -120,6 +122,10 @@ def parse_config(data: dict, source: str, root: str) -> Config:
         if not isinstance(version, str) or not re.fullmatch(r"v?\d+\.\d+(\.\d+)?", version):
             raise ConfigError(f"{source}: `kube-version` must look like \"v1.31.0\"")
         config.kube_version = version if version.startswith("v") else "v" + version
+    if "limits" in data:
+        from .limits import parse_limits
+
+        config.limits = parse_limits(data["limits"], source)
     if "var-files" in data:
         config.var_files = tuple(os.path.join(root, f) for f in _string_list("var-files", data["var-files"], source))
     return config

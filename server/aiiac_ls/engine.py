@@ -7,6 +7,7 @@ and the cause; the rest of the scan goes on.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Callable, Iterable
@@ -18,6 +19,7 @@ from .formats.helm.chart import RenderOptions, outermost_chart_root, render_char
 from .formats.source import SourceError, SourceFile, read_source
 from .formats.terraform import ModuleInstance, TerraformProject
 from .formats.yaml import kubernetes_resources, parse_yaml
+from .limits import DEFAULT_LIMITS, Limits
 from .model.findings import Finding, Hit, Problem
 from .model.nodes import Entry, Mapping, Node, Sequence, Span
 from .model.resources import Resource
@@ -93,9 +95,22 @@ def chart_root(path: str) -> str | None:
 
 def discover(paths: Iterable[str], config: Config, problems: list[Problem],
              display: Callable[[str], str] = display_path) -> list[str]:
-    """Files to analyse under `paths` (explicit files are always analysed), in a stable order."""
+    """Files to analyse under `paths` (explicit files are always analysed), in a stable order.
+
+    Symlinks inside a scanned folder are not followed (a loop, or a link to /etc, must not widen
+    the scan); each one that would have been read is reported as skipped, with where it points."""
     found: list[str] = []
     seen: set[str] = set()
+    roots = [os.path.realpath(path) for path in paths]
+
+    def skip_link(link: str, folder: bool) -> None:
+        target = os.path.realpath(link)
+        inside = any(target == root or target.startswith(root + os.sep) for root in roots)
+        what = "symlinked folder" if folder else "symlink"
+        where = "inside the scan, read at its own path" if inside else "outside the scanned folders"
+        problems.append(Problem(display(link), f"{what} to {display(target)} ({where}); not followed",
+                                kind="skipped"))
+
     for path in paths:
         if not os.path.exists(path):
             problems.append(Problem(display(path), "no such file or directory"))
@@ -108,9 +123,16 @@ def discover(paths: Iterable[str], config: Config, problems: list[Problem],
             continue
         for root, dirs, files in os.walk(path, followlinks=False):
             dirs[:] = sorted(d for d in dirs if d not in DEFAULT_EXCLUDES and not config.excluded(os.path.join(root, d)))
+            for name in [d for d in dirs if os.path.islink(os.path.join(root, d))]:
+                dirs.remove(name)
+                skip_link(os.path.join(root, name), folder=True)
             for name in sorted(files):
                 full = os.path.join(root, name)
-                if classify(full) is None or config.excluded(full) or os.path.islink(full):
+                if classify(full) is None or config.excluded(full):
+                    continue
+                if os.path.islink(full):
+                    if classify(full) != "helm":  # a chart's own files: the chart reader decides
+                        skip_link(full, folder=False)
                     continue
                 real = os.path.realpath(full)
                 if real not in seen:
@@ -137,11 +159,11 @@ class ParseCache:
         self.charts: dict[str, object] = {}  # last render per chart (templates mid-edit keep their objects)
         self.rule_hits: dict[tuple, tuple] = {}  # (rule, resource, settings) -> (resource, hits)
 
-    def yaml(self, source: SourceFile):
-        key = (source.path, source.text)
+    def yaml(self, source: SourceFile, limits: Limits = DEFAULT_LIMITS):
+        key = (source.path, source.text, limits)
         found = self._yaml.get(key)
         if found is None:
-            documents, errors = parse_yaml(source)
+            documents, errors = parse_yaml(source, limits)
             found = (errors, kubernetes_resources(documents, source.path))
             self._store(self._yaml, key, found)
         return found
@@ -221,6 +243,8 @@ class Engine:
              cache: ParseCache) -> list[list[Resource]]:
         """Read, parse, render and evaluate: the resources in their rule scopes (all Kubernetes
         objects of the scan are one scope; each Terraform module instance is one)."""
+        if reader is _default_reader:
+            reader = self.read_file
         kubernetes: list[Resource] = []
         tf_dirs: dict[str, list[str]] = {}
         charts: dict[str, None] = {}
@@ -238,12 +262,14 @@ class Engine:
             source = self._read(path, shown, analysis, reader)
             if source is None:
                 continue
-            errors, resources = cache.yaml(source)
-            for error in errors:
-                analysis.problems.append(Problem(shown, error.message, error.span, kind="syntax"))
-            kubernetes.extend(resources)
+            with guarded(analysis, shown, "reading the YAML"):
+                errors, resources = cache.yaml(source, self.config.limits)
+                for error in errors:
+                    analysis.problems.append(Problem(shown, error.message, error.span, kind="syntax"))
+                kubernetes.extend(resources)
         for root in charts:
-            kubernetes.extend(self._chart(root, analysis, reader, cache))
+            with guarded(analysis, self.display(root), "rendering the chart"):
+                kubernetes.extend(self._chart(root, analysis, reader, cache))
         scopes: list[list[Resource]] = []
         if kubernetes:
             scopes.append(kubernetes)
@@ -269,6 +295,10 @@ class Engine:
 
     # ---- reading ------------------------------------------------------------------------------
 
+    def read_file(self, path: str, shown: str) -> SourceFile:
+        """The disk, within the configured file size limit."""
+        return read_source(path, shown, self.config.limits.max_file_bytes)
+
     def _read(self, path: str, shown: str, analysis: Analysis, reader: Reader) -> SourceFile | None:
         try:
             source = reader(path, shown)
@@ -285,7 +315,7 @@ class Engine:
         values_files = [os.path.join(root, f) if not os.path.isabs(f) else f for f in self.config.values_files]
         options = RenderOptions(values_files=tuple(f for f in values_files if os.path.isfile(f) or (self.overlay
                                                    and self.overlay(f) is not None)),
-                                set_values=self.set_values)
+                                set_values=self.set_values, limits=self.config.limits)
         if self.config.kube_version:
             options.kube_version = self.config.kube_version
         previous = cache.charts.get(root)
@@ -300,7 +330,7 @@ class Engine:
                 analysis.files += 1
                 analysis.lines += source.text.count("\n") + 1
         for problem in render.problems:
-            kind = {"syntax": "syntax", "warning": "warning"}.get(problem.kind, "error")
+            kind = {"syntax": "syntax", "warning": "warning", "skipped": "skipped"}.get(problem.kind, "error")
             analysis.problems.append(Problem(problem.path, problem.message, problem.span, kind=kind))
         return render.resources
 
@@ -318,10 +348,11 @@ class Engine:
                 source = self._read(path, self.display(path), analysis, reader)
                 if source is None:
                     continue
-                hcl = cache.hcl(source)
-                for span, message in hcl.syntax_errors():
-                    analysis.problems.append(Problem(source.path, message, span, kind="syntax"))
-                project.add_file(hcl, path)
+                with guarded(analysis, source.path, "parsing the Terraform"):
+                    hcl = cache.hcl(source)
+                    for span, message in hcl.syntax_errors():
+                        analysis.problems.append(Problem(source.path, message, span, kind="syntax"))
+                    project.add_file(hcl, path)
         extra_vars: list[HclFile] = []
         for path in var_files:
             source = self._read(path, self.display(path), analysis, reader)
@@ -343,7 +374,8 @@ class Engine:
         for key, instance in roots.items():
             if key in called:
                 continue
-            self._instance_scopes(instance, scopes, analysis)
+            with guarded(analysis, instance.files.display_dir, "evaluating the Terraform module"):
+                self._instance_scopes(instance, scopes, analysis)
         for path, error in project.problems:
             analysis.problems.append(Problem(self.display(path), getattr(error, "message", str(error)),
                                              getattr(error, "span", None)))
@@ -463,6 +495,18 @@ class Engine:
         assert rule is not None
         return Finding(rule=rule_id, severity=self.config.severity.get(rule_id, rule.severity), title=rule.title,
                        message=message, span=directive.span, resource="", equivalents=rule.equivalents)
+
+
+@contextlib.contextmanager
+def guarded(analysis: Analysis, path: str, doing: str):
+    """The last line of defence: a bug on one file or unit becomes a problem naming it, and the
+    rest of the scan goes on. (Expected bad input has its own, precise problems.)"""
+    try:
+        yield
+    except Exception as exc:
+        log.exception("internal error while %s %s", doing, path)
+        analysis.problems.append(Problem(path, f"internal error while {doing}: {type(exc).__name__}: {exc} "
+                                               "(please report this)", kind="internal"))
 
 
 def locate(target) -> Span | None:

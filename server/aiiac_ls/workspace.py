@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from .config import Config, ConfigError, find_config, load_config_file
 from .engine import Analysis, Engine, ParseCache, classify
 from .formats.helm.chart import outermost_chart_root
-from .formats.source import SourceFile, read_source
+from .formats.source import MAX_FILE_BYTES, SourceError, SourceFile, read_source
 
 
 @dataclass(frozen=True)
@@ -60,12 +60,17 @@ class Workspace:
     def text(self, path: str) -> str | None:
         return self._buffers.get(os.path.abspath(path))
 
-    def read(self, path: str, shown: str) -> SourceFile:
-        """The reader the engine uses: the editor's buffer when the file is open, else the disk."""
+    def read(self, path: str, shown: str, max_bytes: int = MAX_FILE_BYTES) -> SourceFile:
+        """The reader the engine uses: the editor's buffer when the file is open, else the disk.
+        An open buffer obeys the same size limit as the file on disk."""
         text = self._buffers.get(os.path.abspath(path))
         if text is not None:
+            size = len(text.encode("utf-8", "surrogatepass")) if len(text) * 4 > max_bytes else len(text)
+            if size > max_bytes:
+                raise SourceError(f"file too large ({size / 1048576:.1f} MiB; the limit `max-file-mb` is "
+                                  f"{max_bytes / 1048576:.3g} MiB); not analysed")
             return SourceFile(shown, text)
-        return read_source(path, shown)
+        return read_source(path, shown, max_bytes)
 
     # ---- units ----------------------------------------------------------------------------------
 
@@ -123,7 +128,9 @@ class Workspace:
                         overlay=self.text)
         analysis = Analysis()
         files = [p for p in self.unit_files(unit) if not engine.config.excluded(p)]
-        return engine.analyse_files(files, analysis, var_files=engine.config.var_files, reader=self.read)
+        limit = engine.config.limits.max_file_bytes
+        return engine.analyse_files(files, analysis, var_files=engine.config.var_files,
+                                    reader=lambda path, shown: self.read(path, shown, limit))
 
     def units_under(self, folder: str) -> list[Unit]:
         """The analysis units of every file `--check` would read below `folder`."""

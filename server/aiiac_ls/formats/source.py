@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 
 from ..model.nodes import Span
 
-MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_FILE_BYTES = 10 * 1024 * 1024  # the default of the `max-file-mb` limit (limits.py)
 
 # LSP lines end only at \n, \r\n and \r (never at \f, \v or U+2028 as str.splitlines() would).
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -61,12 +62,15 @@ def decode(path: str, data: bytes) -> str:
 def read_source(path: str, display_path: str | None = None, max_bytes: int = MAX_FILE_BYTES) -> SourceFile:
     shown = display_path or path
     try:
-        size = os.path.getsize(path)
+        status = os.stat(path)
     except OSError as exc:
         raise SourceError(f"cannot read: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(status.st_mode):  # a FIFO or device would block or never end
+        raise SourceError("not a regular file (a FIFO, socket or device); not analysed")
+    size = status.st_size
     if size > max_bytes:
-        raise SourceError(f"file too large ({size / 1048576:.1f} MiB; the limit is "
-                          f"{max_bytes / 1048576:.0f} MiB); not analysed")
+        raise SourceError(f"file too large ({size / 1048576:.1f} MiB; the limit `max-file-mb` is "
+                          f"{max_bytes / 1048576:.3g} MiB); not analysed")
     try:
         with open(path, "rb") as handle:
             data = handle.read(max_bytes + 1)

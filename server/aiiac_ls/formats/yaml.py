@@ -18,12 +18,10 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
 
+from ..limits import DEFAULT_LIMITS, Limits
 from ..model.nodes import Mapping, Node, Scalar, Sequence, Span
 from ..model.resources import Resource, k8s_address
 from .source import SourceError, SourceFile
-
-MAX_NODES = 400_000  # per document, after alias expansion: a real 25k-line CRD has ~60k
-MAX_DEPTH = 200
 
 _DOC_SEPARATOR = re.compile(r"^(---|\.\.\.)(?=\s|$)", re.M)
 # CustomResourceDefinitions are OpenAPI schemas (the KubeRay ones run to 25k lines); no rule reads
@@ -86,8 +84,8 @@ class YamlDocument:
 class _Budget:
     __slots__ = ("left",)
 
-    def __init__(self) -> None:
-        self.left = MAX_NODES
+    def __init__(self, nodes: int) -> None:
+        self.left = nodes
 
 
 def _number(text: str, integer: bool):
@@ -144,11 +142,13 @@ _LSP_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 class _Converter:
-    def __init__(self, path: str, line_offset: int, col_offset: int = 0, text: str | None = None):
+    def __init__(self, path: str, line_offset: int, col_offset: int = 0, text: str | None = None,
+                 limits: Limits = DEFAULT_LIMITS):
         self.path = path
         self.offset = line_offset
         self.col_offset = col_offset
-        self.budget = _Budget()
+        self.limits = limits
+        self.budget = _Budget(limits.yaml_max_nodes)
         # where the parser's line numbers cannot be trusted, positions come from character offsets
         self.line_starts: list[int] | None = None
         if text is not None and _EXTRA_BREAKS.search(text):
@@ -170,10 +170,11 @@ class _Converter:
     def convert(self, node, depth: int = 0) -> Node:
         self.budget.left -= 1
         if self.budget.left < 0:
-            raise SourceError(f"YAML document expands to more than {MAX_NODES} nodes (alias bomb?); "
-                              "not analysed", self.span(node))
-        if depth > MAX_DEPTH:
-            raise SourceError(f"YAML nested deeper than {MAX_DEPTH} levels; not analysed", self.span(node))
+            raise SourceError(f"YAML document expands to more than {self.limits.yaml_max_nodes} nodes (alias "
+                              "bomb?); not analysed (limit `yaml-max-nodes`)", self.span(node))
+        if depth > self.limits.yaml_max_depth:
+            raise SourceError(f"YAML nested deeper than {self.limits.yaml_max_depth} levels; not analysed "
+                              "(limit `yaml-max-depth`)", self.span(node))
         if isinstance(node, ScalarNode):
             return Scalar(_scalar_value(node), self.span(node), style=node.style or None)
         if isinstance(node, SequenceNode):
@@ -231,7 +232,7 @@ def split_documents(text: str) -> Iterator[tuple[int, str]]:
         yield start, "\n".join(lines[start:])
 
 
-def parse_yaml(source: SourceFile) -> tuple[list[YamlDocument], list[SourceError]]:
+def parse_yaml(source: SourceFile, limits: Limits = DEFAULT_LIMITS) -> tuple[list[YamlDocument], list[SourceError]]:
     """All documents of a YAML stream; each broken document becomes an error, the rest survive."""
     documents: list[YamlDocument] = []
     errors: list[SourceError] = []
@@ -251,7 +252,7 @@ def parse_yaml(source: SourceFile) -> tuple[list[YamlDocument], list[SourceError
             errors.append(SourceError("YAML nested too deeply to parse; not analysed",
                                       Span(source.path, first_line, 0, first_line, 0)))
             continue
-        converter = _Converter(source.path, first_line, text=chunk)
+        converter = _Converter(source.path, first_line, text=chunk, limits=limits)
         for composed_node in composed:
             if composed_node is None:
                 continue

@@ -117,4 +117,4 @@ class Problem:
     file: str
     message: str
     span: Span | None = None
-    kind: str = "error"  # error | syntax | skipped
+    kind: str = "error"  # error | syntax | internal | warning | skipped (not read, with the reason)

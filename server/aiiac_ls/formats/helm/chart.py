@@ -21,6 +21,7 @@ import re
 import tarfile
 from dataclasses import dataclass, field
 
+from ...limits import DEFAULT_LIMITS, MIB, Limits
 from ...model.nodes import Mapping, Node, Scalar, Sequence, Span
 from ...model.resources import Resource
 from ..source import SourceError, SourceFile, decode
@@ -30,8 +31,6 @@ from .gotypes import from_plain_numbers
 from .template import Template, TemplateSyntaxError, parse_template
 
 GENERATED = "helm-generated"  # style of nodes an action produced: located at the action, never edited
-MAX_CHART_FILES = 5000
-MAX_CHART_BYTES = 64 * 1024 * 1024
 DEFAULT_KUBE_VERSION = "v1.31.0"
 DEFAULT_API_VERSIONS = [
     "v1", "apps/v1", "batch/v1", "autoscaling/v2", "networking.k8s.io/v1", "policy/v1", "rbac.authorization.k8s.io/v1",
@@ -82,60 +81,94 @@ class Chart:
 
 # ---- loading -----------------------------------------------------------------------------------
 
-def _read_folder(root: str) -> dict[str, bytes]:
+def _read_folder(root: str, limits: Limits, skipped: list[tuple[str, str]]) -> dict[str, bytes]:
+    """The chart's files (not `charts/`, read as subcharts). Every file left out is named in
+    `skipped` (path, reason): a template that silently vanished would hide its findings."""
     files: dict[str, bytes] = {}
     total = 0
+    real_root = os.path.realpath(root)
     for folder, dirs, names in os.walk(root, followlinks=False):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not (
             os.path.relpath(os.path.join(folder, d), root) == "charts"))
+        for name in [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
+            dirs.remove(name)
+            relative = os.path.relpath(os.path.join(folder, name), root).replace(os.sep, "/")
+            skipped.append((relative, "a symlinked folder; not followed"))
         for name in sorted(names):
             path = os.path.join(folder, name)
-            if os.path.islink(path) or not os.path.isfile(path):
+            relative = os.path.relpath(path, root).replace(os.sep, "/")
+            if os.path.islink(path):
+                target = os.path.realpath(path)
+                if not (target + os.sep).startswith(real_root + os.sep) or not os.path.isfile(target):
+                    skipped.append((relative, "a symlink to outside the chart; not read"))
+                    continue
+            if not os.path.isfile(path):
                 continue
-            size = os.path.getsize(path)
-            if size > 2 * 1024 * 1024 or len(files) >= MAX_CHART_FILES or total + size > MAX_CHART_BYTES:
+            reason = _too_big(os.path.getsize(path), len(files), total, limits)
+            if reason:
+                skipped.append((relative, f"{reason}; not read"))
                 continue
             with open(path, "rb") as handle:
-                files[os.path.relpath(path, root).replace(os.sep, "/")] = handle.read()
-            total += size
+                files[relative] = handle.read()
+            total += len(files[relative])
     return files
 
 
-def _read_tgz(path: str) -> dict[str, bytes]:
+def _too_big(size: int, count: int, total: int, limits: Limits) -> str | None:
+    if size > limits.chart_max_file_mb * MIB:
+        return f"larger than {limits.chart_max_file_mb:g} MiB (limit `chart-max-file-mb`)"
+    if count >= limits.chart_max_files:
+        return f"the chart has more than {limits.chart_max_files} files (limit `chart-max-files`)"
+    if total + size > limits.chart_max_mb * MIB:
+        return f"the chart is larger than {limits.chart_max_mb:g} MiB (limit `chart-max-mb`)"
+    return None
+
+
+def _read_tgz(path: str, limits: Limits, skipped: list[tuple[str, str]]) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     total = 0
     with tarfile.open(path, "r:gz") as archive:
         for member in archive.getmembers():
-            if not member.isfile() or member.size > 2 * 1024 * 1024 or total + member.size > MAX_CHART_BYTES:
-                continue
             parts = member.name.split("/", 1)
-            if len(parts) < 2 or ".." in parts[1].split("/") or parts[1].startswith("charts/"):
+            if not member.isfile() or len(parts) < 2 or parts[1].startswith("charts/"):
+                continue
+            if ".." in parts[1].split("/") or parts[1].startswith("/"):
+                skipped.append((member.name, "a path leaving the archive; not read"))
+                continue
+            reason = _too_big(member.size, len(files), total, limits)
+            if reason:
+                skipped.append((parts[1], f"{reason}; not read"))
                 continue
             handle = archive.extractfile(member)
             if handle is not None:
-                files[parts[1]] = handle.read()
+                files[parts[1]] = handle.read(member.size)
                 total += member.size
     return files
 
 
-def _yaml_plain(source: SourceFile | None) -> tuple[Node | None, list[ChartProblem]]:
+def _yaml_plain(source: SourceFile | None, limits: Limits = DEFAULT_LIMITS) -> tuple[Node | None, list[ChartProblem]]:
     if source is None:
         return None, []
-    documents, errors = parse_yaml(source)
+    documents, errors = parse_yaml(source, limits)
     problems = [ChartProblem(source.path, e.message, e.span, "syntax") for e in errors]
     return (documents[0].root if documents else None), problems
 
 
 def load_chart(root: str, display, problems: list[ChartProblem], dependency_dirs: tuple[str, ...] = (),
-               parent: Chart | None = None, depth: int = 0, overlay=None) -> Chart | None:
+               parent: Chart | None = None, depth: int = 0, overlay=None,
+               limits: Limits = DEFAULT_LIMITS) -> Chart | None:
     """The chart in `root` (a folder or a .tgz) with its subcharts. `overlay(path)` returns the
     text of an open editor buffer for a file, or None to read the disk."""
     is_tgz = root.endswith((".tgz", ".tar.gz"))
     try:
-        files = _read_tgz(root) if is_tgz else _read_folder(root)
-    except (OSError, tarfile.TarError) as exc:
+        skipped: list[tuple[str, str]] = []
+        files = _read_tgz(root, limits, skipped) if is_tgz else _read_folder(root, limits, skipped)
+    except (OSError, tarfile.TarError, EOFError, ValueError) as exc:
         problems.append(ChartProblem(display(root), f"cannot read chart: {exc}"))
         return None
+    for relative, reason in skipped:
+        shown_path = display(f"{root}!/{relative}") if is_tgz else display(os.path.join(root, relative))
+        problems.append(ChartProblem(shown_path, f"chart file {reason}", None, "skipped"))
     if overlay is not None and not is_tgz:
         for relative in list(files):
             text = overlay(os.path.join(root, relative))
@@ -152,10 +185,10 @@ def load_chart(root: str, display, problems: list[ChartProblem], dependency_dirs
     except SourceError as exc:
         problems.append(ChartProblem(display(root), exc.message, exc.span))
         return None
-    metadata_node, found = _yaml_plain(chart_yaml)
+    metadata_node, found = _yaml_plain(chart_yaml, limits)
     problems.extend(found)
     metadata = metadata_node.plain() if isinstance(metadata_node, Mapping) else {}
-    values, found = _yaml_plain(values_yaml)
+    values, found = _yaml_plain(values_yaml, limits)
     problems.extend(found)
     chart = Chart(source, metadata if isinstance(metadata, dict) else {}, str(metadata.get("name", "chart")),
                   shown, values if isinstance(values, Mapping) else None, parent=parent)
@@ -177,7 +210,7 @@ def load_chart(root: str, display, problems: list[ChartProblem], dependency_dirs
                 available[entry] = os.path.join(directory, entry)
     dependencies = metadata.get("dependencies") or []
     if not dependencies and str(metadata.get("apiVersion", "v1")) == "v1":  # v1 charts: requirements.yaml
-        requirements, found = _yaml_plain(source.text("requirements.yaml", shown))
+        requirements, found = _yaml_plain(source.text("requirements.yaml", shown), limits)
         problems.extend(found)
         if isinstance(requirements, Mapping):
             dependencies = (requirements.plain().get("dependencies") or [])
@@ -194,7 +227,7 @@ def load_chart(root: str, display, problems: list[ChartProblem], dependency_dirs
                                          "templates that use it cannot be rendered",
                                          _dependency_span(metadata_node, name), kind="warning"))
             continue
-        sub = load_chart(path, display, problems, dependency_dirs, chart, depth + 1, overlay)
+        sub = load_chart(path, display, problems, dependency_dirs, chart, depth + 1, overlay, limits)
         if sub is not None:
             sub.alias = dependency.get("alias") or name
             sub.metadata["_condition"] = dependency.get("condition")
@@ -203,7 +236,7 @@ def load_chart(root: str, display, problems: list[ChartProblem], dependency_dirs
             chart.subcharts.append(sub)
     for name, path in available.items():  # undeclared subcharts in charts/ are always used
         if name not in declared and path.startswith(charts_dir or "\0"):
-            sub = load_chart(path, display, problems, dependency_dirs, chart, depth + 1, overlay)
+            sub = load_chart(path, display, problems, dependency_dirs, chart, depth + 1, overlay, limits)
             if sub is not None:
                 sub.alias = sub.name
                 chart.subcharts.append(sub)
@@ -394,6 +427,7 @@ class RenderOptions:
     set_values: tuple[str, ...] = ()
     kube_version: str = DEFAULT_KUBE_VERSION
     dependency_dirs: tuple[str, ...] = ()
+    limits: Limits = DEFAULT_LIMITS
 
 
 def render_chart(root: str, options: RenderOptions, display=lambda p: p, read=None, overlay=None,
@@ -402,7 +436,7 @@ def render_chart(root: str, options: RenderOptions, display=lambda p: p, read=No
     the text of open editor buffers (both default to the disk). With the `previous` render, a
     template that does not parse or render (mid-edit) keeps its last good objects."""
     problems: list[ChartProblem] = []
-    chart = load_chart(root, display, problems, options.dependency_dirs, overlay=overlay)
+    chart = load_chart(root, display, problems, options.dependency_dirs, overlay=overlay, limits=options.limits)
     result = ChartRender(chart, problems=problems) if chart else ChartRender(None, problems=problems)  # type: ignore
     if chart is None:
         return result
@@ -420,7 +454,7 @@ def render_chart(root: str, options: RenderOptions, display=lambda p: p, read=No
             problems.append(ChartProblem(display(path), f"cannot read values file: {exc}"))
             continue
         result.sources[source.path] = source
-        node, found = _yaml_plain(source)
+        node, found = _yaml_plain(source, options.limits)
         problems.extend(found)
         if isinstance(node, Mapping):
             overrides.append(node)
@@ -554,7 +588,7 @@ def _render(chart: Chart, values: Mapping, templates, renderable, options: Rende
     paths: dict[int, tuple] = {}
     nodes: dict[tuple, Node] = {}
     plain_values = _plain_with_paths(values, (), paths, nodes)
-    renderer = Renderer(templates, paths)
+    renderer = Renderer(templates, paths, options.limits)
     data = {
         "Values": plain_values,
         "Release": {"Name": options.release_name, "Namespace": options.namespace, "Service": "Helm",
@@ -591,7 +625,7 @@ def _render(chart: Chart, values: Mapping, templates, renderable, options: Rende
         text = output.text()
         rendered = RenderedFile(source.path, name, text, output.segments)
         result.files.append(rendered)
-        objects = _resources(rendered, nodes, result, source)
+        objects = _resources(rendered, nodes, result, source, options.limits)
         result.by_template[source.path] = objects
         result.resources.extend(objects)
 
@@ -680,8 +714,8 @@ class _SourceMap:
 
 
 def _resources(rendered: RenderedFile, nodes: dict[tuple, Node], result: ChartRender,
-               source: SourceFile) -> list[Resource]:
-    documents, errors = parse_yaml(SourceFile(rendered.path, rendered.text))
+               source: SourceFile, limits: Limits = DEFAULT_LIMITS) -> list[Resource]:
+    documents, errors = parse_yaml(SourceFile(rendered.path, rendered.text), limits)
     source_map = _SourceMap(rendered, nodes, result.sources)
     for error in errors:
         span, _ = source_map.span(error.span) if error.span else (None, None)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from ...limits import DEFAULT_LIMITS, MIB, Limits
 from .functions import FUNCTIONS, TRANSPARENT, HelmFail
 from .gotypes import go_string, truthy
 from .template import (
@@ -34,11 +35,6 @@ from .template import (
     With,
     parse_template,
 )
-
-MAX_DEPTH = 64  # nested include/template/tpl
-MAX_ITERATIONS = 100_000  # range iterations per render
-MAX_OUTPUT = 8 * 1024 * 1024  # characters per rendered file
-MAX_SECONDS = 10.0
 
 
 class RenderError(Exception):
@@ -70,7 +66,8 @@ class Segment:
 
 
 class Output:
-    def __init__(self) -> None:
+    def __init__(self, limit: int = int(DEFAULT_LIMITS.template_max_output_mb * MIB)) -> None:
+        self.limit = limit
         self.parts: list[str] = []
         self.length = 0
         self.segments: list[Segment] = []
@@ -81,8 +78,9 @@ class Output:
         segment.out_start, segment.out_end = self.length, self.length + len(text)
         self.parts.append(text)
         self.length += len(text)
-        if self.length > MAX_OUTPUT:
-            raise RenderError(segment.file, segment.start, f"output larger than {MAX_OUTPUT // 1048576} MiB")
+        if self.length > self.limit:
+            raise RenderError(segment.file, segment.start, f"output larger than {self.limit / MIB:g} MiB "
+                                                           "(limit `template-max-output-mb`)")
         self.segments.append(segment)
 
     def text(self) -> str:
@@ -117,27 +115,31 @@ class Scope:
 class Renderer:
     """Executes templates of one chart (and its subcharts) sharing one set of named templates."""
 
-    def __init__(self, templates: dict[str, Template], value_paths: dict[int, tuple]):
+    def __init__(self, templates: dict[str, Template], value_paths: dict[int, tuple],
+                 limits: Limits = DEFAULT_LIMITS):
         self.templates = templates
         self.value_paths = value_paths  # id(values container) -> its path under .Values
+        self.limits = limits
+        self.output_limit = int(limits.template_max_output_mb * MIB)
         self.depth = 0
         self.iterations = 0
-        self.deadline = time.monotonic() + MAX_SECONDS
+        self.deadline = time.monotonic() + limits.template_timeout_seconds
         self.current: Template | None = None
 
     # ---- entry ----------------------------------------------------------------------------------
 
     def render(self, template: Template, data) -> Output:
-        output = Output()
+        output = Output(self.output_limit)
         self._execute(template, data, output)
         return output
 
     def _execute(self, template: Template, data, output: Output) -> None:
         self.depth += 1
-        if self.depth > MAX_DEPTH:
+        if self.depth > self.limits.template_max_depth:
             self.depth -= 1
-            raise RenderError(template.file, None, f"templates nested deeper than {MAX_DEPTH} "
-                                                   f"(recursive include of {template.name!r}?)")
+            raise RenderError(template.file, None, f"templates nested deeper than {self.limits.template_max_depth} "
+                                                   f"(recursive include of {template.name!r}?; limit "
+                                                   "`template-max-depth`)")
         previous, self.current = self.current, template
         try:
             self._list(template.body, data, Scope(None, **{"$": (data, None)}), output)
@@ -150,7 +152,8 @@ class Renderer:
     def _list(self, body: ListNode, dot, scope: Scope, output: Output) -> None:
         for node in body.nodes:
             if time.monotonic() > self.deadline:
-                raise RenderError(self.current.file, node.start, f"rendering took longer than {MAX_SECONDS:.0f} s")
+                raise RenderError(self.current.file, node.start, f"rendering took longer than "
+                                  f"{self.limits.template_timeout_seconds:g} s (limit `template-timeout-seconds`)")
             if isinstance(node, Text):
                 output.write(node.text, Segment(0, 0, self.current.file, node.start, node.end, True))
             elif isinstance(node, Action):
@@ -203,8 +206,9 @@ class Renderer:
             return
         for key, element in items:
             self.iterations += 1
-            if self.iterations > MAX_ITERATIONS:
-                raise RenderError(self.current.file, node.start, f"more than {MAX_ITERATIONS} range iterations")
+            if self.iterations > self.limits.template_max_iterations:
+                raise RenderError(self.current.file, node.start, f"more than {self.limits.template_max_iterations} "
+                                  "range iterations (limit `template-max-iterations`)")
             inner = Scope(scope)
             element_origin = (base + (key,), False) if base is not None else None
             if len(node.pipe.decl) == 1:
@@ -331,7 +335,7 @@ class Renderer:
         if name == "include":
             if not values:
                 raise RenderError(self.current.file, identifier.start, "include needs a template name")
-            output = Output()
+            output = Output(self.output_limit)
             self._execute(self._find(str(values[0]), identifier.start), values[1] if len(values) > 1 else None, output)
             return output.text(), None
         if name == "tpl":
@@ -360,14 +364,15 @@ class Renderer:
 
     def tpl(self, text: str, data, offset: int | None = None) -> str:
         try:
-            template, defines = parse_template(f"{self.current.name} (tpl)", text)
+            name = self.current.name if self.current.name.endswith(" (tpl)") else f"{self.current.name} (tpl)"
+            template, defines = parse_template(name, text)
         except TemplateSyntaxError as exc:
             raise RenderError(self.current.file, offset, f"tpl: {exc.message}") from None
         # templates defined inside tpl text become available to it (as in Helm)
         saved = dict(self.templates)
         self.templates.update(defines)
         template.file = self.current.file
-        output = Output()
+        output = Output(self.output_limit)
         try:
             self._execute_detached(template, data, output)
         finally:
