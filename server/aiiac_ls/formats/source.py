@@ -40,6 +40,25 @@ class SourceFile:
         lines = self.lines
         return lines[index] if 0 <= index < len(lines) else ""
 
+    def point(self, offset: int) -> Span:
+        """A one-character span at a character offset, in LSP lines, always inside the text
+        (an "unexpected end of file" points at the end, not one past it)."""
+        line, col = text_position(self.text, offset)
+        return Span(self.path, line, col, line, min(col + 1, len(self.line(line))))
+
+
+def text_position(text: str, offset: int) -> tuple[int, int]:
+    """(line, column) of a character offset, lines broken at \n, \r\n and a lone \r as LSP
+    breaks them; an offset past the end is the end."""
+    offset = max(0, min(offset, len(text)))
+    line = start = 0
+    for match in LINE_BREAK.finditer(text, 0, offset):
+        if match.end() > offset:  # between the \r and \n of a CRLF: still on the line before
+            break
+        line += 1
+        start = match.end()
+    return line, offset - start
+
 
 def decode(path: str, data: bytes) -> str:
     """Bytes to text, or a SourceError naming what is wrong and where."""

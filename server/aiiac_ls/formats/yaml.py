@@ -21,7 +21,7 @@ from ruamel.yaml.resolver import VersionedResolver
 from ..limits import DEFAULT_LIMITS, Limits
 from ..model.nodes import Mapping, Node, Scalar, Sequence, Span
 from ..model.resources import Resource, k8s_address
-from .source import SourceError, SourceFile
+from .source import SourceError, SourceFile, text_position
 
 _DOC_SEPARATOR = re.compile(r"^(---|\.\.\.)(?=\s|$)", re.M)
 # CustomResourceDefinitions are OpenAPI schemas (the KubeRay ones run to 25k lines); no rule reads
@@ -214,8 +214,11 @@ class _Converter:
 
 
 def split_documents(text: str) -> Iterator[tuple[int, str]]:
-    """(first line, text) of each `---`-separated document, the separators blanked out."""
-    lines = text.split("\n")
+    """(first line, text) of each `---`-separated document, the separators blanked out.
+
+    Lines are split where LSP splits them (\n, \r\n and a lone \r) and joined with \n, so the
+    parser's line numbers are the editor's; YAML folds every line break in a value to \n anyway."""
+    lines = _LSP_BREAK.split(text)
     start = 0
     for index, line in enumerate(lines):
         if _DOC_SEPARATOR.match(line):
@@ -270,13 +273,14 @@ def _syntax_error(source: SourceFile, exc: MarkedYAMLError, line_offset: int, ch
     problem = exc.problem or exc.context or "syntax error"
     if exc.context and exc.problem:
         problem = f"{exc.context}: {exc.problem}"
-    line = (mark.line if mark else 0) + line_offset
-    col = mark.column if mark else 0
+    line, col = text_position(chunk, mark.index) if mark else (0, 0)
     message = f"YAML syntax error: {problem}"
     if "{{" in chunk:
         message += (" (the file contains `{{ }}` template markers; a Helm template belongs in a "
                     "chart's templates/ folder)")
-    return SourceError(message, Span(source.path, line, col, line, col + 1))
+    lines = _LSP_BREAK.split(chunk)
+    end = min(col + 1, len(lines[line])) if line < len(lines) else col
+    return SourceError(message, Span(source.path, line + line_offset, col, line + line_offset, end))
 
 
 def json_nodes(text: str, path: str, line_offset: int, col_offset: int = 0) -> Node | None:

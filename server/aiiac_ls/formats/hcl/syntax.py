@@ -84,8 +84,17 @@ class HclFile:
                 line, col, message = precise
                 # python-hcl2 points at the token it choked on; prefer its wording and keep
                 # tree-sitter's locations for the rest
-                found[0] = (Span(self.path, line, col, line, col + 1), message)
+                found[0] = (self._clamped(line, col), message)
         return found[:MAX_SYNTAX_ERRORS]
+
+
+    def _clamped(self, line: int, col: int) -> Span:
+        """A one-character span at (line, col), inside the text (python-hcl2 reports the end of
+        file one past the last character)."""
+        lines = self.source.lines
+        line = max(0, min(line, len(lines) - 1))
+        col = max(0, min(col, len(lines[line])))
+        return Span(self.path, line, col, line, min(col + 1, len(lines[line])))
 
 
 def _common_prefix(a: bytes, b: bytes) -> int:

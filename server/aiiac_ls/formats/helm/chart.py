@@ -655,9 +655,7 @@ def _mapping_of(global_: Mapping) -> Mapping:
 def _offset_span(source: SourceFile, offset: int | None) -> Span:
     if offset is None:
         return Span(source.path, 0, 0, 0, 0)
-    line = source.text.count("\n", 0, offset)
-    col = offset - (source.text.rfind("\n", 0, offset) + 1)
-    return Span(source.path, line, col, line, col + 1)
+    return source.point(offset)
 
 
 # ---- source map ------------------------------------------------------------------------------------------
