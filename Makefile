@@ -11,7 +11,7 @@ VSIX         := $(EXT)/aiiac-ls-0.1.0.vsix
 CODE_SERVER  := .cache/code-server
 CHROMIUM     ?= /usr/bin/chromium
 
-.PHONY: demo test test-python test-vscode test-vscode-e2e vsix lint bench docs clean
+.PHONY: demo test test-python test-vscode test-vscode-e2e vsix lint bench fuzz docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,12 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# The long fuzz run: 40x the property-based examples of `make test`, then 10,000 random edits
+# against one language-server process (tests/lsp_fuzz.py prints the seed and the numbers).
+fuzz: $(STAMP)
+	AIIAC_FUZZ_SCALE=40 $(BIN)/python -m pytest tests/test_fuzz.py
+	$(BIN)/python -m tests.lsp_fuzz --edits 10000
 
 docs: $(STAMP)
 	$(BIN)/python -m aiiac_ls.docs_gen

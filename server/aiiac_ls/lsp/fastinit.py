@@ -133,7 +133,8 @@ def frame(message: dict) -> bytes:
     return f"Content-Length: {len(body)}\r\n\r\n".encode("ascii") + body
 
 
-def serve_stdio() -> None:
+def serve_stdio() -> int:
+    """Serve until `exit` or the end of stdin; the exit code the LSP specification asks for."""
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     raw, message = read_message(stdin)
     request_id = None
@@ -148,3 +149,4 @@ def serve_stdio() -> None:
     server = create_server()
     output = DropAnswer(stdout, request_id) if request_id is not None else stdout
     server.start_io(stdin=Prepended(raw, stdin), stdout=output)
+    return server.exit_code()

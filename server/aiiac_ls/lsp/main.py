@@ -13,13 +13,15 @@ def serve(args) -> int:
     if getattr(args, "tcp", False):
         from .server import create_server
 
-        create_server().start_tcp(args.host, args.port)
-    elif os.environ.get("AIIAC_LSP_FAST_INIT", "1") != "0":
+        server = create_server()
+        server.start_tcp(args.host, args.port)
+        return server.exit_code()
+    if os.environ.get("AIIAC_LSP_FAST_INIT", "1") != "0":
         from .fastinit import serve_stdio
 
-        serve_stdio()
-    else:
-        from .server import create_server
+        return serve_stdio()
+    from .server import create_server
 
-        create_server().start_io()
-    return 0
+    server = create_server()
+    server.start_io()
+    return server.exit_code()

@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 from pygls.uris import from_fs_path, to_fs_path
 
 from .. import __version__
@@ -59,9 +61,40 @@ class UnitState:
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
+@dataclass
+class _Unreadable:
+    """A request whose params did not fit the method: answered with the error, not dropped."""
+
+    id: int | str
+    error: object  # pygls JsonRpcException
+
+
+class _Protocol(LanguageServerProtocol):
+    """pygls's protocol, with malformed requests answered as JSON-RPC asks.
+
+    pygls shows a pop-up for a request it cannot read and never answers it, so the client waits
+    for ever; here the request gets its Invalid Params (-32602) error with its id."""
+
+    def structure_message(self, data):
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if isinstance(data, dict) and "method" in data and isinstance(data.get("id"), (int, str)):
+                return _Unreadable(data["id"], exc)
+            raise
+
+    def handle_message(self, message):
+        if isinstance(message, _Unreadable):
+            log.warning("request %s has invalid params: %s", message.id, message.error)
+            self._send_response(message.id, error=message.error.to_response_error())
+            return
+        super().handle_message(message)
+
+
 class AiiacServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("aiiac-ls", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        super().__init__("aiiac-ls", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+                         protocol_cls=_Protocol)
         self._model: Workspace | None = None
         self._settings: dict = {}
         self.units: dict[Unit, UnitState] = {}
@@ -73,6 +106,20 @@ class AiiacServer(LanguageServer):
         self._config_published: set[str] = set()
         self._converted: dict[str, dict[tuple, types.Diagnostic]] = {}  # per file, reused across publishes
         self.watch_files = False
+
+    def exit_code(self) -> int:
+        """0 after `shutdown`; 1 when the client sent `exit` without it, or just went away."""
+        return 0 if self.protocol._shutdown else 1
+
+    def report_server_error(self, error: Exception, source) -> None:
+        """A message that is not JSON gets the JSON-RPC Parse error (id null) the spec asks for,
+        instead of pygls's pop-up; the server keeps reading the next message."""
+        if isinstance(error, ValueError) and not isinstance(error, JsonRpcException):
+            log.warning("unreadable message: %s", error)
+            self.protocol._send_data({"jsonrpc": "2.0", "id": None,
+                                      "error": {"code": -32700, "message": f"Parse error: {error}"}})
+            return
+        super().report_server_error(error, source)
 
     @property
     def model(self) -> Workspace:
@@ -301,6 +348,22 @@ def create_server() -> AiiacServer:
         document = ls.workspace.get_text_document(params.text_document.uri)
         ls.model.open(path, document.source)
         _after_change(ls, path)
+
+    @ls.feature("aiiac/documentState")
+    def document_state(ls: AiiacServer, params) -> dict:
+        """The server's copy of a document: version, length and SHA-256 of its UTF-8 text. The
+        fuzz tests compare it with the client's after every edit; it is also the first thing to
+        ask for in a report of misplaced diagnostics."""
+        uri = params["uri"] if isinstance(params, dict) else getattr(params, "uri", None)
+        document = ls.workspace.text_documents.get(uri) if isinstance(uri, str) else None
+        if document is None:
+            return {"uri": uri, "open": False}
+        text = document.source
+        state = {"uri": uri, "open": True, "version": document.version, "length": len(text),
+                 "sha256": hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()}
+        if (params.get("includeText") if isinstance(params, dict) else getattr(params, "includeText", False)):
+            state["text"] = text
+        return state
 
     @ls.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: AiiacServer, params: types.DidSaveTextDocumentParams) -> None:
