@@ -149,8 +149,12 @@ def _split_ids(value: str | None) -> list[str]:
 
 
 def _check(args) -> int:
+    import logging
     import os
 
+    from .secrets import configure_logging
+
+    configure_logging(logging.WARNING)
     from .config import ConfigError, load_config
     from .engine import Engine
     from .model.findings import SEVERITY_RANK

@@ -44,6 +44,8 @@ class Analysis:
     lines: int = 0
     suppressed: int = 0
     resources: int = 0
+    # where credentials are, by file: masked in every code frame, whether or not reported
+    secret_spans: dict[str, list[Span]] = field(default_factory=dict)
 
     def source(self, path: str) -> SourceFile:
         return self.sources[path]
@@ -204,9 +206,11 @@ class Engine:
         self.display: Callable[[str], str] = os.path.abspath if absolute_paths else display_path
         self.cache = cache
         self.rules: list[Rule] = [rule for rule in all_rules() if self.config.rule_enabled(rule.id)]
+        # rules that find credentials run even when switched off: their hits are only masked
+        self._mask_only = {rule.id for rule in all_rules() if rule.finds_secrets and rule not in self.rules}
         self._by_kind: dict[str, list[Rule]] = {}
         self._any_kind: list[Rule] = []
-        for rule in self.rules:
+        for rule in [*self.rules, *(get_rule(rule_id) for rule_id in sorted(self._mask_only))]:
             if rule.applies_to is None:
                 self._any_kind.append(rule)
             else:
@@ -429,6 +433,11 @@ class Engine:
                                                  resource.head, kind="internal"))
                 continue
             for hit in hits:
+                if hit.redact:
+                    span = locate(hit.at) or resource.head
+                    analysis.secret_spans.setdefault(span.file, []).append(span)
+                    if rule.id in self._mask_only:
+                        continue
                 finding = self._finding(rule, resource, hit)
                 if finding is None:
                     continue

@@ -120,5 +120,7 @@ def _merge(local, remote):
     local.files += remote.files
     local.lines += remote.lines
     local.suppressed += remote.suppressed
+    for path, spans in remote.secret_spans.items():
+        local.secret_spans.setdefault(path, []).extend(spans)
     local.resources += remote.resources
     return local

@@ -59,6 +59,7 @@ class Rule:
     # the check reads only its resource and the settings (not neighbours or scan-wide facts), so
     # an editor may reuse its result while the resource is unchanged
     resource_only: bool = False
+    finds_secrets: bool = False  # its hits are credentials: run for masking even when switched off
 
     def section(self, heading: str) -> str:
         match = re.search(rf"^## {re.escape(heading)}\s*\n(.*?)(?=^## |\Z)", self.docs, re.S | re.M)
@@ -103,7 +104,7 @@ _REGISTRY: dict[str, Rule] = {}
 
 def rule(id: str, title: str, severity: str, applies_to: Iterable[str] | None = None, source: str | None = None,
          equivalents: dict[str, list[str]] | None = None, references: Iterable[str] = (),
-         fixable: bool = False, resource_only: bool = False) -> Callable[[Check], Rule]:
+         fixable: bool = False, resource_only: bool = False, finds_secrets: bool = False) -> Callable[[Check], Rule]:
     """Declare a rule; the decorated function is its check and its docstring its documentation."""
     if not _ID.match(id):
         raise ValueError(f"rule id {id!r} must look like AIS123")
@@ -125,7 +126,7 @@ def rule(id: str, title: str, severity: str, applies_to: Iterable[str] | None = 
                        check=check, docs=docs, equivalents={tool: list((equivalents or {}).get(tool, []))
                                                             for tool in EQUIVALENT_TOOLS},
                        references=tuple(references), fixable=fixable, name=check.__name__,
-                       resource_only=resource_only)
+                       resource_only=resource_only, finds_secrets=finds_secrets)
         _REGISTRY[id] = created
         return created
 

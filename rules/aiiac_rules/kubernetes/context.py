@@ -169,7 +169,7 @@ _PLACEHOLDER = re.compile(r"^(\$\(.*\)|\$\{.*\}|<.*>|changeme|change-me|xxx+|\*+
 
 
 @rule(
-    id="AIS703", resource_only=True, title="Secret-named variable set to a literal", severity="high",
+    id="AIS703", resource_only=True, finds_secrets=True, title="Secret-named variable set to a literal", severity="high",
     applies_to=WORKLOAD_KINDS, source=K8S,
     equivalents={"kube-linter": ["env-var-secret"]},
     references=["https://kubernetes.io/docs/concepts/configuration/secret/#using-secrets-as-environment-variables"],

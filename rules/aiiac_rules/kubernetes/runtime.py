@@ -458,7 +458,7 @@ def model_over_http(resource, ctx):
 
 
 @rule(
-    id="AIS702", resource_only=True, title="Credentials embedded in a model URI", severity="critical",
+    id="AIS702", resource_only=True, finds_secrets=True, title="Credentials embedded in a model URI", severity="critical",
     applies_to=WORKLOAD_KINDS, source=K8S,
     references=["https://kserve.github.io/website/latest/modelserving/storage/s3/s3/"],
 )

@@ -7,40 +7,10 @@ import re
 from aiiac_ls.model.findings import Hit
 from aiiac_ls.model.nodes import Mapping, Scalar, Sequence, as_str
 from aiiac_ls.rules import rule
+from aiiac_ls.secrets import find_credential, mask
 
-# (label, pattern); patterns are anchored on vendor prefixes to keep false positives rare
-_TOKEN_PATTERNS: list[tuple[str, re.Pattern]] = [
-    ("Hugging Face token", re.compile(r"(?<![A-Za-z0-9_])hf_[A-Za-z0-9]{30,}")),
-    ("Anthropic API key", re.compile(r"(?<![A-Za-z0-9_-])sk-ant-[A-Za-z0-9_-]{20,}")),
-    ("OpenAI API key", re.compile(r"(?<![A-Za-z0-9_-])sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}")),
-    ("AWS access key ID", re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[0-9A-Z]{16}(?![A-Z0-9])")),
-    ("GitHub token", re.compile(r"(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{36,}")),
-    ("Google API key", re.compile(r"(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}")),
-    ("Replicate API token", re.compile(r"(?<![A-Za-z0-9_])r8_[A-Za-z0-9]{30,}")),
-]
-_QUICK = ("hf_", "sk-", "AKIA", "ASIA", "gh", "AIza", "r8_")
 _AWS_SECRET_NAME = re.compile(r"aws_secret_access_key|secret_access_key", re.I)
 _AWS_SECRET_VALUE = re.compile(r"^[A-Za-z0-9/+=]{40}$")
-
-
-def mask(secret: str) -> str:
-    """Enough of a credential to recognise it, never enough to use it."""
-    return secret[:4] + "…" if len(secret) > 8 else "…"
-
-
-def find_credential(text: str) -> tuple[str, str] | None:
-    """(label, masked value) of the first credential in `text`."""
-    if not any(marker in text for marker in _QUICK):
-        return None
-    for label, pattern in _TOKEN_PATTERNS:
-        for match in pattern.finditer(text):
-            token = match.group(0)
-            if token.endswith("EXAMPLE") or "xxxx" in token.lower():
-                continue  # documentation placeholders
-            if label == "OpenAI API key" and not (re.search(r"\d", token) and re.search(r"[A-Z]", token)):
-                continue  # `sk-learn-...` style names are not keys
-            return label, mask(token)
-    return None
 
 
 def _string_scalars(node, key: str = "", depth: int = 0):
@@ -59,7 +29,7 @@ def _string_scalars(node, key: str = "", depth: int = 0):
 
 
 @rule(
-    id="AIS701", resource_only=True, title="Credential written in configuration", severity="critical", source=None,
+    id="AIS701", resource_only=True, finds_secrets=True, title="Credential written in configuration", severity="critical", source=None,
     equivalents={"checkov": ["CKV_SECRET_2"], "kube-linter": ["env-var-secret"]},
     references=["https://huggingface.co/docs/hub/security-tokens",
                 "https://kubernetes.io/docs/concepts/configuration/secret/"],

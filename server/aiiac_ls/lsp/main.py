@@ -8,8 +8,9 @@ import os
 
 def serve(args) -> int:
     """Run the server on stdio (default) or TCP. Logs go to stderr; stdout is the protocol."""
-    logging.basicConfig(level=logging.WARNING, format="aiiac-ls %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("pygls").setLevel(logging.WARNING)
+    from ..secrets import configure_logging
+
+    configure_logging(logging.WARNING)
     if getattr(args, "tcp", False):
         from .server import create_server
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..secrets import redact_text
 from .nodes import Entry, Mapping, Node, Sequence, Span
 
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -102,6 +103,9 @@ class Finding:
     equivalents: dict[str, list[str]] = field(default_factory=dict)
     redact: bool = False
 
+    def __post_init__(self) -> None:
+        self.message = redact_text(self.message)  # a rule that quotes a value must not leak a token
+
     @property
     def file(self) -> str:
         return self.span.file
@@ -118,3 +122,6 @@ class Problem:
     message: str
     span: Span | None = None
     kind: str = "error"  # error | syntax | internal | warning | skipped (not read, with the reason)
+
+    def __post_init__(self) -> None:
+        self.message = redact_text(self.message)  # parser and exception messages may quote the text

@@ -6,6 +6,7 @@ from collections import Counter
 
 from ..engine import Analysis
 from ..model.findings import SEVERITIES
+from ..secrets import redact_text
 from . import blocking, masked_line
 
 _COLOURS = {"critical": "\033[1;35m", "high": "\033[1;31m", "medium": "\033[1;33m", "low": "\033[1;36m"}
@@ -16,10 +17,7 @@ def render(analysis: Analysis, colour: bool = False, show_frames: bool = True) -
     def c(code: str, text: str) -> str:
         return f"{code}{text}{_RESET}" if colour else text
 
-    secrets: dict[str, list[tuple[int, int, int, int]]] = {}
-    for finding in analysis.findings:
-        if finding.redact:
-            secrets.setdefault(finding.file, []).append(tuple(finding.span[1:]))  # type: ignore[arg-type]
+    secrets = {path: [tuple(span[1:]) for span in spans] for path, spans in analysis.secret_spans.items()}
 
     out: list[str] = []
     for finding in analysis.findings:
@@ -50,7 +48,7 @@ def _frame(lines: list[str], span, secret_spans, c) -> list[str]:
     width = len(str(last + 1))
     rows = [c(_BLUE, " " * width + " |")]
     for number in range(first, last + 1):
-        text = masked_line(lines[number], secret_spans, number).expandtabs(1)
+        text = redact_text(masked_line(lines[number], secret_spans, number)).expandtabs(1)
         rows.append(f"{c(_BLUE, str(number + 1).rjust(width) + ' |')} {text}")
         if number == span.start_line:
             end = span.end_col if span.end_line == span.start_line else len(lines[number])

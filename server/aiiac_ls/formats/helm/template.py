@@ -404,10 +404,19 @@ class Parser:
                 index += 1
             return Variable(token.start, end, token.text, names), index + 1
         if kind in ("string", "raw"):
-            value = _unquote(token.text) if kind == "string" else token.text[1:-1]
+            try:
+                value = _unquote(token.text) if kind == "string" else token.text[1:-1]
+            except ValueError:  # `"\U0011ffff"`: beyond Unicode
+                raise TemplateSyntaxError(self.name, token.start, f"invalid string escape in {token.text}") from None
             return Literal(token.start, token.end, value), index + 1
         if kind == "char":
-            return Literal(token.start, token.end, ord(_unquote(token.text))), index + 1
+            try:
+                character = _unquote(token.text)
+            except ValueError:
+                character = ""
+            if len(character) != 1:  # Go: `'00'` is "malformed character constant"
+                raise TemplateSyntaxError(self.name, token.start, f"malformed character constant: {token.text}")
+            return Literal(token.start, token.end, ord(character)), index + 1
         if kind == "number":
             return Literal(token.start, token.end, _number(token.text)), index + 1
         if kind == "ident":

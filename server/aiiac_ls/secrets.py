@@ -1,0 +1,73 @@
+"""Recognising credentials, and keeping them out of every output.
+
+The patterns live here, in the engine, not in the rule that reports them: reports, problem
+messages and logs mask any credential they would print even when the rule is switched off, the
+finding is suppressed, or the text reached a message by accident (an exception quoting a value).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+# (label, pattern); anchored on vendor prefixes to keep false positives rare
+TOKEN_PATTERNS: list[tuple[str, re.Pattern]] = [
+    ("Hugging Face token", re.compile(r"(?<![A-Za-z0-9_])hf_[A-Za-z0-9]{30,}")),
+    ("Anthropic API key", re.compile(r"(?<![A-Za-z0-9_-])sk-ant-[A-Za-z0-9_-]{20,}")),
+    ("OpenAI API key", re.compile(r"(?<![A-Za-z0-9_-])sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}")),
+    ("AWS access key ID", re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[0-9A-Z]{16}(?![A-Z0-9])")),
+    ("GitHub token", re.compile(r"(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{36,}")),
+    ("Google API key", re.compile(r"(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}")),
+    ("Replicate API token", re.compile(r"(?<![A-Za-z0-9_])r8_[A-Za-z0-9]{30,}")),
+]
+_QUICK = ("hf_", "sk-", "AKIA", "ASIA", "gh", "AIza", "r8_")
+
+
+def mask(secret: str) -> str:
+    """Enough of a credential to recognise it, never enough to use it."""
+    return secret[:4] + "…" if len(secret) > 8 else "…"
+
+
+def _is_real(label: str, token: str) -> bool:
+    if token.endswith("EXAMPLE") or "xxxx" in token.lower():
+        return False  # documentation placeholders
+    if label == "OpenAI API key" and not (re.search(r"\d", token) and re.search(r"[A-Z]", token)):
+        return False  # `sk-learn-...` style names are not keys
+    return True
+
+
+def find_credential(text: str) -> tuple[str, str] | None:
+    """(label, masked value) of the first credential in `text`."""
+    if not any(marker in text for marker in _QUICK):
+        return None
+    for label, pattern in TOKEN_PATTERNS:
+        for match in pattern.finditer(text):
+            if _is_real(label, match.group(0)):
+                return label, mask(match.group(0))
+    return None
+
+
+def redact_text(text: str) -> str:
+    """`text` with every recognisable credential masked."""
+    if not text or not any(marker in text for marker in _QUICK):
+        return text
+    for label, pattern in TOKEN_PATTERNS:
+        text = pattern.sub(lambda m, label=label: mask(m.group(0)) if _is_real(label, m.group(0)) else m.group(0),
+                           text)
+    return text
+
+
+class _RedactingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_text(super().format(record))
+
+
+def configure_logging(level: int) -> None:
+    """Log to stderr, every record (message and traceback) passed through `redact_text`: an
+    exception in a rule may quote the value it choked on."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(_RedactingFormatter("aiiac-ls %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    logging.getLogger("pygls").setLevel(max(level, logging.WARNING))
