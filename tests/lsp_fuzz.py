@@ -56,9 +56,11 @@ class ServerGone(AssertionError):
 class Client:
     """A synchronous LSP client over a subprocess, answering the server's own requests."""
 
-    def __init__(self, command: list[str], root: Path):
+    def __init__(self, command: list[str], cwd: Path, root: Path | None = None):
+        """`root`: the workspace folder the client announces (default: `cwd`)."""
+        root = root or cwd
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, cwd=root)
+                                        stderr=subprocess.PIPE, cwd=cwd)
         self.messages: queue.Queue = queue.Queue()
         self.stderr: list[bytes] = []
         self._next_id = 0

@@ -481,7 +481,7 @@ def create_server() -> AiiacServer:
             await ls.work_done_progress.create_async(token)
         except Exception:
             token = None
-        summary = {"files": 0, "findings": 0, "problems": 0, "cancelled": False}
+        summary = {"files": 0, "findings": 0, "problems": 0, "internal": 0, "skipped": 0, "cancelled": False}
         if token:
             ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(title="aiiac: scanning workspace",
                                                                            cancellable=True, percentage=0))
@@ -504,6 +504,8 @@ def create_server() -> AiiacServer:
             summary["files"] += analysis.files
             summary["findings"] += len(analysis.findings)
             summary["problems"] += sum(1 for p in analysis.problems if p.kind != "skipped")
+            summary["internal"] += sum(1 for p in analysis.problems if p.kind == "internal")
+            summary["skipped"] += sum(1 for p in analysis.problems if p.kind == "skipped")
             if not ls.pull_mode:
                 for path in sorted({f.file for f in analysis.findings} | {p.file for p in analysis.problems}):
                     if os.path.isabs(path):

@@ -1,0 +1,69 @@
+"""The whole real corpus (../shared/corpus): no internal error, no file silently left out, the
+same findings in one process and two, and the language server scanning it as a workspace."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+from aiiac_ls.cli import main
+from aiiac_ls.config import Config
+from aiiac_ls.engine import Engine, chart_root
+
+from . import lsp_fuzz
+from .helpers import CORPUS
+
+pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"the shared corpus is not at {CORPUS}")
+
+IAC_SUFFIXES = (".tf", ".tfvars", ".yaml", ".yml")
+
+
+def _infrastructure_files(root: Path) -> set[str]:
+    """Every file the scan must analyse or name: Terraform, YAML, and a chart's .tpl helpers."""
+    found = set()
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in (".git", ".terraform")]
+        for name in files:
+            path = os.path.join(folder, name)
+            if name.endswith(IAC_SUFFIXES) or (name.endswith(".tpl") and chart_root(path) is not None):
+                found.add(os.path.realpath(path))
+    return found
+
+
+def test_every_corpus_file_is_analysed_or_named_with_a_reason():
+    analysis = Engine(Config(), absolute_paths=True).analyse_paths([str(CORPUS)])
+    assert [p for p in analysis.problems if p.kind == "internal"] == []
+    accounted = {os.path.realpath(path.split("!/")[0]) for path in analysis.sources}
+    accounted |= {os.path.realpath(problem.file) for problem in analysis.problems}
+    expected = _infrastructure_files(CORPUS)
+    assert len(expected) > 1000
+    assert sorted(expected - accounted) == []
+    # the reasons given are the known ones: bitnami charts without their `common` dependency,
+    # and one eks-blueprints template that real helm renders to invalid YAML as well
+    errors = [p for p in analysis.problems if p.kind not in ("warning", "skipped")]
+    assert [(os.path.relpath(p.file, CORPUS), p.message.split(":")[0]) for p in errors] == [
+        ("terraform-aws-eks-blueprints/patterns/bottlerocket/karpenter-resources/templates/nodepool.yaml",
+         "rendered template is not valid YAML")]
+
+
+def test_two_processes_find_what_one_finds_on_the_corpus(capsys, monkeypatch):
+    monkeypatch.chdir(CORPUS)
+    reports = []
+    for jobs in ("1", "2"):
+        assert main(["--check", ".", "--format", "json", "-j", jobs]) == 2  # the invalid render above
+        reports.append(json.loads(capsys.readouterr().out))
+    assert reports[0] == reports[1]
+    assert len(reports[0]["findings"]) > 2000
+
+
+def test_the_server_scans_the_corpus_as_a_workspace():
+    with tempfile.TemporaryDirectory() as scratch:
+        client = lsp_fuzz.Client(lsp_fuzz.server_command(), Path(scratch), root=CORPUS)
+        summary = client.request("workspace/executeCommand", {"command": "aiiac.scanWorkspace", "arguments": []},
+                                 timeout=300)
+        assert client.close() == 0
+    assert summary["internal"] == 0 and not summary["cancelled"]
+    assert summary["files"] > 1000 and summary["findings"] > 2000
