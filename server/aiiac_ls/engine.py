@@ -24,7 +24,7 @@ from .model.findings import Finding, Hit, Problem
 from .model.nodes import Entry, Mapping, Node, Sequence, Span
 from .model.resources import Resource
 from .rules import Rule, RuleContext, all_rules, get_rule
-from .suppress import Directive, candidate_lines, parse_directives
+from .suppress import Directive, candidate_lines, may_have_directives, parse_directives
 
 log = logging.getLogger(__name__)
 
@@ -459,7 +459,7 @@ class Engine:
         cache = analysis.__dict__.setdefault("_directives", {})
         if path not in cache:
             source = analysis.sources.get(path)
-            cache[path] = parse_directives(path, source.lines) if source else {}
+            cache[path] = parse_directives(path, source.lines) if source and may_have_directives(source.text) else {}
         return cache[path]
 
     def _suppressed(self, finding: Finding, resource: Resource, hit: Hit, analysis: Analysis) -> bool:

@@ -46,6 +46,9 @@ def analyse_split(engine, files: list[str], analysis, var_files: list[str]):
         context = multiprocessing.get_context("fork")
     except ValueError:  # pragma: no cover - no fork on this platform
         return None
+    import gc
+
+    gc.freeze()  # the imported modules stay shared with the worker: collections would copy their pages
     ours, theirs = context.Pipe()
     worker = context.Process(target=_worker, args=(engine, terraform, var_files, theirs), daemon=True)
     worker.start()
