@@ -242,3 +242,15 @@ def test_a_bug_on_one_file_is_an_internal_problem_not_a_crash(workdir, monkeypat
     assert (problem.kind, problem.message) == (
         "internal", "internal error while reading the YAML: KeyError: 'parser bug' (please report this)")
     assert [f.file for f in analysis.findings] == ["ok.yaml"]
+
+
+def test_an_open_editor_buffer_obeys_the_size_limit(workdir):
+    from aiiac_ls.workspace import Workspace, unit_of
+
+    workspace = Workspace()
+    huge = str(workdir / "huge.yaml")
+    workspace.open(huge, "a: 1\n" * (3 * 1024 * 1024))  # 15 MiB typed or pasted into the editor
+    analysis = workspace.analyse(unit_of(huge))
+    problems = {os.path.basename(p.file): p.message for p in analysis.problems}
+    assert problems == {"huge.yaml": "file too large (15.0 MiB; the limit `max-file-mb` is 10 MiB); not analysed"}
+    assert [os.path.basename(f.file) for f in analysis.findings if f.rule == "AIS110"] == ["ok.yaml"]
