@@ -299,7 +299,9 @@ def run(edits: int, seed: int, out=sys.stdout) -> dict:
             document = rng.choice(session.documents)
             session.edit(document, *random_edit(rng, document.text), rng, whole=rng.random() < 0.02)
             if out is not None and (number + 1) % 500 == 0:
-                print(f"  {number + 1} edits, {time.perf_counter() - started:.0f} s", file=out, flush=True)
+                memory = server_memory(session.client.process.pid).get("server_vmrss_mib")
+                print(f"  {number + 1} edits, {time.perf_counter() - started:.0f} s, server RSS {memory} MiB",
+                      file=out, flush=True)
         stats = {**session.stats, "seed": seed, "seconds": time.perf_counter() - started,
                  **server_memory(session.client.process.pid),
                  "document_chars": [len(document.text) for document in session.documents]}

@@ -381,18 +381,25 @@ class ModuleInstance:
 
     def resources(self) -> list[Resource]:
         found: list[Resource] = []
-        cache = self.project.evaluations if self.prefix == "" and self.inputs is None else None
+        # a root module's block evaluations, kept for the next run: only this run's survive, so
+        # the cache holds one version of the module, however long the editing session
+        previous = self.project.evaluations.get(self.directory, {}) \
+            if self.prefix == "" and self.inputs is None else None
+        current: dict = {}
         for (kind, type_, name), (hcl, block) in self.blocks.items():
-            if cache is None:
+            if previous is None:
                 found.extend(self._instances(kind, type_, name, hcl, block))
                 continue
             key = self._block_key(hcl, block)
-            instances = cache.get(key)
+            instances = previous.get(key)
             if instances is None:
-                instances = cache[key] = self._instances(kind, type_, name, hcl, block)
+                instances = current.get(key)
+            if instances is None:
+                instances = self._instances(kind, type_, name, hcl, block)
+            current[key] = instances
             found.extend(instances)
-        if cache is not None and len(cache) > 50_000:
-            cache.clear()
+        if previous is not None:
+            self.project.evaluations[self.directory] = current
         for hcl, block in self.providers:
             _, labels, _ = _block_parts(hcl, block)
             body = self.eval_block(hcl, block, Env(self))

@@ -255,6 +255,8 @@ def parse_yaml(source: SourceFile, limits: Limits = DEFAULT_LIMITS) -> tuple[lis
             errors.append(SourceError("YAML nested too deeply to parse; not analysed",
                                       Span(source.path, first_line, 0, first_line, 0)))
             continue
+        finally:
+            _LOADER.doc_infos.clear()  # ruamel appends one per call and never drops them
         converter = _Converter(source.path, first_line, text=chunk, limits=limits)
         for composed_node in composed:
             if composed_node is None:
@@ -287,6 +289,7 @@ def json_nodes(text: str, path: str, line_offset: int, col_offset: int = 0) -> N
     """JSON text (a policy in a Terraform heredoc) as nodes with exact positions, or None."""
     try:
         composed = _LOADER.compose(text)
+        _LOADER.doc_infos.clear()
         if composed is None:
             return None
         return _Converter(path, line_offset, col_offset, text=text).convert(composed)

@@ -45,6 +45,8 @@ log = logging.getLogger("aiiac_ls.lsp")
 
 CONFIG_SECTION = "aiiac"
 DEBOUNCE_SECONDS = 0.005
+IDLE_COLLECT_SECONDS = 0.5  # a pause this long after an analysis counts as idle
+TRIM_EVERY = 10  # analyses between two malloc_trim calls
 FIX_ALL_KIND = "source.fixAll.aiiac"
 COMMAND_SCAN = "aiiac.scanWorkspace"
 COMMAND_EXPLAIN = "aiiac.explainRule"
@@ -70,7 +72,7 @@ class _Unreadable:
 
 
 class _Protocol(LanguageServerProtocol):
-    """pygls's protocol, with malformed requests answered as JSON-RPC asks.
+    """pygls's protocol, with malformed requests answered as JSON-RPC asks, and without a leak.
 
     pygls shows a pop-up for a request it cannot read and never answers it, so the client waits
     for ever; here the request gets its Invalid Params (-32602) error with its id."""
@@ -82,6 +84,19 @@ class _Protocol(LanguageServerProtocol):
             if isinstance(data, dict) and "method" in data and isinstance(data.get("id"), (int, str)):
                 return _Unreadable(data["id"], exc)
             raise
+
+    def _handle_notification(self, method_name: str, params) -> None:
+        """pygls 2.1 files the future of every notification handled by a generator (didOpen,
+        didChange, didClose...) in `_request_futures` under a fresh id and never removes it: a
+        Future, its Condition, RLock and deque leaked per keystroke. Removed here once done."""
+        before = set(self._request_futures)
+        super()._handle_notification(method_name, params)
+        for key in set(self._request_futures) - before:
+            future = self._request_futures[key]
+            if future.done():
+                del self._request_futures[key]
+            else:
+                future.add_done_callback(lambda _, key=key: self._request_futures.pop(key, None))
 
     def handle_message(self, message):
         if isinstance(message, _Unreadable):
@@ -105,6 +120,8 @@ class AiiacServer(LanguageServer):
         self.encoder = Encoder("utf-16")
         self._config_published: set[str] = set()
         self._converted: dict[str, dict[tuple, types.Diagnostic]] = {}  # per file, reused across publishes
+        self._analyses_since_collect = 0
+        self._collect_timer: asyncio.TimerHandle | None = None
         self.watch_files = False
 
     def exit_code(self) -> int:
@@ -189,7 +206,34 @@ class AiiacServer(LanguageServer):
             self.publish(unit, state)
             self.publish_config_errors()
             state.done.set()
+            self._collect_when_idle()
             return
+
+    def _collect_when_idle(self) -> None:
+        """Give memory back while typing goes on, and collect fully once the user pauses.
+
+        Each analysis frees what it built, but glibc keeps the freed heap: 10,000 fuzzed edits
+        grew the server to 306 MiB with live Python objects flat. `malloc_trim` every few
+        analyses (about a millisecond) returns it. The raised collector thresholds (cli.py) keep
+        full collections off keystrokes; the one that gathers cyclic garbage waits for a pause."""
+        self._analyses_since_collect += 1
+        if self._analyses_since_collect % TRIM_EVERY == 0:
+            release_heap()
+        if self._collect_timer is not None:
+            self._collect_timer.cancel()
+        self._collect_timer = asyncio.get_running_loop().call_later(IDLE_COLLECT_SECONDS, self._collect)
+
+    def _collect(self) -> None:
+        import gc
+
+        self._collect_timer = None
+        if self._analyses_since_collect == 0:
+            return
+        if any(state.task is not None and not state.task.done() for state in self.units.values()):
+            return  # busy after all: the next publish tries again
+        self._analyses_since_collect = 0
+        gc.collect()
+        release_heap()
 
     async def fresh_analysis(self, path: str) -> tuple[UnitState, Analysis] | None:
         unit = unit_of(path)
@@ -517,6 +561,23 @@ def create_server() -> AiiacServer:
         return summary
 
     return ls
+
+
+def release_heap() -> None:
+    """Return freed heap pages to the system (glibc only; elsewhere nothing to do)."""
+    global _MALLOC_TRIM
+    if _MALLOC_TRIM is None:
+        try:
+            import ctypes
+
+            _MALLOC_TRIM = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _MALLOC_TRIM = False
+    if _MALLOC_TRIM:
+        _MALLOC_TRIM(0)
+
+
+_MALLOC_TRIM = None
 
 
 def _warm_up() -> None:

@@ -8,7 +8,7 @@ variables (`$x := ...`, `$x = ...`, `$`); fields and chains (`.a.b`, `$x.a`, `(p
 
 from __future__ import annotations
 
-import functools
+import collections
 import re
 from dataclasses import dataclass, field, replace
 
@@ -476,12 +476,31 @@ def _number(text: str):
 def parse_template(name: str, text: str) -> tuple[Template, dict[str, Template]]:
     """The file's own template and the templates it defines. Parses are memoised by (name, text):
     library charts repeat in every subchart, and `tpl` parses the same strings over and over."""
-    template, defines = _parse_cached(name, text)
+    key = (name, text)
+    found = _PARSED.get(key)
+    if found is None:
+        found = _parse(name, text)
+        _PARSED[key] = found
+        global _PARSED_CHARS
+        _PARSED_CHARS += len(text)
+        while _PARSED_CHARS > MEMO_CHARS and len(_PARSED) > 1:  # oldest first
+            (_, old_text), _ = _PARSED.popitem(last=False)
+            _PARSED_CHARS -= len(old_text)
+    else:
+        _PARSED.move_to_end(key)
+    template, defines = found
     return replace(template), defines
 
 
-@functools.lru_cache(maxsize=4096)
-def _parse_cached(name: str, text: str) -> tuple[Template, dict[str, Template]]:
+# Parses by (name, text), least recently used dropped first, bounded by the text they hold: every
+# keystroke in an editor makes a new text, and a count bound kept 4,096 versions of a 30 kB
+# template (and their trees) alive.
+MEMO_CHARS = 2 * 1024 * 1024
+_PARSED: collections.OrderedDict[tuple[str, str], tuple[Template, dict[str, Template]]] = collections.OrderedDict()
+_PARSED_CHARS = 0
+
+
+def _parse(name: str, text: str) -> tuple[Template, dict[str, Template]]:
     parser = Parser(name, text)
     try:
         template = parser.parse()
