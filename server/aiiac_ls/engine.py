@@ -358,7 +358,10 @@ class Engine:
                     sources[path] = source
         extra_sources = [s for s in (self._read(p, self.display(p), analysis, reader) for p in var_files) if s]
         scopes: list[list[Resource]] = []
-        for group in module_groups(tf_dirs, {path: source.text for path, source in sources.items()}):
+        # the editor analyses one folder, with a cache it keeps: one group, no regex per keystroke
+        groups = module_groups(tf_dirs, {path: source.text for path, source in sources.items()}) \
+            if self.cache is None else [list(tf_dirs)]
+        for group in groups:
             group_cache = cache if self.cache is not None else ParseCache()
             scopes.extend(self._terraform_group({d: tf_dirs[d] for d in group}, sources, extra_sources, analysis,
                                                 reader, group_cache))
@@ -544,7 +547,10 @@ def module_groups(tf_dirs: dict[str, list[str]], texts: dict[str, str]) -> list[
 
     for directory, paths in tf_dirs.items():
         for path in paths:
-            for match in _LOCAL_MODULE_SOURCE.finditer(texts.get(path, "")):
+            text = texts.get(path, "")
+            if "source" not in text:
+                continue
+            for match in _LOCAL_MODULE_SOURCE.finditer(text):
                 target = by_real.get(os.path.realpath(os.path.join(directory, match.group(1))))
                 if target is not None:
                     leader[find(target)] = find(directory)
