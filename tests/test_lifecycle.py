@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from aiiac_ls.lsp.fastinit import frame, read_message
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,13 +92,30 @@ def test_closed_stdin_ends_the_process_even_mid_analysis(tmp_path):
     _exit_code(process, within=5)
 
 
-def test_killed_after_exit_leaves_nothing_behind(tmp_path):
+def test_the_server_starts_no_process_of_its_own(tmp_path):
+    """Nothing outlives a client that kills the server right after `exit` (Emacs does): the
+    server never starts a child process, even while it analyses."""
     process = _start(tmp_path)
-    _send(process, {"jsonrpc": "2.0", "id": 2, "method": "shutdown"})
-    assert _read(process)["id"] == 2
+    (tmp_path / "main.tf").write_text('resource "aws_s3_bucket" "b" {\n  bucket = "acme-models"\n}\n')
+    _send(process, {"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
+        "uri": (tmp_path / "main.tf").as_uri(), "languageId": "terraform", "version": 1,
+        "text": (tmp_path / "main.tf").read_text()}}})
+    _send(process, {"jsonrpc": "2.0", "id": 2, "method": "textDocument/diagnostic", "params": {
+        "textDocument": {"uri": (tmp_path / "main.tf").as_uri()}}})
+    _read(process)  # answered: the analysis ran
+    if not Path("/proc/self/stat").exists():
+        pytest.skip("no /proc here")
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == process.pid:  # the parent pid, whichever thread started it
+            children.append(stat.parent.name)
+    assert children == []
+    _send(process, {"jsonrpc": "2.0", "id": 3, "method": "shutdown"})
+    assert _read(process)["id"] == 3
     _send(process, {"jsonrpc": "2.0", "method": "exit"})
-    process.kill()  # what Emacs does right after `exit`
+    process.kill()
     process.wait(timeout=5)
-    children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children")
-    if children.exists():
-        assert str(process.pid) not in children.read_text().split()

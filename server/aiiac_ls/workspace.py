@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from .config import Config, ConfigError, find_config, load_config_file
 from .engine import Analysis, Engine, ParseCache, classify
 from .formats.helm.chart import outermost_chart_root
-from .formats.source import MAX_FILE_BYTES, SourceError, SourceFile, read_source
+from .formats.source import MAX_FILE_BYTES, SourceFile, check_size, read_source
 
 
 @dataclass(frozen=True)
@@ -65,10 +65,8 @@ class Workspace:
         An open buffer obeys the same size limit as the file on disk."""
         text = self._buffers.get(os.path.abspath(path))
         if text is not None:
-            size = len(text.encode("utf-8", "surrogatepass")) if len(text) * 4 > max_bytes else len(text)
-            if size > max_bytes:
-                raise SourceError(f"file too large ({size / 1048576:.1f} MiB; the limit `max-file-mb` is "
-                                  f"{max_bytes / 1048576:.3g} MiB); not analysed")
+            check_size(len(text.encode("utf-8", "surrogatepass")) if len(text) * 4 > max_bytes else len(text),
+                       max_bytes)
             return SourceFile(shown, text)
         return read_source(path, shown, max_bytes)
 

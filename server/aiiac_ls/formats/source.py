@@ -78,6 +78,13 @@ def decode(path: str, data: bytes) -> str:
             "save the file as UTF-8", span) from None
 
 
+def check_size(size: int, max_bytes: int) -> None:
+    """The `max-file-mb` limit, for files on disk and open editor buffers alike."""
+    if size > max_bytes:
+        raise SourceError(f"file too large ({size / 1048576:.1f} MiB; the limit `max-file-mb` is "
+                          f"{max_bytes / 1048576:.3g} MiB); not analysed")
+
+
 def read_source(path: str, display_path: str | None = None, max_bytes: int = MAX_FILE_BYTES) -> SourceFile:
     shown = display_path or path
     try:
@@ -86,10 +93,7 @@ def read_source(path: str, display_path: str | None = None, max_bytes: int = MAX
         raise SourceError(f"cannot read: {exc.strerror or exc}") from None
     if not stat.S_ISREG(status.st_mode):  # a FIFO or device would block or never end
         raise SourceError("not a regular file (a FIFO, socket or device); not analysed")
-    size = status.st_size
-    if size > max_bytes:
-        raise SourceError(f"file too large ({size / 1048576:.1f} MiB; the limit `max-file-mb` is "
-                          f"{max_bytes / 1048576:.3g} MiB); not analysed")
+    check_size(status.st_size, max_bytes)
     try:
         with open(path, "rb") as handle:
             data = handle.read(max_bytes + 1)
