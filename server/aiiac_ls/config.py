@@ -21,7 +21,7 @@ from .model.findings import SEVERITIES
 
 CONFIG_FILES = (".aiiac.toml", "pyproject.toml")
 KNOWN_KEYS = ("select", "ignore", "severity", "exclude", "model-ports", "model-buckets", "values-files",
-              "var-files", "kube-version", "allowed-registries", "limits")
+              "var-files", "kube-version", "allowed-registries", "limits", "policies")
 DEFAULT_EXCLUDES = (".git", ".terraform", "node_modules", ".venv", "venv", "__pycache__", ".tox")
 
 
@@ -48,10 +48,14 @@ class Config:
     kube_version: str | None = None  # what charts see in .Capabilities.KubeVersion
     allowed_registries: tuple[str, ...] = ()  # image prefixes AIS132 accepts (empty: the rule is off)
     limits: Limits = DEFAULT_LIMITS  # bounds on hostile input (limits.py)
+    policies: tuple[str, ...] = ()  # custom rule files and folders (.rego, *.rules.yaml), absolute
+    builtin_rules: bool = True  # False: only the custom rules (`--test-policies`)
     path: str | None = None  # where it was read from
     root: str = "."  # folder that relative `exclude` globs and `var-files` are relative to
 
     def rule_enabled(self, rule_id: str) -> bool:
+        if not self.builtin_rules and rule_id.startswith("AIS"):
+            return False
         if self.select and not any(rule_id.startswith(prefix) for prefix in self.select):
             return False
         return not any(rule_id.startswith(prefix) for prefix in self.ignore)
@@ -126,6 +130,8 @@ def parse_config(data: dict, source: str, root: str) -> Config:
         from .limits import parse_limits
 
         config.limits = parse_limits(data["limits"], source)
+    if "policies" in data:
+        config.policies = tuple(os.path.join(root, f) for f in _string_list("policies", data["policies"], source))
     if "var-files" in data:
         config.var_files = tuple(os.path.join(root, f) for f in _string_list("var-files", data["var-files"], source))
     return config

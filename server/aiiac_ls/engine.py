@@ -208,7 +208,12 @@ class Engine:
         self._settings_key = repr(sorted((k, repr(v)) for k, v in vars(self.config).items()))
         self.display: Callable[[str], str] = os.path.abspath if absolute_paths else display_path
         self.cache = cache
-        self.rules: list[Rule] = [rule for rule in all_rules() if self.config.rule_enabled(rule.id)]
+        from .policy.loader import load_policies
+
+        self.policies = load_policies(self.config, self.display)
+        self.rules: list[Rule] = [rule for rule in [*all_rules(), *self.policies.rules]
+                                  if self.config.rule_enabled(rule.id)]
+        self._custom_rules: dict[str, Rule] = {}  # Rego findings' rules, by id
         # rules that find credentials run even when switched off: their hits are only masked
         self._mask_only = {rule.id for rule in all_rules() if rule.finds_secrets and rule not in self.rules}
         self._by_kind: dict[str, list[Rule]] = {}
@@ -229,7 +234,8 @@ class Engine:
         analysis = Analysis()
         files = discover(paths, self.config, analysis.problems, self.display)
         var_files = [*self.config.var_files, *var_files]
-        if jobs > 1 and self.cache is None and reader is _default_reader:
+        # Rego rules are created as findings name them: they must be made in this process
+        if jobs > 1 and self.cache is None and reader is _default_reader and self.policies.rego is None:
             from .parallel import analyse_split
 
             result = analyse_split(self, files, analysis, var_files)
@@ -301,6 +307,9 @@ class Engine:
             self.cache.rule_hits.update({path: {} for path in analysis.sources})
             self.cache.rule_hits.update(fresh)
         self._suppression_findings(analysis)
+        for problem in self.policies.all_problems:  # broken policy files, reported once
+            if problem not in analysis.problems:
+                analysis.problems.append(problem)
         analysis.findings.sort(key=Finding.sort_key)
         return analysis
 
@@ -445,17 +454,34 @@ class Engine:
         fresh.setdefault(resource.file, {})[key] = cached
         return cached[1]
 
-    def check(self, resource: Resource, context: RuleContext, analysis: Analysis,
-              fresh: dict | None = None) -> Iterable[Finding]:
+    def _rule_hits(self, resource: Resource, context: RuleContext, analysis: Analysis,
+                   fresh: dict | None) -> Iterable[tuple[Rule, list[Hit]]]:
+        """Each applicable rule's hits: built-in and YAML rules, then the Rego policies."""
         for rule in self.rules_for(resource):
             try:
-                hits = self._hits(rule, resource, context, fresh)
+                yield rule, self._hits(rule, resource, context, fresh)
             except Exception as exc:  # a rule bug must not stop the scan
                 log.exception("rule %s failed on %s", rule.id, resource.address)
                 analysis.problems.append(Problem(resource.file, f"internal error in rule {rule.id} on "
                                                  f"{resource.address}: {type(exc).__name__}: {exc}",
                                                  resource.head, kind="internal"))
-                continue
+        if self.policies.rego is not None:
+            with guarded(analysis, resource.file, "evaluating Rego policies on"):
+                for rule, hit in self.policies.rego.evaluate(resource, self._custom_rule):
+                    if self.config.rule_enabled(rule.id):
+                        yield rule, [hit]
+
+    def _custom_rule(self, rule_id: str, title: str, severity: str, origin: str, meta: dict) -> Rule:
+        rule = self._custom_rules.get(rule_id)
+        if rule is None:
+            from .policy.meta import custom_rule
+
+            rule = self._custom_rules[rule_id] = custom_rule(rule_id, title, severity, origin, meta)
+        return rule
+
+    def check(self, resource: Resource, context: RuleContext, analysis: Analysis,
+              fresh: dict | None = None) -> Iterable[Finding]:
+        for rule, hits in self._rule_hits(resource, context, analysis, fresh):
             for hit in hits:
                 if hit.redact:
                     span = locate(hit.at) or resource.head

@@ -60,6 +60,11 @@ class Rule:
     # an editor may reuse its result while the resource is unchanged
     resource_only: bool = False
     finds_secrets: bool = False  # its hits are credentials: run for masking even when switched off
+    origin: str = ""  # custom rules: the policy file that defines it
+
+    @property
+    def custom(self) -> bool:
+        return bool(self.origin)
 
     def section(self, heading: str) -> str:
         match = re.search(rf"^## {re.escape(heading)}\s*\n(.*?)(?=^## |\Z)", self.docs, re.S | re.M)
@@ -79,6 +84,10 @@ class Rule:
 
     @property
     def url(self) -> str:
+        if self.origin:
+            from pathlib import Path
+
+            return Path(self.origin).resolve().as_uri()
         return DOCS_URL.format(id=self.id)
 
     def applies(self, resource: Resource) -> bool:
@@ -100,6 +109,7 @@ class Rule:
 
 
 _REGISTRY: dict[str, Rule] = {}
+_CUSTOM: dict[str, Rule] = {}  # the user's Rego and YAML rules, as last loaded (policy/)
 
 
 def rule(id: str, title: str, severity: str, applies_to: Iterable[str] | None = None, source: str | None = None,
@@ -142,4 +152,9 @@ def all_rules() -> list[Rule]:
 
 def get_rule(rule_id: str) -> Rule | None:
     all_rules()
-    return _REGISTRY.get(rule_id.upper())
+    return _REGISTRY.get(rule_id.upper()) or _CUSTOM.get(rule_id.upper())
+
+
+def register_custom(rule: Rule) -> None:
+    """Make a custom rule known to hovers, `--explain` and suppression checks."""
+    _CUSTOM[rule.id] = rule

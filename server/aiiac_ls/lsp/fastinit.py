@@ -135,7 +135,9 @@ def frame(message: dict) -> bytes:
 
 def serve_stdio() -> int:
     """Serve until `exit` or the end of stdin; the exit code the LSP specification asks for."""
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    from ..stdio import reserve_stdout
+
+    stdin, stdout = sys.stdin.buffer, reserve_stdout()
     raw, message = read_message(stdin)
     request_id = None
     if isinstance(message, dict) and message.get("method") == "initialize" and "id" in message \

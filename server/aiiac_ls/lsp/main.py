@@ -21,8 +21,9 @@ def serve(args) -> int:
         from .fastinit import serve_stdio
 
         return serve_stdio()
+    from ..stdio import reserve_stdout
     from .server import create_server
 
     server = create_server()
-    server.start_io()
+    server.start_io(stdout=reserve_stdout())
     return server.exit_code()
