@@ -19,13 +19,28 @@ def _parser():
         description="Security linter for the infrastructure code that serves AI models "
                     "(Terraform, Kubernetes YAML).",
     )
-    parser.add_argument("--check", nargs="+", metavar="PATH", help="analyse files and folders and report findings")
-    parser.add_argument("--format", choices=["text", "json", "sarif"], default="text", help="output format")
+    parser.add_argument("--check", nargs="*", metavar="PATH",
+                        help="analyse files and folders (default: the current folder) and report findings")
+    parser.add_argument("--format", choices=["text", "json", "sarif", "github", "junit", "markdown"], default="text",
+                        help="output format: text, json, sarif (code scanning), github (workflow annotations), "
+                             "junit, markdown (a PR comment)")
     parser.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
     parser.add_argument("--config", metavar="FILE", help="configuration file (default: nearest .aiiac.toml or "
                                                          "pyproject.toml with [tool.aiiac])")
     parser.add_argument("--select", metavar="ID,...", help="only these rules (ID prefixes, comma-separated)")
     parser.add_argument("--ignore", metavar="ID,...", help="skip these rules (ID prefixes, comma-separated)")
+    parser.add_argument("--policies", action="append", default=[], metavar="PATH",
+                        help="custom rules: a .rego file, a *.rules.yaml file or a folder of them (repeatable; "
+                             "adds to the `policies` setting)")
+    parser.add_argument("--test-policies", metavar="DIR",
+                        help="run the policies in DIR against the fixture files in DIR and their # expect: lines")
+    parser.add_argument("--baseline", metavar="FILE", help="findings recorded in FILE are accepted: only new ones "
+                                                           "are reported and fail the run")
+    parser.add_argument("--write-baseline", metavar="FILE", help="record the current findings in FILE")
+    parser.add_argument("--diff", metavar="REV", help="compare with git revision REV: changed resources (also "
+                                                      "through variables and values) and new/fixed findings")
+    parser.add_argument("--fail-on", choices=["new", "any"], default=None,
+                        help="exit 1 for new findings only (default with --baseline or --diff) or for any")
     parser.add_argument("--severity-threshold", choices=["low", "medium", "high", "critical"], default="low",
                         help="exit 1 only for findings at or above this severity (default: low)")
     parser.add_argument("--var-file", action="append", default=[], metavar="FILE",
@@ -77,8 +92,12 @@ def main(argv: list[str] | None = None) -> int:
         return _render_chart(args)
     if args.list_rules:
         return _list_rules(args.format)
-    if args.check:
+    if args.test_policies:
+        return _test_policies(args.test_policies)
+    if args.check is not None:
         return _check(args)
+    if args.diff or args.baseline or args.write_baseline:
+        parser.error("--diff, --baseline and --write-baseline go with --check")
     from .lsp.main import serve
 
     return serve(args)
@@ -129,6 +148,21 @@ def _explain(rule_id: str) -> int:
     return EXIT_OK
 
 
+def _test_policies(folder: str) -> int:
+    import os
+
+    from .policy.testing import format_result, run_policy_tests
+
+    if not os.path.isdir(folder):
+        print(f"aiiac-ls: --test-policies: {folder} is not a folder", file=sys.stderr)
+        return EXIT_ERROR
+    result = run_policy_tests(folder)
+    sys.stdout.write(format_result(result))
+    if result.problems:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if result.failed else EXIT_OK
+
+
 def _list_rules(fmt: str) -> int:
     from .rules import all_rules
 
@@ -160,6 +194,7 @@ def _check(args) -> int:
     from .model.findings import SEVERITY_RANK
     from .report import blocking
 
+    args.check = args.check or ["."]
     for rule_id in _split_ids(args.select) + _split_ids(args.ignore):
         if not _is_prefix_of_any(rule_id):
             print(f"aiiac-ls: --select/--ignore: no rule matches `{rule_id}`", file=sys.stderr)
@@ -169,56 +204,113 @@ def _check(args) -> int:
     except ConfigError as exc:
         print(f"aiiac-ls: configuration error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    if args.policies:
+        config.policies = tuple(config.policies) + tuple(os.path.abspath(p) for p in args.policies)
     if args.values:
         config.values_files = tuple(config.values_files) + tuple(os.path.abspath(v) for v in args.values)
     if args.kube_version:
         config.kube_version = args.kube_version
-    engine = Engine(config, set_values=tuple(args.set_values))
+    def make_engine():
+        return Engine(config, set_values=tuple(args.set_values))
+
+    engine = make_engine()
     from .parallel import default_jobs
 
     jobs = 1 if args.fix else (args.jobs if args.jobs is not None else default_jobs())
+    engine.digest_resources = bool(args.diff)
     analysis = engine.analyse_paths(args.check, var_files=args.var_file, jobs=jobs)
     if args.fix:
         fixed = _apply_fixes(engine, args, analysis)
         analysis = engine.analyse_paths(args.check, var_files=args.var_file)
         print(f"aiiac-ls: applied {fixed} fix{'es' if fixed != 1 else ''}", file=sys.stderr)
-    report = _render(args, analysis, engine)
-    if args.output:
+    from .report import fingerprints
+
+    fingerprints(analysis.findings, analysis.sources)
+    if args.write_baseline:
+        from .report.baseline import baseline_json
+
+        if not _write(args.write_baseline, baseline_json(analysis.findings, analysis.sources)):
+            return EXIT_ERROR
+        print(f"aiiac-ls: wrote {len(analysis.findings)} findings to the baseline {args.write_baseline}",
+              file=sys.stderr)
+    failing = analysis.findings
+    blast = None
+    if args.baseline:
+        from .report.baseline import BaselineError, load_baseline, split_new
+
         try:
-            with open(args.output, "w", encoding="utf-8") as handle:
-                handle.write(report)
-        except OSError as exc:
-            print(f"aiiac-ls: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+            new, known = split_new(analysis.findings, analysis.sources, load_baseline(args.baseline))
+        except BaselineError as exc:
+            print(f"aiiac-ls: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+        analysis.findings, analysis.baselined = new, len(known)
+        failing = new if (args.fail_on or "new") == "new" else new + known
+    if args.diff:
+        from .blast import DiffError, blast_radius
+
+        try:
+            blast = blast_radius(make_engine, args.check, args.diff, analysis)
+        except DiffError as exc:
+            print(f"aiiac-ls: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+        if (args.fail_on or "new") == "new":
+            new_prints = {finding.fingerprint for finding in blast.new}
+            failing = [finding for finding in failing if finding.fingerprint in new_prints]
+    elif args.fail_on == "new" and not args.baseline:
+        print("aiiac-ls: --fail-on new needs --baseline FILE or --diff REV", file=sys.stderr)
+        return EXIT_ERROR
+    report = _render(args, analysis, engine, blast)
+    if args.output:
+        if not _write(args.output, report):
             return EXIT_ERROR
     else:
         sys.stdout.write(report)
     if blocking(analysis.problems):
         return EXIT_ERROR
     threshold = SEVERITY_RANK[args.severity_threshold]
-    if any(SEVERITY_RANK[finding.severity] >= threshold for finding in analysis.findings):
+    if any(SEVERITY_RANK[finding.severity] >= threshold for finding in failing):
         return EXIT_FINDINGS
     return EXIT_OK
 
 
+def _write(path: str, text: str) -> bool:
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        print(f"aiiac-ls: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
+        return False
+    return True
+
+
 def _is_prefix_of_any(prefix: str) -> bool:
+    """A built-in rule's prefix, or one that can only mean custom rules (ORG, REGO-MAIN)."""
     from .rules import all_rules
 
+    if not (prefix.startswith("AIS") or "AIS".startswith(prefix)):
+        return True
     return any(rule.id.startswith(prefix) for rule in all_rules())
 
 
-def _render(args, analysis, engine) -> str:
+def _render(args, analysis, engine, blast=None) -> str:
     if args.format == "json":
         from .report.machine import to_json
 
-        return to_json(analysis)
+        return to_json(analysis, blast)
     if args.format == "sarif":
         from .report.machine import to_sarif
 
-        return to_sarif(analysis, engine.rules)
+        return to_sarif(analysis, engine.reported_rules())
+    if args.format in ("github", "junit", "markdown"):
+        from .report import ci
+
+        if args.format == "markdown":
+            return ci.to_markdown(analysis, blast)
+        return ci.to_github(analysis) if args.format == "github" else ci.to_junit(analysis)
     from .report.text import render
 
     colour = not args.no_color and not args.output and sys.stdout.isatty()
-    return render(analysis, colour=colour)
+    return render(analysis, colour=colour, blast=blast)
 
 
 def _apply_fixes(engine, args, analysis, max_rounds: int = 10) -> int:

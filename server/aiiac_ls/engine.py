@@ -47,6 +47,9 @@ class Analysis:
     resources: int = 0
     # where credentials are, by file: masked in every code frame, whether or not reported
     secret_spans: dict[str, list[Span]] = field(default_factory=dict)
+    # identity -> (digest of the evaluated configuration, file, address); only for `--diff`
+    resource_digests: dict[str, tuple[str, str, str]] | None = None
+    baselined: int = 0  # findings left out of the report because a baseline accepts them
 
     def source(self, path: str) -> SourceFile:
         return self.sources[path]
@@ -208,6 +211,7 @@ class Engine:
         self._settings_key = repr(sorted((k, repr(v)) for k, v in vars(self.config).items()))
         self.display: Callable[[str], str] = os.path.abspath if absolute_paths else display_path
         self.cache = cache
+        self.digest_resources = False  # `--diff` compares resource configurations across revisions
         from .policy.loader import load_policies
 
         self.policies = load_policies(self.config, self.display)
@@ -231,11 +235,15 @@ class Engine:
                       jobs: int = 1) -> Analysis:
         """`jobs` > 1 analyses the Terraform files in a second process while this one does the
         Kubernetes files and charts (see `parallel.py`); the findings are the same."""
-        analysis = Analysis()
+        analysis = Analysis(resource_digests={} if self.digest_resources else None)
         files = discover(paths, self.config, analysis.problems, self.display)
+        if self.policies.files:  # rule files are configuration, not infrastructure to scan
+            policy_files = {os.path.abspath(path) for path in self.policies.files}
+            files = [path for path in files if os.path.abspath(path) not in policy_files]
         var_files = [*self.config.var_files, *var_files]
         # Rego rules are created as findings name them: they must be made in this process
-        if jobs > 1 and self.cache is None and reader is _default_reader and self.policies.rego is None:
+        if jobs > 1 and self.cache is None and reader is _default_reader and self.policies.rego is None \
+                and not self.digest_resources:
             from .parallel import analyse_split
 
             result = analyse_split(self, files, analysis, var_files)
@@ -297,6 +305,10 @@ class Engine:
         fresh: dict[str, dict] | None = {} if self.cache is not None else None
         for scope in scopes:
             context = RuleContext(scope=scope, facts=facts, settings=self.config)
+            if analysis.resource_digests is not None:
+                from .blast import record_digests
+
+                record_digests(scope, analysis.resource_digests)
             for resource in scope:
                 for finding in self.check(resource, context, analysis, fresh):
                     key = (finding.rule, finding.span)
@@ -470,6 +482,10 @@ class Engine:
                 for rule, hit in self.policies.rego.evaluate(resource, self._custom_rule):
                     if self.config.rule_enabled(rule.id):
                         yield rule, [hit]
+
+    def reported_rules(self) -> list[Rule]:
+        """The enabled rules and the Rego rules findings have named so far (for SARIF)."""
+        return [*self.rules, *(rule for rule in self._custom_rules.values() if self.config.rule_enabled(rule.id))]
 
     def _custom_rule(self, rule_id: str, title: str, severity: str, origin: str, meta: dict) -> Rule:
         rule = self._custom_rules.get(rule_id)

@@ -102,6 +102,7 @@ class Finding:
     related: tuple[tuple[Span, str], ...] = ()
     equivalents: dict[str, list[str]] = field(default_factory=dict)
     redact: bool = False
+    fingerprint: str = ""  # set by report.fingerprints
 
     def __post_init__(self) -> None:
         self.message = redact_text(self.message)  # a rule that quotes a value must not leak a token

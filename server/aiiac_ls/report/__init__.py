@@ -10,10 +10,26 @@ BLOCKING_PROBLEMS = ("error", "syntax", "internal")
 
 
 def fingerprint(finding: Finding, source_line: str) -> str:
-    """Stable across unrelated edits: rule, resource identity and the normalised offending line."""
+    """Stable across unrelated edits: rule, resource identity, file and the offending line with
+    its whitespace normalised. Never a line number, so lines added above do not change it."""
     normalised = " ".join(source_line.split())
     digest = hashlib.sha256(f"{finding.rule}\0{finding.resource}\0{finding.file}\0{normalised}".encode())
     return digest.hexdigest()[:32]
+
+
+def fingerprints(findings: list[Finding], sources: dict) -> list[str]:
+    """One fingerprint per finding, in order, kept on the findings so a report of a subset (the
+    new ones) prints the same. The second of two findings that would share one (the same line
+    written twice in a resource) gets `:1` appended, and so on."""
+    if any(not finding.fingerprint for finding in findings):
+        seen: dict[str, int] = {}
+        for finding in findings:
+            source = sources.get(finding.file)
+            base = fingerprint(finding, source.line(finding.span.start_line) if source else "")
+            count = seen.get(base, 0)
+            seen[base] = count + 1
+            finding.fingerprint = base if count == 0 else f"{base}:{count}"
+    return [finding.fingerprint for finding in findings]
 
 
 def blocking(problems: list[Problem]) -> list[Problem]:

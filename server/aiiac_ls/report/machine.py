@@ -8,7 +8,7 @@ from .. import __version__
 from ..engine import Analysis
 from ..model.findings import Finding
 from ..rules import Rule
-from . import fingerprint
+from . import fingerprints
 
 SARIF_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "2.0"}
@@ -20,20 +20,27 @@ def _position(finding: Finding) -> dict:
             "end_line": span.end_line + 1, "end_column": span.end_col + 1}
 
 
-def _line(analysis: Analysis, finding: Finding) -> str:
-    source = analysis.sources.get(finding.file)
-    return source.line(finding.span.start_line) if source else ""
+def _blast_json(blast) -> dict:
+    return {
+        "revision": blast.revision, "commit": blast.commit,
+        "changed_files": [{"status": status, "file": path} for status, path in blast.changed_files],
+        "resources": [{"status": c.status, "resource": c.address, "file": c.file, "because": c.because}
+                      for c in blast.resources],
+        "findings": {"new": [f.fingerprint for f in blast.new], "unchanged": [f.fingerprint for f in blast.unchanged],
+                     "fixed": [{"rule": f.rule, "file": f.file, "line": f.span.start_line + 1, "resource": f.resource,
+                                "message": f.message, "fingerprint": f.fingerprint} for f in blast.fixed]},
+    }
 
 
-def to_json(analysis: Analysis) -> str:
+def to_json(analysis: Analysis, blast=None) -> str:
     findings = []
-    for finding in analysis.findings:
+    for finding, print_ in zip(analysis.findings, fingerprints(analysis.findings, analysis.sources)):
         equivalents = {tool: finding.equivalents.get(tool, []) for tool in ("checkov", "trivy", "kics", "kube-linter")}
         findings.append({
             "rule": finding.rule, "severity": finding.severity, "title": finding.title, "message": finding.message,
             "file": finding.file, **_position(finding), "resource": finding.resource,
             "equivalents": equivalents, "fixable": finding.fix is not None,
-            "fingerprint": fingerprint(finding, _line(analysis, finding)),
+            "fingerprint": print_,
         })
     errors = []
     for problem in analysis.problems:
@@ -41,8 +48,12 @@ def to_json(analysis: Analysis) -> str:
         if problem.span is not None:
             entry.update(line=problem.span.start_line + 1, column=problem.span.start_col + 1)
         errors.append(entry)
-    return json.dumps({"version": __version__, "findings": findings, "errors": errors}, indent=2,
-                      ensure_ascii=False) + "\n"
+    document = {"version": __version__, "findings": findings, "errors": errors}
+    if analysis.baselined:
+        document["baselined"] = analysis.baselined
+    if blast is not None:
+        document["diff"] = _blast_json(blast)
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
 def _sarif_rule(rule: Rule) -> dict:
@@ -61,7 +72,7 @@ def _sarif_rule(rule: Rule) -> dict:
 def to_sarif(analysis: Analysis, rules: list[Rule]) -> str:
     index = {rule.id: position for position, rule in enumerate(rules)}
     results = []
-    for finding in analysis.findings:
+    for finding, print_ in zip(analysis.findings, fingerprints(analysis.findings, analysis.sources)):
         span = finding.span
         result = {
             "ruleId": finding.rule, "ruleIndex": index.get(finding.rule, 0), "level": SARIF_LEVEL[finding.severity],
@@ -71,7 +82,7 @@ def to_sarif(analysis: Analysis, rules: list[Rule]) -> str:
                 "region": {"startLine": span.start_line + 1, "startColumn": span.start_col + 1,
                            "endLine": span.end_line + 1, "endColumn": span.end_col + 1},
             }, "logicalLocations": [{"fullyQualifiedName": finding.resource}] if finding.resource else []}],
-            "partialFingerprints": {"aiiacFingerprint/v1": fingerprint(finding, _line(analysis, finding))},
+            "partialFingerprints": {"aiiacFingerprint/v1": print_},
             "properties": {"severity": finding.severity},
         }
         if not result["locations"][0]["logicalLocations"]:

@@ -13,7 +13,7 @@ _COLOURS = {"critical": "\033[1;35m", "high": "\033[1;31m", "medium": "\033[1;33
 _BOLD, _DIM, _RESET, _BLUE = "\033[1m", "\033[2m", "\033[0m", "\033[1;34m"
 
 
-def render(analysis: Analysis, colour: bool = False, show_frames: bool = True) -> str:
+def render(analysis: Analysis, colour: bool = False, show_frames: bool = True, blast=None) -> str:
     def c(code: str, text: str) -> str:
         return f"{code}{text}{_RESET}" if colour else text
 
@@ -37,8 +37,25 @@ def render(analysis: Analysis, colour: bool = False, show_frames: bool = True) -
         label = {"syntax": "error", "internal": "internal error", "skipped": "skipped"}.get(problem.kind, problem.kind)
         out.append(f"{c(_BOLD, where + ':')} {c(_COLOURS['high'] if problem.kind != 'skipped' else _DIM, label)}: "
                    f"{problem.message}")
+    if blast is not None:
+        out.extend(_blast_lines(blast, c))
     out.append(_summary(analysis, c))
     return "\n".join(out) + "\n"
+
+
+def _blast_lines(blast, c) -> list[str]:
+    """The --diff section: what the change touches and what it does to the findings."""
+    lines = [c(_BOLD, f"Blast radius against {blast.revision} ({blast.commit[:12]}):")]
+    for change in blast.resources:
+        why = f" (through {', '.join(change.because)})" if change.indirect else ""
+        lines.append(f"  {change.status:<8} {change.address}  {change.file}{why}")
+    if not blast.resources:
+        lines.append("  no resource configuration changed")
+    for finding in blast.fixed:
+        lines.append(f"  fixed    {finding.rule} {finding.file}:{finding.span.start_line + 1} {finding.message}")
+    lines.append(f"  {len(blast.new)} new, {len(blast.fixed)} fixed, {len(blast.unchanged)} unchanged findings")
+    lines.append("")
+    return lines
 
 
 def _frame(lines: list[str], span, secret_spans, c) -> list[str]:
@@ -72,6 +89,8 @@ def _summary(analysis: Analysis, c) -> str:
             text += f" {fixable} fixable with --fix."
     if analysis.suppressed:
         text += f" {analysis.suppressed} suppressed."
+    if analysis.baselined:
+        text += f" {analysis.baselined} more in the baseline."
     problems = blocking(analysis.problems)
     if problems:
         text += f" {len(problems)} file problem{'s' if len(problems) != 1 else ''}."
