@@ -50,6 +50,7 @@ class Analysis:
     # identity -> (digest of the evaluated configuration, file, address); only for `--diff`
     resource_digests: dict[str, tuple[str, str, str]] | None = None
     baselined: int = 0  # findings left out of the report because a baseline accepts them
+    policy_files: list[str] = field(default_factory=list)  # the custom rule files applied (display paths)
 
     def source(self, path: str) -> SourceFile:
         return self.sources[path]
@@ -319,6 +320,7 @@ class Engine:
             self.cache.rule_hits.update({path: {} for path in analysis.sources})
             self.cache.rule_hits.update(fresh)
         self._suppression_findings(analysis)
+        analysis.policy_files = [self.display(path) for path in self.policies.files]
         for problem in self.policies.all_problems:  # broken policy files, reported once
             if problem not in analysis.problems:
                 analysis.problems.append(problem)

@@ -36,6 +36,12 @@ if TYPE_CHECKING:
 # `initialize` answer: lsprotocol alone costs ~245 ms of the start-up budget.
 
 
+def is_policy_file(path: str) -> bool:
+    from ..policy.loader import RULE_FILE_SUFFIXES
+
+    return path.endswith((".rego", *RULE_FILE_SUFFIXES))
+
+
 def unit_of(path: str):
     from ..workspace import unit_of as _unit_of
 
@@ -119,6 +125,8 @@ class AiiacServer(LanguageServer):
         self.supports_configuration = False
         self.encoder = Encoder("utf-16")
         self._config_published: set[str] = set()
+        self._policy_published: set[str] = set()
+        self._background: set[asyncio.Future] = set()
         self._converted: dict[str, dict[tuple, types.Diagnostic]] = {}  # per file, reused across publishes
         self._analyses_since_collect = 0
         self._collect_timer: asyncio.TimerHandle | None = None
@@ -205,6 +213,7 @@ class AiiacServer(LanguageServer):
             state.analysis, state.versions = analysis, versions
             self.publish(unit, state)
             self.publish_config_errors()
+            self.publish_policy_problems(analysis.policy_files, analysis.problems)
             state.done.set()
             self._collect_when_idle()
             return
@@ -291,6 +300,41 @@ class AiiacServer(LanguageServer):
             self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
                 uri=from_fs_path(path), version=state.versions.get(path),
                 diagnostics=self.diagnostics_for(path, state.analysis)))
+
+    def spawn(self, coroutine) -> None:
+        """Run a coroutine beside the handlers, keeping a reference until it ends."""
+        task = asyncio.ensure_future(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def publish_policy_problems(self, files: list[str], problems: list) -> None:
+        """Errors in the user's Rego and YAML rules, as diagnostics on those files."""
+        from . import convert
+
+        for path in files:
+            found = [p for p in problems if p.file == path]
+            if not found and path not in self._policy_published:
+                continue
+            lines = self.lines_of(path, None)
+            self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
+                uri=from_fs_path(path), diagnostics=[convert.problem_diagnostic(p, lines, self.encoder)
+                                                     for p in found]))
+            (self._policy_published.add if found else self._policy_published.discard)(path)
+
+    async def check_policy_file(self, path: str) -> None:
+        """A policy file opened or saved: report its errors now and re-check the open files."""
+        from ..policy.loader import load_policies
+
+        def load():
+            config = self.model.config_for(os.path.dirname(path))
+            policies = load_policies(config, os.path.abspath)
+            return [os.path.abspath(f) for f in policies.files], policies.all_problems
+
+        files, problems = await asyncio.get_running_loop().run_in_executor(self.executor, load)
+        if os.path.abspath(path) in files:
+            self.publish_policy_problems(files, problems)
+        for unit in self.model.open_units():
+            self.schedule(unit)
 
     def publish_config_errors(self) -> None:
         """A malformed `.aiiac.toml` / `[tool.aiiac]` gets a diagnostic on the config file itself."""
@@ -382,6 +426,9 @@ def create_server() -> AiiacServer:
         if path is None:
             return
         ls.model.open(path, params.text_document.text)
+        if is_policy_file(path):
+            ls.spawn(ls.check_policy_file(path))
+            return
         _after_change(ls, path)
 
     @ls.feature(types.TEXT_DOCUMENT_DID_CHANGE)
@@ -415,6 +462,8 @@ def create_server() -> AiiacServer:
         if path and os.path.basename(path) in (".aiiac.toml", "pyproject.toml"):
             for unit in ls.model.open_units():
                 ls.schedule(unit)
+        elif path and is_policy_file(path):
+            ls.spawn(ls.check_policy_file(path))
 
     @ls.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: AiiacServer, params: types.DidCloseTextDocumentParams) -> None:

@@ -85,7 +85,7 @@ class RegoPolicies:
         gives the rule object a finding is reported under."""
         found: list[tuple[CustomRule, Hit]] = []
         native_input = conftest = None
-        for package, module in self.packages.items():
+        for module in self.packages.values():
             if module.native:
                 native_input = native_input or resource_document(resource)
                 answer = self._query(module, None, native_input)

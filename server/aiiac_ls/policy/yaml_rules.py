@@ -157,8 +157,8 @@ def _compare(op: str, node: Node, expected) -> bool:
 def _same(actual, expected) -> bool:
     if isinstance(actual, bool) or isinstance(expected, bool):
         return actual is expected or (isinstance(actual, str) and actual.lower() == str(expected).lower())
-    if isinstance(actual, (int, float)) and isinstance(expected, str) or \
-            isinstance(expected, (int, float)) and isinstance(actual, str):
+    if (isinstance(actual, (int, float)) and isinstance(expected, str)) or \
+            (isinstance(expected, (int, float)) and isinstance(actual, str)):
         return str(actual) == str(expected)
     return actual == expected
 

@@ -24,7 +24,7 @@ class BaselineError(Exception):
 def baseline_json(findings: list[Finding], sources: dict) -> str:
     entries = [{"fingerprint": print_, "rule": finding.rule, "file": finding.file,
                 "line": finding.span.start_line + 1, "resource": finding.resource, "message": finding.message}
-               for finding, print_ in zip(findings, fingerprints(findings, sources))]
+               for finding, print_ in zip(findings, fingerprints(findings, sources), strict=True)]
     return json.dumps({"aiiac-baseline": FORMAT_VERSION, "tool-version": __version__, "findings": entries},
                       indent=2, ensure_ascii=False) + "\n"
 
@@ -49,7 +49,7 @@ def split_new(findings: list[Finding], sources: dict, baseline: Counter) -> tupl
     """(new, baselined): each baseline entry absorbs one matching finding."""
     remaining = Counter(baseline)
     new, known = [], []
-    for finding, print_ in zip(findings, fingerprints(findings, sources)):
+    for finding, print_ in zip(findings, fingerprints(findings, sources), strict=True):
         if remaining[print_] > 0:
             remaining[print_] -= 1
             known.append(finding)

@@ -34,7 +34,7 @@ def _blast_json(blast) -> dict:
 
 def to_json(analysis: Analysis, blast=None) -> str:
     findings = []
-    for finding, print_ in zip(analysis.findings, fingerprints(analysis.findings, analysis.sources)):
+    for finding, print_ in zip(analysis.findings, fingerprints(analysis.findings, analysis.sources), strict=True):
         equivalents = {tool: finding.equivalents.get(tool, []) for tool in ("checkov", "trivy", "kics", "kube-linter")}
         findings.append({
             "rule": finding.rule, "severity": finding.severity, "title": finding.title, "message": finding.message,
@@ -72,7 +72,7 @@ def _sarif_rule(rule: Rule) -> dict:
 def to_sarif(analysis: Analysis, rules: list[Rule]) -> str:
     index = {rule.id: position for position, rule in enumerate(rules)}
     results = []
-    for finding, print_ in zip(analysis.findings, fingerprints(analysis.findings, analysis.sources)):
+    for finding, print_ in zip(analysis.findings, fingerprints(analysis.findings, analysis.sources), strict=True):
         span = finding.span
         result = {
             "ruleId": finding.rule, "ruleIndex": index.get(finding.rule, 0), "level": SARIF_LEVEL[finding.severity],
