@@ -62,6 +62,26 @@ def test_variables_tfvars_locals_and_functions(tmp_path):
     assert isinstance(body.get("y"), Unknown)  # var.team has no value: never guessed
 
 
+def test_operators_on_references(tmp_path):
+    """tree-sitter-hcl gives `var.x == null` as four siblings, not an expression per operand:
+    each operand that is a traversal must still be evaluated (it was Unknown before)."""
+    instance = _module(tmp_path, {"main.tf": """
+        variable "owner" { default = null }
+        variable "public" { default = false }
+        variable "ports" { default = [8000] }
+        resource "x" "a" {
+          is_null  = var.owner == null
+          tags     = var.owner == null ? { purpose = "models" } : { purpose = "models", owner = var.owner }
+          private  = !var.public
+          count_ok = length(var.ports) > 0 && var.ports[0] != 22
+          reversed = null == var.owner
+        }
+        """})
+    body = _resource(instance, "x.a").body
+    assert body.plain() == {"is_null": True, "tags": {"purpose": "models"}, "private": True, "count_ok": True,
+                            "reversed": True}
+
+
 def test_reference_is_reanchored_at_the_use_site(tmp_path):
     instance = _module(tmp_path, {"main.tf": """
         variable "acl" { default = "public-read" }

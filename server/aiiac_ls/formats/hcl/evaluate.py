@@ -255,9 +255,24 @@ class Evaluator:
 
     # ---- operators ----------------------------------------------------------------------------
 
+    def _operand(self, children: list, node, env) -> Node:
+        """One operand. tree-sitter-hcl leaves a traversal operand as sibling nodes (`var.x == 1`
+        is variable_expr, get_attr, `==`, literal), not as one expression node."""
+        if len(children) == 1:
+            return self.eval(children[0], env)
+        if not children:
+            return Unknown(self.hcl.span(node), "missing operand")
+        head, postfix = children[0], children[1:]
+        if head.type == "variable_expr":
+            return self._reference(node, head, postfix, env)
+        value = self.eval(head, env)
+        for op in postfix:
+            value = self._apply_postfix(value, op, env, self.hcl.span(node))
+        return value
+
     def _unary_operation(self, node, env):
         op = node.children[0].type
-        operand = self.eval(node.children[1], env)
+        operand = self._operand([c for c in node.children[1:] if c.type != "comment"], node, env)
         span = self.hcl.span(node)
         if not isinstance(operand, Scalar):
             return Unknown(span, "unknown operand")
@@ -268,16 +283,20 @@ class Evaluator:
         return Unknown(span, f"cannot apply {op}")
 
     def _binary_operation(self, node, env):
-        left_node, op_node, right_node = node.children[0], node.children[1], node.children[2]
+        children = [c for c in node.children if c.type != "comment"]
+        at = next((i for i, c in enumerate(children) if i > 0 and not c.is_named), None)
+        if at is None:
+            return Unknown(self.hcl.span(node), "incomplete operation")
+        left_nodes, op_node, right_nodes = children[:at], children[at], children[at + 1:]
         op = op_node.type
         span = self.hcl.span(node)
-        left = self.eval(left_node, env)
+        left = self._operand(left_nodes, node, env)
         if op in ("&&", "||") and isinstance(left, Scalar) and isinstance(left.value, bool):
             if op == "&&" and left.value is False:
                 return Scalar(False, span)
             if op == "||" and left.value is True:
                 return Scalar(True, span)
-        right = self.eval(right_node, env)
+        right = self._operand(right_nodes, node, env)
         if op in ("==", "!="):
             if left.known and right.known:
                 equal = left.plain() == right.plain()
