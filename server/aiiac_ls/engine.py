@@ -558,7 +558,7 @@ class Engine:
                     if directive.tool == "kics":
                         continue
                     if directive.tool == "aiiac":
-                        unknown = [i for i in directive.ids if get_rule(i) is None] or \
+                        unknown = [i for i in directive.ids if not self._known_rule(i)] or \
                             ([] if directive.ids else ["(none)"])
                         if unknown and "AIS002" in enabled:
                             analysis.findings.append(self._meta_finding(
@@ -566,6 +566,13 @@ class Engine:
                     if not directive.reason and "AIS001" in enabled:
                         analysis.findings.append(self._meta_finding(
                             "AIS001", directive, "suppression gives no reason (add `-- why this is acceptable`)"))
+
+    def _known_rule(self, rule_id: str) -> bool:
+        """Rego rules exist only once a finding names them; with Rego policies configured, any
+        well-formed custom id may be one."""
+        if get_rule(rule_id) is not None:
+            return True
+        return self.policies.rego is not None and not rule_id.upper().startswith("AIS")
 
     def _meta_finding(self, rule_id: str, directive: Directive, message: str) -> Finding:
         rule = get_rule(rule_id)

@@ -16,6 +16,7 @@ attribute that is not written is absent.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..model.nodes import UNKNOWN, Entry, Mapping, Node, Sequence
@@ -58,22 +59,31 @@ def conftest_input(resource: Resource) -> dict:
     return {section: {resource.kind: {resource.name: config}}}
 
 
+_PATH_PART = re.compile(r"""\.?([^.\[\]]+)|\[(\d+|\*)\]|\[(?:"([^"]*)"|'([^']*)')\]""")
+
+
 def parse_path(path: Any) -> list[str | int] | None:
-    """An attribute path as a list of keys and indexes: `["spec", "replicas"]` or a dotted string
-    (`spec.template.spec.containers[0].image`). None when it is neither."""
+    """An attribute path as a list of keys and indexes: `["spec", "replicas"]` or a string
+    `spec.template.spec.containers[0].image`, with `[*]` for every item and `["a.b/c"]` for keys
+    holding dots (annotations). None when it is neither."""
     if isinstance(path, list) and all(isinstance(part, (str, int)) and not isinstance(part, bool) for part in path):
         return list(path)
     if not isinstance(path, str):
         return None
     parts: list[str | int] = []
-    for piece in path.split(".") if path else []:
-        name, _, rest = piece.partition("[")
-        if name:
+    position = 0
+    while position < len(path):
+        match = _PATH_PART.match(path, position)
+        if match is None or match.end() == position:
+            return None
+        name, index, double, single = match.groups()
+        if name is not None:
             parts.append(name)
-        while rest:
-            index, _, rest = rest.partition("]")
-            parts.append(int(index) if index.isdigit() else index)
-            rest = rest[1:] if rest.startswith("[") else rest
+        elif index is not None:
+            parts.append("*" if index == "*" else int(index))
+        else:
+            parts.append(double if double is not None else single)
+        position = match.end()
     return parts
 
 

@@ -83,7 +83,7 @@ def load_policies(config: Config, display=os.path.relpath) -> PolicySet:
         except ImportError:
             policies.rego = None
             policies.problems.append(Problem(rego_sources[0].path, "Rego policies need the `regopy` package "
-                                                                   "(pip install regopy)"))
+                                                                   "(pip install 'aiiac-ls[rego]')"))
     _CACHE.clear()
     _CACHE[signature] = policies
     return policies

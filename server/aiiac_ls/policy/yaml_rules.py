@@ -256,9 +256,9 @@ def _condition(node: Node, depth: int = 0):
         raise RuleFileError(f"`op` must be one of {', '.join(OPERATORS)}", op_node or node)
     op = op_node.value
     path = parse_path(path_node.value)
-    path = [("*" if part == "*" else part) for part in path or []]
     if not path:
-        raise RuleFileError("`path` is empty", path_node)
+        raise RuleFileError(f"`{path_node.value}` is not a path (keys joined by `.`, `[N]`, `[*]`, "
+                            "`[\"key.with.dots\"]`)", path_node)
     value_node = node.get("value")
     if op not in _NO_VALUE and value_node is None:
         raise RuleFileError(f"`{op}` needs a `value`", node)
