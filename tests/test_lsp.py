@@ -405,3 +405,37 @@ async def test_values_edit_rechecks_the_chart_and_fix_lands_in_values(client: La
     assert change.text_document.uri == values_uri and change.text_document.version == 2
     fixed = _apply(new_values, list(change.edits), client.encoding)
     assert fixed.endswith("securityContext:\n  readOnlyRootFilesystem: true\n  runAsNonRoot: true\n")
+
+
+@pytest.mark.asyncio
+async def test_custom_rules_in_the_editor_and_rego_errors_on_the_policy_file(client: LanguageClient):
+    project = client.project
+    (project / "policies").mkdir()
+    (project / "policies" / "acl.rego").write_text(textwrap.dedent("""\
+        package aiiac.org.acl
+
+        import rego.v1
+
+        deny contains {"id": "ORG5", "message": "ACLs are managed centrally", "path": "acl"} if {
+          input.kind == "aws_s3_bucket_acl"
+        }
+        """))
+    (project / ".aiiac.toml").write_text('policies = ["policies"]\n')
+    uri = await _open(client, project / "infra" / "main.tf", "terraform")
+    diagnostics = await _diagnostics(client, uri)
+    [custom] = [d for d in diagnostics if d.code == "ORG5"]
+    assert custom.message == "ACLs are managed centrally"
+    assert (custom.range.start.line, custom.range.start.character, custom.range.end.character) == (2, 2, 18)
+
+    broken = project / "policies" / "broken.rego"
+    broken.write_text("package aiiac.org.broken\n\ndeny contains f if {\n  input.kind ==\n}\n")
+    await _open(client, broken, "rego")
+    if client.pull:
+        return  # policy file problems are pushed; the pull-mode clients here are tested for the finding
+    for _ in range(200):
+        if client.diagnostics.get(broken.as_uri()):
+            break
+        await asyncio.sleep(0.05)
+    [problem] = client.diagnostics[broken.as_uri()]
+    assert problem.message == "Rego: Invalid boolean operator"
+    assert (problem.range.start.line, problem.range.start.character) == (3, 13)

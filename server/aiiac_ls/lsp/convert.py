@@ -48,7 +48,8 @@ def diagnostic(finding: Finding, lines_of: LinesOf, encoder: Encoder) -> types.D
     ]
     return types.Diagnostic(
         range=to_range(finding.span, lines_of(finding.file), encoder),
-        message=f"{finding.message} ({finding.title})" if rule else finding.message,
+        message=f"{finding.message} ({finding.title})" if rule and finding.title != finding.message
+        else finding.message,
         severity=_SEVERITY[finding.severity],
         code=finding.rule,
         code_description=types.CodeDescription(href=rule.url) if rule else None,
