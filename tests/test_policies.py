@@ -119,8 +119,8 @@ def test_malformed_findings_and_evaluation_errors_are_problems_on_the_policy(tmp
     analysis = _scan(tmp_path, "p", paths=[tmp_path / "main.tf"])
     problems = sorted((os.path.basename(p.file), p.span.start_line + 1, p.message) for p in analysis.problems)
     assert problems == [
-        ("conflict.rego", 1, "Rego evaluation error in package aiiac.conflict (conflicting values or a failing "
-                             "built-in)"),
+        ("conflict.rego", 1, "Rego evaluation error in package aiiac.conflict: conflicting values or a failing "
+                             "built-in"),
         ("no_id.rego", 1, "finding id None is not a valid custom rule id (letters, digits, `-`, `_`; not starting "
                           "with AIS)"),
     ]
@@ -362,3 +362,37 @@ def test_test_policies_reports_missing_and_unexpected_findings(tmp_path, capsys)
         "note: no fixture expects ORG2",
         "0 fixture files passed, 1 failed.",
     ]
+
+
+def test_a_runaway_policy_is_stopped_and_the_rest_of_the_scan_goes_on(tmp_path):
+    from aiiac_ls.limits import Limits
+
+    _write(tmp_path, {
+        "p/slow.rego": """
+            package aiiac.slow
+
+            import rego.v1
+
+            deny contains {"id": "SLOW", "message": "never"} if {
+              some i in numbers.range(1, 50000000)
+              i < 0
+            }
+            """,
+        "y.rules.yaml": """
+            rules:
+              - id: FAST
+                title: bucket
+                severity: low
+                match: {kind: aws_s3_bucket}
+                when: {path: bucket, op: exists}
+            """,
+        "main.tf": 'resource "aws_s3_bucket" "b" {\n  bucket = "x"\n}\n',
+    })
+    config = Config(policies=(str(tmp_path / "p"), str(tmp_path / "y.rules.yaml")), builtin_rules=False,
+                    limits=Limits(rego_timeout_seconds=1.0))
+    for _ in range(2):  # the second analysis starts a new worker and stops it again
+        analysis = Engine(config).analyse_paths([str(tmp_path / "main.tf")], jobs=1)
+        assert [f.rule for f in analysis.findings] == ["FAST"]
+        assert [p.message for p in analysis.problems] == [
+            "Rego policies did not finish within 1 s and were stopped; their findings are missing (limit "
+            "`rego-timeout-seconds`)"]

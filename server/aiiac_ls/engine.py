@@ -219,6 +219,7 @@ class Engine:
         self.rules: list[Rule] = [rule for rule in [*all_rules(), *self.policies.rules]
                                   if self.config.rule_enabled(rule.id)]
         self._custom_rules: dict[str, Rule] = {}  # Rego findings' rules, by id
+        self._rego_hits: dict[int, list] = {}  # id(resource) -> Rego (rule, hit)s of the current analysis
         # rules that find credentials run even when switched off: their hits are only masked
         self._mask_only = {rule.id for rule in all_rules() if rule.finds_secrets and rule not in self.rules}
         self._by_kind: dict[str, list[Rule]] = {}
@@ -304,6 +305,12 @@ class Engine:
         """Every enabled rule on every resource, then suppressions; findings sorted by place."""
         seen: set[tuple[str, Span]] = set()
         fresh: dict[str, dict] | None = {} if self.cache is not None else None
+        self._rego_hits = {}
+        if self.policies.rego is not None:  # one batch for the whole analysis (policy/rego.py)
+            with guarded(analysis, self.policies.rego.modules[0].source.path if self.policies.rego.modules
+                         else "policies", "evaluating Rego policies"):
+                self._rego_hits = self.policies.rego.evaluate_all(
+                    [resource for scope in scopes for resource in scope], self._custom_rule)
         for scope in scopes:
             context = RuleContext(scope=scope, facts=facts, settings=self.config)
             if analysis.resource_digests is not None:
@@ -479,11 +486,9 @@ class Engine:
                 analysis.problems.append(Problem(resource.file, f"internal error in rule {rule.id} on "
                                                  f"{resource.address}: {type(exc).__name__}: {exc}",
                                                  resource.head, kind="internal"))
-        if self.policies.rego is not None:
-            with guarded(analysis, resource.file, "evaluating Rego policies on"):
-                for rule, hit in self.policies.rego.evaluate(resource, self._custom_rule):
-                    if self.config.rule_enabled(rule.id):
-                        yield rule, [hit]
+        for rule, hit in self._rego_hits.get(id(resource), ()):
+            if self.config.rule_enabled(rule.id):
+                yield rule, [hit]
 
     def reported_rules(self) -> list[Rule]:
         """The enabled rules and the Rego rules findings have named so far (for SARIF)."""

@@ -25,6 +25,7 @@ class Limits:
     chart_max_files: int = 5000  # files read from one chart folder or archive
     chart_max_mb: float = 64.0  # bytes read from one chart
     chart_max_file_mb: float = 2.0  # one file inside a chart
+    rego_timeout_seconds: float = 30.0  # Rego evaluation of one analysis (a runaway policy is stopped)
 
     @property
     def max_file_bytes(self) -> int:

@@ -9,7 +9,7 @@ from ..config import Config
 from ..formats.source import SourceError, read_source
 from ..model.findings import Problem
 from ..rules import Rule
-from .rego import RegoPolicies
+from .rego import RegoPolicies, RegoUnavailable
 from .yaml_rules import load_rule_file
 
 RULE_FILE_SUFFIXES = (".rules.yaml", ".rules.yml")
@@ -78,12 +78,15 @@ def load_policies(config: Config, display=os.path.relpath) -> PolicySet:
             policies.problems.extend(problems)
     if rego_sources:
         try:
-            policies.rego = RegoPolicies()
+            policies.rego = RegoPolicies(limits=config.limits)
             policies.rego.load(rego_sources)
-        except ImportError:
+        except RegoUnavailable:
             policies.rego = None
             policies.problems.append(Problem(rego_sources[0].path, "Rego policies need the `regopy` package "
                                                                    "(pip install 'aiiac-ls[rego]')"))
+    for previous in _CACHE.values():
+        if previous.rego is not None:
+            previous.rego.close()
     _CACHE.clear()
     _CACHE[signature] = policies
     return policies

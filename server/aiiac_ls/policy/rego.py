@@ -1,35 +1,43 @@
-"""Rego policies, evaluated in-process by regopy (the Rego interpreter; no OPA binary, no network).
+"""Rego policies, evaluated by regopy (the Rego interpreter; no OPA binary, no network) in a
+worker process that the scan waits for at most `rego-timeout-seconds`.
 
 Two kinds of package, told apart by name:
 
 - `package aiiac.<anything>`: native policies. `input` is the resource document
   (`documents.py`); the rules `deny`, `warn` and `violation` are sets of finding objects
   `{"id", "message", "severity"?, "path"?, "title"?}`. An optional `metadata` object maps ids to
-  `{"title", "severity", "description", "remediation"}` for hovers and `--list-rules`.
+  `{"title", "severity", "description", "remediation"}` for hovers.
 - any other package: conftest policies, unchanged. `input` is what conftest would pass for the
   resource (`documents.conftest_input`); `deny`/`violation` messages are high, `warn` low; a
   message is a string or `{"msg": ...}`; the rule id is `REGO-<PACKAGE>` (`REGO-MAIN`) unless
   the object gives `id`.
+
+All resources of an analysis go to the worker in one batch. A policy that runs past the limit,
+or a crash inside the interpreter, ends the worker: the scan reports a problem on the policies
+and goes on with every other rule.
 """
 
 from __future__ import annotations
 
-import json
-import re
+import logging
 from dataclasses import dataclass, field
 
 from ..formats.source import SourceFile
+from ..limits import DEFAULT_LIMITS, Limits
 from ..model.findings import SEVERITIES, Hit, Problem
 from ..model.nodes import Span
 from ..model.resources import Resource
-from ..stdio import native_stdout_to_stderr
 from .documents import conftest_input, locate_path, parse_path, resource_document
 from .meta import CustomRule, valid_rule_id
+from .rego_runtime import is_native
 
+log = logging.getLogger(__name__)
 FINDING_RULES = {"deny": "high", "violation": "high", "warn": "low"}
-_PACKAGE = re.compile(r"^\s*package\s+([A-Za-z_][\w.]*)", re.M)
-_ERROR_AT = re.compile(r"\(error (\d+):")
-_ERROR_MESSAGE = re.compile(r"\(errormsg (\d+):")
+LOAD_TIMEOUT_SECONDS = 60.0  # starting the worker and compiling the modules
+
+
+class RegoUnavailable(Exception):
+    pass
 
 
 @dataclass
@@ -40,17 +48,54 @@ class RegoModule:
 
     @property
     def native(self) -> bool:
-        return self.package == "aiiac" or self.package.startswith("aiiac.")
+        return is_native(self.package)
+
+
+class _Worker:
+    """A spawned process running `rego_runtime.serve`; killed on timeout."""
+
+    def __init__(self):
+        import multiprocessing
+
+        from .rego_runtime import serve
+
+        context = multiprocessing.get_context("spawn")  # no fork of a threaded language server
+        self.connection, child = context.Pipe()
+        self.process = context.Process(target=serve, args=(child,), daemon=True, name="aiiac-rego")
+        self.process.start()
+        child.close()
+
+    def call(self, request: str, payload, timeout: float):
+        try:
+            self.connection.send((request, payload))
+            if not self.connection.poll(timeout):
+                raise TimeoutError
+            status, answer = self.connection.recv()
+        except TimeoutError:  # before OSError, of which it is a kind
+            self.close()
+            raise
+        except (EOFError, OSError):
+            self.close()
+            raise ConnectionError("the Rego worker stopped") from None
+        if status != "ok":
+            raise RuntimeError(answer)
+        return answer
+
+    def close(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(timeout=5)
+        self.connection.close()
 
 
 @dataclass
 class RegoPolicies:
-    """Every valid module in one interpreter; the broken ones reported as problems."""
-
     modules: list[RegoModule] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     metadata: dict[str, dict] = field(default_factory=dict)
-    _interpreter: object = None
+    limits: Limits = DEFAULT_LIMITS
+    _sources: list[SourceFile] = field(default_factory=list)
+    _worker: _Worker | None = None
     _reported: set = field(default_factory=set)
 
     @property
@@ -58,50 +103,85 @@ class RegoPolicies:
         return {module.package: module for module in self.modules}
 
     def load(self, sources: list[SourceFile]) -> None:
-        import regopy
+        """Compile the modules in a fresh worker; broken ones become problems at their line."""
+        try:
+            import regopy  # noqa: F401  (fail here, clearly, when the extra is not installed)
+        except ImportError:
+            raise RegoUnavailable from None
+        self._sources = sources
+        by_path = {source.path: source for source in sources}
+        answer = self._call("load", [(source.path, source.text) for source in sources], LOAD_TIMEOUT_SECONDS)
+        if answer is None:
+            return
+        for path, package, offset in answer["packages"]:
+            source = by_path[path]
+            self.modules.append(RegoModule(source, package, source.point(offset)))
+        for path, message, offset, length in answer["problems"]:
+            source = by_path[path]
+            span = source.point(offset or 0)
+            if length and span.start_line == source.point(offset + length - 1).start_line:
+                span = span._replace(end_col=span.start_col + length)
+            package = next((m for m in self.modules if m.source.path == path), None)
+            self.problems.append(Problem(path, message, span if offset is not None else
+                                         (package.package_span if package else span), kind="syntax"))
+        self.metadata = answer["metadata"]
 
-        self._interpreter = regopy.Interpreter()
-        for source in sources:
-            match = _PACKAGE.search(source.text)
-            if match is None:
-                self.problems.append(Problem(source.path, "Rego file has no `package` declaration",
-                                             source.point(0), kind="syntax"))
-                continue
-            problem = _compile_problem(source)
-            if problem is not None:
-                self.problems.append(problem)
-                continue
-            with native_stdout_to_stderr():
-                self._interpreter.add_module(source.path, source.text)
-            self.modules.append(RegoModule(source, match.group(1), source.point(match.start(1))))
-        for module in self.packages.values():
-            if module.native:
-                answer = self._query(module, "metadata", {})
-                if isinstance(answer, dict):
-                    self.metadata.update({str(k): v for k, v in answer.items() if isinstance(v, dict)})
-
-    def evaluate(self, resource: Resource, rule_for) -> list[tuple[CustomRule, Hit]]:
-        """Each package's findings for one resource; `rule_for(id, title, severity, origin)`
-        gives the rule object a finding is reported under."""
-        found: list[tuple[CustomRule, Hit]] = []
-        native_input = conftest = None
-        for module in self.packages.values():
-            if module.native:
-                native_input = native_input or resource_document(resource)
-                answer = self._query(module, None, native_input)
-            else:
-                conftest = conftest if conftest is not None else conftest_input(resource)
-                answer = self._query(module, None, conftest)
-            if not isinstance(answer, dict):
-                continue
-            for rule_name, default_severity in FINDING_RULES.items():
-                for item in _members(answer.get(rule_name)):
-                    result = self._finding(module, item, default_severity, resource, rule_for)
-                    if result is not None:
-                        found.append(result)
+    def evaluate_all(self, resources: list[Resource], rule_for) -> dict[int, list[tuple[CustomRule, Hit]]]:
+        """The findings of every package for every resource, keyed by `id(resource)`;
+        `rule_for(id, title, severity, origin, meta)` gives the rule a finding is reported under."""
+        if not self.modules or not resources:
+            return {}
+        kinds = {module.native for module in self.modules}
+        batch = [(resource_document(r) if True in kinds else None, conftest_input(r) if False in kinds else None)
+                 for r in resources]
+        answer = self._call("evaluate", batch, self.limits.rego_timeout_seconds)
+        if answer is None:
+            return {}
+        results, errors = answer
+        packages = self.packages
+        for package, detail in errors:
+            if package in packages:
+                self._report(packages[package], f"Rego evaluation error in package {package}: {detail}")
+        found: dict[int, list[tuple[CustomRule, Hit]]] = {}
+        for resource, answers in zip(resources, results, strict=False):
+            for package, values in answers.items():
+                module = packages.get(package)
+                if module is None or not isinstance(values, dict):
+                    continue
+                for rule_name, default_severity in FINDING_RULES.items():
+                    for item in _members(values.get(rule_name)):
+                        result = self._finding(module, item, default_severity, resource, rule_for)
+                        if result is not None:
+                            found.setdefault(id(resource), []).append(result)
         return found
 
+    def close(self) -> None:
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
+
     # ---- internals --------------------------------------------------------------------------
+
+    def _call(self, request: str, payload, timeout: float):
+        if self._worker is None or not self._worker.process.is_alive():
+            self._worker = _Worker()
+            if request != "load" and self._sources:  # a new worker after a timeout: compile again
+                if self._call("load", [(s.path, s.text) for s in self._sources], LOAD_TIMEOUT_SECONDS) is None:
+                    return None
+        first = self._sources[0].path if self._sources else "policies"
+        try:
+            return self._worker.call(request, payload, timeout)
+        except TimeoutError:
+            self._worker = None
+            self._report_at(first, f"Rego policies did not finish within {timeout:g} s and were stopped; their "
+                                   "findings are missing (limit `rego-timeout-seconds`)")
+        except ConnectionError as exc:
+            self._worker = None
+            self._report_at(first, f"{exc}; Rego findings are missing (please report this with the policies)")
+        except RuntimeError as exc:
+            log.error("Rego worker: %s", exc)
+            self._report_at(first, f"Rego worker error: {exc}")
+        return None
 
     def _finding(self, module: RegoModule, item, default_severity: str, resource: Resource, rule_for):
         if isinstance(item, str):
@@ -133,36 +213,12 @@ class RegoPolicies:
         return None
 
     def _report(self, module: RegoModule, message: str) -> None:
-        key = (module.source.path, message)
-        if key not in self._reported:
-            self._reported.add(key)
-            self.problems.append(Problem(module.source.path, message, module.package_span, kind="error"))
+        self._report_at(module.source.path, message, module.package_span)
 
-    def _query(self, module: RegoModule, rule: str | None, document) -> object:
-        from regopy.rego_shared import rego_free_output, rego_output_ok, rego_output_string, rego_query
-
-        interpreter = self._interpreter
-        query = f"data.{module.package}" + (f".{rule}" if rule else "")
-        with native_stdout_to_stderr():
-            interpreter.set_input(document)
-            output = rego_query(interpreter._impl, query)
-            try:
-                ok, text = rego_output_ok(output), rego_output_string(output)
-            finally:
-                rego_free_output(output)
-        if not ok or text.startswith("(error"):
-            detail = _length_prefixed(text, _ERROR_MESSAGE) if ok else None
-            self._report(module, f"Rego evaluation error in package {module.package}"
-                                 + (f": {detail}" if detail else " (conflicting values or a failing built-in)"))
-            return None
-        if text == "undefined":
-            return None
-        try:
-            answer = json.loads(text)
-        except ValueError:
-            return None
-        expressions = answer.get("expressions") if isinstance(answer, dict) else None
-        return expressions[0] if isinstance(expressions, list) and expressions else None
+    def _report_at(self, path: str, message: str, span: Span | None = None) -> None:
+        if (path, message) not in self._reported:
+            self._reported.add((path, message))
+            self.problems.append(Problem(path, message, span, kind="error"))
 
 
 def _members(value) -> list:
@@ -173,44 +229,3 @@ def _members(value) -> list:
     if isinstance(value, dict) and all(item is True for item in value.values()):
         return list(value)
     return []
-
-
-def _length_prefixed(text: str, pattern: re.Pattern) -> str | None:
-    """`(errormsg 24:Invalid boolean operator)` -> the 24 characters after the colon."""
-    match = pattern.search(text)
-    if match is None:
-        return None
-    length = int(match.group(1))
-    return text[match.end():match.end() + length]
-
-
-def _compile_problem(source: SourceFile) -> Problem | None:
-    """Compile the module alone, so one broken file neither hides the others nor loses its line."""
-    import regopy
-
-    probe = regopy.Interpreter()
-    try:
-        with native_stdout_to_stderr():
-            probe.add_module(source.path, source.text)
-    except regopy.RegoError as exc:
-        text = str(exc)
-        message = _length_prefixed(text, _ERROR_MESSAGE) or "invalid Rego"
-        span = source.point(0)
-        where = _ERROR_AT.search(text)
-        if where is not None:
-            name_length = int(where.group(1))
-            rest = text[where.end() + name_length:]
-            location = re.match(r"\|(\d+)\|(\d+)", rest)
-            if location is not None:
-                start = _char_offset(source.text, int(location.group(1)))
-                span = source.point(start)
-                end = _char_offset(source.text, int(location.group(1)) + int(location.group(2)))
-                if end > start and span.start_line == source.point(end - 1).start_line:
-                    span = span._replace(end_col=span.start_col + (end - start))
-        return Problem(source.path, f"Rego: {message}", span, kind="syntax")
-    return None
-
-
-def _char_offset(text: str, byte_offset: int) -> int:
-    """regopy reports UTF-8 byte offsets; spans count characters."""
-    return len(text.encode("utf-8")[:byte_offset].decode("utf-8", errors="ignore"))
