@@ -289,3 +289,20 @@ def test_diff_errors_are_clear(repo, tmp_path_factory, capsys):
     (outside / "main.tf").write_text(MAIN_TF)
     code, _, err = _check(capsys, str(outside), "--diff", "HEAD")
     assert code == 2 and "git rev-parse: fatal: not a git repository" in err
+
+
+def test_pre_commit_hooks_run_the_check_on_the_files_pre_commit_passes(infra, capsys):
+    """What pre-commit does: `entry` plus the staged files that match `files`."""
+    import re
+
+    from ruamel.yaml import YAML
+
+    hooks = YAML(typ="safe").load((Path(__file__).resolve().parents[1] / ".pre-commit-hooks.yaml").read_text())
+    assert [hook["id"] for hook in hooks] == ["aiiac-ls", "aiiac-ls-rego"]
+    for hook in hooks:
+        assert hook["language"] == "python" and hook["entry"].split()[0] == "aiiac-ls"
+        staged = [name for name in ("infra/main.tf", "README.md", "k8s/app.yml", "chart/templates/_helpers.tpl")
+                  if re.search(hook["files"], name)]
+        assert staged == ["infra/main.tf", "k8s/app.yml", "chart/templates/_helpers.tpl"]
+        code = main([*hook["entry"].split()[1:], "infra/main.tf"])
+        assert code == 1 and "AIS402" in capsys.readouterr().out
