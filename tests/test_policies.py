@@ -396,3 +396,20 @@ def test_a_runaway_policy_is_stopped_and_the_rest_of_the_scan_goes_on(tmp_path):
         assert [p.message for p in analysis.problems] == [
             "Rego policies did not finish within 1 s and were stopped; their findings are missing (limit "
             "`rego-timeout-seconds`)"]
+
+
+def test_list_rules_and_explain_include_the_configured_custom_rules(tmp_path, monkeypatch, capsys):
+    (tmp_path / "policies").mkdir()
+    for name in ("model-buckets.rego", "org.rules.yaml"):
+        (tmp_path / "policies" / name).write_text((EXAMPLE / name).read_text())
+    (tmp_path / ".aiiac.toml").write_text('policies = ["policies"]\n')
+    monkeypatch.chdir(tmp_path)
+    assert main(["--list-rules"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in listed if not line.startswith("AIS")] == [
+        "ORG010", "ORG011", "ORG012", "ORG001", "ORG002"]
+    assert main(["--explain", "ORG001"]) == 0
+    page = capsys.readouterr().out
+    assert page.startswith("# ORG001: Model buckets carry a cost-centre tag\n")
+    assert "Buckets tagged purpose=models must name the cost centre that pays for them." in page
+    assert "Custom rule from `policies/model-buckets.rego`." in page

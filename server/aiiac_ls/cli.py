@@ -137,9 +137,36 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(50_000, 50, 100)
 
 
+def _configured_rules() -> list:
+    """Built-in rules and the custom ones the configuration here names (YAML rules, and Rego
+    rules their package's `metadata` declares)."""
+    from .config import ConfigError, load_config
+    from .rules import all_rules
+
+    rules = list(all_rules())
+    try:
+        config = load_config(["."])
+    except ConfigError:
+        return rules
+    if config.policies:
+        from .policy.loader import load_policies
+        from .policy.meta import custom_rule
+
+        policies = load_policies(config)
+        rules += policies.rules
+        if policies.rego is not None:
+            for rule_id, meta in sorted(policies.rego.metadata.items()):
+                origin = next((m.source.path for m in policies.rego.modules if rule_id in m.source.text), "")
+                rules.append(custom_rule(rule_id, str(meta.get("title") or rule_id),
+                                         meta.get("severity") if meta.get("severity") in
+                                         ("low", "medium", "high", "critical") else "medium", origin, meta))
+    return rules
+
+
 def _explain(rule_id: str) -> int:
     from .rules import get_rule
 
+    _configured_rules()  # registers the custom ones
     rule = get_rule(rule_id)
     if rule is None:
         print(f"aiiac-ls: unknown rule `{rule_id}`; see `aiiac-ls --list-rules`", file=sys.stderr)
@@ -164,9 +191,7 @@ def _test_policies(folder: str) -> int:
 
 
 def _list_rules(fmt: str) -> int:
-    from .rules import all_rules
-
-    rules = all_rules()
+    rules = _configured_rules()
     if fmt == "json":
         from .report.machine import rules_json
 

@@ -16,6 +16,7 @@ export const DOCUMENT_SELECTOR = [
   { scheme: "file", pattern: "**/*.{tf,tfvars,hcl}" },
   { scheme: "file", pattern: "**/*.{yaml,yml}" },
   { scheme: "file", pattern: "**/templates/**" },
+  { scheme: "file", pattern: "**/*.rego" }, // custom policies: their errors are diagnostics too
 ];
 
 let client: LanguageClient | undefined;

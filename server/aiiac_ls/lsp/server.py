@@ -398,7 +398,7 @@ def create_server() -> AiiacServer:
         if ls.watch_files:  # disk changes to files that are not open keep the analysis in sync
             watchers = [types.FileSystemWatcher(glob_pattern=pattern) for pattern in
                         ("**/*.tf", "**/*.tfvars", "**/*.{yaml,yml}", "**/*.tpl", "**/.aiiac.toml",
-                         "**/pyproject.toml")]
+                         "**/pyproject.toml", "**/*.rego")]
             try:
                 await ls.client_register_capability_async(types.RegistrationParams(registrations=[
                     types.Registration(id="aiiac-watchers", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
@@ -487,6 +487,9 @@ def create_server() -> AiiacServer:
                 continue
             if os.path.basename(path) in (".aiiac.toml", "pyproject.toml"):
                 touched.update(ls.model.open_units())
+            if is_policy_file(path):
+                ls.spawn(ls.check_policy_file(path))
+                continue
             unit = unit_of(path)
             if unit is not None and not ls.model.is_open(path):
                 touched.add(unit)

@@ -24,7 +24,7 @@ test("activation starts the server with the document selector and mirrored setti
     assert.deepEqual(client.clientOptions.initializationOptions.settings.select, ["AIS1"]);
     assert.deepEqual(client.clientOptions.initializationOptions.settings.modelPorts, [9000]);
     const patterns = client.clientOptions.documentSelector.map((s) => s.pattern).filter(Boolean);
-    assert.deepEqual(patterns, ["**/*.{tf,tfvars,hcl}", "**/*.{yaml,yml}", "**/templates/**"]);
+    assert.deepEqual(patterns, ["**/*.{tf,tfvars,hcl}", "**/*.{yaml,yml}", "**/templates/**", "**/*.rego"]);
     assert.deepEqual(Object.keys(stub.calls.commands).sort(),
                      ["aiiac.restartServer", "aiiac.showExplanation", "aiiac.showOutput"]);
     assert.equal(stub.calls.statusShown, true);
