@@ -46,7 +46,8 @@ def policy_files(paths: tuple[str, ...] | list[str]) -> tuple[list[str], list[st
     return rego, yaml
 
 
-_CACHE: dict[tuple, PolicySet] = {}
+_CACHE: dict[tuple, PolicySet] = {}  # by policy paths, limits and file stats; a Rego worker each
+_KEEP = 4  # projects with different policies open at once in one editor
 
 
 def load_policies(config: Config, display=os.path.relpath) -> PolicySet:
@@ -58,6 +59,7 @@ def load_policies(config: Config, display=os.path.relpath) -> PolicySet:
     signature = (config.policies, config.limits, display,
                  tuple(_stat(path) for path in rego_files + yaml_files))
     if signature in _CACHE:
+        _CACHE[signature] = _CACHE.pop(signature)  # most recently used last
         return _CACHE[signature]
     policies = PolicySet(files=rego_files + yaml_files)
     for path in missing:
@@ -84,10 +86,10 @@ def load_policies(config: Config, display=os.path.relpath) -> PolicySet:
             policies.rego = None
             policies.problems.append(Problem(rego_sources[0].path, "Rego policies need the `regopy` package "
                                                                    "(pip install 'aiiac-ls[rego]')"))
-    for previous in _CACHE.values():
-        if previous.rego is not None:
+    for stale in [key for key in _CACHE if key[0] == signature[0]] + list(_CACHE)[:max(len(_CACHE) + 1 - _KEEP, 0)]:
+        previous = _CACHE.pop(stale, None)  # an older version of these files, or the least recently used
+        if previous is not None and previous.rego is not None:
             previous.rego.close()
-    _CACHE.clear()
     _CACHE[signature] = policies
     return policies
 
