@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from .config import DEFAULT_EXCLUDES, Config
 from .formats.hcl.syntax import HclFile
 from .formats.helm.chart import RenderOptions, outermost_chart_root, render_chart
+from .formats.kubernetes_tf import kubernetes_objects
 from .formats.source import SourceError, SourceFile, read_source
 from .formats.terraform import ModuleInstance, TerraformProject
 from .formats.yaml import kubernetes_resources, parse_yaml
 from .limits import DEFAULT_LIMITS, Limits
-from .model.findings import Finding, Hit, Problem
+from .model.findings import Finding, Fix, Hit, Problem, RemoveKey, ReplaceValue
 from .model.nodes import Entry, Mapping, Node, Sequence, Span
 from .model.resources import Resource
 from .rules import Rule, RuleContext, all_rules, get_rule
@@ -443,7 +444,8 @@ class Engine:
 
     def _instance_scopes(self, instance: ModuleInstance, scopes: list[list[Resource]], analysis: Analysis) -> None:
         try:
-            scopes.append(instance.resources())
+            resources = instance.resources()
+            scopes.append(resources + kubernetes_objects(resources))
         except RecursionError:
             analysis.problems.append(Problem(instance.files.display_dir, "module too deeply nested to evaluate"))
             return
@@ -522,8 +524,9 @@ class Engine:
     def _finding(self, rule: Rule, resource: Resource, hit: Hit) -> Finding | None:
         span = locate(hit.at) or resource.head
         severity = self.config.severity.get(rule.id) or hit.severity or rule.severity
+        fix = writable_fix(hit.fix) if resource.translated else hit.fix
         return Finding(rule=rule.id, severity=severity, title=rule.title, message=hit.message, span=span,
-                       resource=resource.address, fix=hit.fix, related=hit.related,
+                       resource=resource.address, fix=fix, related=hit.related,
                        equivalents=rule.equivalents, redact=hit.redact)
 
     # ---- suppression --------------------------------------------------------------------------
@@ -626,6 +629,14 @@ def guarded(analysis: Analysis, path: str, doing: str):
         log.exception("internal error while %s %s", doing, path)
         analysis.problems.append(Problem(path, f"internal error while {doing}: {type(exc).__name__}: {exc} "
                                                "(please report this)", kind="internal"))
+
+
+def writable_fix(fix: Fix | None) -> Fix | None:
+    """For a translated resource: the fix (or its fallback) if it only replaces values or removes
+    keys, edits made on the nodes' own spans; None when it would have to spell a new key."""
+    while fix is not None and not all(isinstance(edit, (ReplaceValue, RemoveKey)) for edit in fix.edits):
+        fix = fix.fallback
+    return fix
 
 
 def locate(target) -> Span | None:

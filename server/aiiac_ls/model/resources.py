@@ -30,6 +30,9 @@ class Resource:
     block_type: str = ""  # Terraform: resource | data | provider
     module: str = ""  # Terraform module path of the instance ("" for a root module)
     labels: dict[str, str] = field(default_factory=dict)
+    # the body was rebuilt in another schema's spelling (a kubernetes_* Terraform resource seen as
+    # the Kubernetes object): only value replacements can be written back as fixes
+    translated: bool = False
 
     def ancestors(self, target: Node) -> list[tuple[Entry | None, Node]]:
         """The chain of (entry, node) from the body down to `target` (inclusive), or []."""
