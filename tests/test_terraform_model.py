@@ -223,3 +223,16 @@ def test_syntax_error_has_precise_message_and_rest_of_file_is_analysed(tmp_path,
 def test_expressions(tmp_path, expression, expected):
     instance = _module(tmp_path, {"main.tf": f'resource "x" "y" {{\n  v = {expression}\n}}\n'})
     assert _resource(instance, "x.y").body.get("v").plain() == expected
+
+
+def test_file_built_from_path_module_is_read_when_paths_are_relative(tmp_path, monkeypatch):
+    """path.module evaluates to the folder as reported (relative to the working directory):
+    `file("${path.module}/policy.json")` must still find the file."""
+    module = tmp_path / "infra"
+    module.mkdir()
+    (module / "policy.json").write_text('{"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}')
+    (module / "main.tf").write_text('resource "aws_iam_policy" "p" {\n'
+                                    '  policy = file("${path.module}/policy.json")\n}\n')
+    monkeypatch.chdir(tmp_path)
+    analysis = run(["infra"], select=["AIS302"])
+    assert [(f.rule, f.file, f.span.start_line + 1) for f in analysis.findings] == [("AIS302", "infra/main.tf", 2)]

@@ -358,14 +358,39 @@ class Engine:
         options = RenderOptions(values_files=tuple(f for f in values_files if os.path.isfile(f) or (self.overlay
                                                    and self.overlay(f) is not None)),
                                 set_values=self.set_values, limits=self.config.limits)
+        return self._render(root, options, root, analysis, reader, cache)
+
+    def _releases(self, resources: list[Resource], module_dir: str, analysis: Analysis, reader: Reader,
+                  cache: ParseCache) -> list[Resource]:
+        """Charts in the repository that a `helm_release` deploys, rendered with its values."""
+        if not any(resource.kind == "helm_release" for resource in resources):
+            return []
+        from .formats.helm_release import local_releases
+
+        def text_of(path: str) -> str | None:
+            source = analysis.sources.get(path)
+            return source.text if source else None
+
+        rendered: list[Resource] = []
+        for release in local_releases(resources, module_dir, text_of):
+            options = RenderOptions(release_name=release.name, namespace=release.namespace,
+                                    values_files=release.values_files, value_overrides=release.overrides,
+                                    limits=self.config.limits)
+            with guarded(analysis, release.resource.file, f"rendering the chart of {release.resource.address}"):
+                rendered += self._render(release.chart_root, options, (release.chart_root, release.resource.address),
+                                         analysis, reader, cache)
+        return rendered
+
+    def _render(self, root: str, options: RenderOptions, key, analysis: Analysis, reader: Reader,
+                cache: ParseCache) -> list[Resource]:
         if self.config.kube_version:
             options.kube_version = self.config.kube_version
-        previous = cache.charts.get(root)
+        previous = cache.charts.get(key)
         render = render_chart(root, options, display=self.display, read=reader, overlay=self.overlay,
                               previous=previous)
         render.files = []  # the rendered text and its segments are not needed once objects are mapped
         if self.cache is not None:  # an editor keeps the last good render of each template
-            cache.charts[root] = render
+            cache.charts[key] = render
         for source in render.sources.values():
             if source.path not in analysis.sources:
                 analysis.sources[source.path] = source
@@ -436,16 +461,18 @@ class Engine:
             if key in called:
                 continue
             with guarded(analysis, instance.files.display_dir, "evaluating the Terraform module"):
-                self._instance_scopes(instance, scopes, analysis)
+                self._instance_scopes(instance, scopes, analysis, reader, cache)
         for path, error in project.problems:
             analysis.problems.append(Problem(self.display(path), getattr(error, "message", str(error)),
                                              getattr(error, "span", None)))
         return scopes
 
-    def _instance_scopes(self, instance: ModuleInstance, scopes: list[list[Resource]], analysis: Analysis) -> None:
+    def _instance_scopes(self, instance: ModuleInstance, scopes: list[list[Resource]], analysis: Analysis,
+                         reader: Reader, cache: ParseCache) -> None:
         try:
             resources = instance.resources()
-            scopes.append(resources + kubernetes_objects(resources))
+            scopes.append(resources + kubernetes_objects(resources)
+                          + self._releases(resources, instance.directory, analysis, reader, cache))
         except RecursionError:
             analysis.problems.append(Problem(instance.files.display_dir, "module too deeply nested to evaluate"))
             return
@@ -458,7 +485,7 @@ class Engine:
                 continue
             child = instance.child(call.name)
             if child is not None:
-                self._instance_scopes(child, scopes, analysis)
+                self._instance_scopes(child, scopes, analysis, reader, cache)
 
     # ---- rules --------------------------------------------------------------------------------
 

@@ -193,19 +193,39 @@ def _jsondecode(span, args, env=None):
     return Unknown(span, "jsondecode() of an unknown or invalid value")
 
 
+def module_path(module_dir: str, value: str) -> str:
+    """A path written in a module: relative to the module's folder, or built from `path.module`,
+    which evaluates to the folder as this process names it (relative to its working directory)."""
+    candidate = os.path.realpath(os.path.join(module_dir, value))
+    if not os.path.exists(candidate) and not os.path.isabs(value) and os.path.exists(value):
+        return os.path.realpath(value)
+    return candidate
+
+
+class FileText(Scalar):
+    """The text `file()` read, remembering from where: a Helm values file given to a
+    `helm_release` as `values = [file("values.yaml")]` is then analysed as that file."""
+
+    __slots__ = ("path",)
+
+    def __init__(self, value: str, span: Span | None, path: str):
+        super().__init__(value, span)
+        self.path = path
+
+
 def _file(span, args, env=None):
     """Read a file of the module itself (an IAM policy JSON); never outside the module folder."""
     if env is None or not args or not isinstance(args[0], Scalar) or not isinstance(args[0].value, str):
         return Unknown(span, "file() of an unknown path")
     module_dir = os.path.realpath(env.module.directory)
-    path = os.path.realpath(os.path.join(module_dir, args[0].value))
+    path = module_path(module_dir, args[0].value)
     if os.path.commonpath([module_dir, path]) != module_dir or not os.path.isfile(path):
         return Unknown(span, "file() outside the module folder is not read")
     if os.path.getsize(path) > MAX_FILE_FUNCTION_BYTES:
         return Unknown(span, "file() too large")
     try:
         with open(path, encoding="utf-8") as handle:
-            return Scalar(handle.read(), span)
+            return FileText(handle.read(), span, path)
     except (OSError, UnicodeDecodeError):
         return Unknown(span, "file() unreadable")
 

@@ -276,11 +276,18 @@ def coalesce(base: Node | None, override: Node | None) -> Node | None:
 def set_value(values: Mapping, assignment: str, span: Span) -> None:
     """`--set a.b=c` (also `a.b={x,y}` lists and `a[0]=x` indexes in their simple forms)."""
     key, _, raw = assignment.partition("=")
-    parts = [p for p in re.split(r"\.(?![^\[]*\])", key) if p]
     if raw.startswith("{") and raw.endswith("}"):
-        value: Node = Sequence(span, [Scalar(_set_scalar(v), span) for v in raw[1:-1].split(",") if v], style="flow")
+        value: Node = Sequence(span, [Scalar(set_scalar(v), span) for v in raw[1:-1].split(",") if v], style="flow")
     else:
-        value = Scalar(_set_scalar(raw), span)
+        value = Scalar(set_scalar(raw), span)
+    set_node(values, key, value, span)
+
+
+def set_node(values: Mapping, key: str, value: Node, span: Span | None) -> None:
+    """Put `value` at the dotted `key` (`service.type`), creating the mappings on the way."""
+    parts = [p for p in re.split(r"\.(?![^\[]*\])", key) if p]
+    if not parts:
+        return
     node = values
     for part in parts[:-1]:
         child = node.get(part)
@@ -291,7 +298,7 @@ def set_value(values: Mapping, assignment: str, span: Span) -> None:
     node.set(parts[-1], value, span)
 
 
-def _set_scalar(text: str):
+def set_scalar(text: str):
     if text in ("true", "false"):
         return text == "true"
     if text == "null":
@@ -425,6 +432,7 @@ class RenderOptions:
     namespace: str = "default"
     values_files: tuple[str, ...] = ()  # extra values files (paths)
     set_values: tuple[str, ...] = ()
+    value_overrides: tuple[Node, ...] = ()  # positioned values over the files and sets (Terraform helm_release)
     kube_version: str = DEFAULT_KUBE_VERSION
     dependency_dirs: tuple[str, ...] = ()
     limits: Limits = DEFAULT_LIMITS
@@ -463,6 +471,7 @@ def render_chart(root: str, options: RenderOptions, display=lambda p: p, read=No
         for assignment in options.set_values:
             set_value(command_line, assignment, Span("--set", 0, 0, 0, len(assignment)))
         overrides.append(command_line)
+    overrides.extend(options.value_overrides)
     # templates of every chart share one namespace of defines (subcharts first, the parent wins)
     templates: dict[str, Template] = {}
     renderable: list[tuple[Chart, str, Template, SourceFile]] = []
