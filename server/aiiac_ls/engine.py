@@ -398,7 +398,9 @@ class Engine:
                 analysis.lines += source.text.count("\n") + 1
         for problem in render.problems:
             kind = {"syntax": "syntax", "warning": "warning", "skipped": "skipped"}.get(problem.kind, "error")
-            analysis.problems.append(Problem(problem.path, problem.message, problem.span, kind=kind))
+            found = Problem(problem.path, problem.message, problem.span, kind=kind)
+            if found not in analysis.problems:  # a chart rendered alone and for a helm_release
+                analysis.problems.append(found)
         return render.resources
 
     def _terraform(self, tf_dirs: dict[str, list[str]], analysis: Analysis, var_files: list[str],

@@ -5,7 +5,7 @@ The values keep their positions: `set { name = "service.type" value = "LoadBalan
 HCL string at `service.type`, `values = [yamlencode({...})]` the HCL object, a heredoc its YAML
 lines, `values = [file("values-prod.yaml")]` that file. A finding on a value is then reported
 where Terraform sets it, and a value fix edits that place. Order as the provider applies them:
-`values` entries in order, then `set` / `set_sensitive`. Charts from a remote `repository` are
+`values` entries in order, then `set` / `set_sensitive` / `set_list`. Charts from a remote `repository` are
 not fetched (no network at run time) and are left out.
 """
 
@@ -55,7 +55,8 @@ def local_releases(resources: list[Resource], module_dir: str, text_of: Callable
                 if isinstance(parsed, Mapping):
                     overrides.append(parsed)
         sets = Mapping(resource.head, style="flow")
-        for block in resource.body.blocks("set") + resource.body.blocks("set_sensitive"):
+        for block in resource.body.blocks("set") + resource.body.blocks("set_sensitive") + \
+                resource.body.blocks("set_list"):
             name = as_str(block.get("name"))
             value = block.get("value")
             if not name or value is None:
