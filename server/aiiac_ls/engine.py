@@ -20,6 +20,7 @@ from .formats.helm.chart import RenderOptions, outermost_chart_root, render_char
 from .formats.kubernetes_tf import kubernetes_objects
 from .formats.source import SourceError, SourceFile, read_source
 from .formats.terraform import ModuleInstance, TerraformProject
+from .formats.tfplan import looks_like_plan
 from .formats.yaml import kubernetes_resources, parse_yaml
 from .limits import DEFAULT_LIMITS, Limits
 from .model.findings import Finding, Fix, Hit, Problem, RemoveKey, ReplaceValue
@@ -68,11 +69,13 @@ def display_path(path: str) -> str:
 
 
 def classify(path: str) -> str | None:
-    """yaml | helm | tf | tfvars | None (not ours). `helm`: a file of a chart that its rendering
+    """yaml | helm | tf | tfvars | plan | None (not ours). `helm`: a file of a chart that its rendering
     reads (templates, values files, Chart.yaml, subcharts); a chart's `crds/` stay plain YAML."""
     name = os.path.basename(path)
     if name.endswith(TF_SUFFIXES):
         return "tf"
+    if name.endswith(".tfplan.json") or name in ("tfplan.json", "plan.json"):
+        return "plan"  # `terraform show -json` output (any .json named on the command line is tried too)
     if name.endswith(TFVARS_SUFFIXES):
         return "tfvars"
     if name.endswith(YAML_SUFFIXES) or name.endswith(".tpl") or name.endswith(".tgz"):
@@ -270,6 +273,7 @@ class Engine:
         if reader is _default_reader:
             reader = self.read_file
         kubernetes: list[Resource] = []
+        plans: list[list[Resource]] = []
         tf_dirs: dict[str, list[str]] = {}
         charts: dict[str, None] = {}
         for path in files:
@@ -286,6 +290,10 @@ class Engine:
             source = self._read(path, shown, analysis, reader)
             if source is None:
                 continue
+            if path.endswith(".json") and looks_like_plan(source.text):
+                with guarded(analysis, shown, "reading the Terraform plan"):
+                    plans.append(self._plan(path, source, analysis, var_files, reader))
+                continue
             with guarded(analysis, shown, "reading the YAML"):
                 errors, resources = cache.yaml(source, self.config.limits)
                 for error in errors:
@@ -299,6 +307,7 @@ class Engine:
             scopes.append(kubernetes)
         if tf_dirs:
             scopes.extend(self._terraform(tf_dirs, analysis, var_files, reader, cache))
+        scopes.extend(plan for plan in plans if plan)
         analysis.resources += sum(len(scope) for scope in scopes)
         return scopes
 
@@ -402,6 +411,36 @@ class Engine:
             if found not in analysis.problems:  # a chart rendered alone and for a helm_release
                 analysis.problems.append(found)
         return render.resources
+
+    def _plan(self, path: str, source: SourceFile, analysis: Analysis, var_files: list[str],
+              reader: Reader) -> list[Resource]:
+        """A plan's resources (one scope), located in the configuration of the plan's folder or
+        its parent when that holds the `.tf` files, else in the plan file."""
+        from .formats.tfplan import plan_resources
+        from .formats.yaml import json_nodes
+
+        root = json_nodes(source.text, source.path, 0)
+        if not isinstance(root, Mapping):
+            analysis.problems.append(Problem(source.path, "Terraform plan JSON could not be read"))
+            return []
+        config: dict[str, Resource] = {}
+        folder = os.path.dirname(os.path.abspath(path))
+        for directory in (folder, os.path.dirname(folder)):
+            tf_files = sorted(os.path.join(directory, name) for name in os.listdir(directory)
+                              if name.endswith(TF_SUFFIXES + TFVARS_SUFFIXES))
+            if any(name.endswith(TF_SUFFIXES) for name in tf_files):
+                scratch = Analysis()  # only the configuration's positions and texts are wanted
+                for scope in self._terraform({directory: tf_files}, scratch, var_files, reader, ParseCache()):
+                    config.update((resource.address, resource) for resource in scope
+                                  if resource.source == "terraform")
+                for shown, text in scratch.sources.items():
+                    analysis.sources.setdefault(shown, text)
+                break
+        resources = plan_resources(root, config)
+        if not resources:
+            analysis.problems.append(Problem(source.path, "Terraform plan JSON has no planned_values resources",
+                                             kind="warning"))
+        return resources
 
     def _terraform(self, tf_dirs: dict[str, list[str]], analysis: Analysis, var_files: list[str],
                    reader: Reader, cache: ParseCache) -> list[list[Resource]]:
@@ -553,7 +592,7 @@ class Engine:
     def _finding(self, rule: Rule, resource: Resource, hit: Hit) -> Finding | None:
         span = locate(hit.at) or resource.head
         severity = self.config.severity.get(rule.id) or hit.severity or rule.severity
-        fix = writable_fix(hit.fix) if resource.translated else hit.fix
+        fix = None if resource.plan else writable_fix(hit.fix) if resource.translated else hit.fix
         return Finding(rule=rule.id, severity=severity, title=rule.title, message=hit.message, span=span,
                        resource=resource.address, fix=fix, related=hit.related,
                        equivalents=rule.equivalents, redact=hit.redact)

@@ -33,6 +33,7 @@ class Resource:
     # the body was rebuilt in another schema's spelling (a kubernetes_* Terraform resource seen as
     # the Kubernetes object): only value replacements can be written back as fixes
     translated: bool = False
+    plan: bool = False  # from a Terraform plan JSON: its values are not text to edit, no fixes
 
     def ancestors(self, target: Node) -> list[tuple[Entry | None, Node]]:
         """The chain of (entry, node) from the body down to `target` (inclusive), or []."""
