@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from aiiac_ls.model.nodes import Mapping, Scalar, as_str
 from aiiac_ls.model.resources import Resource
 
+from .identity_links import IdentityFacts, collect_identity
 from .serving import MODEL_NAME_HINT, split_object_uri
 
 _MODEL_URI_KEYS = {"model_data_url", "s3_uri", "storageUri", "storage_uri", "artifact_uri", "STORAGE_URI"}
@@ -23,6 +24,8 @@ class Facts:
     model_buckets: dict[str, set[str]] = field(default_factory=dict)
     # bucket name -> why it is considered a model bucket (for messages)
     reasons: dict[str, str] = field(default_factory=dict)
+    # which ServiceAccounts cloud identities trust, and which identities ServiceAccounts ask for
+    identity: IdentityFacts = field(default_factory=IdentityFacts)
 
     def add(self, bucket: str, prefix: str, reason: str) -> None:
         self.model_buckets.setdefault(bucket, set()).add(prefix)
@@ -30,7 +33,7 @@ class Facts:
 
     def merged(self, later: Facts) -> Facts:
         """These facts, then `later`'s: what one scan of both sets of resources would collect."""
-        result = Facts()
+        result = Facts(identity=self.identity.merged(later.identity))
         for facts in (self, later):
             for bucket, prefixes in facts.model_buckets.items():
                 for prefix in sorted(prefixes):
@@ -77,7 +80,7 @@ def _walk_uris(node, depth: int = 0):
 
 
 def collect_facts(resources: list[Resource], settings) -> Facts:
-    facts = Facts()
+    facts = Facts(identity=collect_identity(resources))
     for bucket in getattr(settings, "model_buckets", ()):
         facts.add(bucket, "", "listed in `model-buckets`")
     for resource in resources:

@@ -581,13 +581,15 @@ def policy_document_from_data(body: Mapping, span: Span, address: str) -> Node:
             condition_map = Mapping(conditions[0].span, style="hcl-block", head=conditions[0].head)
             for condition in conditions:
                 test, variable = condition.get("test"), condition.get("variable")
-                if isinstance(test, Scalar) and isinstance(variable, Scalar):
+                if isinstance(test, Scalar):
                     operator = condition_map.get(str(test.value))
                     if not isinstance(operator, Mapping):
                         operator = Mapping(condition.span, style="hcl-block", head=condition.head)
                         condition_map.set(str(test.value), operator, condition.head)
-                    operator.set(str(variable.value), condition.get("values") or Unknown(condition.span, ""),
-                                 condition.head)
+                    # `"${module.eks.oidc_provider}:sub"` is not known statically; its values are
+                    key = str(variable.value) if isinstance(variable, Scalar) else \
+                        f"<unknown {condition.head.start_line}>"
+                    operator.set(key, condition.get("values") or Unknown(condition.span, ""), condition.head)
                 else:
                     condition_map.set(f"<unknown {condition.head.start_line}>", Unknown(condition.span, "condition"))
             statement.set("Condition", condition_map, conditions[0].head)

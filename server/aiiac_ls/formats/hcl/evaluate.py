@@ -155,9 +155,10 @@ class Evaluator:
             if key_node is None or val_node is None:
                 continue
             key = self._object_key(key_node, env)
-            if key is None:
-                result.set(f"<unknown key {self.hcl.span(key_node).start_line + 1}>",
-                           Unknown(self.hcl.span(val_node), "unknown object key"), self.hcl.span(key_node))
+            if key is None:  # the value still counts (an IRSA `"${oidc}:sub" = "system:serviceaccount:..."`)
+                where = self.hcl.span(key_node)
+                result.set(f"<unknown key {where.start_line + 1}:{where.start_col + 1}>", self.eval(val_node, env),
+                           where)
                 continue
             result.set(key, self.eval(val_node, env), self.hcl.span(key_node))
         return result
