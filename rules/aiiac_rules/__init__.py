@@ -12,6 +12,7 @@ from .suppression import SUPPRESSION_RULES  # noqa: F401
 from .terraform import cross_layer as _cross_layer  # noqa: F401
 from .terraform.aws import eks as _eks  # noqa: F401
 from .terraform.aws import iam as _iam  # noqa: F401
+from .terraform.aws import model_buckets as _model_buckets  # noqa: F401
 from .terraform.aws import network as _network  # noqa: F401
 from .terraform.aws import s3 as _s3  # noqa: F401
 from .terraform.aws import sagemaker as _sagemaker  # noqa: F401

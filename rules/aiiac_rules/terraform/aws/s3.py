@@ -20,7 +20,7 @@ def _base_address(address: str) -> str:
     return address.split("[", 1)[0]
 
 
-def _refers_to(node, bucket) -> bool:
+def refers_to(node, bucket) -> bool:
     if node is None:
         return False
     if node.ref and node.ref == _base_address(bucket.address):
@@ -95,7 +95,7 @@ def public_access_block(resource, ctx):
         target = block.body.get("bucket")
         if target is None:
             continue
-        if _refers_to(target, resource):
+        if refers_to(target, resource):
             return
         if not target.known and target.ref is None:
             return  # a block for an unknown bucket may well be this one: never guess
