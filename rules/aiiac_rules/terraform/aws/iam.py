@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiiac_ls.model.findings import Fix, Hit, ReplaceValue
-from aiiac_ls.model.nodes import Scalar, as_str
+from aiiac_ls.model.nodes import Scalar, as_list, as_str
 from aiiac_ls.rules import rule
 
 from .policies import IDENTITY_POLICY_TYPES, policy_documents, statements
@@ -128,3 +128,138 @@ def wildcard_action(resource, ctx):
             for item in statement.values("Action"):
                 if isinstance(item, Scalar) and item.value in ("*", "*:*"):
                     yield Hit(item, "policy allows every action (`*`)")
+
+
+@rule(
+    id="AIS303", resource_only=True, title="iam:PassRole allowed on every role", severity="high",
+    applies_to=IDENTITY_POLICY_TYPES, source=TF,
+    equivalents={"checkov": ["CKV_AWS_286"], "trivy": [], "tfsec": []},
+    references=["https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html"],
+)
+def pass_role_anywhere(resource, ctx):
+    """## What it does
+    Flags statements that allow `iam:PassRole` (directly or through `iam:*`, `iam:Pass*`) on
+    `Resource: "*"` (or `arn:aws:iam::*:role/*`).
+
+    ## Why is this bad?
+    ML pipelines pass roles to SageMaker training jobs, endpoints and Bedrock agents. A role
+    that may pass *any* role can start a training job or notebook with the account's most
+    powerful role attached and act as it: the classic privilege escalation from "can run
+    training" to "administers the account".
+
+    ## Example
+    ```hcl
+    statement {
+      actions   = ["iam:PassRole"]
+      resources = ["*"]
+    }
+    ```
+
+    ## Fix
+    List the roles it may pass (`arn:aws:iam::<account>:role/sagemaker-execution-*`) and add an
+    `iam:PassedToService` condition (`sagemaker.amazonaws.com`).
+    """
+    for document in policy_documents(resource):
+        for statement in statements(document):
+            if not statement.allows or not statement.action_matches("iam:PassRole"):
+                continue
+            for target in statement.values("Resource"):
+                if as_str(target) in ("*", "arn:aws:iam::*:role/*") and statement.node.get("Condition") is None:
+                    yield Hit(target, "iam:PassRole on every role: lets the holder run jobs as any role")
+
+
+def _trust_statements(resource):
+    from aiiac_ls.formats.terraform import parse_json_document
+
+    policy = resource.body.get("assume_role_policy")
+    document = parse_json_document(policy) if policy is not None else None
+    return list(statements(document)) if document is not None and hasattr(document, "get") else []
+
+
+@rule(
+    id="AIS304", resource_only=True, title="Role can be assumed by any AWS principal", severity="critical",
+    applies_to={"aws_iam_role"}, source=TF,
+    equivalents={"checkov": ["CKV_AWS_60", "CKV_AWS_61"], "trivy": [], "tfsec": []},
+    references=["https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_terms-and-concepts.html"],
+)
+def trust_everyone(resource, ctx):
+    """## What it does
+    Flags role trust policies that allow `Principal: "*"` or `{"AWS": "*"}` without a condition.
+
+    ## Why is this bad?
+    Any AWS account in the world can then assume the role: every model, dataset and endpoint
+    the role reaches is public to anyone who guesses its ARN (role ARNs appear in logs, error
+    messages and public Terraform).
+
+    ## Example
+    ```hcl
+    assume_role_policy = jsonencode({
+      Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", Principal = { AWS = "*" } }]
+    })
+    ```
+
+    ## Fix
+    Name the accounts, roles or services that may assume it, and add `sts:ExternalId` or
+    `aws:PrincipalOrgID` conditions for cross-account access.
+    """
+    from .policies import principal_is_public
+
+    for statement in _trust_statements(resource):
+        if statement.allows and statement.node.get("Condition") is None:
+            public = principal_is_public(statement.node.get("Principal"))
+            if public is not None:
+                yield Hit(public, "any AWS principal may assume this role")
+
+
+@rule(
+    id="AIS305", resource_only=True, title="IRSA trust not scoped to one ServiceAccount", severity="high",
+    applies_to={"aws_iam_role"}, source=TF,
+    equivalents={"checkov": [], "trivy": [], "tfsec": []},
+    references=["https://docs.aws.amazon.com/eks/latest/userguide/associate-service-account-role.html"],
+)
+def irsa_trust_scope(resource, ctx):
+    """## What it does
+    Flags role trust statements for an EKS OIDC provider (`sts:AssumeRoleWithWebIdentity` with a
+    `Federated` principal) that do not pin the subject with `StringEquals` to
+    `system:serviceaccount:<namespace>:<name>`: no `:sub` condition at all, or `StringLike` with
+    a wildcard in it.
+
+    ## Why is this bad?
+    Without the subject, every pod in the cluster (every ServiceAccount of every namespace) can
+    assume the role with its projected token: the model-reader role of one inference server
+    becomes the role of every workload, including the notebook someone runs untrusted code in.
+
+    ## Example
+    ```hcl
+    condition {
+      test     = "StringLike"
+      variable = "${local.oidc}:sub"
+      values   = ["system:serviceaccount:*:*"]
+    }
+    ```
+
+    ## Fix
+    `StringEquals` on `<oidc>:sub` = `system:serviceaccount:<ns>:<sa>` and on `<oidc>:aud` =
+    `sts.amazonaws.com`.
+    """
+    for statement in _trust_statements(resource):
+        principal = statement.node.get("Principal")
+        federated = principal.get("Federated") if hasattr(principal, "get") else None
+        if not statement.allows or federated is None or not statement.action_matches("sts:AssumeRoleWithWebIdentity"):
+            continue
+        condition = statement.node.get("Condition")
+        subjects = []
+        for operator, entry in condition.entries.items() if hasattr(condition, "entries") else []:
+            values = entry.value
+            for key, item in values.entries.items() if hasattr(values, "entries") else []:
+                for value in as_list(item.value):
+                    text = as_str(value)
+                    if (text and text.startswith("system:serviceaccount:")) or key.endswith(":sub"):
+                        subjects.append((operator, value, text))
+        if not subjects:
+            yield Hit(federated, "web-identity trust without a `:sub` condition: every ServiceAccount of the "
+                                 "cluster may assume the role")
+            continue
+        for operator, value, text in subjects:
+            if text and ("*" in text or "?" in text):
+                yield Hit(value, f"{operator} `{text}` lets many ServiceAccounts assume the role")
