@@ -6,6 +6,8 @@ from aiiac_ls.model.findings import Fix, Hit, ReplaceValue, SetPath
 from aiiac_ls.model.nodes import as_str
 from aiiac_ls.rules import rule
 
+from ..settings import equals, is_true, require
+
 NOTEBOOK = {"aws_sagemaker_notebook_instance"}
 
 
@@ -118,3 +120,137 @@ def endpoint_configuration_kms(resource, ctx):
     """
     if resource.body.get("kms_key_arn") is None:
         yield Hit(resource.head, "endpoint configuration has no kms_key_arn")
+
+
+@rule(
+    id="AIS504", resource_only=True, title="SageMaker notebook storage not encrypted with a customer key",
+    severity="medium", applies_to=NOTEBOOK, source="terraform",
+    equivalents={"checkov": ["CKV_AWS_22"], "trivy": [], "tfsec": []},
+    references=["https://docs.aws.amazon.com/sagemaker/latest/dg/encryption-at-rest-nbi.html"],
+)
+def notebook_kms(resource, ctx):
+    """## What it does
+    Flags SageMaker notebook instances without `kms_key_id`.
+
+    ## Why is this bad?
+    Notebook volumes collect what data scientists download: model checkpoints, evaluation sets,
+    samples of production prompts. Without a customer key, anyone who can snapshot or attach the
+    volume reads them.
+
+    ## Example
+    ```hcl
+    resource "aws_sagemaker_notebook_instance" "research" {
+      name          = "research"
+      instance_type = "ml.g5.xlarge"
+    }
+    ```
+
+    ## Fix
+    `kms_key_id = aws_kms_key.notebooks.arn`.
+    """
+    if resource.body.get("kms_key_id") is None:
+        yield Hit(resource.head, "notebook volume is not encrypted with a customer-managed key (no kms_key_id)")
+
+
+@rule(
+    id="AIS505", resource_only=True, title="SageMaker model can reach the network", severity="medium",
+    applies_to={"aws_sagemaker_model"}, source="terraform",
+    equivalents={"checkov": ["CKV_AWS_370"], "trivy": [], "tfsec": []},
+    references=["https://docs.aws.amazon.com/sagemaker/latest/dg/mkt-algo-model-internet-free.html"],
+    fixable=True,
+)
+def model_network_isolation(resource, ctx):
+    """## What it does
+    Flags `aws_sagemaker_model` resources without `enable_network_isolation = true`, and those
+    with neither network isolation nor a `vpc_config`.
+
+    ## Why is this bad?
+    The inference container runs code that came with the model (custom handlers, `trust_remote_code`
+    models, pickled pipelines). Without isolation it can call out to the internet: exfiltrate the
+    inputs it is sent, or fetch a second stage. Isolation also cuts its access to S3 and other
+    AWS APIs beyond what SageMaker mounts for it.
+
+    ## Example
+    ```hcl
+    resource "aws_sagemaker_model" "llm" {
+      name               = "llm"
+      execution_role_arn = aws_iam_role.sagemaker.arn
+      primary_container { image = var.image }
+    }
+    ```
+
+    ## Fix
+    `enable_network_isolation = true` (quick fix), and a `vpc_config` in private subnets.
+    """
+    yield from require(resource, "enable_network_isolation", is_true, True,
+                       "model container can reach the internet (enable_network_isolation is not set)",
+                       "enable_network_isolation = {value}")
+
+
+@rule(
+    id="AIS506", resource_only=True, title="SageMaker domain apps reach the internet directly", severity="high",
+    applies_to={"aws_sagemaker_domain"}, source="terraform",
+    equivalents={"checkov": ["CKV_AWS_187"], "trivy": [], "tfsec": []},
+    references=["https://docs.aws.amazon.com/sagemaker/latest/dg/studio-notebooks-and-internet-access.html"],
+    fixable=True,
+)
+def domain_vpc_only(resource, ctx):
+    """## What it does
+    Flags SageMaker (Studio) domains whose `app_network_access_type` is not `VpcOnly` (the default
+    is `PublicInternetOnly`).
+
+    ## Why is this bad?
+    Studio apps run notebooks and training scripts with the domain's execution role. Through
+    SageMaker's own internet path they bypass your VPC's egress controls, proxies and flow
+    logs: datasets and checkpoints can leave the account without a trace in your network.
+
+    ## Example
+    ```hcl
+    resource "aws_sagemaker_domain" "ml" {
+      domain_name = "ml"
+      auth_mode   = "IAM"
+    }
+    ```
+
+    ## Fix
+    `app_network_access_type = "VpcOnly"` (quick fix) with private subnets and VPC endpoints.
+    """
+    yield from require(resource, "app_network_access_type", equals("VpcOnly"), "VpcOnly",
+                       "domain apps use SageMaker's internet access (app_network_access_type defaults to "
+                       "PublicInternetOnly)",
+                       "app_network_access_type = {value}")
+
+
+@rule(
+    id="AIS507", resource_only=True, title="Bedrock agent without a customer key or guardrail", severity="medium",
+    applies_to={"aws_bedrockagent_agent"}, source="terraform",
+    equivalents={"checkov": ["CKV_AWS_373"], "trivy": [], "tfsec": []},
+    references=["https://docs.aws.amazon.com/bedrock/latest/userguide/guardrails.html"],
+)
+def bedrock_agent(resource, ctx):
+    """## What it does
+    Flags Bedrock agents without `customer_encryption_key_arn`, and agents without a
+    `guardrail_configuration`.
+
+    ## Why is this bad?
+    Agent sessions hold user prompts, tool outputs and retrieved documents. Without a customer
+    key they are encrypted with an AWS-owned key you cannot audit or revoke. Without a guardrail
+    nothing filters prompt injection, harmful output or sensitive data in what the agent says
+    and does with its tools.
+
+    ## Example
+    ```hcl
+    resource "aws_bedrockagent_agent" "support" {
+      agent_name       = "support"
+      foundation_model = "anthropic.claude-3-haiku-20240307-v1:0"
+    }
+    ```
+
+    ## Fix
+    Set `customer_encryption_key_arn` and a `guardrail_configuration { guardrail_identifier,
+    guardrail_version }`.
+    """
+    if resource.body.get("customer_encryption_key_arn") is None:
+        yield Hit(resource.head, "agent data is not encrypted with a customer-managed key")
+    if not resource.body.blocks("guardrail_configuration") and resource.body.get("guardrail_configuration") is None:
+        yield Hit(resource.head, "agent has no guardrail_configuration")
