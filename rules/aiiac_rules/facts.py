@@ -84,9 +84,9 @@ def collect_facts(resources: list[Resource], settings) -> Facts:
     for bucket in getattr(settings, "model_buckets", ()):
         facts.add(bucket, "", "listed in `model-buckets`")
     for resource in resources:
-        if resource.kind == "aws_s3_bucket":
-            name = as_str(resource.body.get("bucket"))
-            tags = resource.body.get("tags")
+        if resource.kind in ("aws_s3_bucket", "google_storage_bucket"):
+            name = as_str(resource.body.get("bucket" if resource.kind == "aws_s3_bucket" else "name"))
+            tags = resource.body.get("tags" if resource.kind == "aws_s3_bucket" else "labels")
             tag_text = " ".join(f"{k} {v.value}" for k, v in tags.items() if isinstance(v, Scalar)) \
                 if isinstance(tags, Mapping) else ""
             if name and (MODEL_NAME_HINT.search(name) or MODEL_NAME_HINT.search(resource.name)
@@ -97,6 +97,6 @@ def collect_facts(resources: list[Resource], settings) -> Facts:
             continue
         for uri in _walk_uris(resource.body):
             parts = split_object_uri(uri)
-            if parts and parts[0] == "s3":
+            if parts:  # s3:// and gs://
                 facts.add(parts[1], _model_dir(parts[2]), f"{resource.address} loads a model from it")
     return facts

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from aiiac_ls.model.findings import Fix, Hit, ReplaceValue, SetPath
-from aiiac_ls.model.nodes import as_bool, strings
+from aiiac_ls.model.nodes import as_bool, as_str, strings
 from aiiac_ls.rules import rule
+
+from ..settings import entry_at, equals, require
 
 PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
 _MEMBER_KEYS = {
@@ -89,3 +91,102 @@ def uniform_bucket_level_access(resource, ctx):
     elif as_bool(entry.value) is False:
         yield Hit(entry, "uniform bucket-level access is disabled",
                   Fix("Set uniform_bucket_level_access = true", (ReplaceValue(entry.value, True),)))
+
+
+@rule(
+    id="AIS414", resource_only=True, title="GCS bucket does not enforce public access prevention", severity="medium",
+    applies_to={"google_storage_bucket"}, source="terraform",
+    equivalents={"checkov": ["CKV_GCP_114"], "trivy": [], "tfsec": []},
+    references=["https://cloud.google.com/storage/docs/public-access-prevention"],
+    fixable=True,
+)
+def public_access_prevention(resource, ctx):
+    """## What it does
+    Flags buckets whose `public_access_prevention` is not `enforced` (the default `inherited`
+    leaves it to an organisation policy that may not exist).
+
+    ## Why is this bad?
+    Public access prevention makes `allUsers` and `allAuthenticatedUsers` grants fail, whoever
+    adds them and however (console, gsutil, a chart's bootstrap job). For buckets of weights and
+    datasets it is the guard rail that turns a mistake into an error instead of a leak.
+
+    ## Example
+    ```hcl
+    resource "google_storage_bucket" "models" {
+      name     = "acme-models"
+      location = "US"
+    }
+    ```
+
+    ## Fix
+    `public_access_prevention = "enforced"` (quick fix).
+    """
+    yield from require(resource, "public_access_prevention", equals("enforced"), "enforced",
+                       "public access prevention is not enforced (public_access_prevention is not set)",
+                       "public_access_prevention = {value}")
+
+
+def _gcs_model_bucket(resource, ctx) -> bool:
+    name = as_str(resource.body.get("name"))
+    return bool(name) and ctx.facts.is_model_bucket(name)
+
+
+@rule(
+    id="AIS415", title="GCS model bucket keeps no object versions", severity="medium",
+    applies_to={"google_storage_bucket"}, source="terraform",
+    equivalents={"checkov": ["CKV_GCP_78"], "trivy": ["AVD-GCP-0078"], "tfsec": []},
+    references=["https://cloud.google.com/storage/docs/object-versioning"],
+)
+def gcs_model_versioning(resource, ctx):
+    """## What it does
+    Flags buckets that hold model artifacts without `versioning { enabled = true }`.
+
+    ## Why is this bad?
+    An overwritten or deleted model cannot be recovered or compared: a poisoned upload replaces
+    what every replica loads next, with no previous generation to roll back to.
+
+    ## Example
+    ```hcl
+    resource "google_storage_bucket" "models" {
+      name     = "acme-models"
+      location = "US"
+    }
+    ```
+
+    ## Fix
+    `versioning { enabled = true }` and a lifecycle rule for old generations.
+    """
+    if not _gcs_model_bucket(resource, ctx):
+        return
+    entry, _, _ = entry_at(resource.body, "versioning.enabled")
+    if entry is None or (entry.value.known and as_bool(entry.value) is not True):
+        yield Hit(entry or resource.head, f"model bucket `{as_str(resource.body.get('name'))}` keeps no object versions")
+
+
+@rule(
+    id="AIS416", title="GCS model bucket not encrypted with a customer-managed key", severity="medium",
+    applies_to={"google_storage_bucket"}, source="terraform",
+    equivalents={"checkov": ["CKV_GCP_62"], "trivy": ["AVD-GCP-0066"], "tfsec": ["google-storage-bucket-encryption-customer-key"]},
+    references=["https://cloud.google.com/storage/docs/encryption/customer-managed-keys"],
+)
+def gcs_model_cmek(resource, ctx):
+    """## What it does
+    Flags buckets that hold model artifacts without `encryption { default_kms_key_name }`.
+
+    ## Why is this bad?
+    With Google-managed keys, reading the weights needs only storage permissions. A Cloud KMS key
+    adds a separately granted `cloudkms.cryptoKeyEncrypterDecrypter`, key-usage audit logs, and a
+    way to cut off every copy of the bucket's access at once.
+
+    ## Example
+    ```hcl
+    resource "google_storage_bucket" "models" {
+      name = "acme-models"
+    }
+    ```
+
+    ## Fix
+    `encryption { default_kms_key_name = google_kms_crypto_key.models.id }`.
+    """
+    if _gcs_model_bucket(resource, ctx) and resource.body.block("encryption") is None:
+        yield Hit(resource.head, f"model bucket `{as_str(resource.body.get('name'))}` uses Google-managed encryption keys")
