@@ -19,3 +19,4 @@ from .terraform.aws import s3 as _s3  # noqa: F401
 from .terraform.aws import sagemaker as _sagemaker  # noqa: F401
 from .terraform.gcp import gcs as _gcs  # noqa: F401
 from .terraform.gcp import gke as _gke  # noqa: F401
+from .terraform.gcp import vertex as _vertex  # noqa: F401
