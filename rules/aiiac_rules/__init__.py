@@ -17,6 +17,8 @@ from .terraform.aws import model_buckets as _model_buckets  # noqa: F401
 from .terraform.aws import network as _network  # noqa: F401
 from .terraform.aws import s3 as _s3  # noqa: F401
 from .terraform.aws import sagemaker as _sagemaker  # noqa: F401
+from .terraform.azure import aks as _aks  # noqa: F401
+from .terraform.azure import ml as _azure_ml  # noqa: F401
 from .terraform.gcp import gcs as _gcs  # noqa: F401
 from .terraform.gcp import gke as _gke  # noqa: F401
 from .terraform.gcp import vertex as _vertex  # noqa: F401
