@@ -391,3 +391,14 @@ def test_shm_fix_falls_back_when_containers_come_from_an_include(tmp_path, monke
     fix, edits = resolve_fix(finding.fix, analysis.source)
     assert fix.title == "Set hostIPC: false"
     assert [(e.span.start_line, e.span.start_col, e.new_text) for e in edits] == [(6, 15, "false")]
+
+
+def test_a_method_called_with_the_wrong_number_of_arguments_is_a_render_error(tmp_path):
+    """Found by the fuzzer: `.Files.Get "a" "b"` raised TypeError out of the renderer."""
+    from aiiac_ls.formats.helm.chart import RenderOptions, render_chart
+
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
+    (tmp_path / "templates" / "cm.yaml").write_text('data: {{ .Files.Get "a" "b" }}\n')
+    result = render_chart(str(tmp_path), RenderOptions())
+    assert [p.message for p in result.problems] == ["render error: wrong number of args for Get: want 1 got 2"]

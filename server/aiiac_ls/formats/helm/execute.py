@@ -315,6 +315,10 @@ class Renderer:
         values = [self._operand(arg, dot, scope)[0] for arg in args]
         if piped is not None:
             values.append(piped[0])
+        arity = _arity(method)
+        if arity is not None and not arity[0] <= len(values) <= arity[1]:
+            raise RenderError(self.current.file, node.start,
+                              f"wrong number of args for {name}: want {arity[0]} got {len(values)}")
         return method(*values), None
 
     def _call(self, identifier: Identifier, args, dot, scope: Scope, piped):
@@ -383,3 +387,16 @@ class Renderer:
         """Run a tpl template; its offsets are not the file's, so segments are not kept."""
         self._execute(template, data, output)
         output.segments = []
+
+
+def _arity(method) -> tuple[int, int] | None:
+    """(fewest, most) arguments a bound Python method takes, checked before calling as Go does."""
+    import inspect
+
+    try:
+        parameters = list(inspect.signature(method).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in parameters):
+        return None
+    return sum(1 for p in parameters if p.default is p.empty), len(parameters)
