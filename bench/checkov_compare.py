@@ -1,12 +1,16 @@
-"""Compare aiiac's Kubernetes verdicts with Checkov's on the same objects of ../shared/corpus.
+"""Compare aiiac's verdicts with Checkov's on the same objects of ../shared/corpus.
 
     python bench/checkov_compare.py --checkov /path/to/checkov [--corpus ../shared/corpus]
+    python bench/checkov_compare.py --checkov /path/to/checkov --terraform
 
-Checkov is a test-only tool here (install it in its own venv). Both tools read the same files:
-the corpus's plain manifests and the reference renders of its charts (`_rendered/`, what Checkov
-would scan after `helm template`). For every Checkov check that an aiiac rule lists as
-equivalent, each object Checkov evaluated is compared: both fail, both pass, or they disagree.
-Prints a Markdown table and the disagreements, for docs/checkov-comparison.md.
+Checkov is a test-only tool here (install it in its own venv). Kubernetes: both tools read the
+corpus's plain manifests and the reference renders of its charts (`_rendered/`, what Checkov
+would scan after `helm template`). Terraform (`--terraform`): both read every `.tf` folder of the
+corpus; resources are matched by file and address (module prefixes and instance keys dropped,
+as Checkov evaluates a module's files on their own). For every Checkov check that an aiiac rule
+lists as equivalent, each object or resource Checkov evaluated is compared: both fail, both
+pass, or they disagree. Prints a Markdown table and the disagreements, for
+docs/checkov-comparison.md.
 """
 
 from __future__ import annotations
@@ -76,27 +80,70 @@ def run_aiiac(files: list[Path]) -> tuple[dict, float]:
     return failing, elapsed
 
 
+def _base_address(address: str) -> str:
+    """`module.m.aws_s3_bucket.b["x"]` -> `aws_s3_bucket.b`."""
+    address = address.split("[", 1)[0]
+    parts = address.split(".")
+    while len(parts) > 2 and parts[0] == "module":
+        parts = parts[2:]
+    return ".".join(parts[-2:]) if len(parts) >= 2 else address
+
+
+def run_checkov_terraform(checkov: str, corpus: Path) -> tuple[dict, float]:
+    start = time.perf_counter()
+    result = subprocess.run([checkov, "-d", str(corpus), "--framework", "terraform", "-o", "json", "--compact",
+                             "--skip-download"], capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    data = json.loads(result.stdout)
+    verdicts: dict[tuple, dict[str, bool]] = collections.defaultdict(dict)
+    for report in data if isinstance(data, list) else [data]:
+        results = report.get("results", {})
+        for failed, key in ((False, "passed_checks"), (True, "failed_checks")):
+            for check in results.get(key, []):
+                target = verdicts[(os.path.realpath(check["file_abs_path"]), _base_address(check["resource"]))]
+                target[check["check_id"]] = target.get(check["check_id"], False) or failed
+    return verdicts, elapsed
+
+
+def run_aiiac_terraform(corpus: Path) -> tuple[dict, float]:
+    start = time.perf_counter()
+    analysis = Engine(Config()).analyse_paths([str(corpus)])
+    elapsed = time.perf_counter() - start
+    failing: dict[tuple, set[str]] = collections.defaultdict(set)
+    for finding in analysis.findings:
+        if finding.file.endswith(".tf"):
+            failing[(os.path.realpath(finding.file), _base_address(finding.resource))].add(finding.rule)
+    return failing, elapsed
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--checkov", required=True)
     parser.add_argument("--corpus", default=str(Path(__file__).resolve().parents[2] / "shared" / "corpus"))
+    parser.add_argument("--terraform", action="store_true", help="compare the Terraform rules")
     args = parser.parse_args()
-    files = manifests(Path(args.corpus))
-    checkov, checkov_seconds = run_checkov(args.checkov, files)
-    ours, aiiac_seconds = run_aiiac(files)
+    if args.terraform:
+        checkov, checkov_seconds = run_checkov_terraform(args.checkov, Path(args.corpus))
+        ours, aiiac_seconds = run_aiiac_terraform(Path(args.corpus))
+        prefix, files = ("CKV_AWS", "CKV2_AWS", "CKV_GCP", "CKV_AZURE"), "all Terraform"
+    else:
+        paths = manifests(Path(args.corpus))
+        checkov, checkov_seconds = run_checkov(args.checkov, paths)
+        ours, aiiac_seconds = run_aiiac(paths)
+        prefix, files = ("CKV_K8S",), f"{len(paths)}"
     rules_for: dict[str, list[str]] = collections.defaultdict(list)
     for rule in all_rules():
         for check in rule.equivalents.get("checkov", []):
-            if check.startswith("CKV_K8S"):
+            if check.startswith(prefix):
                 rules_for[check].append(rule.id)
-    print(f"{len(files)} files, {len(checkov)} objects evaluated by Checkov; Checkov {checkov_seconds:.1f} s, "
+    print(f"{files} files, {len(checkov)} objects evaluated by Checkov; Checkov {checkov_seconds:.1f} s, "
           f"aiiac {aiiac_seconds:.2f} s\n")
     print("| Checkov check | aiiac rules | objects | both fail | both pass | only aiiac fails | only Checkov fails "
           "| agreement |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     disagreements = []
     totals = collections.Counter()
-    for check in sorted(rules_for, key=lambda c: int(c.rsplit("_", 1)[1])):
+    for check in sorted(rules_for, key=lambda c: (c.rsplit("_", 1)[0], int(c.rsplit("_", 1)[1]))):
         ids = rules_for[check]
         counts = collections.Counter()
         for obj, checks in checkov.items():
@@ -126,7 +173,7 @@ def main() -> int:
     print(f"\nObjects only aiiac inspects (model-serving CRDs with findings): {len(crd_objects)}")
     print("\nDisagreements:")
     for check, side, obj, ids in disagreements:
-        print(f"- {check} ({', '.join(ids)}): {side}: {obj[0]}/{obj[1]}/{obj[2]}")
+        print(f"- {check} ({', '.join(ids)}): {side}: {'/'.join(str(part) for part in obj)}")
     return 0
 
 
