@@ -46,7 +46,7 @@ def _check_rule(body: Mapping, cidr_keys: tuple[str, ...], protocol_key: str, ex
 @rule(
     id="AIS202", resource_only=True, title="Security group opens SSH or a model port to the internet", severity="high",
     applies_to=SG_TYPES, source="terraform",
-    equivalents={"checkov": ["CKV_AWS_24", "CKV_AWS_260", "CKV_AWS_277"], "trivy": ["AVD-AWS-0107"],
+    equivalents={"checkov": ["CKV_AWS_24", "CKV_AWS_277"], "trivy": ["AVD-AWS-0107"],
                  "tfsec": ["aws-ec2-no-public-ingress-sgr"]},
     references=["https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html"],
 )

@@ -125,7 +125,7 @@ def endpoint_configuration_kms(resource, ctx):
 @rule(
     id="AIS504", resource_only=True, title="SageMaker notebook storage not encrypted with a customer key",
     severity="medium", applies_to=NOTEBOOK, source="terraform",
-    equivalents={"checkov": ["CKV_AWS_22"], "trivy": [], "tfsec": []},
+    equivalents={"checkov": ["CKV_AWS_22", "CKV_AWS_187"], "trivy": [], "tfsec": []},
     references=["https://docs.aws.amazon.com/sagemaker/latest/dg/encryption-at-rest-nbi.html"],
 )
 def notebook_kms(resource, ctx):
@@ -190,7 +190,7 @@ def model_network_isolation(resource, ctx):
 @rule(
     id="AIS506", resource_only=True, title="SageMaker domain apps reach the internet directly", severity="high",
     applies_to={"aws_sagemaker_domain"}, source="terraform",
-    equivalents={"checkov": ["CKV_AWS_187"], "trivy": [], "tfsec": []},
+    equivalents={"checkov": [], "trivy": [], "tfsec": []},
     references=["https://docs.aws.amazon.com/sagemaker/latest/dg/studio-notebooks-and-internet-access.html"],
     fixable=True,
 )

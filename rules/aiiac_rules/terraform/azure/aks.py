@@ -123,7 +123,7 @@ def aks_network_policy(resource, ctx):
 @rule(
     id="AIS623", resource_only=True, title="GPU node pool without host encryption", severity="medium",
     applies_to={"azurerm_kubernetes_cluster_node_pool", "azurerm_kubernetes_cluster"}, source=TF,
-    equivalents={"checkov": ["CKV_AZURE_227", "CKV_AZURE_168"], "trivy": [], "tfsec": []},
+    equivalents={"checkov": ["CKV_AZURE_227"], "trivy": [], "tfsec": []},
     references=["https://learn.microsoft.com/azure/aks/enable-host-encryption"],
 )
 def gpu_host_encryption(resource, ctx):

@@ -49,7 +49,7 @@ def aml_public_network(resource, ctx):
 @rule(
     id="AIS521", resource_only=True, title="Azure ML compute has a public IP or local SSH login", severity="high",
     applies_to={"azurerm_machine_learning_compute_cluster", "azurerm_machine_learning_compute_instance"},
-    source=TF, equivalents={"checkov": ["CKV_AZURE_142", "CKV_AZURE_150"], "trivy": [], "tfsec": []},
+    source=TF, equivalents={"checkov": ["CKV_AZURE_142"], "trivy": [], "tfsec": []},
     references=["https://learn.microsoft.com/azure/machine-learning/how-to-secure-training-vnet"],
     fixable=True,
 )
