@@ -222,7 +222,8 @@ def irsa_trust_scope(resource, ctx):
     Flags role trust statements for an EKS OIDC provider (`sts:AssumeRoleWithWebIdentity` with a
     `Federated` principal) that do not pin the subject with `StringEquals` to
     `system:serviceaccount:<namespace>:<name>`: no `:sub` condition at all, or `StringLike` with
-    a wildcard in it.
+    a wildcard in it; and, at medium severity, trusts without an `:aud` condition (when every
+    condition key is known).
 
     ## Why is this bad?
     Without the subject, every pod in the cluster (every ServiceAccount of every namespace) can
@@ -263,3 +264,9 @@ def irsa_trust_scope(resource, ctx):
         for operator, value, text in subjects:
             if text and ("*" in text or "?" in text):
                 yield Hit(value, f"{operator} `{text}` lets many ServiceAccounts assume the role")
+        audiences = [key for entry in condition.entries.values() if hasattr(entry.value, "entries")
+                     for key in entry.value.entries if key.endswith(":aud")]
+        if not audiences and all("<unknown" not in key for entry in condition.entries.values()
+                                 if hasattr(entry.value, "entries") for key in entry.value.entries):
+            yield Hit(federated, "web-identity trust without an `:aud` condition (sts.amazonaws.com)",
+                      severity="medium")

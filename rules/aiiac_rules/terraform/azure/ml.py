@@ -286,3 +286,32 @@ def _nsg_ports(block, extra: frozenset[int]) -> list[str]:
     return found
 
 
+
+
+@rule(
+    id="AIS525", resource_only=True, title="Azure OpenAI / AI services not encrypted with a customer key",
+    severity="medium", applies_to=COGNITIVE, source=TF,
+    equivalents={"checkov": ["CKV2_AZURE_22"], "trivy": [], "tfsec": []},
+    references=["https://learn.microsoft.com/azure/ai-services/openai/encrypt-data-at-rest"],
+)
+def cognitive_cmk(resource, ctx):
+    """## What it does
+    Flags Azure OpenAI and AI services accounts without a `customer_managed_key` block.
+
+    ## Why is this bad?
+    The account stores fine-tuning data, fine-tuned model weights, uploaded files and assistant
+    threads. With Microsoft-managed keys you cannot revoke access to them independently of the
+    account, nor audit every decryption.
+
+    ## Example
+    ```hcl
+    resource "azurerm_cognitive_account" "openai" {
+      kind = "OpenAI"
+    }
+    ```
+
+    ## Fix
+    `customer_managed_key { key_vault_key_id = azurerm_key_vault_key.openai.id  identity_client_id = ... }`.
+    """
+    if resource.body.block("customer_managed_key") is None and resource.body.get("customer_managed_key") is None:
+        yield Hit(resource.head, "data at rest uses Microsoft-managed keys (no customer_managed_key)")

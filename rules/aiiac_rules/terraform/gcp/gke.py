@@ -297,3 +297,32 @@ def gpu_pool_taint(resource, ctx):
             yield Hit(node_config, "GPU node pool has no NoSchedule taint: any pod may be scheduled on it")
 
 
+
+
+@rule(
+    id="AIS618", resource_only=True, title="GKE shielded nodes disabled", severity="medium",
+    applies_to=CLUSTER, source=TF,
+    equivalents={"checkov": ["CKV_GCP_71"], "trivy": ["AVD-GCP-0055"], "tfsec": ["google-gke-enable-shielded-nodes"]},
+    references=["https://cloud.google.com/kubernetes-engine/docs/how-to/shielded-gke-nodes"],
+    fixable=True,
+)
+def shielded_nodes(resource, ctx):
+    """## What it does
+    Flags GKE clusters with `enable_shielded_nodes = false` (shielded nodes are on by default).
+
+    ## Why is this bad?
+    Shielded nodes verify the node's boot chain and identity: without them a compromised pod that
+    escapes to a GPU node can persist below the OS, and a rogue machine can impersonate a node to
+    join the cluster and receive model-serving pods and their secrets.
+
+    ## Example
+    ```hcl
+    enable_shielded_nodes = false
+    ```
+
+    ## Fix
+    Remove the setting or set it to `true` (quick fix).
+    """
+    yield from require(resource, "enable_shielded_nodes", is_true, True, "",
+                       "enable_shielded_nodes = {value}: node identity and boot integrity are not verified",
+                       absent_is_ok=True)
