@@ -270,3 +270,57 @@ def irsa_trust_scope(resource, ctx):
                                  if hasattr(entry.value, "entries") for key in entry.value.entries):
             yield Hit(federated, "web-identity trust without an `:aud` condition (sts.amazonaws.com)",
                       severity="medium")
+
+
+_RESTRICTABLE = ("s3:GetObject", "s3:PutObject", "s3:DeleteObject", "kms:Decrypt", "kms:GenerateDataKey",
+                 "secretsmanager:GetSecretValue", "ssm:GetParameter", "sagemaker:InvokeEndpoint",
+                 "bedrock:InvokeModel", "ecr:BatchGetImage")
+
+
+@rule(
+    id="AIS307", resource_only=True, title="Data-plane action allowed on every resource", severity="high",
+    applies_to=IDENTITY_POLICY_TYPES, source=TF,
+    equivalents={"checkov": ["CKV_AWS_355", "CKV_AWS_356"], "trivy": ["AVD-AWS-0057"],
+                 "tfsec": ["aws-iam-no-policy-wildcards"]},
+    references=["https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html"],
+)
+def restrictable_action_on_everything(resource, ctx):
+    """## What it does
+    Flags statements that allow, on `Resource: "*"`, an action that can be limited to named
+    resources and that reaches models, their keys or their secrets: object reads, writes and
+    deletes, `kms:Decrypt`, `secretsmanager:GetSecretValue`, `ssm:GetParameter`,
+    `sagemaker:InvokeEndpoint`, `bedrock:InvokeModel`, `ecr:BatchGetImage` (also through
+    wildcards such as `s3:*`). `s3:GetObject` on model buckets is AIS301's (with a prefix fix).
+
+    ## Why is this bad?
+    These actions name the thing they act on, so they can always be scoped. On `*` they reach
+    every bucket, key, secret and endpoint in the account, including the ones created after the
+    policy was reviewed: a serving role becomes a reader of every model and every Hugging Face
+    token in Secrets Manager.
+
+    ## Example
+    ```hcl
+    statement {
+      actions   = ["secretsmanager:GetSecretValue", "kms:Decrypt"]
+      resources = ["*"]
+    }
+    ```
+
+    ## Fix
+    List the ARNs (the model prefix, the key, the secret), or use a condition such as
+    `aws:ResourceTag/team`.
+    """
+    for document in policy_documents(resource):
+        for statement in statements(document):
+            if not statement.allows or statement.node.get("Condition") is not None:
+                continue
+            everything = [t for t in statement.values("Resource") if as_str(t) == "*"]
+            if not everything:
+                continue
+            granted = sorted({action for action in _RESTRICTABLE if statement.action_matches(action)}
+                             - {"s3:GetObject"})
+            if any(isinstance(item, Scalar) and item.value in ("*", "*:*") for item in statement.values("Action")):
+                continue  # AIS302 reports it
+            if granted:
+                yield Hit(everything[0], f"{', '.join(granted[:3])}{' and more' if len(granted) > 3 else ''} "
+                                         "allowed on every resource")

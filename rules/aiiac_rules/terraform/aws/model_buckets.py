@@ -274,3 +274,47 @@ def model_bucket_tls_only(resource, ctx):
             if _denies_insecure_transport(document):
                 return
     yield Hit(resource.head, f"model bucket `{resource.name}` has no policy denying non-TLS requests")
+
+
+@rule(
+    id="AIS419", title="Model registry bucket without Object Lock", severity="medium",
+    applies_to={"aws_s3_bucket"}, source=TF,
+    equivalents={"checkov": ["CKV_AWS_143"], "trivy": [], "tfsec": []},
+    references=["https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock.html"],
+)
+def model_registry_object_lock(resource, ctx):
+    """## What it does
+    Flags buckets marked as the model registry (a tag key or value, or the bucket name, says
+    `registry`, and the bucket holds model artifacts) that are created without
+    `object_lock_enabled = true` and have no `aws_s3_bucket_object_lock_configuration`.
+
+    ## Why is this bad?
+    The registry is the source of truth for what is deployed. With Object Lock (governance or
+    compliance mode) a released model version cannot be overwritten or deleted for its retention
+    period, even by an administrator's leaked credentials: poisoning a released model needs more
+    than write access.
+
+    ## Example
+    ```hcl
+    resource "aws_s3_bucket" "registry" {
+      bucket = "acme-model-registry"
+    }
+    ```
+
+    ## Fix
+    `object_lock_enabled = true` at creation (it cannot be added to an existing bucket without
+    AWS support) and an `aws_s3_bucket_object_lock_configuration` with a default retention.
+    """
+    if _model_bucket(resource, ctx) is None:
+        return
+    tags = resource.body.get("tags")
+    words = [as_str(resource.body.get("bucket")) or ""]
+    if isinstance(tags, Mapping):
+        words += [f"{key} {as_str(value) or ''}" for key, value in tags.items()]
+    if not any("registry" in word.lower() for word in words):
+        return
+    if as_bool(resource.body.get("object_lock_enabled")) is True or \
+            _companions(resource, ctx, "aws_s3_bucket_object_lock_configuration"):
+        return
+    yield Hit(resource.head, f"model registry bucket `{resource.name}` has no Object Lock: released models "
+                             "can be overwritten or deleted")

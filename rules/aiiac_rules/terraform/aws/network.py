@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiiac_ls.model.findings import Hit
-from aiiac_ls.model.nodes import Mapping, as_int, as_str, strings
+from aiiac_ls.model.nodes import Mapping, as_int, as_list, as_str, strings
 from aiiac_ls.rules import rule
 
 from ...serving import MODEL_PORTS, port_label
@@ -89,3 +89,76 @@ def open_security_group(resource, ctx):
     else:
         yield from _check_rule(body, ("cidr_ipv4", "cidr_ipv6"), "ip_protocol", extra)
 
+
+
+_GPU_FAMILIES = ("p2.", "p3", "p4", "p5", "g4", "g5", "g6", "inf1.", "inf2.", "trn1", "trn2", "dl1.")
+
+
+def _gpu_instance(node) -> bool:
+    return any(str(item.value).startswith(_GPU_FAMILIES) for item in strings(node))
+
+
+def _gpu_templates(ctx) -> list:
+    """Launch templates that start GPU instances: by their own instance_type, or through a
+    node group with GPU instance_types that uses them."""
+    templates = list(ctx.of_kind("aws_launch_template"))
+    gpu = [t for t in templates if _gpu_instance(t.body.get("instance_type"))]
+    for group in ctx.of_kind("aws_eks_node_group"):
+        if not _gpu_instance(group.body.get("instance_types")):
+            continue
+        for block in group.body.blocks("launch_template"):
+            target = block.get("id") or block.get("name")
+            for template in templates:
+                if target is not None and target.ref and template.address.split("[")[0] == target.ref.split("[")[0]:
+                    gpu.append(template)
+    return gpu
+
+
+@rule(
+    id="AIS217", title="GPU nodes may send traffic anywhere", severity="medium",
+    applies_to={"aws_security_group"}, source="terraform",
+    equivalents={"checkov": [], "trivy": ["AVD-AWS-0104"], "tfsec": ["aws-ec2-no-public-egress-sgr"]},
+    references=["https://docs.aws.amazon.com/eks/latest/best-practices/network-security.html"],
+)
+def gpu_node_egress(resource, ctx):
+    """## What it does
+    Flags security groups attached to GPU nodes (a launch template with a GPU instance type, or
+    used by an EKS node group with GPU `instance_types`) that allow all egress to `0.0.0.0/0`.
+
+    ## Why is this bad?
+    GPU nodes hold the weights of every model they serve, in memory, page cache and local disks.
+    Open egress lets a compromised model server or a malicious model file upload them anywhere,
+    and lets cryptominers reach their pools. Serving needs the registry, the object store
+    (through VPC endpoints) and the cluster, not the internet.
+
+    ## Example
+    ```hcl
+    egress {
+      from_port   = 0
+      to_port     = 0
+      protocol    = "-1"
+      cidr_blocks = ["0.0.0.0/0"]
+    }
+    ```
+
+    ## Fix
+    Allow egress to the VPC and its endpoints (S3 gateway, ECR, STS), or through an egress proxy
+    with an allow-list.
+    """
+    attached = False
+    for template in _gpu_templates(ctx):
+        groups = [template.body.get("vpc_security_group_ids")]
+        groups += [n.get("security_groups") for n in template.body.blocks("network_interfaces")]
+        for node in groups:
+            items = as_list(node) if node is not None else []
+            if any(item is not None and item.ref and item.ref.split("[")[0] == resource.address.split("[")[0]
+                   for item in items):
+                attached = True
+    if not attached:
+        return
+    for block in resource.body.blocks("egress"):
+        if as_str(block.get("protocol")) not in ("-1", "all"):
+            continue
+        for cidr in strings(block.get("cidr_blocks")) + strings(block.get("ipv6_cidr_blocks")):
+            if cidr.value in WORLD:
+                yield Hit(cidr, f"GPU nodes may send any traffic to {cidr.value}")

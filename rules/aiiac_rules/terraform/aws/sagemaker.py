@@ -254,3 +254,35 @@ def bedrock_agent(resource, ctx):
         yield Hit(resource.head, "agent data is not encrypted with a customer-managed key")
     if not resource.body.blocks("guardrail_configuration") and resource.body.get("guardrail_configuration") is None:
         yield Hit(resource.head, "agent has no guardrail_configuration")
+
+
+@rule(
+    id="AIS508", resource_only=True, title="SageMaker notebook allows IMDSv1", severity="medium",
+    applies_to=NOTEBOOK, source="terraform",
+    equivalents={"checkov": ["CKV_AWS_371"], "trivy": [], "tfsec": []},
+    references=["https://docs.aws.amazon.com/sagemaker/latest/dg/nbi-imds.html"],
+    fixable=True,
+)
+def notebook_imds(resource, ctx):
+    """## What it does
+    Flags notebook instances without `instance_metadata_service_configuration {
+    minimum_instance_metadata_service_version = "2" }`.
+
+    ## Why is this bad?
+    Notebooks run code copied from the internet and open files from anywhere. With IMDSv1, a
+    server-side request forgery in any of it (a model demo served with `share=True`, a vulnerable
+    library) returns the notebook role's credentials, which usually read training data and models.
+
+    ## Example
+    ```hcl
+    resource "aws_sagemaker_notebook_instance" "research" {
+      name = "research"
+    }
+    ```
+
+    ## Fix
+    `minimum_instance_metadata_service_version = "2"` (quick fix when the block exists).
+    """
+    yield from require(resource, "instance_metadata_service_configuration.minimum_instance_metadata_service_version",
+                       equals("2"), "2", "IMDSv1 is allowed (no instance_metadata_service_configuration)",
+                       "minimum_instance_metadata_service_version = {value}: IMDSv1 is allowed")
