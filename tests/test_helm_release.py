@@ -47,3 +47,13 @@ def test_fixes_edit_the_terraform_values(tmp_path, capsys):
     text = (target / "main.tf").read_text()
     assert "    hostNetwork = false\n" in text and '    value = "ClusterIP"\n' in text
     assert text.replace("false", "true").replace("ClusterIP", "LoadBalancer") == (FOLDER / "sets" / "main.tf").read_text()
+
+
+def test_scanned_through_a_symlink_the_chart_is_reported_once(tmp_path):
+    """The chart is found both as a folder and through the release: with the scan path going
+    through a symlink, both must name its files the same way (findings were reported twice)."""
+    (tmp_path / "link").symlink_to(FOLDER, target_is_directory=True)
+    analysis = run([tmp_path / "link"], select=["AIS201", "AIS107"])
+    assert sorted((f.rule, f.file.removeprefix(str(tmp_path / "link") + "/")) for f in analysis.findings) == [
+        ("AIS107", "files/main.tf"), ("AIS107", "sets/main.tf"),
+        ("AIS201", "files/values-prod.yaml"), ("AIS201", "sets/main.tf")]  # once each, never the resolved path

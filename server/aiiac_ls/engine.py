@@ -513,7 +513,7 @@ class Engine:
         try:
             resources = instance.resources()
             scopes.append(resources + kubernetes_objects(resources)
-                          + self._releases(resources, instance.directory, analysis, reader, cache))
+                          + self._releases(resources, instance.files.display_dir, analysis, reader, cache))
         except RecursionError:
             analysis.problems.append(Problem(instance.files.display_dir, "module too deeply nested to evaluate"))
             return

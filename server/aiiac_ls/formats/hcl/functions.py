@@ -196,9 +196,9 @@ def _jsondecode(span, args, env=None):
 def module_path(module_dir: str, value: str) -> str:
     """A path written in a module: relative to the module's folder, or built from `path.module`,
     which evaluates to the folder as this process names it (relative to its working directory)."""
-    candidate = os.path.realpath(os.path.join(module_dir, value))
+    candidate = os.path.normpath(os.path.join(module_dir, value))
     if not os.path.exists(candidate) and not os.path.isabs(value) and os.path.exists(value):
-        return os.path.realpath(value)
+        return os.path.normpath(value)
     return candidate
 
 
@@ -218,16 +218,20 @@ def _file(span, args, env=None):
     if env is None or not args or not isinstance(args[0], Scalar) or not isinstance(args[0].value, str):
         return Unknown(span, "file() of an unknown path")
     module_dir = os.path.realpath(env.module.directory)
-    path = module_path(module_dir, args[0].value)
+    path = os.path.realpath(module_path(module_dir, args[0].value))
     if os.path.commonpath([module_dir, path]) != module_dir or not os.path.isfile(path):
         return Unknown(span, "file() outside the module folder is not read")
     if os.path.getsize(path) > MAX_FILE_FUNCTION_BYTES:
         return Unknown(span, "file() too large")
     try:
         with open(path, encoding="utf-8") as handle:
-            return FileText(handle.read(), span, path)
+            text = handle.read()
     except (OSError, UnicodeDecodeError):
         return Unknown(span, "file() unreadable")
+    # the path as the scan names the module (through a symlink, say), so the file is reported
+    # under the same name when a chart reads it as a values file
+    shown = module_path(getattr(getattr(env.module, "files", None), "display_dir", module_dir), args[0].value)
+    return FileText(text, span, shown if os.path.realpath(shown) == path else path)
 
 
 # ---- value functions ---------------------------------------------------------------------------
