@@ -34,3 +34,24 @@ def split_object_uri(uri: str) -> tuple[str, str, str] | None:
 
 
 MODEL_NAME_HINT = re.compile(r"model|weight|artifact|checkpoint|ckpt", re.I)
+
+
+def exposed_ports(first: int, last: int, extra_ports: frozenset[int] = frozenset()) -> list[str]:
+    """SSH and the model-serving ports in a port range, described for a message."""
+    found = ["22 (SSH)"] if first <= 22 <= last else []
+    found += [f"{port} ({port_label(port, extra_ports)})" for port in sorted(set(MODEL_PORTS) | set(extra_ports))
+              if first <= port <= last]
+    return found
+
+
+def exposed_in_ranges(ranges: list[str], extra_ports: frozenset[int] = frozenset()) -> list[str]:
+    """The same for port ranges written as text (`"8000"`, `"8000-8002"`, `"*"`), as GCP
+    firewalls and Azure NSG rules write them."""
+    found: list[str] = []
+    for text in ranges:
+        if text == "*":
+            return ["all ports"]
+        low, _, high = str(text).partition("-")
+        if low.isdigit() and (not high or high.isdigit()):
+            found += exposed_ports(int(low), int(high or low), extra_ports)
+    return found

@@ -6,7 +6,7 @@ from aiiac_ls.model.findings import Hit
 from aiiac_ls.model.nodes import Mapping, as_int, as_list, as_str, strings
 from aiiac_ls.rules import rule
 
-from ...serving import MODEL_PORTS, port_label
+from ...serving import exposed_ports
 
 WORLD = ("0.0.0.0/0", "::/0")
 SG_TYPES = frozenset({"aws_security_group", "aws_security_group_rule", "aws_vpc_security_group_ingress_rule"})
@@ -18,12 +18,7 @@ def _sensitive_ports(from_port: int, to_port: int, protocol: str | None, extra: 
         return ["all ports"]
     if protocol is not None and protocol.lower() not in ("tcp", "6"):
         return []
-    found = []
-    if from_port <= 22 <= to_port:
-        found.append("22 (SSH)")
-    for port in sorted(set(MODEL_PORTS) | set(extra)):
-        if from_port <= port <= to_port:
-            found.append(f"{port} ({port_label(port, extra)})")
+    found = exposed_ports(from_port, to_port, extra)
     if len(found) > 4:
         found = [*found[:4], f"{len(found) - 4} more"]
     return found

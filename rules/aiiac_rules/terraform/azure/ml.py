@@ -7,7 +7,7 @@ from aiiac_ls.model.findings import Hit
 from aiiac_ls.model.nodes import as_bool, as_str, strings
 from aiiac_ls.rules import rule
 
-from ...serving import MODEL_PORTS, port_label
+from ...serving import exposed_in_ranges
 from ..settings import is_true, require
 
 TF = "terraform"
@@ -269,23 +269,8 @@ def _nsg_ports(block, extra: frozenset[int]) -> list[str]:
     protocol = (as_str(block.get("protocol")) or "*").lower()
     if protocol not in ("tcp", "*"):
         return []
-    ranges = [s.value for s in strings(block.get("destination_port_range"))
-              + strings(block.get("destination_port_ranges"))]
-    found = []
-    for text in ranges:
-        if text == "*":
-            return ["all ports"]
-        low, _, high = str(text).partition("-")
-        if not low.isdigit() or (high and not high.isdigit()):
-            continue
-        first, last = int(low), int(high or low)
-        if first <= 22 <= last:
-            found.append("22 (SSH)")
-        found += [f"{port} ({port_label(port, extra)})" for port in sorted(set(MODEL_PORTS) | set(extra))
-                  if first <= port <= last]
-    return found
-
-
+    return exposed_in_ranges([s.value for s in strings(block.get("destination_port_range"))
+                              + strings(block.get("destination_port_ranges"))], extra)
 
 
 @rule(

@@ -6,7 +6,7 @@ from aiiac_ls.model.findings import Hit
 from aiiac_ls.model.nodes import Mapping, as_bool, as_str, strings
 from aiiac_ls.rules import rule
 
-from ...serving import MODEL_PORTS, port_label
+from ...serving import exposed_in_ranges
 
 TF = "terraform"
 WORLD = ("0.0.0.0/0", "::/0")
@@ -19,19 +19,7 @@ def _ports(allow: Mapping, extra: frozenset[int]) -> list[str]:
     if protocol not in ("tcp", "6"):
         return []
     ranges = [s.value for s in strings(allow.get("ports"))]
-    if not ranges:
-        return ["all TCP ports"]
-    found = []
-    for text in ranges:
-        low, _, high = str(text).partition("-")
-        if not low.isdigit() or (high and not high.isdigit()):
-            continue
-        first, last = int(low), int(high or low)
-        if first <= 22 <= last:
-            found.append("22 (SSH)")
-        found += [f"{port} ({port_label(port, extra)})" for port in sorted(set(MODEL_PORTS) | set(extra))
-                  if first <= port <= last]
-    return found
+    return exposed_in_ranges(ranges, extra) if ranges else ["all TCP ports"]
 
 
 @rule(
