@@ -125,7 +125,9 @@ async function main() {
   const steps = result.steps;
   assert.equal(steps.languageOfTemplate, "helm");
   assert.deepEqual(steps.values, ["AIS201:4:8"]);
-  assert.deepEqual(steps.terraform, ["AIS401:0:0"]);
+  // a model bucket with nothing around it: public access block, ownership, KMS, versioning, logs, TLS
+  assert.deepEqual(steps.terraform, ["AIS401:0:0", "AIS405:0:0", "AIS406:0:0", "AIS407:0:0", "AIS408:0:0",
+                                     "AIS409:0:0"]);
   // rendered findings land on the template lines that produce them
   assert.deepEqual(steps.template, ["AIS111:15:4", "AIS123:18:10", "AIS125:18:10", "AIS131:19:10",
                                    "AIS133:19:10"]);
