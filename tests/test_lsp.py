@@ -439,3 +439,56 @@ async def test_custom_rules_in_the_editor_and_rego_errors_on_the_policy_file(cli
     [problem] = client.diagnostics[broken.as_uri()]
     assert problem.message == "Rego: Invalid boolean operator"
     assert (problem.range.start.line, problem.range.start.character) == (3, 13)
+
+
+async def _until(client: LanguageClient, uri: str, wanted, attempts: int = 300) -> list[types.Diagnostic]:
+    """Diagnostics of `uri` once `wanted(codes)` holds (background work may come later)."""
+    items: list[types.Diagnostic] = []
+    for _ in range(attempts):
+        if client.pull:
+            report = await client.text_document_diagnostic_async(
+                types.DocumentDiagnosticParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+            items = list(report.items)
+        else:
+            items = list(client.diagnostics.get(uri) or [])
+        if wanted(_codes(items)):
+            return items
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"diagnostics of {uri} never matched: {_codes(items)}")
+
+
+@pytest.mark.asyncio
+async def test_a_folder_is_judged_knowing_the_rest_of_the_workspace(client: LanguageClient):
+    """As `--check .` does: the IRSA trust in infra/ is held against the ServiceAccounts in k8s/,
+    which is not open; editing k8s/ re-checks infra/."""
+    project = client.project
+    (project / "infra" / "iam.tf").write_text(textwrap.dedent("""\
+        resource "aws_iam_role" "triton" {
+          name = "triton"
+          assume_role_policy = jsonencode({
+            Statement = [{
+              Effect    = "Allow"
+              Action    = "sts:AssumeRoleWithWebIdentity"
+              Principal = { Federated = "arn:aws:iam::111122223333:oidc-provider/oidc.example/id/A" }
+              Condition = { StringEquals = {
+                "oidc.example/id/A:sub" = "system:serviceaccount:ml:triton"
+                "oidc.example/id/A:aud" = "sts.amazonaws.com"
+              } }
+            }]
+          })
+        }
+        """))
+    accounts = project / "k8s" / "accounts.yaml"
+    accounts.write_text("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: other\n  namespace: ml\n")
+    uri = await _open(client, project / "infra" / "iam.tf", "terraform")
+    found = await _until(client, uri, lambda codes: ("AIS330", 8) in codes)
+    [trust] = [d for d in found if d.code == "AIS330"]
+    assert trust.message == ("IAM role `triton` trusts ServiceAccount `ml/triton`, which no scanned manifest, "
+                             "chart or Terraform defines (Cloud identity trusts a ServiceAccount that does not use it)")
+    accounts_uri = await _open(client, accounts)
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=accounts_uri, version=2),
+        content_changes=[types.TextDocumentContentChangeWholeDocument(text=(
+            "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: triton\n  namespace: ml\n  annotations:\n"
+            "    eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/triton\n"))]))
+    await _until(client, uri, lambda codes: not [c for c in codes if c[0] == "AIS330"])

@@ -53,6 +53,7 @@ class Analysis:
     resource_digests: dict[str, tuple[str, str, str]] | None = None
     baselined: int = 0  # findings left out of the report because a baseline accepts them
     policy_files: list[str] = field(default_factory=list)  # the custom rule files applied (display paths)
+    facts: object = None  # the scan-wide facts these files contribute (aiiac_rules.facts.Facts)
 
     def source(self, path: str) -> SourceFile:
         return self.sources[path]
@@ -258,13 +259,24 @@ class Engine:
         return self.analyse_files(files, analysis, var_files=var_files, reader=reader)
 
     def analyse_files(self, files: list[str], analysis: Analysis, var_files: Iterable[str] = (),
-                      reader: Reader = _default_reader) -> Analysis:
+                      reader: Reader = _default_reader, context_facts=None) -> Analysis:
+        """`context_facts`: what the rest of the workspace says (the editor analyses one folder
+        at a time): which buckets hold models, which ServiceAccounts roles trust."""
         cache = self.cache or ParseCache()
         scopes = self.load(files, analysis, list(var_files), reader, cache)
         from aiiac_rules.facts import collect_facts
 
-        facts = collect_facts([resource for scope in scopes for resource in scope], self.config)
+        facts = analysis.facts = collect_facts([resource for scope in scopes for resource in scope], self.config)
+        if context_facts is not None:
+            facts = context_facts.merged(facts)
         return self.apply_rules(scopes, facts, analysis)
+
+    def collect_facts(self, files: list[str], var_files: Iterable[str] = (), reader: Reader = _default_reader):
+        """Only the facts of these files: read, parse and evaluate, no rules."""
+        from aiiac_rules.facts import collect_facts
+
+        scopes = self.load(files, Analysis(), list(var_files), reader, ParseCache())
+        return collect_facts([resource for scope in scopes for resource in scope], self.config)
 
     def load(self, files: list[str], analysis: Analysis, var_files: list[str], reader: Reader,
              cache: ParseCache) -> list[list[Resource]]:

@@ -43,6 +43,9 @@ class Workspace:
         self.cache = ParseCache()
         self.settings = settings or {}  # from the editor (workspace/configuration)
         self.config_errors: dict[str, ConfigError] = {}  # config file -> its error
+        # each unit's contribution to the scan-wide facts, so a folder is judged knowing the rest
+        # of the workspace (a KServe storageUri in k8s/, the IRSA trust in infra/), as --check does
+        self.unit_facts: dict[Unit, object] = {}
 
     # ---- buffers ------------------------------------------------------------------------------
 
@@ -121,14 +124,42 @@ class Workspace:
     # ---- analysis -------------------------------------------------------------------------------
 
     def analyse(self, unit: Unit, cache: ParseCache | None = None) -> Analysis:
-        """`cache`: the workspace's own (kept warm for open documents) unless another is given."""
+        """`cache`: the workspace's own (kept warm for open documents) unless another is given.
+        `analysis.facts_changed` tells whether this unit now says something new to the others."""
         engine = Engine(self.config_for(unit.directory), absolute_paths=True, cache=cache or self.cache,
                         overlay=self.text)
         analysis = Analysis()
         files = [p for p in self.unit_files(unit) if not engine.config.excluded(p)]
         limit = engine.config.limits.max_file_bytes
-        return engine.analyse_files(files, analysis, var_files=engine.config.var_files,
-                                    reader=lambda path, shown: self.read(path, shown, limit))
+        engine.analyse_files(files, analysis, var_files=engine.config.var_files,
+                             reader=lambda path, shown: self.read(path, shown, limit),
+                             context_facts=self.context_facts(unit))
+        analysis.facts_changed = self.unit_facts.get(unit) != analysis.facts
+        self.unit_facts[unit] = analysis.facts
+        return analysis
+
+    def index(self, unit: Unit) -> bool:
+        """Collect a unit's facts without running rules (at start-up, for every unit of the
+        workspace); True when they differ from what was known."""
+        engine = Engine(self.config_for(unit.directory), absolute_paths=True, overlay=self.text)
+        files = [p for p in self.unit_files(unit) if not engine.config.excluded(p)]
+        limit = engine.config.limits.max_file_bytes
+        facts = engine.collect_facts(files, engine.config.var_files, lambda path, shown: self.read(path, shown, limit))
+        changed = self.unit_facts.get(unit) != facts
+        self.unit_facts[unit] = facts
+        return changed
+
+    def context_facts(self, unit: Unit):
+        """Every other unit's facts, merged (None when nothing else is known)."""
+        others = [facts for other, facts in sorted(self.unit_facts.items(),
+                                                   key=lambda item: (item[0].directory, item[0].kind))
+                  if other != unit and facts is not None]
+        if not others:
+            return None
+        merged = others[0]
+        for facts in others[1:]:
+            merged = merged.merged(facts)
+        return merged
 
     def units_under(self, folder: str) -> list[Unit]:
         """The analysis units of every file `--check` would read below `folder`."""

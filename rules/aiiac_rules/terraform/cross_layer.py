@@ -1,8 +1,9 @@
 """Cross-layer identity (AIS33x): the Terraform cloud identity and the Kubernetes ServiceAccount
 that uses it, checked against each other (facts from `identity_links.py`).
 
-These rules need both layers in one scan (`aiiac-ls --check .` over the repository); the
-editor analyses one folder at a time and reports them when both sides are in it.
+Both layers are needed: `aiiac-ls --check .` over the repository sees them in one scan; the
+editor analyses one folder at a time with the facts of every other folder of the workspace
+(indexed in the background at start-up, updated as folders are edited).
 """
 
 from __future__ import annotations

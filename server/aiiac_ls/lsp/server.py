@@ -67,6 +67,8 @@ class UnitState:
     task: asyncio.Task | None = None
     dirty: bool = False
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    # re-checked because another folder's facts changed: pull clients must be told to pull again
+    refresh: bool = False
 
 
 @dataclass
@@ -212,6 +214,11 @@ class AiiacServer(LanguageServer):
                 continue  # a newer edit arrived while analysing: this result is stale
             state.analysis, state.versions = analysis, versions
             self.publish(unit, state)
+            if getattr(analysis, "facts_changed", False):  # what this folder tells the others changed
+                for other in self.model.open_units():
+                    if other != unit:
+                        self.state(other).refresh = True
+                        self.schedule(other)
             self.publish_config_errors()
             self.publish_policy_problems(analysis.policy_files, analysis.problems)
             state.done.set()
@@ -291,15 +298,37 @@ class AiiacServer(LanguageServer):
     def publish(self, unit: Unit, state: UnitState) -> None:
         if self.pull_mode:
             # the client re-pulls the edited document itself; other open files of the unit
-            # (a module's variables.tf, a chart's templates) need a refresh to be pulled again
-            if self.supports_refresh and len(self.model.open_paths(unit)) > 1:
+            # (a module's variables.tf, a chart's templates), and units re-checked for another
+            # folder's facts, need a refresh to be pulled again
+            if self.supports_refresh and (len(self.model.open_paths(unit)) > 1 or state.refresh):
                 self.workspace_diagnostic_refresh(None)
+            state.refresh = False
             return
         assert state.analysis is not None
         for path in self.model.open_paths(unit):
             self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
                 uri=from_fs_path(path), version=state.versions.get(path),
                 diagnostics=self.diagnostics_for(path, state.analysis)))
+
+    async def index_workspace(self) -> None:
+        """Collect every folder's facts in the background (no rules run), so an open folder is
+        judged knowing the rest of the workspace, as `--check` over the repository judges it;
+        open files are re-checked when that adds something."""
+        loop = asyncio.get_running_loop()
+        folders = [to_fs_path(f.uri) for f in self.workspace.folders.values()] or \
+            ([to_fs_path(self.workspace.root_uri)] if self.workspace.root_uri else [])
+        changed = False
+        try:
+            for folder in (f for f in folders if f and os.path.isdir(f)):
+                for unit in await loop.run_in_executor(self.executor, self.model.units_under, folder):
+                    if unit not in self.model.unit_facts:
+                        changed |= await loop.run_in_executor(self.executor, self.model.index, unit)
+        except Exception:  # an index is an improvement, never a reason to fail
+            log.exception("indexing the workspace failed")
+        if changed:
+            for unit in self.model.open_units():
+                self.state(unit).refresh = True
+                self.schedule(unit)
 
     def spawn(self, coroutine) -> None:
         """Run a coroutine beside the handlers, keeping a reference until it ends."""
@@ -409,6 +438,7 @@ def create_server() -> AiiacServer:
         await ls.refresh_settings()
         # warm the rule registry and parsers off the critical path
         asyncio.get_running_loop().run_in_executor(ls.executor, _warm_up)
+        ls.spawn(ls.index_workspace())
 
     @ls.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(ls: AiiacServer, params: types.DidChangeConfigurationParams) -> None:
