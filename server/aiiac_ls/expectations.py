@@ -11,7 +11,8 @@ import os
 import re
 from dataclasses import dataclass
 
-RULE_ID = r"[A-Za-z][A-Za-z0-9]*(?:[-_.][A-Za-z0-9]+)*"
+from .rules import RULE_ID_PATTERN as RULE_ID
+
 EXPECT = re.compile(rf"expect([+-]\d+)?:\s*((?:{RULE_ID}(?:@\d+)?\s*,?\s*)+)")
 
 Expectation = tuple[str, str, int, "int | None"]  # (file, rule, 1-based line, 1-based column)

@@ -18,6 +18,8 @@ from .model.resources import Resource
 
 DOCS_URL = "https://github.com/aiiac-ls/aiiac-ls/blob/main/docs/rules/{id}.md"
 _ID = re.compile(r"^AIS\d{3}$")
+# any rule id, ours (AIS101) or a custom rule's (ORG001, REGO-MAIN): suppressions, expectations
+RULE_ID_PATTERN = r"[A-Za-z][A-Za-z0-9]*(?:[-_.][A-Za-z0-9]+)*"
 EQUIVALENT_TOOLS = ("checkov", "trivy", "kics", "kube-linter", "tfsec")
 
 

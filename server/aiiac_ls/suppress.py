@@ -14,10 +14,11 @@ import re
 from dataclasses import dataclass
 
 from .model.nodes import Span
+from .rules import RULE_ID_PATTERN as _RULE_ID
 
 _COMMENT = re.compile(r"(?:^|\s)(?:#|//)\s*(.*)$")
 _AIIAC = re.compile(r"aiiac:ignore\b\s*(.*)$", re.I)
-_RULE_ID = r"[A-Za-z][A-Za-z0-9]*(?:[-_.][A-Za-z0-9]+)*"  # ours (AIS101) and custom (ORG001, REGO-MAIN)
+
 _AIIAC_IDS = re.compile(rf"^({_RULE_ID}(?:\s*,\s*{_RULE_ID})*)\b\s*(.*)$", re.I)
 _CHECKOV = re.compile(r"checkov:skip=([A-Z0-9_]+)(?::(.*))?", re.I)
 _TFSEC = re.compile(r"(tfsec|trivy):ignore:([A-Za-z0-9_-]+)(.*)$", re.I)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 
-from ..rules import EQUIVALENT_TOOLS, Rule, register_custom
+from ..rules import EQUIVALENT_TOOLS, RULE_ID_PATTERN, Rule, register_custom
 
-CustomRule = Rule
-_RULE_ID = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:[-_.][A-Za-z0-9]+)*$")
+_RULE_ID = re.compile(rf"^{RULE_ID_PATTERN}$")
 
 
 def valid_rule_id(rule_id: str) -> bool:

@@ -27,8 +27,9 @@ from ..limits import DEFAULT_LIMITS, Limits
 from ..model.findings import SEVERITIES, Hit, Problem
 from ..model.nodes import Span
 from ..model.resources import Resource
+from ..rules import Rule
 from .documents import conftest_input, locate_path, parse_path, resource_document
-from .meta import CustomRule, valid_rule_id
+from .meta import valid_rule_id
 from .rego_runtime import is_native
 
 log = logging.getLogger(__name__)
@@ -126,7 +127,7 @@ class RegoPolicies:
                                          (package.package_span if package else span), kind="syntax"))
         self.metadata = answer["metadata"]
 
-    def evaluate_all(self, resources: list[Resource], rule_for) -> dict[int, list[tuple[CustomRule, Hit]]]:
+    def evaluate_all(self, resources: list[Resource], rule_for) -> dict[int, list[tuple[Rule, Hit]]]:
         """The findings of every package for every resource, keyed by `id(resource)`;
         `rule_for(id, title, severity, origin, meta)` gives the rule a finding is reported under."""
         if not self.modules or not resources:
@@ -142,7 +143,7 @@ class RegoPolicies:
         for package, detail in errors:
             if package in packages:
                 self._report(packages[package], f"Rego evaluation error in package {package}: {detail}")
-        found: dict[int, list[tuple[CustomRule, Hit]]] = {}
+        found: dict[int, list[tuple[Rule, Hit]]] = {}
         for resource, answers in zip(resources, results, strict=False):
             for package, values in answers.items():
                 module = packages.get(package)
