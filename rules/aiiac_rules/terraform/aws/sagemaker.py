@@ -124,18 +124,18 @@ def endpoint_configuration_kms(resource, ctx):
 
 @rule(
     id="AIS504", resource_only=True, title="SageMaker notebook storage not encrypted with a customer key",
-    severity="medium", applies_to=NOTEBOOK, source="terraform",
+    severity="medium", applies_to=NOTEBOOK | {"aws_sagemaker_domain"}, source="terraform",
     equivalents={"checkov": ["CKV_AWS_22", "CKV_AWS_187"], "trivy": [], "tfsec": []},
     references=["https://docs.aws.amazon.com/sagemaker/latest/dg/encryption-at-rest-nbi.html"],
 )
 def notebook_kms(resource, ctx):
     """## What it does
-    Flags SageMaker notebook instances without `kms_key_id`.
+    Flags SageMaker notebook instances and Studio domains without `kms_key_id`.
 
     ## Why is this bad?
-    Notebook volumes collect what data scientists download: model checkpoints, evaluation sets,
-    samples of production prompts. Without a customer key, anyone who can snapshot or attach the
-    volume reads them.
+    Notebook volumes and Studio home directories (EFS) collect what data scientists download:
+    model checkpoints, evaluation sets, samples of production prompts. Without a customer key,
+    anyone who can snapshot or attach the storage reads them.
 
     ## Example
     ```hcl
@@ -149,7 +149,8 @@ def notebook_kms(resource, ctx):
     `kms_key_id = aws_kms_key.notebooks.arn`.
     """
     if resource.body.get("kms_key_id") is None:
-        yield Hit(resource.head, "notebook volume is not encrypted with a customer-managed key (no kms_key_id)")
+        what = "Studio domain storage" if resource.kind == "aws_sagemaker_domain" else "notebook volume"
+        yield Hit(resource.head, f"{what} is not encrypted with a customer-managed key (no kms_key_id)")
 
 
 @rule(
