@@ -21,6 +21,7 @@ import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 
+from .config import DEFAULT_EXCLUDES
 from .model.findings import Finding
 from .model.resources import Resource
 
@@ -105,6 +106,8 @@ def export_revision(root: str, revision: str, under: list[str], target: str) -> 
         path = name.decode("utf-8", "surrogateescape")
         if kind != "blob" or mode not in ("100644", "100755"):  # symlinks and submodules stay out
             continue
+        if any(part in DEFAULT_EXCLUDES for part in path.split("/")[:-1]):  # as the scan leaves them out
+            continue
         if any(prefix in ("", ".") or path == prefix or path.startswith(prefix.rstrip("/") + "/") for prefix in under):
             wanted.append((sha, path))
     contents: dict[str, bytes] = {}
@@ -186,7 +189,7 @@ def _changed_files(root: str, under: list[str], old: dict[str, bytes]) -> list[t
             current[prefix] = start
             continue
         for folder, dirs, names in os.walk(start):
-            dirs[:] = [d for d in dirs if d != ".git"]
+            dirs[:] = [d for d in dirs if d not in DEFAULT_EXCLUDES]  # .git, .terraform, node_modules...
             for name in names:
                 full = os.path.join(folder, name)
                 if os.path.isfile(full) and not os.path.islink(full):

@@ -87,16 +87,15 @@ def parse_path(path: Any) -> list[str | int] | None:
     return parts
 
 
-def locate_path(resource: Resource, path: list[str | int]) -> Entry | Node:
-    """The deepest node along `path` inside the resource: the entry holding it when there is one
-    (so a finding underlines `key = value`), a list item itself. A path that leaves the tree stops
-    at the last node found, so a "missing attribute" finding lands on the block that should hold
-    it. The index of a lone nested block may be left out (`versioning.enabled`)."""
-    node: Node = resource.body
-    found: Entry | Node = resource.body
+def locate_path(body: Node, path: list[str | int]) -> Entry | Node:
+    """The deepest node along `path` inside a resource body: the entry holding it when there is
+    one (so a finding underlines `key = value`), a list item itself. A path that leaves the tree
+    stops at the last node found, so a "missing attribute" finding lands on the block that should
+    hold it. The index of a nested block may be left out (`versioning.enabled`: the first one)."""
+    node: Node = body
+    found: Entry | Node = body
     for part in path:
-        if isinstance(part, str) and isinstance(node, Sequence) and node.style == "hcl-blocks" \
-                and len(node.items) == 1:
+        if isinstance(part, str) and isinstance(node, Sequence) and node.style == "hcl-blocks" and node.items:
             node = node.items[0]
         if isinstance(node, Mapping) and isinstance(part, str) and part in node:
             entry = node.entry(part)

@@ -105,10 +105,10 @@ class RegoPolicies:
 
     def load(self, sources: list[SourceFile]) -> None:
         """Compile the modules in a fresh worker; broken ones become problems at their line."""
-        try:
-            import regopy  # noqa: F401  (fail here, clearly, when the extra is not installed)
-        except ImportError:
-            raise RegoUnavailable from None
+        import importlib.util
+
+        if importlib.util.find_spec("regopy") is None:  # the extra is not installed: say so, clearly
+            raise RegoUnavailable
         self._sources = sources
         by_path = {source.path: source for source in sources}
         answer = self._call("load", [(source.path, source.text) for source in sources], LOAD_TIMEOUT_SECONDS)
@@ -207,7 +207,7 @@ class RegoPolicies:
         title = item.get("title") or meta.get("title") or (message if module.native else
                                                             f"conftest policy `{module.package}`")
         rule = rule_for(rule_id.upper(), str(title), severity, module.source.path, meta)
-        return rule, Hit(locate_path(resource, path), message, severity=severity)
+        return rule, Hit(locate_path(resource.body, path), message, severity=severity)
 
     def _bad_finding(self, module: RegoModule, message: str):
         self._report(module, message)

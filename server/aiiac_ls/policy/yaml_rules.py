@@ -29,7 +29,7 @@ from ..limits import Limits
 from ..model.findings import SEVERITIES, Hit, Problem
 from ..model.nodes import Entry, Mapping, Node, Scalar, Sequence, Unknown
 from ..model.resources import Resource
-from .documents import parse_path
+from .documents import locate_path, parse_path
 from .meta import custom_rule, valid_rule_id
 
 OPERATORS = ("equals", "not_equals", "in", "not_in", "matches", "not_matches", "contains", "exists",
@@ -53,7 +53,7 @@ class Test:
     def holds(self, resource: Resource) -> tuple[bool, Place | None]:
         found = list(resolve(resource.body, self.path))
         if self.op == "absent":
-            return (not found, None if found else deepest(resource.body, self.path))
+            return (not found, None if found else locate_path(resource.body, self.path))
         if self.op == "exists":
             return (bool(found), found[0][0] if found else None)
         for place, node in found:
@@ -108,22 +108,6 @@ def resolve(node: Node, path: list[str | int]):
     elif isinstance(node, Sequence) and isinstance(part, int) and 0 <= part < len(node.items):
         item = node.items[part]
         yield from (resolve(item, rest) if rest else [(item, item)])
-
-
-def deepest(node: Node, path: list[str | int]) -> Place:
-    """Where an absent path stops: the innermost thing that exists (a finding goes there)."""
-    place: Place = node
-    for part in path:
-        if isinstance(node, Sequence) and node.style == "hcl-blocks" and node.items and isinstance(part, str):
-            node = node.items[0]
-        if isinstance(node, Mapping) and isinstance(part, str) and part in node:
-            place = node.entry(part)
-            node = place.value
-        elif isinstance(node, Sequence) and isinstance(part, int) and 0 <= part < len(node.items):
-            node = place = node.items[part]
-        else:
-            break
-    return place
 
 
 def _compare(op: str, node: Node, expected) -> bool:

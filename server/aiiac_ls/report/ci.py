@@ -30,11 +30,12 @@ def to_github(analysis: Analysis) -> str:
                       f"title={_github_property(f'{finding.rule} {finding.title}')}")
         lines.append(f"::{GITHUB_LEVEL[finding.severity]} {properties}::"
                      f"{_github_data(f'[{finding.severity}] {finding.message}')}")
+    failing = blocking(analysis.problems)
     for problem in analysis.problems:
         where = f"file={_github_property(problem.file)}"
         if problem.span is not None:
             where += f",line={problem.span.start_line + 1},col={problem.span.start_col + 1}"
-        level = "error" if problem in blocking(analysis.problems) else "notice"
+        level = "error" if problem in failing else "notice"
         lines.append(f"::{level} {where},title=aiiac-ls::{_github_data(problem.message)}")
     return "".join(line + "\n" for line in lines)
 
