@@ -67,3 +67,33 @@ def test_the_server_scans_the_corpus_as_a_workspace():
         assert client.close() == 0
     assert summary["internal"] == 0 and not summary["cancelled"]
     assert summary["files"] > 1000 and summary["findings"] > 2000
+
+
+SNAPSHOT = Path(__file__).resolve().parent / "snapshots" / "corpus-findings.txt"
+
+
+def _snapshot_lines(report: dict) -> list[str]:
+    """One line per finding and problem of the JSON report, with its exact place and words."""
+    lines = []
+    for finding in report["findings"]:
+        where = f"{finding['file']}:{finding['line']}:{finding['column']}-{finding['end_line']}:{finding['end_column']}"
+        lines.append(f"{where} {finding['rule']} {finding['severity']} {finding['resource']} "
+                     f"fix={finding['fixable']} | {finding['message']}")
+    for problem in report["errors"]:
+        lines.append(f"{problem['file']}:{problem.get('line', '')} {problem['kind']} | {problem['message']}")
+    return lines
+
+
+def test_the_corpus_findings_are_those_of_the_snapshot(capsys, monkeypatch):
+    """Every finding and problem on the whole corpus, compared line by line with the reviewed
+    snapshot: a restructuring must not move, add or lose one. After a deliberate change to the
+    rules, regenerate with AIIAC_UPDATE_SNAPSHOTS=1 and review the diff."""
+    monkeypatch.chdir(CORPUS)
+    main(["--check", ".", "--format", "json", "-j", "1"])
+    lines = _snapshot_lines(json.loads(capsys.readouterr().out))
+    if os.environ.get("AIIAC_UPDATE_SNAPSHOTS"):
+        SNAPSHOT.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    expected = SNAPSHOT.read_text(encoding="utf-8").splitlines()
+    missing, extra = sorted(set(expected) - set(lines)), sorted(set(lines) - set(expected))
+    assert (missing[:20], extra[:20]) == ([], []), f"{len(missing)} findings lost, {len(extra)} new"
+    assert lines == expected  # the same order, and repeats
