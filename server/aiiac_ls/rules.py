@@ -11,7 +11,8 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TypeVar
 
 from .model.findings import SEVERITIES, Hit
 from .model.resources import Resource
@@ -21,25 +22,86 @@ _ID = re.compile(r"^AIS\d{3}$")
 # any rule id, ours (AIS101) or a custom rule's (ORG001, REGO-MAIN): suppressions, expectations
 RULE_ID_PATTERN = r"[A-Za-z][A-Za-z0-9]*(?:[-_.][A-Za-z0-9]+)*"
 EQUIVALENT_TOOLS = ("checkov", "trivy", "kics", "kube-linter", "tfsec")
+T = TypeVar("T")
 
 
-@dataclass
+def base_address(address: str) -> str:
+    """`module.m.aws_s3_bucket.b[0]` -> `module.m.aws_s3_bucket.b`: references carry no instance key."""
+    return address.split("[", 1)[0]
+
+
 class RuleContext:
-    """What a check may read besides its resource: its neighbours and scan-wide facts."""
+    """What a check may read besides its resource: its neighbours and scan-wide facts.
 
-    scope: list[Resource]  # same Terraform module instance, or all Kubernetes objects of the scan
-    facts: object  # aiiac_rules.facts.Facts
-    settings: object  # aiiac_ls.config.Config
-    _by_kind: dict[str, list[Resource]] = field(default_factory=dict)
+    Rules ask the context and never scan the scope: every look-up is an index built once, on
+    first use, for the whole analysis, so a rule that consults its neighbours costs O(1) per
+    resource and an analysis stays linear in the size of the scope. Look-ups the rule pack needs
+    beyond these (companions of a bucket, workloads by ServiceAccount) are built with `index`."""
+
+    def __init__(self, scope: list[Resource], facts: object, settings: object):
+        self.scope = scope  # same Terraform module instance, or all Kubernetes objects of the scan
+        self.facts = facts  # aiiac_rules.facts.Facts
+        self.settings = settings  # aiiac_ls.config.Config
+        self._by_kind: dict[str, list[Resource]] | None = None
+        self._by_namespace: dict[tuple[str, str | None], list[Resource]] | None = None
+        self._by_name: dict[tuple[str, str | None, str], Resource] | None = None
+        self._referrers: dict[str, list[Resource]] | None = None
+        self._by_address: dict[str, list[Resource]] | None = None
+        self._indexes: dict[Callable, object] = {}
 
     def of_kind(self, *kinds: str) -> list[Resource]:
-        if not self._by_kind:
+        """The resources of these kinds (Kubernetes Kinds or Terraform types), in scope order."""
+        if self._by_kind is None:
+            self._by_kind = {}
             for resource in self.scope:
                 self._by_kind.setdefault(resource.kind, []).append(resource)
-        found: list[Resource] = []
-        for kind in kinds:
-            found.extend(self._by_kind.get(kind, ()))
-        return found
+        if len(kinds) == 1:
+            return self._by_kind.get(kinds[0], [])
+        return [resource for kind in kinds for resource in self._by_kind.get(kind, ())]
+
+    def in_namespace(self, namespace: str | None, *kinds: str) -> list[Resource]:
+        """The Kubernetes objects of these kinds in `namespace` (None: no namespace written)."""
+        if self._by_namespace is None:
+            self._by_namespace = {}
+            for resource in self.scope:
+                self._by_namespace.setdefault((resource.kind, resource.namespace), []).append(resource)
+        return [resource for kind in kinds for resource in self._by_namespace.get((kind, namespace), ())]
+
+    def named(self, kind: str, name: str | None, namespace: str | None = None) -> Resource | None:
+        """The resource of `kind` with this name (and namespace); the last one if repeated, as
+        applying the files would leave it."""
+        if self._by_name is None:
+            self._by_name = {}
+            for resource in self.scope:
+                self._by_name[(resource.kind, resource.namespace, resource.name)] = resource
+        return self._by_name.get((kind, namespace, name)) if name is not None else None
+
+    def at(self, address: str) -> list[Resource]:
+        """Terraform: the instances of the resource at `address` (an instance key is ignored)."""
+        if self._by_address is None:
+            self._by_address = {}
+            for resource in self.scope:
+                self._by_address.setdefault(base_address(resource.address), []).append(resource)
+        return self._by_address.get(base_address(address), [])
+
+    def referrers(self, address: str, *kinds: str) -> list[Resource]:
+        """Terraform: the resources (of these kinds, or any) with a value read from `address`
+        (`aws_s3_bucket.models`, without an instance key). The reference graph is built once."""
+        if self._referrers is None:
+            self._referrers = {}
+            for resource in self.scope:
+                for target in {node.ref for node in resource.body.walk() if node.ref}:
+                    self._referrers.setdefault(target, []).append(resource)
+        found = self._referrers.get(base_address(address), [])
+        return [resource for resource in found if resource.kind in kinds] if kinds else found
+
+    def index(self, build: Callable[[RuleContext], T]) -> T:
+        """`build(self)`, built once per analysis and shared by every rule that asks for it."""
+        try:
+            return self._indexes[build]  # type: ignore[return-value]
+        except KeyError:
+            built = self._indexes[build] = build(self)
+            return built
 
 
 Check = Callable[[Resource, RuleContext], Iterable[Hit]]

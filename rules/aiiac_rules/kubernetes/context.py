@@ -46,10 +46,10 @@ def gpu_namespace_quota(resource, ctx):
     Add a ResourceQuota with `requests.nvidia.com/gpu` (and CPU/memory) for the namespace.
     """
     name = resource.name
-    if any(q.namespace == name for q in ctx.of_kind("ResourceQuota", "LimitRange")):
+    if ctx.in_namespace(name, "ResourceQuota", "LimitRange"):
         return
-    for workload in ctx.of_kind(*WORKLOAD_KINDS):
-        if workload.namespace == name and any(_uses_gpu(pod) for pod in pod_specs(workload)):
+    for workload in ctx.in_namespace(name, *WORKLOAD_KINDS):
+        if any(_uses_gpu(pod) for pod in pod_specs(workload)):
             yield Hit(resource.head, f"namespace `{name}` runs GPU workloads ({workload.address}) without a "
                                      "ResourceQuota")
             return
@@ -77,6 +77,39 @@ def _selects(selector: Mapping | None, labels: dict[str, str]) -> bool:
         if operator == "DoesNotExist" and key in labels:
             return False
     return True
+
+
+class _PolicyIndex:
+    """NetworkPolicies by namespace and by one `matchLabels` pair of their pod selector, so
+    finding the policies that select a workload looks only at plausible candidates (a policy per
+    app is common: scanning them all for every workload would be quadratic). Built once."""
+
+    def __init__(self, ctx):
+        self.namespaces: set[str | None] = set()
+        self.by_label: dict[tuple[str | None, str, str], list] = {}
+        self.unkeyed: dict[str | None, list] = {}  # empty or expression-only selectors: always checked
+        for policy in ctx.of_kind("NetworkPolicy"):
+            self.namespaces.add(policy.namespace)
+            spec = policy.body.mapping("spec")
+            selector = spec.mapping("podSelector") if spec is not None else None
+            wanted = selector.mapping("matchLabels") if selector is not None else None
+            pair = next(((k, as_str(v)) for k, v in wanted.items()), None) if wanted is not None else None
+            if pair is None or pair[1] is None:
+                self.unkeyed.setdefault(policy.namespace, []).append(policy)
+            else:
+                self.by_label.setdefault((policy.namespace, pair[0], pair[1]), []).append(policy)
+
+    def selecting(self, namespace: str | None, labels: dict[str, str]) -> list:
+        """The policies of `namespace` whose pod selector selects pods with `labels`."""
+        candidates = list(self.unkeyed.get(namespace, ()))
+        for key, value in labels.items():
+            candidates += self.by_label.get((namespace, key, value), ())
+        selecting = []
+        for policy in candidates:
+            spec = policy.body.mapping("spec")
+            if spec is not None and _selects(spec.mapping("podSelector"), labels) and policy not in selecting:
+                selecting.append(policy)
+        return selecting
 
 
 def _pod_labels(resource) -> dict[str, str]:
@@ -113,14 +146,11 @@ def not_selected_by_network_policy(resource, ctx):
     Add a policy for the model server's labels (or a namespace-wide default-deny with explicit
     allows).
     """
-    policies = [p for p in ctx.of_kind("NetworkPolicy") if p.namespace == resource.namespace]
-    if not policies or not any(True for _ in pod_specs(resource)):
+    policies = ctx.index(_PolicyIndex)
+    if resource.namespace not in policies.namespaces or not any(True for _ in pod_specs(resource)):
         return
-    labels = _pod_labels(resource)
-    for policy in policies:
-        spec = policy.body.mapping("spec")
-        if spec is not None and _selects(spec.mapping("podSelector"), labels):
-            return
+    if policies.selecting(resource.namespace, _pod_labels(resource)):
+        return
     yield Hit(resource.head, f"no NetworkPolicy in namespace `{resource.namespace or 'default'}` selects "
                              f"the pods of {resource.address}")
 
@@ -234,12 +264,10 @@ def unrestricted_egress(resource, ctx):
     Add an egress policy allowing DNS, the object store or model registry, and the telemetry
     endpoints the server needs.
     """
-    policies = [p for p in ctx.of_kind("NetworkPolicy") if p.namespace == resource.namespace]
-    if not policies or not any(True for _ in pod_specs(resource)):
+    policies = ctx.index(_PolicyIndex)
+    if resource.namespace not in policies.namespaces or not any(True for _ in pod_specs(resource)):
         return
-    labels = _pod_labels(resource)
-    selecting = [p for p in policies
-                 if p.body.mapping("spec") is not None and _selects(p.body.mapping("spec").mapping("podSelector"), labels)]
+    selecting = policies.selecting(resource.namespace, _pod_labels(resource))
     if not selecting:
         return  # AIS213 reports workloads no policy selects
 

@@ -240,13 +240,12 @@ def unauthenticated_model_ingress(resource, ctx):
     spec = resource.body.mapping("spec")
     if spec is None:
         return
-    services = {(s.namespace, s.name): s for s in ctx.of_kind("Service")}
     extra = ctx.settings.model_ports
     for name, port, where in _backend_ports(spec):
         number = as_int(port)
         label = port_label(number, extra) if number is not None else None
         if label is None:
-            service = services.get((resource.namespace, name))
+            service = ctx.named("Service", name, resource.namespace)
             ports = service.body.find("spec.ports") if service is not None else None
             for item in ports.items if isinstance(ports, Sequence) else []:
                 for key in ("port", "targetPort"):

@@ -469,9 +469,6 @@ def automount_service_account_token(resource, ctx):
     ServiceAccount. Pods that need the API (operators, Ray head nodes) keep it and should use a
     dedicated, minimal role.
     """
-    accounts = {}
-    for account in ctx.of_kind("ServiceAccount"):
-        accounts[(account.namespace, account.name)] = as_bool(account.body.get("automountServiceAccountToken"))
     for pod in pod_specs(resource):
         setting = pod.spec.entry("automountServiceAccountToken")
         if setting is not None:
@@ -481,7 +478,8 @@ def automount_service_account_token(resource, ctx):
             continue
         account_node = pod.spec.get("serviceAccountName") or pod.spec.get("serviceAccount")
         account_name = getattr(account_node, "value", None) or "default"
-        if accounts.get((resource.namespace, account_name)) is False:
+        account = ctx.named("ServiceAccount", account_name, resource.namespace)
+        if account is not None and as_bool(account.body.get("automountServiceAccountToken")) is False:
             continue
         yield Hit(pod.entry, "pod mounts a Kubernetes API token it likely does not need",
                   Fix("Add automountServiceAccountToken: false",

@@ -7,7 +7,7 @@ from aiiac_ls.model.nodes import Mapping, Scalar, Sequence, as_str
 from aiiac_ls.rules import rule
 
 from ..serving import split_object_uri
-from .workloads import WORKLOAD_KINDS, pod_specs
+from .workloads import WORKLOAD_KINDS, pod_specs, pods_by_service_account, service_account_of
 
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 GKE_ANNOTATION = "iam.gke.io/gcp-service-account"
@@ -103,33 +103,28 @@ def workload_identity(resource, ctx):
         annotations = resource.body.find("metadata.annotations")
         if isinstance(annotations, Mapping) and (IRSA_ANNOTATION in annotations or GKE_ANNOTATION in annotations):
             return
-        for workload in ctx.of_kind(*WORKLOAD_KINDS):
-            if workload.namespace != resource.namespace:
+        for pod in ctx.index(pods_by_service_account).get((resource.namespace, resource.name), ()):
+            workload = pod.resource
+            use = _object_store_use(pod.spec)
+            if use is None:
                 continue
-            for pod in pod_specs(workload):
-                account = as_str(pod.spec.get("serviceAccountName")) or as_str(pod.spec.get("serviceAccount"))
-                if account != resource.name:
-                    continue
-                use = _object_store_use(pod.spec)
-                if use is None:
-                    continue
-                store, evidence = use
-                key, value = (IRSA_ANNOTATION, IRSA_PLACEHOLDER) if store == "s3" else (GKE_ANNOTATION, GKE_PLACEHOLDER)
-                keys = " (and uses static keys)" if _static_keys(pod.spec) else ""
-                target = resource.body.find("metadata")
-                name_entry = target.entry("name") if isinstance(target, Mapping) else None
-                yield Hit(name_entry or resource.head,
-                          f"ServiceAccount `{resource.name}` of {workload.address} has no {key} annotation, "
-                          f"yet {evidence}{keys}",
-                          Fix(f"Add the {key} annotation", (SetPath(resource.body, ("metadata", "annotations", key),
-                                                                  value),)),
-                          related=((pod.entry.key_span or workload.head, evidence),))
-                return
+            store, evidence = use
+            key, value = (IRSA_ANNOTATION, IRSA_PLACEHOLDER) if store == "s3" else (GKE_ANNOTATION, GKE_PLACEHOLDER)
+            keys = " (and uses static keys)" if _static_keys(pod.spec) else ""
+            target = resource.body.find("metadata")
+            name_entry = target.entry("name") if isinstance(target, Mapping) else None
+            yield Hit(name_entry or resource.head,
+                      f"ServiceAccount `{resource.name}` of {workload.address} has no {key} annotation, "
+                      f"yet {evidence}{keys}",
+                      Fix(f"Add the {key} annotation", (SetPath(resource.body, ("metadata", "annotations", key),
+                                                              value),)),
+                      related=((pod.entry.key_span or workload.head, evidence),))
+            return
         return
-    defined = {(sa.namespace, sa.name) for sa in ctx.of_kind("ServiceAccount")}
+    default_defined = ctx.named("ServiceAccount", "default", resource.namespace) is not None
     for pod in pod_specs(resource):
-        account = as_str(pod.spec.get("serviceAccountName")) or as_str(pod.spec.get("serviceAccount"))
-        if account not in (None, "default") or (resource.namespace, "default") in defined:
+        account = service_account_of(pod)
+        if account not in (None, "default") or default_defined:
             continue
         use = _object_store_use(pod.spec)
         if use is not None:

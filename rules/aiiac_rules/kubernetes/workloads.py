@@ -163,3 +163,20 @@ def pod_specs(resource: Resource) -> Iterator[PodSpec]:
                         name = as_str(server.get("name")) or "kserve-container"
                         pod.extra_containers.append(Container(server, key, name))
             yield pod
+
+
+def service_account_of(pod: PodSpec) -> str | None:
+    """The ServiceAccount a pod runs as, when written (None means the namespace's `default`)."""
+    return as_str(pod.spec.get("serviceAccountName")) or as_str(pod.spec.get("serviceAccount"))
+
+
+def pods_by_service_account(ctx) -> dict[tuple[str | None, str], list[PodSpec]]:
+    """Every pod spec of the scope's workloads by (namespace, ServiceAccount it names), in scope
+    order; built once per analysis (`ctx.index(pods_by_service_account)`)."""
+    found: dict[tuple[str | None, str], list[PodSpec]] = {}
+    for workload in ctx.of_kind(*WORKLOAD_KINDS):
+        for pod in pod_specs(workload):
+            account = service_account_of(pod)
+            if account is not None:
+                found.setdefault((workload.namespace, account), []).append(pod)
+    return found

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from aiiac_ls.model.findings import Hit
 from aiiac_ls.model.nodes import as_str
-from aiiac_ls.rules import rule
+from aiiac_ls.rules import base_address, rule
 
 from .aws.policies import IDENTITY_POLICY_TYPES, policy_documents, statements
 
@@ -204,19 +204,23 @@ def _role_of(resource, ctx) -> str | None:
     if target is None:
         return None
     if target.ref:
-        for role in ctx.of_kind("aws_iam_role"):
-            if role.address.split("[")[0] == target.ref.split("[")[0].rsplit(".", 1)[0] or \
-                    role.address.split("[")[0] == target.ref.split("[")[0]:
-                return as_str(role.body.get("name")) or role.name
+        reference = base_address(target.ref)
+        for address in (reference.rsplit(".", 1)[0], reference):
+            for role in ctx.at(address):
+                if role.kind == "aws_iam_role":
+                    return as_str(role.body.get("name")) or role.name
     return as_str(target)
 
 
 def _attached_documents(attachment, ctx):
     policy_arn = attachment.body.get("policy_arn")
     reference = policy_arn.ref.split("[")[0] if policy_arn is not None and policy_arn.ref else None
-    for policy in ctx.of_kind("aws_iam_policy"):
-        if reference and policy.address.split("[")[0] in (reference, reference.rsplit(".", 1)[0]):
-            yield from policy_documents(policy)
+    if reference is None:
+        return
+    for address in (reference, reference.rsplit(".", 1)[0]):
+        for policy in ctx.at(address):
+            if policy.kind == "aws_iam_policy":
+                yield from policy_documents(policy)
 
 
 def _touches_model_bucket(statement, facts) -> bool:

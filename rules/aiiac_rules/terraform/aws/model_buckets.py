@@ -13,7 +13,7 @@ from aiiac_ls.model.nodes import Mapping, as_bool, as_list, as_str
 from aiiac_ls.rules import rule
 
 from .policies import BUCKET_POLICY_TYPES, policy_documents, statements
-from .s3 import refers_to
+from .s3 import buckets_named, companions
 
 TF = "terraform"
 
@@ -21,12 +21,6 @@ TF = "terraform"
 def _model_bucket(resource, ctx) -> str | None:
     name = as_str(resource.body.get("bucket"))
     return name if name and ctx.facts.is_model_bucket(name) else None
-
-
-def _companions(resource, ctx, kind: str) -> list:
-    return [c for c in ctx.of_kind(kind) if refers_to(c.body.get("bucket"), resource)
-            or (c.body.get("bucket") is not None and not c.body.get("bucket").known
-                and c.body.get("bucket").ref is None)]
 
 
 def _companion_block(resource, kind: str, body: list[str]) -> str:
@@ -70,7 +64,7 @@ def ownership_controls(resource, ctx):
             if entry is not None and entry.value.known and as_str(entry.value) != "BucketOwnerEnforced":
                 yield Hit(entry, f"object_ownership = \"{as_str(entry.value)}\": ACLs still apply")
         return
-    if _model_bucket(resource, ctx) is None or _companions(resource, ctx, "aws_s3_bucket_ownership_controls"):
+    if _model_bucket(resource, ctx) is None or companions(resource, ctx, "aws_s3_bucket_ownership_controls"):
         return
     text = _companion_block(resource, "aws_s3_bucket_ownership_controls",
                             ["  rule {", '    object_ownership = "BucketOwnerEnforced"', "  }"])
@@ -118,7 +112,7 @@ def model_bucket_kms(resource, ctx):
     if resource.kind == "aws_s3_bucket_server_side_encryption_configuration":
         target = resource.body.get("bucket")
         bucket = as_str(target)
-        buckets = [b for b in ctx.of_kind("aws_s3_bucket") if refers_to(target, b)]
+        buckets = buckets_named(target, ctx)
         if not any(_model_bucket(b, ctx) for b in buckets) and not (bucket and ctx.facts.is_model_bucket(bucket)):
             return
         algorithm, key = _sse_algorithm(resource.body)
@@ -130,7 +124,7 @@ def model_bucket_kms(resource, ctx):
     if _model_bucket(resource, ctx) is None:
         return
     inline = resource.body.block("server_side_encryption_configuration")
-    if inline is not None or _companions(resource, ctx, "aws_s3_bucket_server_side_encryption_configuration"):
+    if inline is not None or companions(resource, ctx, "aws_s3_bucket_server_side_encryption_configuration"):
         if inline is not None:
             algorithm, key = _sse_algorithm(inline)
             if algorithm is not None and (not algorithm.startswith("aws:kms") or key is None):
@@ -168,7 +162,7 @@ def model_bucket_versioning(resource, ctx):
     `status = "Enabled"` (the quick fix adds the resource when it is missing).
     """
     if resource.kind == "aws_s3_bucket_versioning":
-        buckets = [b for b in ctx.of_kind("aws_s3_bucket") if refers_to(resource.body.get("bucket"), b)]
+        buckets = buckets_named(resource.body.get("bucket"), ctx)
         if not any(_model_bucket(b, ctx) for b in buckets):
             return
         for block in resource.body.blocks("versioning_configuration"):
@@ -184,7 +178,7 @@ def model_bucket_versioning(resource, ctx):
         if as_bool(inline.get("enabled")) is False:
             yield Hit(inline, "model bucket versioning is disabled")
         return
-    if _companions(resource, ctx, "aws_s3_bucket_versioning"):
+    if companions(resource, ctx, "aws_s3_bucket_versioning"):
         return
     text = _companion_block(resource, "aws_s3_bucket_versioning",
                             ["  versioning_configuration {", '    status = "Enabled"', "  }"])
@@ -220,7 +214,7 @@ def model_bucket_logging(resource, ctx):
     """
     if _model_bucket(resource, ctx) is None or resource.body.block("logging") is not None:
         return
-    if not _companions(resource, ctx, "aws_s3_bucket_logging"):
+    if not companions(resource, ctx, "aws_s3_bucket_logging"):
         yield Hit(resource.head, f"model bucket `{resource.name}` has no access logging")
 
 
@@ -268,7 +262,8 @@ def model_bucket_tls_only(resource, ctx):
     """
     if _model_bucket(resource, ctx) is None:
         return
-    policies = [p for p in ctx.of_kind(*BUCKET_POLICY_TYPES) if p is resource or refers_to(p.body.get("bucket"), resource)]
+    policies = [resource, *(policy for kind in sorted(BUCKET_POLICY_TYPES)
+                            for policy in companions(resource, ctx, kind, unknown=False) if policy is not resource)]
     for policy in policies:
         for document in policy_documents(policy):
             if _denies_insecure_transport(document):
@@ -314,7 +309,7 @@ def model_registry_object_lock(resource, ctx):
     if not any("registry" in word.lower() for word in words):
         return
     if as_bool(resource.body.get("object_lock_enabled")) is True or \
-            _companions(resource, ctx, "aws_s3_bucket_object_lock_configuration"):
+            companions(resource, ctx, "aws_s3_bucket_object_lock_configuration"):
         return
     yield Hit(resource.head, f"model registry bucket `{resource.name}` has no Object Lock: released models "
                              "can be overwritten or deleted")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiiac_ls.model.findings import Hit
 from aiiac_ls.model.nodes import Mapping, as_int, as_list, as_str, strings
-from aiiac_ls.rules import rule
+from aiiac_ls.rules import base_address, rule
 
 from ...serving import exposed_ports
 
@@ -93,20 +93,25 @@ def _gpu_instance(node) -> bool:
     return any(str(item.value).startswith(_GPU_FAMILIES) for item in strings(node))
 
 
-def _gpu_templates(ctx) -> list:
-    """Launch templates that start GPU instances: by their own instance_type, or through a
-    node group with GPU instance_types that uses them."""
-    templates = list(ctx.of_kind("aws_launch_template"))
-    gpu = [t for t in templates if _gpu_instance(t.body.get("instance_type"))]
+def _gpu_security_groups(ctx) -> set[str]:
+    """Addresses of the security groups that GPU instances start with: those of launch templates
+    with a GPU instance_type, or used by an EKS node group with GPU instance_types. Built once."""
+    templates = [t for t in ctx.of_kind("aws_launch_template") if _gpu_instance(t.body.get("instance_type"))]
     for group in ctx.of_kind("aws_eks_node_group"):
         if not _gpu_instance(group.body.get("instance_types")):
             continue
         for block in group.body.blocks("launch_template"):
             target = block.get("id") or block.get("name")
-            for template in templates:
-                if target is not None and target.ref and template.address.split("[")[0] == target.ref.split("[")[0]:
-                    gpu.append(template)
-    return gpu
+            if target is not None and target.ref:
+                templates += [t for t in ctx.at(target.ref) if t.kind == "aws_launch_template"]
+    groups: set[str] = set()
+    for template in templates:
+        nodes = [template.body.get("vpc_security_group_ids")]
+        nodes += [n.get("security_groups") for n in template.body.blocks("network_interfaces")]
+        for node in nodes:
+            groups.update(base_address(item.ref) for item in (as_list(node) if node is not None else [])
+                          if item is not None and item.ref)
+    return groups
 
 
 @rule(
@@ -140,16 +145,7 @@ def gpu_node_egress(resource, ctx):
     Allow egress to the VPC and its endpoints (S3 gateway, ECR, STS), or through an egress proxy
     with an allow-list.
     """
-    attached = False
-    for template in _gpu_templates(ctx):
-        groups = [template.body.get("vpc_security_group_ids")]
-        groups += [n.get("security_groups") for n in template.body.blocks("network_interfaces")]
-        for node in groups:
-            items = as_list(node) if node is not None else []
-            if any(item is not None and item.ref and item.ref.split("[")[0] == resource.address.split("[")[0]
-                   for item in items):
-                attached = True
-    if not attached:
+    if base_address(resource.address) not in ctx.index(_gpu_security_groups):
         return
     for block in resource.body.blocks("egress"):
         if as_str(block.get("protocol")) not in ("-1", "all"):

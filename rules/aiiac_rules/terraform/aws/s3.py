@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiiac_ls.model.findings import AddBlockAfter, Fix, Hit, ReplaceValue, SetPath
 from aiiac_ls.model.nodes import as_bool, as_list, as_str
-from aiiac_ls.rules import rule
+from aiiac_ls.rules import base_address, rule
 
 from .policies import BUCKET_POLICY_TYPES, policy_documents, principal_is_public, statements
 
@@ -15,18 +15,64 @@ _PUBLIC_GRANTEES = ("http://acs.amazonaws.com/groups/global/AllUsers",
                     "http://acs.amazonaws.com/groups/global/AuthenticatedUsers")
 
 
-def _base_address(address: str) -> str:
-    """`module.m.aws_s3_bucket.b[0]` -> `module.m.aws_s3_bucket.b` (references carry no key)."""
-    return address.split("[", 1)[0]
+def _bucket_index(ctx) -> tuple[dict[str, list], dict[str, list]]:
+    """The scope's buckets by address (without instance key) and by name, built once."""
+    by_address: dict[str, list] = {}
+    by_name: dict[str, list] = {}
+    for bucket in ctx.of_kind("aws_s3_bucket"):
+        by_address.setdefault(base_address(bucket.address), []).append(bucket)
+        name = as_str(bucket.body.get("bucket"))
+        if name is not None:
+            by_name.setdefault(name, []).append(bucket)
+    return by_address, by_name
 
 
-def refers_to(node, bucket) -> bool:
+def buckets_named(node, ctx) -> list:
+    """The buckets of the scope that a `bucket` argument names: by reference
+    (`aws_s3_bucket.models.id`) or by the bucket's name."""
     if node is None:
-        return False
-    if node.ref and node.ref == _base_address(bucket.address):
-        return True
-    name = as_str(bucket.body.get("bucket"))
-    return name is not None and as_str(node) == name
+        return []
+    by_address, by_name = ctx.index(_bucket_index)
+    found = list(by_address.get(node.ref, ())) if node.ref else []
+    name = as_str(node)
+    if name is not None:
+        found += [bucket for bucket in by_name.get(name, ()) if bucket not in found]
+    return found
+
+
+def _unknown_bucket(node) -> bool:
+    """A `bucket` that is neither known nor a reference: it may be any bucket, so never guess."""
+    return node is not None and not node.known and node.ref is None
+
+
+class _Companions:
+    """Resources that configure a bucket from outside (`aws_s3_bucket_versioning`, policies,
+    public access blocks...), by bucket, one table per kind, each built on first use."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.tables: dict[str, tuple[dict[int, list], list]] = {}
+
+    def of(self, bucket, kind: str, unknown: bool) -> list:
+        table = self.tables.get(kind)
+        if table is None:
+            by_bucket: dict[int, list] = {}
+            anywhere: list = []
+            for companion in self.ctx.of_kind(kind):
+                target = companion.body.get("bucket")
+                for named in buckets_named(target, self.ctx):
+                    by_bucket.setdefault(id(named), []).append(companion)
+                if _unknown_bucket(target):
+                    anywhere.append(companion)
+            table = self.tables[kind] = (by_bucket, anywhere)
+        found = table[0].get(id(bucket), [])
+        return found + table[1] if unknown and table[1] else found
+
+
+def companions(bucket, ctx, kind: str, unknown: bool = True) -> list:
+    """The resources of `kind` that configure `bucket`; with `unknown`, also those whose bucket
+    cannot be known (they may be for this one)."""
+    return ctx.index(_Companions).of(bucket, kind, unknown)
 
 
 def _public_access_block_text(bucket) -> str:
@@ -91,14 +137,8 @@ def public_access_block(resource, ctx):
     for account_block in ctx.of_kind("aws_s3_account_public_access_block"):
         if all(as_bool(account_block.body.get(flag)) is True for flag in PUBLIC_ACCESS_FLAGS):
             return
-    for block in ctx.of_kind("aws_s3_bucket_public_access_block"):
-        target = block.body.get("bucket")
-        if target is None:
-            continue
-        if refers_to(target, resource):
-            return
-        if not target.known and target.ref is None:
-            return  # a block for an unknown bucket may well be this one: never guess
+    if companions(resource, ctx, "aws_s3_bucket_public_access_block"):
+        return
     yield Hit(resource.head, f"bucket `{resource.name}` has no public access block",
               Fix("Add aws_s3_bucket_public_access_block with all four flags",
                   (AddBlockAfter(resource.span, _public_access_block_text(resource)),)))
