@@ -341,25 +341,13 @@ def _render(args, analysis, engine, blast=None) -> str:
 def _apply_fixes(engine, args, analysis, max_rounds: int = 10) -> int:
     """Apply fixes round by round: within a round only non-conflicting edits, then re-analyse, the
     way ruff does, so two fixes that both create `securityContext:` never duplicate it."""
-    from .fixes import FixError, apply_edits, edits_overlap, resolve_fix
+    from .fixes import apply_edits, select_fixes
 
     applied = 0
     for _ in range(max_rounds):
-        chosen: dict[str, list] = {}
-        taken: list = []
-        for finding in analysis.findings:
-            if finding.fix is None:
-                continue
-            try:
-                _, edits = resolve_fix(finding.fix, analysis.source)
-            except (FixError, KeyError):
-                continue
-            if edits_overlap(edits, taken):
-                continue
-            taken.extend(edits)
-            for edit in edits:
-                chosen.setdefault(edit.span.file, []).append(edit)
-            applied += 1
+        selection = select_fixes(analysis.findings, analysis.source)
+        chosen = selection.edits
+        applied += selection.fixes
         if not chosen:
             break
         for path, edits in chosen.items():

@@ -55,8 +55,25 @@ class Analysis:
     policy_files: list[str] = field(default_factory=list)  # the custom rule files applied (display paths)
     facts: object = None  # the scan-wide facts these files contribute (aiiac_rules.facts.Facts)
 
+    _problem_keys: set = field(default_factory=set, repr=False)
+    _problems_indexed: int = field(default=0, repr=False)
+
     def source(self, path: str) -> SourceFile:
         return self.sources[path]
+
+    def add_problem(self, problem: Problem) -> None:
+        """Report `problem` unless the same one is already reported (a chart rendered alone and
+        for a helm_release, a broken policy file seen by two processes). Problems appended to
+        the list directly are indexed here as they come, so each call is O(1) amortised."""
+        if self._problems_indexed > len(self.problems):  # the list was replaced: index it again
+            self._problem_keys, self._problems_indexed = set(), 0
+        for known in self.problems[self._problems_indexed:]:
+            self._problem_keys.add(known.key)
+        self._problems_indexed = len(self.problems)
+        if problem.key not in self._problem_keys:
+            self._problem_keys.add(problem.key)
+            self.problems.append(problem)
+            self._problems_indexed += 1
 
 
 def display_path(path: str) -> str:
@@ -164,9 +181,9 @@ class ParseCache:
 
     def __init__(self, limit: int = 4096):
         self.limit = limit
-        self._yaml: dict[tuple[str, str], tuple] = {}
-        self._hcl: dict[tuple[str, str], HclFile] = {}
-        self._latest_hcl: dict[str, HclFile] = {}  # for incremental re-parsing
+        # by path: (the text and settings it was parsed with, the parse); one version per path
+        self._yaml: dict[str, tuple[tuple, tuple]] = {}
+        self._hcl: dict[str, tuple[str, HclFile]] = {}
         self.evaluations: dict[str, dict] = {}  # Terraform block evaluations by module folder (terraform.py)
         self.charts: dict[str, object] = {}  # last render per chart (templates mid-edit keep their objects)
         # by file: (rule, id(resource), settings) -> (resource, hits); each analysis replaces the
@@ -174,33 +191,27 @@ class ParseCache:
         self.rule_hits: dict[str, dict[tuple, tuple]] = {}
 
     def yaml(self, source: SourceFile, limits: Limits = DEFAULT_LIMITS):
-        key = (source.path, source.text, limits)
-        found = self._yaml.get(key)
-        if found is None:
+        key = (source.text, limits)
+        found = self._yaml.get(source.path)
+        if found is None or found[0] != key:
             documents, errors = parse_yaml(source, limits)
-            found = (errors, kubernetes_resources(documents, source.path))
-            self._store(self._yaml, key, found)
-        return found
+            found = (key, (errors, kubernetes_resources(documents, source.path)))
+            self._store(self._yaml, source.path, found)
+        return found[1]
 
     def hcl(self, source: SourceFile) -> HclFile:
-        key = (source.path, source.text)
-        found = self._hcl.get(key)
-        if found is None:
-            previous = self._latest_hcl.get(source.path)
-            found = HclFile(source, previous)
-            self._store(self._hcl, key, found)
-            self._latest_hcl[source.path] = found
-        return found
+        """The parsed file; a new text of a path is re-parsed incrementally from its last tree."""
+        found = self._hcl.get(source.path)
+        if found is None or found[0] != source.text:
+            found = (source.text, HclFile(source, found[1] if found is not None else None))
+            self._store(self._hcl, source.path, found)
+        return found[1]
 
-    def _store(self, table: dict, key, value) -> None:
-        stale = [k for k in table if k[0] == key[0]]
-        for old in stale:  # one version per path
-            del table[old]
+    def _store(self, table: dict, path: str, value) -> None:
+        table.pop(path, None)  # one version per path, the newest last
         if len(table) >= self.limit:
             del table[next(iter(table))]
-        table[key] = value
-        if len(self._latest_hcl) > self.limit:
-            self._latest_hcl.clear()
+        table[path] = value
 
 
 class Engine:
@@ -351,8 +362,7 @@ class Engine:
         self._suppression_findings(analysis)
         analysis.policy_files = [self.display(path) for path in self.policies.files]
         for problem in self.policies.all_problems:  # broken policy files, reported once
-            if problem not in analysis.problems:
-                analysis.problems.append(problem)
+            analysis.add_problem(problem)
         analysis.findings.sort(key=Finding.sort_key)
         return analysis
 
@@ -419,9 +429,7 @@ class Engine:
                 analysis.lines += source.text.count("\n") + 1
         for problem in render.problems:
             kind = {"syntax": "syntax", "warning": "warning", "skipped": "skipped"}.get(problem.kind, "error")
-            found = Problem(problem.path, problem.message, problem.span, kind=kind)
-            if found not in analysis.problems:  # a chart rendered alone and for a helm_release
-                analysis.problems.append(found)
+            analysis.add_problem(Problem(problem.path, problem.message, problem.span, kind=kind))
         return render.resources
 
     def _plan(self, path: str, source: SourceFile, analysis: Analysis, var_files: list[str],

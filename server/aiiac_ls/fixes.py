@@ -8,6 +8,7 @@ so quick fixes are safe to apply in an editor and `--fix` leaves a reviewable di
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from collections.abc import Callable
@@ -121,7 +122,8 @@ def _merge_same_point(edits: list[TextEdit]) -> list[TextEdit]:
 
 
 def apply_edits(text: str, edits: list[TextEdit]) -> str:
-    """Apply non-overlapping edits (positions in code points) to `text`."""
+    """Apply non-overlapping edits (positions in code points) to `text`, in one pass. Insertions
+    at one point land in reverse order of `edits` (as if applied one by one from the end)."""
     offsets = _line_offsets(text)
 
     def offset(line: int, col: int) -> int:
@@ -129,12 +131,15 @@ def apply_edits(text: str, edits: list[TextEdit]) -> str:
             return len(text)
         return min(offsets[line] + col, len(text))
 
-    ordered = sorted(edits, key=lambda e: (e.span.start_line, e.span.start_col), reverse=True)
-    for edit in ordered:
-        start = offset(edit.span.start_line, edit.span.start_col)
-        end = offset(edit.span.end_line, edit.span.end_col)
-        text = text[:start] + edit.new_text + text[end:]
-    return text
+    ordered = sorted(enumerate(edits), key=lambda item: (item[1].span.start_line, item[1].span.start_col, -item[0]))
+    pieces: list[str] = []
+    position = 0
+    for _, edit in ordered:
+        start = max(offset(edit.span.start_line, edit.span.start_col), position)
+        pieces += [text[position:start], edit.new_text]
+        position = max(offset(edit.span.end_line, edit.span.end_col), start)
+    pieces.append(text[position:])
+    return "".join(pieces)
 
 
 def _line_offsets(text: str) -> list[int]:
@@ -144,16 +149,74 @@ def _line_offsets(text: str) -> list[int]:
     return offsets
 
 
-def edits_overlap(a: list[TextEdit], b: list[TextEdit]) -> bool:
-    for x in a:
-        for y in b:
-            if x.span.file != y.span.file:
-                continue
-            x0, x1 = (x.span.start_line, x.span.start_col), (x.span.end_line, x.span.end_col)
-            y0, y1 = (y.span.start_line, y.span.start_col), (y.span.end_line, y.span.end_col)
-            if x0 <= y1 and y0 <= x1:  # touching counts: two insertions at one point conflict
-                return True
-    return False
+Point = tuple[int, int]
+
+
+class _TakenRanges:
+    """The ranges already edited in one file, sorted and pairwise apart, so whether a new range
+    touches one of them is a binary search, not a scan of everything taken."""
+
+    def __init__(self) -> None:
+        self.ranges: list[tuple[Point, Point]] = []
+
+    def touches(self, start: Point, end: Point) -> bool:
+        index = bisect.bisect_left(self.ranges, (start, start))
+        before = self.ranges[index - 1] if index else None
+        after = self.ranges[index] if index < len(self.ranges) else None
+        # touching counts: two insertions at one point conflict
+        return (before is not None and before[1] >= start) or (after is not None and after[0] <= end)
+
+    def add(self, start: Point, end: Point) -> None:
+        bisect.insort(self.ranges, (start, end))
+
+
+def _merged_ranges(edits: list[TextEdit]) -> dict[str, list[tuple[Point, Point]]]:
+    """The ranges of one fix's edits per file, overlapping ones joined."""
+    by_file: dict[str, list[tuple[Point, Point]]] = {}
+    for edit in sorted(edits, key=lambda e: (e.span.file, e.span.start_line, e.span.start_col)):
+        span = edit.span
+        start, end = (span.start_line, span.start_col), (span.end_line, span.end_col)
+        ranges = by_file.setdefault(span.file, [])
+        if ranges and ranges[-1][1] >= start:
+            ranges[-1] = (ranges[-1][0], max(ranges[-1][1], end))
+        else:
+            ranges.append((start, end))
+    return by_file
+
+
+@dataclass
+class FixSelection:
+    """The fixes that can be applied together: their edits by file, and how many fixes."""
+
+    edits: dict[str, list[TextEdit]]
+    fixes: int
+
+
+def select_fixes(findings, source_of: SourceLookup, path: str | None = None) -> FixSelection:
+    """The fixes of `findings` (only those in `path`, if given) whose edits touch no edit of an
+    earlier one, in order: what `--fix` applies in one round and the editor's fix-all offers.
+    Linear in the number of edits (each check is a binary search in its file)."""
+    taken: dict[str, _TakenRanges] = {}
+    chosen: dict[str, list[TextEdit]] = {}
+    count = 0
+    for finding in findings:
+        if finding.fix is None or (path is not None and finding.file != path):
+            continue
+        try:
+            _, edits = resolve_fix(finding.fix, source_of)
+        except (FixError, KeyError):
+            continue
+        ranges = _merged_ranges(edits)
+        if any(file in taken and taken[file].touches(start, end)
+               for file, spans in ranges.items() for start, end in spans):
+            continue
+        for file, spans in ranges.items():
+            for start, end in spans:
+                taken.setdefault(file, _TakenRanges()).add(start, end)
+        for edit in edits:
+            chosen.setdefault(edit.span.file, []).append(edit)
+        count += 1
+    return FixSelection(chosen, count)
 
 
 def _insertion(span_file: str, line: int, col: int, text: str) -> TextEdit:

@@ -117,7 +117,8 @@ def _merge(local, remote):
     seen = {(finding.rule, finding.span) for finding in local.findings}
     local.findings.extend(f for f in remote.findings if (f.rule, f.span) not in seen)
     local.findings.sort(key=Finding.sort_key)
-    local.problems.extend(p for p in remote.problems if p not in local.problems)  # policy problems: both
+    for problem in remote.problems:  # policy problems: both processes report them
+        local.add_problem(problem)
     for path, source in remote.sources.items():
         local.sources.setdefault(path, source)
     local.files += remote.files

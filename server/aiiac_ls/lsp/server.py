@@ -745,19 +745,11 @@ def _resource_line(finding: Finding, analysis: Analysis) -> int | None:
 
 
 def _fix_all(ls: AiiacServer, path: str, analysis: Analysis) -> types.CodeAction | None:
-    from ..fixes import FixError, edits_overlap, resolve_fix
+    from ..fixes import select_fixes
     from . import convert
 
-    chosen = []
-    for finding in analysis.findings:
-        if finding.file != path or finding.fix is None:
-            continue
-        try:
-            _, edits = resolve_fix(finding.fix, analysis.source)
-        except (FixError, KeyError):
-            continue
-        if not edits_overlap(edits, chosen):
-            chosen.extend(edits)
+    chosen = [edit for edits in select_fixes(analysis.findings, analysis.source, path).edits.values()
+              for edit in edits]
     if not chosen:
         return None
     return types.CodeAction(title="aiiac: fix all auto-fixable findings in this file", kind=FIX_ALL_KIND,

@@ -126,3 +126,8 @@ class Problem:
 
     def __post_init__(self) -> None:
         self.message = redact_text(self.message)  # parser and exception messages may quote the text
+
+    @property
+    def key(self) -> tuple:
+        """What makes two problems the same report."""
+        return (self.file, self.message, self.span, self.kind)
