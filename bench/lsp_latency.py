@@ -4,8 +4,12 @@
 
 A raw JSON-RPC client (no client library overhead) opens a generated Terraform module of 2,000
 and of 20,000 lines, sends single-character incremental edits like typing, and times each
-didChange until the publishDiagnostics carrying that document version arrives. Then it opens
-`../shared/corpus` as the workspace, runs `aiiac.scanWorkspace`, and reads the server's peak RSS.
+didChange until the publishDiagnostics carrying that document version arrives (closed loop: the
+next keystroke waits for the answer). The open-loop run types at a steady 8 characters per
+second whatever the server does, as a person would, and times each keystroke until a publish for
+its version or a later one arrives: a server that drops results overtaken by newer edits shows
+here and not in the closed loop. Then it opens `../shared/corpus` as the workspace, runs
+`aiiac.scanWorkspace`, and reads the server's peak RSS.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ class Session:
         self.process = subprocess.Popen(command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.DEVNULL)
         self.messages: queue.Queue = queue.Queue()
+        self.lock = threading.Lock()  # the open-loop typist writes from its own thread
         threading.Thread(target=self._read, daemon=True).start()
         self.next_id = 0
         self.request("initialize", {"processId": os.getpid(), "rootUri": root.as_uri(),
@@ -69,8 +74,9 @@ class Session:
                 return
 
     def send(self, message: dict) -> None:
-        self.process.stdin.write(frame(message))
-        self.process.stdin.flush()
+        with self.lock:
+            self.process.stdin.write(frame(message))
+            self.process.stdin.flush()
 
     def notify(self, method: str, params) -> None:
         self.send({"jsonrpc": "2.0", "method": method, "params": params})
@@ -146,6 +152,61 @@ def keystrokes(lines: int, edits: int) -> tuple[list[float], float]:
         return times, rss
 
 
+def open_loop(lines: int, edits: int, rate: float = 8.0, settle: float = 60.0) -> tuple[list[float], int]:
+    """Type `edits` characters at `rate` per second without waiting; each keystroke's latency is
+    the time until a publish for its version or a later one. Returns the latencies and how many
+    publishes arrived (a keystroke never covered counts as the time until the run gave up)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        path = root / "main.tf"
+        text = module_text(lines)
+        path.write_text(text)
+        session = Session(root)
+        uri = path.as_uri()
+        session.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "terraform", "version": 1,
+                                                                 "text": text}})
+        session.wait_diagnostics(uri, 1, timeout=120)
+        target = text.splitlines().index('  name = "sg-0"')
+        col = len('  name = "sg-0')
+        sent: dict[int, float] = {}
+
+        def typist() -> None:
+            start = time.perf_counter()
+            for index in range(edits):
+                time.sleep(max(0.0, start + index / rate - time.perf_counter()))
+                sent[index + 2] = time.perf_counter()
+                session.notify("textDocument/didChange", {
+                    "textDocument": {"uri": uri, "version": index + 2},
+                    "contentChanges": [{"range": {"start": {"line": target, "character": col + index},
+                                                  "end": {"line": target, "character": col + index}},
+                                        "text": "abcdefghij"[index % 10]}]})
+
+        thread = threading.Thread(target=typist)
+        thread.start()
+        latencies: dict[int, float] = {}
+        publishes = 0
+        last = edits + 1
+        deadline = time.perf_counter() + edits / rate + settle
+        while last not in latencies and time.perf_counter() < deadline:
+            try:
+                message = session.messages.get(timeout=1)
+            except queue.Empty:
+                continue
+            if "id" in message and "method" in message:
+                session.send({"jsonrpc": "2.0", "id": message["id"], "result": None})
+            if message.get("method") != "textDocument/publishDiagnostics" or message["params"]["uri"] != uri:
+                continue
+            now, covered = time.perf_counter(), message["params"].get("version") or 0
+            publishes += 1
+            for version in [v for v in sent if v <= covered and v not in latencies]:
+                latencies[version] = now - sent[version]
+        thread.join()
+        gave_up = time.perf_counter()
+        times = [latencies.get(version, gave_up - sent[version]) for version in sorted(sent)]
+        session.close()
+        return times, publishes
+
+
 def chart_keystrokes(templates: int, edits: int) -> tuple[list[float], float]:
     """Typing in values.yaml of a generated chart: every edit re-renders and re-checks all templates."""
     from chart_gen import write_chart
@@ -196,6 +257,11 @@ def main() -> int:
         times, rss = keystrokes(lines, args.edits)
         print(f"| {lines:,}-line .tf | {len(times)} | {statistics.median(times) * 1000:.0f} | "
               f"{percentile(times, 0.95) * 1000:.0f} | {max(times) * 1000:.0f} | {rss:.0f} |")
+    for lines in (2000, 20000):
+        times, publishes = open_loop(lines, args.edits * 2)
+        print(f"| {lines:,}-line .tf, open loop at 8 chars/s ({publishes} publishes) | {len(times)} | "
+              f"{statistics.median(times) * 1000:.0f} | {percentile(times, 0.95) * 1000:.0f} | "
+              f"{max(times) * 1000:.0f} | |")
     times, rss = chart_keystrokes(40, args.edits)
     print(f"| values.yaml of a 40-template chart | {len(times)} | {statistics.median(times) * 1000:.0f} | "
           f"{percentile(times, 0.95) * 1000:.0f} | {max(times) * 1000:.0f} | {rss:.0f} |")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import attrs
 from lsprotocol import types
 from pygls.uris import from_fs_path
 
@@ -31,6 +32,24 @@ def to_range(span: Span, lines: list[str], encoder: Encoder) -> types.Range:
         return types.Position(line=line, character=encoder.to_client(text, col))
 
     return types.Range(start=position(span.start_line, span.start_col), end=position(span.end_line, span.end_col))
+
+
+def clamped(diagnostic: types.Diagnostic, lines: list[str], encoder: Encoder) -> types.Diagnostic:
+    """`diagnostic` with its range moved inside `lines`: an analysis that newer edits overtook
+    was converted against its own text, which may now be longer than the document."""
+
+    def inside(position: types.Position) -> types.Position:
+        if not lines:
+            return types.Position(line=0, character=0)
+        if position.line >= len(lines):
+            return types.Position(line=len(lines) - 1, character=encoder.to_client(lines[-1], len(lines[-1])))
+        last = encoder.to_client(lines[position.line], len(lines[position.line]))
+        return position if position.character <= last else types.Position(line=position.line, character=last)
+
+    start, end = inside(diagnostic.range.start), inside(diagnostic.range.end)
+    if (start, end) == (diagnostic.range.start, diagnostic.range.end):
+        return diagnostic
+    return attrs.evolve(diagnostic, range=types.Range(start=start, end=end))
 
 
 def from_position(position: types.Position, lines: list[str], encoder: Encoder) -> tuple[int, int]:

@@ -1,9 +1,11 @@
 """The aiiac language server: as-you-type diagnostics, quick fixes, hovers, commands.
 
 Thin by design: document sync and configuration feed `Workspace`; a per-unit scheduler runs the
-engine off the event loop (one worker thread), drops results for stale document versions, and
-publishes (push) or answers pulls (`textDocument/diagnostic`) for clients that advertise it, never
-both. Everything about findings comes from the same engine as `aiiac-ls --check`.
+engine off the event loop (one worker thread) and publishes (push) or answers pulls
+(`textDocument/diagnostic`) for clients that advertise it, never both. Every finished analysis is
+published with the document versions it saw, even when newer edits overtook it (then the unit is
+analysed again), so a user typing faster than one analysis still sees findings; quick fixes and
+hovers wait for an analysis of the current text. Everything about findings comes from the same engine as `aiiac-ls --check`.
 """
 
 from __future__ import annotations
@@ -66,7 +68,8 @@ class UnitState:
     versions: dict[str, int | None] = field(default_factory=dict)
     task: asyncio.Task | None = None
     dirty: bool = False
-    done: asyncio.Event = field(default_factory=asyncio.Event)
+    done: asyncio.Event = field(default_factory=asyncio.Event)  # an analysis of the current buffers is there
+    finished: asyncio.Event = field(default_factory=asyncio.Event)  # some analysis finished since the last start
     # re-checked because another folder's facts changed: pull clients must be told to pull again
     refresh: bool = False
 
@@ -169,9 +172,11 @@ class AiiacServer(LanguageServer):
         return document.version if document is not None else None
 
     def lines_of(self, path: str, analysis: Analysis | None = None) -> list[str]:
-        text = self.model.text(path)
-        if text is None and analysis is not None and path in analysis.sources:
-            text = analysis.sources[path].text
+        """The lines positions refer to: the text `analysis` read (an overtaken analysis is
+        converted against its own text), else the open buffer, else the disk."""
+        text = analysis.sources[path].text if analysis is not None and path in analysis.sources else None
+        if text is None:
+            text = self.model.text(path)
         if text is None:
             from ..formats.source import SourceError, read_source
 
@@ -201,6 +206,7 @@ class AiiacServer(LanguageServer):
         await asyncio.sleep(DEBOUNCE_SECONDS)
         while True:
             state.dirty = False
+            state.finished.clear()
             versions = {path: self.version_of(path) for path in self.model.open_paths(unit)}
             try:
                 analysis = await loop.run_in_executor(self.executor, self.model.analyse, unit)
@@ -210,10 +216,13 @@ class AiiacServer(LanguageServer):
                 log.exception("analysis of %s failed", unit.directory)
                 analysis = Analysis()
             current = {path: self.version_of(path) for path in self.model.open_paths(unit)}
-            if state.dirty or current != versions:
-                continue  # a newer edit arrived while analysing: this result is stale
             state.analysis, state.versions = analysis, versions
+            # published even when newer edits overtook it (for the versions it saw), or a user
+            # typing faster than one analysis would see no findings until they pause
             self.publish(unit, state)
+            state.finished.set()
+            if state.dirty or current != versions:
+                continue  # then analyse the newest text
             if getattr(analysis, "facts_changed", False):  # what this folder tells the others changed
                 for other in self.model.open_units():
                     if other != unit:
@@ -263,6 +272,21 @@ class AiiacServer(LanguageServer):
             await state.done.wait()
         return (state, state.analysis) if state.analysis is not None else None
 
+    async def latest_analysis(self, path: str) -> tuple[UnitState, Analysis] | None:
+        """For diagnostics: the current analysis, or else the next one to finish even if newer
+        edits overtake it (a pull must not wait until the user stops typing). Its positions are
+        those of the text it analysed; edits (quick fixes) use `fresh_analysis` instead."""
+        unit = unit_of(path)
+        if unit is None:
+            return None
+        state = self.state(unit)
+        current = {p: self.version_of(p) for p in self.model.open_paths(unit)}
+        if state.analysis is None or state.versions != current:
+            if state.task is None or state.task.done():
+                self.schedule(unit)
+            await state.finished.wait()
+        return (state, state.analysis) if state.analysis is not None else None
+
     # ---- diagnostics --------------------------------------------------------------------------
 
     def diagnostics_for(self, path: str, analysis: Analysis) -> list[types.Diagnostic]:
@@ -293,6 +317,10 @@ class AiiacServer(LanguageServer):
         self._converted[path] = current
         diagnostics += [convert.problem_diagnostic(p, lines, self.encoder) for p in analysis.problems
                         if p.file == path and p.kind != "skipped"]
+        buffer = self.model.text(path)
+        if buffer is not None and path in analysis.sources and analysis.sources[path].text != buffer:
+            current = lsp_lines(buffer)  # an overtaken analysis: keep every range inside the document
+            diagnostics = [convert.clamped(d, current, self.encoder) for d in diagnostics]
         return diagnostics
 
     def publish(self, unit: Unit, state: UnitState) -> None:
@@ -531,7 +559,7 @@ def create_server() -> AiiacServer:
                 types.DiagnosticOptions(identifier="aiiac", inter_file_dependencies=True, workspace_diagnostics=False))
     async def pull_diagnostics(ls: AiiacServer, params: types.DocumentDiagnosticParams):
         path = to_fs_path(params.text_document.uri)
-        found = await ls.fresh_analysis(path) if path else None
+        found = await ls.latest_analysis(path) if path else None
         diagnostics = ls.diagnostics_for(path, found[1]) if found else []
         result_id = hashlib.sha1(repr([(d.range, d.code, d.message) for d in diagnostics]).encode()).hexdigest()
         if params.previous_result_id == result_id:

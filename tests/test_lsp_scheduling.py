@@ -1,0 +1,114 @@
+"""The server's per-unit scheduler, in-process, with an analysis that the test holds open:
+whatever the client does while an analysis runs, what that analysis found reaches the client."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+from aiiac_ls.engine import Analysis
+from aiiac_ls.lsp.server import AiiacServer, create_server
+
+PATH = "/workspace/main.tf"
+UNIT = "unit:/workspace"
+
+
+class HeldWorkspace:
+    """A workspace whose first analysis blocks until the test releases it, as a long analysis
+    of a large module does while the user goes on typing."""
+
+    def __init__(self, versions: dict[str, int]):
+        self.versions = versions
+        self.release = threading.Event()
+        self.started = threading.Event()
+        self.analysed: list[int] = []
+
+    def open_paths(self, unit) -> list[str]:
+        return [PATH]
+
+    def open_units(self) -> list:
+        return [UNIT]
+
+    def analyse(self, unit) -> Analysis:
+        version = self.versions[PATH]  # the text this analysis reads
+        self.analysed.append(version)
+        self.started.set()
+        if len(self.analysed) == 1:
+            assert self.release.wait(10)
+        return Analysis(files=version)  # which text it read, for the assertions
+
+
+@pytest.fixture
+def server(monkeypatch):
+    versions = {PATH: 1}
+    workspace = HeldWorkspace(versions)
+    ls = create_server()
+    monkeypatch.setattr(AiiacServer, "model", property(lambda self: workspace))
+    monkeypatch.setattr(ls, "version_of", lambda path: versions.get(path))
+    published: list[tuple[int, int | None]] = []
+    monkeypatch.setattr(ls, "publish", lambda unit, state: published.append((state.analysis.files,
+                                                                              state.versions[PATH])))
+    monkeypatch.setattr(ls, "publish_config_errors", lambda: None)
+    monkeypatch.setattr(ls, "publish_policy_problems", lambda files, problems: None)
+    monkeypatch.setattr(ls, "_collect_when_idle", lambda: None)
+    yield ls, workspace, versions, published
+    ls.executor.shutdown(wait=False)
+
+
+@pytest.mark.asyncio
+async def test_an_overtaken_analysis_is_published_then_the_newest_text_analysed(server):
+    ls, workspace, versions, published = server
+    ls.schedule(UNIT)
+    await asyncio.get_running_loop().run_in_executor(None, workspace.started.wait, 5)
+    versions[PATH] = 2  # the user types while version 1 is analysed
+    ls.schedule(UNIT)
+    workspace.release.set()
+    state = ls.state(UNIT)
+    await asyncio.wait_for(state.done.wait(), 10)
+    # version 1's findings went out (with version 1), then version 2 was analysed and published
+    assert published == [(1, 1), (2, 2)]
+    assert workspace.analysed == [1, 2]
+    assert state.versions == {PATH: 2}
+
+
+@pytest.mark.asyncio
+async def test_a_pull_is_answered_by_the_next_analysis_to_finish_even_if_overtaken(server, monkeypatch):
+    ls, workspace, versions, published = server
+    monkeypatch.setattr("aiiac_ls.lsp.server.unit_of", lambda path: UNIT)
+    ls.schedule(UNIT)
+    await asyncio.get_running_loop().run_in_executor(None, workspace.started.wait, 5)
+    versions[PATH] = 2
+    ls.schedule(UNIT)
+    pull = asyncio.ensure_future(ls.latest_analysis(PATH))
+    await asyncio.sleep(0.05)
+    assert not pull.done()  # nothing has finished yet
+    workspace.release.set()
+    _, analysis = await asyncio.wait_for(pull, 10)
+    assert analysis.files == 1  # the overtaken analysis, not a wait for the user to stop typing
+    assert published[0] == (1, 1)
+    await asyncio.wait_for(ls.state(UNIT).done.wait(), 10)
+    # quick fixes must match the buffer: fresh_analysis gives only the current text's analysis
+    _, fresh = await asyncio.wait_for(ls.fresh_analysis(PATH), 10)
+    assert fresh.files == 2
+
+
+def test_ranges_of_an_overtaken_analysis_are_kept_inside_the_current_document():
+    """Converted against the text it analysed, a range may pass the end of a line or of the
+    document the user has since shortened; clients get it clamped, in their own units."""
+    from aiiac_ls.lsp import convert
+    from aiiac_ls.lsp.positions import Encoder
+    from lsprotocol import types
+
+    def diagnostic(start: tuple[int, int], end: tuple[int, int]) -> types.Diagnostic:
+        return types.Diagnostic(range=types.Range(start=types.Position(*start), end=types.Position(*end)), message="m")
+
+    lines = ["acl = \"é😀\"", "x"]  # 10 code points, 11 UTF-16 units, 14 UTF-8 bytes
+    utf16, utf8 = Encoder("utf-16"), Encoder("utf-8")
+    assert convert.clamped(diagnostic((0, 2), (0, 40)), lines, utf16).range == \
+        types.Range(start=types.Position(0, 2), end=types.Position(0, 11))
+    assert convert.clamped(diagnostic((0, 2), (0, 40)), lines, utf8).range.end == types.Position(0, 14)
+    assert convert.clamped(diagnostic((5, 0), (7, 3)), lines, utf16).range == \
+        types.Range(start=types.Position(1, 1), end=types.Position(1, 1))
+    inside = diagnostic((0, 0), (1, 1))
+    assert convert.clamped(inside, lines, utf16) is inside
