@@ -24,6 +24,7 @@ from .hcl.functions import builtin_functions, from_plain
 from .hcl.syntax import HclFile
 
 MAX_INSTANCES = 16
+_LOCAL_SOURCE = re.compile(rb'\bsource\s*=\s*"(\.{1,2}/[^"]*)"')
 _REFERENCE = re.compile(rb"(?<![\w.])([a-z][a-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_-]*)")
 MAX_MODULE_DEPTH = 8
 _FUNCTIONS = builtin_functions()
@@ -414,7 +415,8 @@ class ModuleInstance:
 
     def _environment_key(self) -> str:
         """Everything a block's value may depend on besides other resources: variables, locals,
-        data sources, module calls, tfvars and var files, with their positions."""
+        data sources, module calls, tfvars and var files, with their positions, and the files of
+        the local modules it calls (their outputs), to any depth."""
         if getattr(self, "_env_key", None) is None:
             digest = hashlib.sha1()
             for hcl in self.files.tf:
@@ -424,18 +426,85 @@ class ModuleInstance:
                         digest.update(hcl.data[block.start_byte:block.end_byte])
             for hcl in [*self.files.tfvars, *self.var_files]:
                 digest.update(hcl.path.encode() + b"\0" + hcl.data)
+            for hcl in self._called_module_files():
+                digest.update(hcl.path.encode() + b"\0" + hcl.data)
             self._env_key = digest.hexdigest()
         return self._env_key
 
+    def _called_module_files(self) -> list[HclFile]:
+        """The files of every local module this one calls, directly or through others."""
+        found: list[HclFile] = []
+        seen = {self.directory}
+        pending = [call.child_dir for call in self.calls() if call.child_dir]
+        while pending:
+            directory = pending.pop()
+            if os.path.realpath(directory) in seen or len(seen) > 256:
+                continue
+            seen.add(os.path.realpath(directory))
+            files = self.project.module_files(directory)
+            if files is None:
+                continue
+            found += [*files.tf, *files.tfvars]
+            for hcl in files.tf:
+                for block, kind, _, _ in top_level_blocks(hcl):
+                    if kind == "module":
+                        source = _LOCAL_SOURCE.search(hcl.data[block.start_byte:block.end_byte])
+                        if source is not None:
+                            pending.append(os.path.normpath(os.path.join(directory, source.group(1).decode())))
+        return found
+
     def _block_key(self, hcl: HclFile, block: tree_sitter.Node) -> tuple:
-        text = hcl.data[block.start_byte:block.end_byte]
-        referenced = []
-        for root, name in set(_REFERENCE.findall(text)):
-            found = self.blocks.get(("resource", root.decode(), name.decode()))
-            if found is not None:
-                other_hcl, other = found
-                referenced.append((other_hcl.path, other.start_point[0], other_hcl.data[other.start_byte:other.end_byte]))
-        return (hcl.path, block.start_point[0], text, self._environment_key(), tuple(sorted(referenced)))
+        """A block's evaluation may be reused while this key is the same: its own text and
+        position, the environment, and the text of every resource block it reads, transitively
+        (editing the end of a chain `a -> b -> c` must re-evaluate `a`)."""
+        return (hcl.path, block.start_point[0], self._deep_digest(hcl, block), self._environment_key())
+
+    def _deep_digest(self, hcl: HclFile, block: tree_sitter.Node) -> bytes:
+        """A digest of the block's text and of the deep digests of the resource blocks it
+        references; a block met again on the current path (a cycle, mid-edit) adds only its own
+        text. Iterative (chains can be thousands of blocks long), memoised for the analysis."""
+        memo: dict[tuple[str, int], bytes] = self.__dict__.setdefault("_digests", {})
+        references: dict[tuple[str, int], list] = self.__dict__.setdefault("_references", {})
+
+        def key_of(hcl: HclFile, block: tree_sitter.Node) -> tuple[str, int]:
+            return (hcl.path, block.start_byte)
+
+        def own(hcl: HclFile, block: tree_sitter.Node) -> hashlib._Hash:
+            digest = hashlib.sha1(f"{hcl.path}:{block.start_point[0]}:".encode())
+            digest.update(hcl.data[block.start_byte:block.end_byte])
+            return digest
+
+        def referenced(key, hcl: HclFile, block: tree_sitter.Node) -> list:
+            if key not in references:
+                text = hcl.data[block.start_byte:block.end_byte]
+                found = (self.blocks.get(("resource", root.decode(), name.decode()))
+                         for root, name in sorted(set(_REFERENCE.findall(text))))
+                references[key] = [pair for pair in found if pair is not None]
+            return references[key]
+
+        on_path: set[tuple[str, int]] = set()
+        stack = [(hcl, block, False)]
+        while stack:
+            current_hcl, current, finishing = stack.pop()
+            key = key_of(current_hcl, current)
+            if key in memo:
+                continue
+            if finishing:
+                digest = own(current_hcl, current)
+                for other_hcl, other in referenced(key, current_hcl, current):
+                    other_key = key_of(other_hcl, other)
+                    digest.update(memo[other_key] if other_key in memo else own(other_hcl, other).digest())
+                memo[key] = digest.digest()
+                on_path.discard(key)
+                continue
+            if key in on_path:
+                continue
+            on_path.add(key)
+            stack.append((current_hcl, current, True))
+            for other_hcl, other in referenced(key, current_hcl, current):
+                if key_of(other_hcl, other) not in memo and key_of(other_hcl, other) not in on_path:
+                    stack.append((other_hcl, other, False))
+        return memo[key_of(hcl, block)]
 
     def _instances(self, kind, type_, name, hcl, block) -> list[Resource]:
         _, _, body = _block_parts(hcl, block)
