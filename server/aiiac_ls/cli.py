@@ -7,6 +7,7 @@ Heavy imports (parsers, rules) happen only in the branches that need them, so `-
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -289,7 +290,8 @@ def _check(args) -> int:
         if not _write(args.output, report):
             return EXIT_ERROR
     else:
-        sys.stdout.write(report)
+        for chunk in report:
+            sys.stdout.write(chunk)
     if blocking(analysis.problems):
         return EXIT_ERROR
     threshold = SEVERITY_RANK[args.severity_threshold]
@@ -298,10 +300,11 @@ def _check(args) -> int:
     return EXIT_OK
 
 
-def _write(path: str, text: str) -> bool:
+def _write(path: str, text: str | Iterable[str]) -> bool:
+    """Write `text` (or its pieces, as they are made) to `path`; False with a message if it cannot."""
     try:
         with open(path, "w", encoding="utf-8") as handle:
-            handle.write(text)
+            handle.writelines([text] if isinstance(text, str) else text)
     except OSError as exc:
         print(f"aiiac-ls: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
         return False
@@ -317,25 +320,26 @@ def _is_prefix_of_any(prefix: str) -> bool:
     return any(rule.id.startswith(prefix) for rule in all_rules())
 
 
-def _render(args, analysis, engine, blast=None) -> str:
+def _render(args, analysis, engine, blast=None) -> Iterable[str]:
+    """The report, in pieces: the machine formats are written finding by finding."""
     if args.format == "json":
-        from .report.machine import to_json
+        from .report.machine import json_chunks
 
-        return to_json(analysis, blast)
+        return json_chunks(analysis, blast)
     if args.format == "sarif":
-        from .report.machine import to_sarif
+        from .report.machine import sarif_chunks
 
-        return to_sarif(analysis, engine.reported_rules())
+        return sarif_chunks(analysis, engine.reported_rules())
     if args.format in ("github", "junit", "markdown"):
         from .report import ci
 
         if args.format == "markdown":
-            return ci.to_markdown(analysis, blast)
-        return ci.to_github(analysis) if args.format == "github" else ci.to_junit(analysis)
+            return [ci.to_markdown(analysis, blast)]
+        return [ci.to_github(analysis) if args.format == "github" else ci.to_junit(analysis)]
     from .report.text import render
 
     colour = not args.no_color and not args.output and sys.stdout.isatty()
-    return render(analysis, colour=colour, blast=blast)
+    return [render(analysis, colour=colour, blast=blast)]
 
 
 def _apply_fixes(engine, args, analysis, max_rounds: int = 10) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 from .. import __version__
 from ..engine import Analysis
@@ -32,28 +33,61 @@ def _blast_json(blast) -> dict:
     }
 
 
+_STREAMED = object()  # stands for a list that `_streamed_json` writes item by item
+
+
+def _streamed_json(document: dict, items: Iterator[dict]) -> Iterator[str]:
+    """`json.dumps(document, indent=2)` with the one value that is `_STREAMED` replaced by the
+    items, encoded one at a time: a scan with 100,000 findings never holds them all as dicts,
+    nor the whole report as one string (the report of 20,000 buckets peaked at 700 MB)."""
+    text = json.dumps(document, indent=2, ensure_ascii=False, default=lambda _: "\0")
+    head, _, tail = text.partition(_PLACEHOLDER)
+    key_line = head[head.rfind("\n") + 1:]
+    key_indent = key_line[:len(key_line) - len(key_line.lstrip(" "))]
+    inner = "\n" + key_indent + "  "
+    yield head
+    first = True
+    for item in items:
+        yield ("[" if first else ",") + inner + json.dumps(item, indent=2, ensure_ascii=False).replace("\n", inner)
+        first = False
+    yield "[]" if first else "\n" + key_indent + "]"
+    yield tail + "\n"
+
+
+_PLACEHOLDER = json.dumps("\0")
+
+
 def to_json(analysis: Analysis, blast=None) -> str:
-    findings = []
-    for finding, print_ in zip(analysis.findings, fingerprints(analysis.findings, analysis.sources), strict=True):
-        equivalents = {tool: finding.equivalents.get(tool, []) for tool in ("checkov", "trivy", "kics", "kube-linter")}
-        findings.append({
-            "rule": finding.rule, "severity": finding.severity, "title": finding.title, "message": finding.message,
-            "file": finding.file, **_position(finding), "resource": finding.resource,
-            "equivalents": equivalents, "fixable": finding.fix is not None,
-            "fingerprint": print_,
-        })
+    return "".join(json_chunks(analysis, blast))
+
+
+def json_chunks(analysis: Analysis, blast=None) -> Iterator[str]:
+    """The JSON report in pieces, for writing as it is made."""
+    prints = fingerprints(analysis.findings, analysis.sources)
+
+    def findings() -> Iterator[dict]:
+        for finding, print_ in zip(analysis.findings, prints, strict=True):
+            equivalents = {tool: finding.equivalents.get(tool, []) for tool in ("checkov", "trivy", "kics",
+                                                                                "kube-linter")}
+            yield {
+                "rule": finding.rule, "severity": finding.severity, "title": finding.title, "message": finding.message,
+                "file": finding.file, **_position(finding), "resource": finding.resource,
+                "equivalents": equivalents, "fixable": finding.fix is not None,
+                "fingerprint": print_,
+            }
+
     errors = []
     for problem in analysis.problems:
         entry = {"file": problem.file, "kind": problem.kind, "message": problem.message}
         if problem.span is not None:
             entry.update(line=problem.span.start_line + 1, column=problem.span.start_col + 1)
         errors.append(entry)
-    document = {"version": __version__, "findings": findings, "errors": errors}
+    document = {"version": __version__, "findings": _STREAMED, "errors": errors}
     if analysis.baselined:
         document["baselined"] = analysis.baselined
     if blast is not None:
         document["diff"] = _blast_json(blast)
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    yield from _streamed_json(document, findings())
 
 
 def _sarif_rule(rule: Rule) -> dict:
@@ -70,9 +104,18 @@ def _sarif_rule(rule: Rule) -> dict:
 
 
 def to_sarif(analysis: Analysis, rules: list[Rule]) -> str:
+    return "".join(sarif_chunks(analysis, rules))
+
+
+def sarif_chunks(analysis: Analysis, rules: list[Rule]) -> Iterator[str]:
+    """The SARIF log in pieces, for writing as it is made."""
     index = {rule.id: position for position, rule in enumerate(rules)}
-    results = []
-    for finding, print_ in zip(analysis.findings, fingerprints(analysis.findings, analysis.sources), strict=True):
+    prints = fingerprints(analysis.findings, analysis.sources)
+    return _streamed_sarif(analysis, rules, index, prints)
+
+
+def _results(analysis: Analysis, index: dict[str, int], prints: list[str]) -> Iterator[dict]:
+    for finding, print_ in zip(analysis.findings, prints, strict=True):
         span = finding.span
         result = {
             "ruleId": finding.rule, "ruleIndex": index.get(finding.rule, 0), "level": SARIF_LEVEL[finding.severity],
@@ -87,7 +130,10 @@ def to_sarif(analysis: Analysis, rules: list[Rule]) -> str:
         }
         if not result["locations"][0]["logicalLocations"]:
             del result["locations"][0]["logicalLocations"]
-        results.append(result)
+        yield result
+
+
+def _streamed_sarif(analysis: Analysis, rules: list[Rule], index: dict[str, int], prints: list[str]) -> Iterator[str]:
     notifications = [{
         "level": "error" if problem.kind in ("error", "syntax", "internal") else "note",
         "message": {"text": f"{problem.file}: {problem.message}"},
@@ -103,11 +149,11 @@ def to_sarif(analysis: Analysis, rules: list[Rule]) -> str:
             "invocations": [{"executionSuccessful": not any(p.kind in ("error", "syntax", "internal")
                                                             for p in analysis.problems),
                              "toolExecutionNotifications": notifications}],
-            "results": results,
+            "results": _STREAMED,
             "columnKind": "unicodeCodePoints",
         }],
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    yield from _streamed_json(document, _results(analysis, index, prints))
 
 
 def rules_json(rules: list[Rule]) -> str:
