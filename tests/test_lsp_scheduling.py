@@ -112,3 +112,29 @@ def test_ranges_of_an_overtaken_analysis_are_kept_inside_the_current_document():
         types.Range(start=types.Position(1, 1), end=types.Position(1, 1))
     inside = diagnostic((0, 0), (1, 1))
     assert convert.clamped(inside, lines, utf16) is inside
+
+
+def test_published_diagnostics_are_encoded_as_pygls_encodes_them(monkeypatch):
+    """The server writes publishDiagnostics from per-diagnostic JSON it keeps between publishes;
+    the message must be what pygls's own encoder makes of the same notification."""
+    import json
+
+    from lsprotocol import types
+
+    ls = create_server()
+    sent: list[str] = []
+    monkeypatch.setattr(ls.protocol, "send_encoded", sent.append)
+    diagnostics = [types.Diagnostic(range=types.Range(start=types.Position(0, 2), end=types.Position(0, 11)),
+                                    message="canned ACL `public-read` é😀", severity=types.DiagnosticSeverity.Error,
+                                    code="AIS402", source="aiiac", data={"rule": "AIS402", "fixable": True}),
+                   types.Diagnostic(range=types.Range(start=types.Position(3, 0), end=types.Position(3, 1)),
+                                    message="second")]
+    for version in (7, None):
+        ls.publish_diagnostics("/workspace/main.tf", version, diagnostics)
+        expected = types.PublishDiagnosticsNotification(
+            method="textDocument/publishDiagnostics", jsonrpc="2.0",
+            params=types.PublishDiagnosticsParams(uri="file:///workspace/main.tf", version=version,
+                                                  diagnostics=diagnostics))
+        assert sent[-1].isascii()
+        assert json.loads(sent[-1]) == json.loads(json.dumps(expected, default=ls.protocol._serialize_message))
+    ls.executor.shutdown(wait=False)

@@ -23,6 +23,8 @@ _ID = re.compile(r"^AIS\d{3}$")
 RULE_ID_PATTERN = r"[A-Za-z][A-Za-z0-9]*(?:[-_.][A-Za-z0-9]+)*"
 EQUIVALENT_TOOLS = ("checkov", "trivy", "kics", "kube-linter", "tfsec")
 T = TypeVar("T")
+EVERYTHING = "*"  # a check read the whole scope (RuleContext.reads)
+FACTS = "facts"  # a check read the scan-wide facts
 
 
 def base_address(address: str) -> str:
@@ -39,9 +41,13 @@ class RuleContext:
     beyond these (companions of a bucket, workloads by ServiceAccount) are built with `index`."""
 
     def __init__(self, scope: list[Resource], facts: object, settings: object):
-        self.scope = scope  # same Terraform module instance, or all Kubernetes objects of the scan
-        self.facts = facts  # aiiac_rules.facts.Facts
+        self._scope = scope
+        self._facts = facts
         self.settings = settings  # aiiac_ls.config.Config
+        # what the running check has read of its neighbours: resource kinds, or EVERYTHING (an
+        # editor reuses a check's hits while its resource and all it read are unchanged)
+        self.reads: set[str] | None = None
+        self._index_reads: dict[Callable, set[str]] = {}
         self._by_kind: dict[str, list[Resource]] | None = None
         self._by_namespace: dict[tuple[str, str | None], list[Resource]] | None = None
         self._by_name: dict[tuple[str, str | None, str], Resource] | None = None
@@ -49,11 +55,36 @@ class RuleContext:
         self._by_address: dict[str, list[Resource]] | None = None
         self._indexes: dict[Callable, object] = {}
 
+    @property
+    def scope(self) -> list[Resource]:
+        """Every resource of the scope: same Terraform module instance, or all Kubernetes objects
+        of the scan. Prefer the look-ups below (reading the scope depends on all of it)."""
+        self._read(EVERYTHING)
+        return self._scope
+
+    @property
+    def facts(self):
+        """The scan-wide facts (aiiac_rules.facts.Facts): which buckets hold models, which
+        ServiceAccounts cloud identities trust."""
+        self._read(FACTS)
+        return self._facts
+
+    def _read(self, *kinds: str) -> None:
+        if self.reads is not None:
+            self.reads.update(kinds)
+
+    def kinds(self) -> dict[str, list[Resource]]:
+        """The scope by kind (what `of_kind` reads), for the engine to compare analyses."""
+        self.of_kind()
+        assert self._by_kind is not None
+        return self._by_kind
+
     def of_kind(self, *kinds: str) -> list[Resource]:
         """The resources of these kinds (Kubernetes Kinds or Terraform types), in scope order."""
+        self._read(*kinds)
         if self._by_kind is None:
             self._by_kind = {}
-            for resource in self.scope:
+            for resource in self._scope:
                 self._by_kind.setdefault(resource.kind, []).append(resource)
         if len(kinds) == 1:
             return self._by_kind.get(kinds[0], [])
@@ -61,47 +92,55 @@ class RuleContext:
 
     def in_namespace(self, namespace: str | None, *kinds: str) -> list[Resource]:
         """The Kubernetes objects of these kinds in `namespace` (None: no namespace written)."""
+        self._read(*kinds)
         if self._by_namespace is None:
             self._by_namespace = {}
-            for resource in self.scope:
+            for resource in self._scope:
                 self._by_namespace.setdefault((resource.kind, resource.namespace), []).append(resource)
         return [resource for kind in kinds for resource in self._by_namespace.get((kind, namespace), ())]
 
     def named(self, kind: str, name: str | None, namespace: str | None = None) -> Resource | None:
         """The resource of `kind` with this name (and namespace); the last one if repeated, as
         applying the files would leave it."""
+        self._read(kind)
         if self._by_name is None:
             self._by_name = {}
-            for resource in self.scope:
+            for resource in self._scope:
                 self._by_name[(resource.kind, resource.namespace, resource.name)] = resource
         return self._by_name.get((kind, namespace, name)) if name is not None else None
 
     def at(self, address: str) -> list[Resource]:
         """Terraform: the instances of the resource at `address` (an instance key is ignored)."""
+        self._read(EVERYTHING)  # any kind may live at an address
         if self._by_address is None:
             self._by_address = {}
-            for resource in self.scope:
+            for resource in self._scope:
                 self._by_address.setdefault(base_address(resource.address), []).append(resource)
         return self._by_address.get(base_address(address), [])
 
     def referrers(self, address: str, *kinds: str) -> list[Resource]:
         """Terraform: the resources (of these kinds, or any) with a value read from `address`
         (`aws_s3_bucket.models`, without an instance key). The reference graph is built once."""
+        self._read(*(kinds or (EVERYTHING,)))
         if self._referrers is None:
             self._referrers = {}
-            for resource in self.scope:
+            for resource in self._scope:
                 for target in {node.ref for node in resource.body.walk() if node.ref}:
                     self._referrers.setdefault(target, []).append(resource)
         found = self._referrers.get(base_address(address), [])
         return [resource for resource in found if resource.kind in kinds] if kinds else found
 
     def index(self, build: Callable[[RuleContext], T]) -> T:
-        """`build(self)`, built once per analysis and shared by every rule that asks for it."""
-        try:
-            return self._indexes[build]  # type: ignore[return-value]
-        except KeyError:
-            built = self._indexes[build] = build(self)
-            return built
+        """`build(self)`, built once per analysis and shared by every rule that asks for it; a
+        check that asks has read what the build read."""
+        if build not in self._indexes:
+            outer, self.reads = self.reads, set()
+            try:
+                self._indexes[build] = build(self)
+            finally:
+                self._index_reads[build], self.reads = self.reads, outer
+        self._read(*self._index_reads[build])
+        return self._indexes[build]  # type: ignore[return-value]
 
 
 Check = Callable[[Resource, RuleContext], Iterable[Hit]]

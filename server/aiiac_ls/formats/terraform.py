@@ -459,6 +459,20 @@ class ModuleInstance:
         (editing the end of a chain `a -> b -> c` must re-evaluate `a`)."""
         return (hcl.path, block.start_point[0], self._deep_digest(hcl, block), self._environment_key())
 
+    def _names_by_text(self) -> dict[bytes, list]:
+        """The names each block text mentions, kept from the last analysis of this module for
+        the texts still there (a keystroke changes one block)."""
+        if "_names" not in self.__dict__:
+            store = self.project.evaluations.setdefault(("names", self.directory), {})
+            self._names: dict[bytes, list] = {}
+            for hcl in self.files.tf:
+                for block, kind, _, _ in top_level_blocks(hcl):
+                    text = hcl.data[block.start_byte:block.end_byte]
+                    if kind == "resource" and text in store:
+                        self._names[text] = store[text]
+            self.project.evaluations[("names", self.directory)] = self._names
+        return self._names
+
     def _deep_digest(self, hcl: HclFile, block: tree_sitter.Node) -> bytes:
         """A digest of the block's text and of the deep digests of the resource blocks it
         references; a block met again on the current path (a cycle, mid-edit) adds only its own
@@ -474,11 +488,15 @@ class ModuleInstance:
             digest.update(hcl.data[block.start_byte:block.end_byte])
             return digest
 
+        names_by_text = self._names_by_text()
+
         def referenced(key, hcl: HclFile, block: tree_sitter.Node) -> list:
             if key not in references:
                 text = hcl.data[block.start_byte:block.end_byte]
-                found = (self.blocks.get(("resource", root.decode(), name.decode()))
-                         for root, name in sorted(set(_REFERENCE.findall(text))))
+                names = names_by_text.get(text)
+                if names is None:
+                    names = names_by_text[text] = sorted(set(_REFERENCE.findall(text)))
+                found = (self.blocks.get(("resource", root.decode(), name.decode())) for root, name in names)
                 references[key] = [pair for pair in found if pair is not None]
             return references[key]
 

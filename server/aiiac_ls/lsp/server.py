@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import inspect
+import json
 import logging
 import os
 import re
@@ -109,6 +111,20 @@ class _Protocol(LanguageServerProtocol):
             else:
                 future.add_done_callback(lambda _, key=key: self._request_futures.pop(key, None))
 
+    def send_encoded(self, body: str) -> None:
+        """Send a message already encoded as JSON (ASCII, as pygls's own encoding), framed as
+        `_send_data` frames it; pygls's writer, headers and charset (pinned to pygls 2.1)."""
+        if self.writer is None:
+            return
+        header = (f"Content-Length: {len(body)}\r\nContent-Type: {self.CONTENT_TYPE}; charset={self.CHARSET}\r\n\r\n"
+                  if self._include_headers else "")
+        result = self.writer.write((header + body).encode(self.CHARSET))
+        if inspect.isawaitable(result):  # an asynchronous transport: keep the write until done
+            writes: set = self.__dict__.setdefault("_writes", set())
+            task = asyncio.ensure_future(result)
+            writes.add(task)
+            task.add_done_callback(writes.discard)
+
     def handle_message(self, message):
         if isinstance(message, _Unreadable):
             log.warning("request %s has invalid params: %s", message.id, message.error)
@@ -133,6 +149,7 @@ class AiiacServer(LanguageServer):
         self._policy_published: set[str] = set()
         self._background: set[asyncio.Future] = set()
         self._converted: dict[str, dict[tuple, types.Diagnostic]] = {}  # per file, reused across publishes
+        self._encoded: dict[str, dict[int, tuple[types.Diagnostic, str]]] = {}  # their JSON, per file
         self._analyses_since_collect = 0
         self._collect_timer: asyncio.TimerHandle | None = None
         self.watch_files = False
@@ -334,9 +351,26 @@ class AiiacServer(LanguageServer):
             return
         assert state.analysis is not None
         for path in self.model.open_paths(unit):
-            self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
-                uri=from_fs_path(path), version=state.versions.get(path),
-                diagnostics=self.diagnostics_for(path, state.analysis)))
+            self.publish_diagnostics(path, state.versions.get(path), self.diagnostics_for(path, state.analysis))
+
+    def publish_diagnostics(self, path: str, version: int | None, diagnostics: list[types.Diagnostic]) -> None:
+        """`textDocument/publishDiagnostics`, with each diagnostic's JSON reused while the
+        diagnostic is (`diagnostics_for` keeps the ones whose finding and lines are unchanged):
+        a keystroke in a 20,000-line module re-encodes one diagnostic, not 7,000 (60 ms)."""
+        previous, encoded = self._encoded.get(path, {}), {}
+        parts = []
+        for diagnostic in diagnostics:
+            found = previous.get(id(diagnostic))
+            if found is None or found[0] is not diagnostic:
+                found = (diagnostic, json.dumps(self.protocol._converter.unstructure(diagnostic)))
+            encoded[id(diagnostic)] = found
+            parts.append(found[1])
+        self._encoded[path] = encoded
+        params = f'{{"uri": {json.dumps(from_fs_path(path))}, ' + \
+            (f'"version": {json.dumps(version)}, ' if version is not None else "") + \
+            f'"diagnostics": [{", ".join(parts)}]}}'
+        self.protocol.send_encoded(f'{{"method": "textDocument/publishDiagnostics", "params": {params}, '
+                                   '"jsonrpc": "2.0"}')
 
     async def index_workspace(self) -> None:
         """Collect every folder's facts in the background (no rules run), so an open folder is
@@ -529,6 +563,8 @@ def create_server() -> AiiacServer:
         if path is None:
             return
         ls.model.close(path)
+        for table in (ls._converted, ls._encoded):
+            table.pop(path, None)
         if not ls.pull_mode:
             ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=params.text_document.uri,
                                                                                 diagnostics=[]))

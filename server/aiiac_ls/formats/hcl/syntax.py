@@ -97,16 +97,35 @@ class HclFile:
         return Span(self.path, line, col, line, min(col + 1, len(lines[line])))
 
 
-def _common_prefix(a: bytes, b: bytes) -> int:
-    low, high = 0, min(len(a), len(b))
-    view_a, view_b = memoryview(a), memoryview(b)
-    while low < high:  # binary search over C-speed slice comparisons
-        middle = (low + high + 1) // 2
-        if view_a[:middle] == view_b[:middle]:
-            low = middle
-        else:
-            high = middle - 1
-    return low
+_CHUNK = 4096
+
+
+def _common_prefix(a: bytes, b: bytes, limit: int | None = None) -> int:
+    """How many leading bytes `a` and `b` share (at most `limit`): chunk by chunk (C-speed
+    comparisons of small slices), then byte by byte inside the first chunk that differs."""
+    limit = min(len(a), len(b)) if limit is None else limit
+    index = 0
+    while index < limit and a[index:min(index + _CHUNK, limit)] == b[index:min(index + _CHUNK, limit)]:
+        index += _CHUNK
+    index = min(index, limit)
+    end = min(index + _CHUNK, limit)
+    while index < end and a[index] == b[index]:
+        index += 1
+    return index
+
+
+def _common_suffix(a: bytes, b: bytes, limit: int) -> int:
+    """How many trailing bytes `a` and `b` share, at most `limit`."""
+    count = 0
+    while count < limit:
+        size = min(_CHUNK, limit - count)
+        if a[len(a) - count - size:len(a) - count] != b[len(b) - count - size:len(b) - count]:
+            break
+        count += size
+    end = min(count + _CHUNK, limit)
+    while count < end and a[len(a) - count - 1] == b[len(b) - count - 1]:
+        count += 1
+    return count
 
 
 def _point(data: bytes, offset: int) -> tuple[int, int]:
@@ -121,7 +140,7 @@ def _edited_tree(previous: HclFile, new: bytes):
         return previous.tree
     start = _common_prefix(old, new)
     limit = min(len(old), len(new)) - start
-    suffix = _common_prefix(old[::-1][:limit], new[::-1][:limit])
+    suffix = _common_suffix(old, new, limit)
     old_end, new_end = len(old) - suffix, len(new) - suffix
     tree = previous.tree.copy()
     tree.edit(start_byte=start, old_end_byte=old_end, new_end_byte=new_end,
