@@ -84,3 +84,98 @@ def test_editing_a_local_module_reaches_the_caller(tmp_path):
     assert found == _check(tmp_path)
     assert [(rule, resource, line) for rule, resource, line, _, _ in found] == [
         ("AIS402", "aws_s3_bucket_acl.models", 6)]
+
+
+BUCKETS = textwrap.dedent("""\
+    resource "aws_s3_bucket" "alpha" {
+      bucket = "acme-alpha"
+    }
+
+    resource "aws_s3_bucket" "logs" {
+      bucket = "acme-logs"
+    }
+
+    resource "aws_sagemaker_model" "llm" {
+      name               = "llm"
+      execution_role_arn = "arn:aws:iam::123456789012:role/sm"
+      primary_container {
+        image          = "123456789012.dkr.ecr.us-east-1.amazonaws.com/llm:1"
+        model_data_url = "s3://acme-other/llm/model.tar.gz"
+      }
+    }
+    """)
+
+PUBLIC_ACCESS_BLOCK = textwrap.dedent("""\
+
+    resource "aws_s3_bucket_public_access_block" "alpha" {
+      bucket                  = aws_s3_bucket.alpha.id
+      block_public_acls       = true
+      block_public_policy     = true
+      ignore_public_acls      = true
+      restrict_public_buckets = true
+    }
+    """)
+
+DEPLOYMENT = textwrap.dedent("""\
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: server, namespace: serving}
+    spec:
+      template:
+        spec:
+          serviceAccountName: server
+          containers:
+            - name: server
+              image: vllm/vllm-openai:v0.6.3
+    """)
+
+ACCOUNT = "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: server, namespace: serving}\n"
+
+
+def _edit_and_compare(tmp_path, workspace: Workspace, unit, path, text: str) -> list:
+    """Type `text` into `path` (and save it), then the editor's findings must be --check's."""
+    path.write_text(text)
+    workspace.open(str(path), text)
+    found = _findings(workspace.analyse(unit))
+    assert found == _check(tmp_path)
+    return found
+
+
+def _where(found, rule: str) -> list[str]:
+    return sorted(resource for finding_rule, resource, *_ in found if finding_rule == rule)
+
+
+def test_reused_checks_see_their_neighbours_and_the_facts_change(tmp_path):
+    main = tmp_path / "main.tf"
+    workspace = Workspace()
+    unit = unit_of(str(main))
+    found = _edit_and_compare(tmp_path, workspace, unit, main, BUCKETS)
+    assert _where(found, "AIS401") == ["aws_s3_bucket.alpha", "aws_s3_bucket.logs"]
+    assert _where(found, "AIS407") == []  # no model bucket yet: no versioning rule
+
+    # a new neighbour: the public access block of `alpha` (the bucket's own text is unchanged)
+    found = _edit_and_compare(tmp_path, workspace, unit, main, BUCKETS + PUBLIC_ACCESS_BLOCK)
+    assert _where(found, "AIS401") == ["aws_s3_bucket.logs"]
+
+    # a fact: the SageMaker model now loads from acme-alpha, which makes it a model bucket
+    edited = (BUCKETS + PUBLIC_ACCESS_BLOCK).replace("s3://acme-other/", "s3://acme-alpha/")
+    found = _edit_and_compare(tmp_path, workspace, unit, main, edited)
+    assert _where(found, "AIS407") == ["aws_s3_bucket.alpha"]
+
+    # and back: the neighbour removed again
+    found = _edit_and_compare(tmp_path, workspace, unit, main, edited.replace(PUBLIC_ACCESS_BLOCK, ""))
+    assert _where(found, "AIS401") == ["aws_s3_bucket.alpha", "aws_s3_bucket.logs"]
+
+
+def test_a_service_account_edited_in_another_file_reaches_the_workload(tmp_path):
+    deployment, account = tmp_path / "deployment.yaml", tmp_path / "account.yaml"
+    deployment.write_text(DEPLOYMENT)
+    workspace = Workspace()
+    unit = unit_of(str(deployment))
+    workspace.open(str(deployment), DEPLOYMENT)
+    found = _edit_and_compare(tmp_path, workspace, unit, account, ACCOUNT)
+    assert _where(found, "AIS109") == ["Deployment/serving/server"]
+    found = _edit_and_compare(tmp_path, workspace, unit, account, ACCOUNT + "automountServiceAccountToken: false\n")
+    assert _where(found, "AIS109") == []
+    found = _edit_and_compare(tmp_path, workspace, unit, account, ACCOUNT)
+    assert _where(found, "AIS109") == ["Deployment/serving/server"]
