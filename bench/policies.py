@@ -33,7 +33,7 @@ def measure(corpus: Path, policies: tuple[str, ...], repeat: int) -> tuple[float
     for _ in range(repeat):
         engine = Engine(Config(policies=policies))
         start = time.perf_counter()
-        analysis = engine.analyse_paths([str(corpus)], jobs=1)
+        analysis = engine.analyse_paths([str(corpus)])
         times.append(time.perf_counter() - start)
         resources = analysis.resources
         custom = sum(1 for finding in analysis.findings if not finding.rule.startswith("AIS"))

@@ -189,7 +189,7 @@ def child(shape: str, paths: list[str]) -> None:
                 sys.stdout, sys.stderr = stdout, stderr
         findings = -1
     else:
-        findings = len(engine.analyse_paths(paths, jobs=1).findings)
+        findings = len(engine.analyse_paths(paths).findings)
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"seconds": seconds, "findings": findings, "rss_mib": peak}))

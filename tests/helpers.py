@@ -22,3 +22,20 @@ def run(paths, select=None, **config) -> Analysis:  # noqa: F821
     settings = Config(select=tuple(select or ()), **config)
     return Engine(settings).analyse_paths([str(p) for p in paths])
 
+
+
+def record_splits(monkeypatch) -> list[bool]:
+    """For each two-process attempt of `--check -j 2` from now on, whether the worker's analysis
+    was used (False: it was tried and the scan fell back to one process)."""
+    from aiiac_ls import parallel
+
+    made: list[bool] = []
+    real = parallel.analyse_split
+
+    def spy(*args):
+        result = real(*args)
+        made.append(result is not None)
+        return result
+
+    monkeypatch.setattr(parallel, "analyse_split", spy)
+    return made

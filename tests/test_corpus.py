@@ -14,7 +14,7 @@ from aiiac_ls.config import Config
 from aiiac_ls.engine import Engine, chart_root
 
 from . import lsp_fuzz
-from .helpers import CORPUS
+from .helpers import CORPUS, record_splits
 
 pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"the shared corpus is not at {CORPUS}")
 
@@ -51,10 +51,12 @@ def test_every_corpus_file_is_analysed_or_named_with_a_reason():
 
 def test_two_processes_find_what_one_finds_on_the_corpus(capsys, monkeypatch):
     monkeypatch.chdir(CORPUS)
+    splits = record_splits(monkeypatch)
     reports = []
     for jobs in ("1", "2"):
         assert main(["--check", ".", "--format", "json", "-j", jobs]) == 2  # the invalid render above
         reports.append(json.loads(capsys.readouterr().out))
+    assert splits == [True]  # -j 2 really ran the Terraform in the worker
     assert reports[0] == reports[1]
     assert len(reports[0]["findings"]) > 2000
 

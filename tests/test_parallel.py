@@ -11,6 +11,8 @@ import pytest
 from aiiac_ls import parallel
 from aiiac_ls.cli import main
 
+from .helpers import record_splits
+
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "ml-platform"
 
 
@@ -45,14 +47,21 @@ def example(tmp_path, monkeypatch):
     return tmp_path
 
 
+@pytest.fixture
+def splits(monkeypatch) -> list[bool]:
+    return record_splits(monkeypatch)
+
+
 def _report(capsys, *args) -> dict:
     main(["--check", "ml-platform", "--format", "sarif", *args])
     return json.loads(capsys.readouterr().out)
 
 
-def test_two_processes_report_what_one_reports(example, capsys):
+def test_two_processes_report_what_one_reports(example, capsys, splits):
     one = _report(capsys, "-j", "1")
+    assert splits == []
     two = _report(capsys, "-j", "2")
+    assert splits == [True]  # the Terraform really was analysed by the worker
     assert two == one
     results = one["runs"][0]["results"]
     # a Terraform finding that needs a fact from the Kubernetes side (the KServe storageUri
@@ -66,7 +75,7 @@ def test_two_processes_report_what_one_reports(example, capsys):
         "infra", "k8s", "reader"}
 
 
-def test_a_failing_worker_falls_back_to_one_process(example, capsys, monkeypatch):
+def test_a_failing_worker_falls_back_to_one_process(example, capsys, monkeypatch, splits):
     one = _report(capsys, "-j", "1")
 
     def broken_worker(engine, files, var_files, pipe):
@@ -75,3 +84,4 @@ def test_a_failing_worker_falls_back_to_one_process(example, capsys, monkeypatch
 
     monkeypatch.setattr(parallel, "_worker", broken_worker)
     assert _report(capsys, "-j", "2") == one
+    assert splits == [False]  # tried, failed, and the one-process scan gave the report

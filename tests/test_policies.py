@@ -28,7 +28,7 @@ def _write(root: Path, files: dict[str, str]) -> Path:
 
 def _scan(root: Path, *policies: str, paths=None):
     config = Config(policies=tuple(str(root / p) for p in policies), builtin_rules=False, root=str(root))
-    return Engine(config, absolute_paths=True).analyse_paths([str(p) for p in (paths or [root])], jobs=1)
+    return Engine(config, absolute_paths=True).analyse_paths([str(p) for p in (paths or [root])])
 
 
 def _where(analysis, root: Path):
@@ -301,7 +301,7 @@ def test_custom_rules_obey_select_ignore_and_suppressions(tmp_path):
             """,
     })
     config = Config(policies=(str(tmp_path / "p.rego"),), root=str(tmp_path))
-    analysis = Engine(config).analyse_paths([str(tmp_path / "main.tf")], jobs=1)
+    analysis = Engine(config).analyse_paths([str(tmp_path / "main.tf")])
     assert [(f.rule, f.span.start_line + 1) for f in analysis.findings if f.rule == "ORG7"] == [("ORG7", 5)]
     assert analysis.suppressed == 1
     assert not [f for f in analysis.findings if f.rule in ("AIS001", "AIS002")]
@@ -391,7 +391,7 @@ def test_a_runaway_policy_is_stopped_and_the_rest_of_the_scan_goes_on(tmp_path):
     config = Config(policies=(str(tmp_path / "p"), str(tmp_path / "y.rules.yaml")), builtin_rules=False,
                     limits=Limits(rego_timeout_seconds=1.0))
     for _ in range(2):  # the second analysis starts a new worker and stops it again
-        analysis = Engine(config).analyse_paths([str(tmp_path / "main.tf")], jobs=1)
+        analysis = Engine(config).analyse_paths([str(tmp_path / "main.tf")])
         assert [f.rule for f in analysis.findings] == ["FAST"]
         assert [p.message for p in analysis.problems] == [
             "Rego policies did not finish within 1 s and were stopped; their findings are missing (limit "

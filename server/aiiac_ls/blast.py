@@ -132,9 +132,17 @@ def export_revision(root: str, revision: str, under: list[str], target: str) -> 
     return commit, contents
 
 
-def blast_radius(engine_factory, paths: list[str], revision: str, current) -> BlastRadius:
-    """`current` is the working tree's analysis (made with resource digests); `engine_factory()`
-    makes an engine like the one that produced it."""
+def record_digests_of(engine) -> dict[str, tuple[str, str, str]]:
+    """The digests of every resource `engine` analyses from now on, filled as it goes:
+    identity -> (digest of the evaluated configuration, file, address)."""
+    digests: dict[str, tuple[str, str, str]] = {}
+    engine.scope_observers.append(lambda scope: record_digests(scope, digests))
+    return digests
+
+
+def blast_radius(engine_factory, paths: list[str], revision: str, current, current_digests: dict) -> BlastRadius:
+    """`current` is the working tree's analysis, `current_digests` its resources' digests
+    (`record_digests_of`); `engine_factory()` makes an engine like the one that produced it."""
     from .engine import display_path
     from .report import fingerprints
 
@@ -146,7 +154,7 @@ def blast_radius(engine_factory, paths: list[str], revision: str, current) -> Bl
     try:
         commit, old_contents = export_revision(root, revision, relative, scratch)
         engine = engine_factory()
-        engine.digest_resources = True
+        old_digests = record_digests_of(engine)
 
         def shown(path: str) -> str:  # a file of the revision, named as in the working tree
             inside = os.path.relpath(os.path.abspath(path), scratch)
@@ -155,12 +163,11 @@ def blast_radius(engine_factory, paths: list[str], revision: str, current) -> Bl
         engine.display = shown
         old_paths = [os.path.join(scratch, p) if p not in ("", ".") else scratch for p in relative]
         old_paths = [p for p in old_paths if os.path.exists(p)]
-        previous = engine.analyse_paths(old_paths, jobs=1) if old_paths else None
+        previous = engine.analyse_paths(old_paths) if old_paths else None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     changed = _changed_files(root, relative, old_contents)
-    old_digests = previous.resource_digests if previous else {}
-    resources = _resource_changes(old_digests, current.resource_digests or {}, changed, root)
+    resources = _resource_changes(old_digests, current_digests, changed, root)
     old_prints = Counter(fingerprints(previous.findings, previous.sources)) if previous else Counter()
     new_prints = Counter(fingerprints(current.findings, current.sources))
     new, unchanged = [], []

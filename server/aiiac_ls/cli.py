@@ -240,11 +240,15 @@ def _check(args) -> int:
         return Engine(config, set_values=tuple(args.set_values))
 
     engine = make_engine()
-    from .parallel import default_jobs
+    from .parallel import analyse_paths, default_jobs
 
     jobs = 1 if args.fix else (args.jobs if args.jobs is not None else default_jobs())
-    engine.digest_resources = bool(args.diff)
-    analysis = engine.analyse_paths(args.check, var_files=args.var_file, jobs=jobs)
+    digests = None
+    if args.diff:
+        from .blast import record_digests_of
+
+        digests = record_digests_of(engine)
+    analysis = analyse_paths(engine, args.check, var_files=args.var_file, jobs=jobs)
     if args.fix:
         fixed = _apply_fixes(engine, args, analysis)
         analysis = engine.analyse_paths(args.check, var_files=args.var_file)
@@ -275,7 +279,7 @@ def _check(args) -> int:
         from .blast import DiffError, blast_radius
 
         try:
-            blast = blast_radius(make_engine, args.check, args.diff, analysis)
+            blast = blast_radius(make_engine, args.check, args.diff, analysis, digests or {})
         except DiffError as exc:
             print(f"aiiac-ls: {exc}", file=sys.stderr)
             return EXIT_ERROR

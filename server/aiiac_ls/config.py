@@ -16,7 +16,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from .limits import DEFAULT_LIMITS, Limits
+from .limits import DEFAULT_LIMITS, KEYS, Limits
 from .model.findings import SEVERITIES
 
 CONFIG_FILES = (".aiiac.toml", "pyproject.toml")
@@ -127,8 +127,6 @@ def parse_config(data: dict, source: str, root: str) -> Config:
             raise ConfigError(f"{source}: `kube-version` must look like \"v1.31.0\"")
         config.kube_version = version if version.startswith("v") else "v" + version
     if "limits" in data:
-        from .limits import parse_limits
-
         config.limits = parse_limits(data["limits"], source)
     if "policies" in data:
         config.policies = tuple(os.path.join(root, f) for f in _string_list("policies", data["policies"], source))
@@ -206,3 +204,21 @@ def load_config(paths: list[str], explicit: str | None = None) -> Config:
         if found:
             return load_config_file(found)
     return Config()
+
+
+def parse_limits(table, source: str) -> Limits:
+    """`[tool.aiiac.limits]` as Limits; unknown keys and non-positive values are errors."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{source}: `limits` must be a table")
+    values = {}
+    for key, value in table.items():
+        name = KEYS.get(key)
+        if name is None:
+            raise ConfigError(f"{source}: unknown key `{key}` in limits (known: {', '.join(KEYS)})")
+        integer = isinstance(getattr(DEFAULT_LIMITS, name), int)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0 or \
+                (integer and not isinstance(value, int)):
+            kind = "a positive whole number" if integer else "a positive number"
+            raise ConfigError(f"{source}: `{key}` must be {kind}")
+        values[name] = value
+    return Limits(**values)

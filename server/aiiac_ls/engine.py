@@ -49,8 +49,6 @@ class Analysis:
     resources: int = 0
     # where credentials are, by file: masked in every code frame, whether or not reported
     secret_spans: dict[str, list[Span]] = field(default_factory=dict)
-    # identity -> (digest of the evaluated configuration, file, address); only for `--diff`
-    resource_digests: dict[str, tuple[str, str, str]] | None = None
     baselined: int = 0  # findings left out of the report because a baseline accepts them
     policy_files: list[str] = field(default_factory=list)  # the custom rule files applied (display paths)
     facts: object = None  # the scan-wide facts these files contribute (aiiac_rules.facts.Facts)
@@ -228,7 +226,8 @@ class Engine:
         self._settings_key = repr(sorted((k, repr(v)) for k, v in vars(self.config).items()))
         self.display: Callable[[str], str] = os.path.abspath if absolute_paths else display_path
         self.cache = cache
-        self.digest_resources = False  # `--diff` compares resource configurations across revisions
+        # called with each scope's resources before its rules run (`--diff` records digests)
+        self.scope_observers: list[Callable[[list[Resource]], None]] = []
         from .policy.loader import load_policies
 
         self.policies = load_policies(self.config, self.display)
@@ -249,25 +248,20 @@ class Engine:
 
     # ---- entry points -------------------------------------------------------------------------
 
-    def analyse_paths(self, paths: list[str], var_files: Iterable[str] = (), reader: Reader = _default_reader,
-                      jobs: int = 1) -> Analysis:
-        """`jobs` > 1 analyses the Terraform files in a second process while this one does the
-        Kubernetes files and charts (see `parallel.py`); the findings are the same."""
-        analysis = Analysis(resource_digests={} if self.digest_resources else None)
+    def analyse_paths(self, paths: list[str], var_files: Iterable[str] = (),
+                      reader: Reader = _default_reader) -> Analysis:
+        """Everything under `paths`, in this process (`parallel.analyse_paths` may use two)."""
+        analysis = Analysis()
+        files = self.files_under(paths, analysis)
+        return self.analyse_files(files, analysis, var_files=[*self.config.var_files, *var_files], reader=reader)
+
+    def files_under(self, paths: list[str], analysis: Analysis) -> list[str]:
+        """The files to analyse under `paths` (rule files are configuration, not infrastructure)."""
         files = discover(paths, self.config, analysis.problems, self.display)
-        if self.policies.files:  # rule files are configuration, not infrastructure to scan
+        if self.policies.files:
             policy_files = {os.path.abspath(path) for path in self.policies.files}
             files = [path for path in files if os.path.abspath(path) not in policy_files]
-        var_files = [*self.config.var_files, *var_files]
-        # Rego rules are created as findings name them: they must be made in this process
-        if jobs > 1 and self.cache is None and reader is _default_reader and self.policies.rego is None \
-                and not self.digest_resources:
-            from .parallel import analyse_split
-
-            result = analyse_split(self, files, analysis, var_files)
-            if result is not None:
-                return result
-        return self.analyse_files(files, analysis, var_files=var_files, reader=reader)
+        return files
 
     def analyse_files(self, files: list[str], analysis: Analysis, var_files: Iterable[str] = (),
                       reader: Reader = _default_reader, context_facts=None) -> Analysis:
@@ -346,10 +340,8 @@ class Engine:
                     [resource for scope in scopes for resource in scope], self._custom_rule)
         for scope in scopes:
             context = RuleContext(scope=scope, facts=facts, settings=self.config)
-            if analysis.resource_digests is not None:
-                from .blast import record_digests
-
-                record_digests(scope, analysis.resource_digests)
+            for observe in self.scope_observers:
+                observe(scope)
             for resource in scope:
                 for finding in self.check(resource, context, analysis, fresh):
                     key = (finding.rule, finding.span)

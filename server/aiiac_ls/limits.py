@@ -36,23 +36,3 @@ DEFAULT_LIMITS = Limits()
 
 # the TOML key of each limit: `max_file_mb` is written `max-file-mb`
 KEYS = {f.name.replace("_", "-"): f.name for f in fields(Limits)}
-
-
-def parse_limits(table, source: str) -> Limits:
-    """`[tool.aiiac.limits]` as Limits; unknown keys and non-positive values are errors."""
-    from .config import ConfigError
-
-    if not isinstance(table, dict):
-        raise ConfigError(f"{source}: `limits` must be a table")
-    values = {}
-    for key, value in table.items():
-        name = KEYS.get(key)
-        if name is None:
-            raise ConfigError(f"{source}: unknown key `{key}` in limits (known: {', '.join(KEYS)})")
-        integer = isinstance(getattr(DEFAULT_LIMITS, name), int)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0 or \
-                (integer and not isinstance(value, int)):
-            kind = "a positive whole number" if integer else "a positive number"
-            raise ConfigError(f"{source}: `{key}` must be {kind}")
-        values[name] = value
-    return Limits(**values)

@@ -18,6 +18,7 @@ import logging
 import multiprocessing
 import os
 import pickle
+from collections.abc import Iterable
 
 from .model.findings import Finding, Fix
 
@@ -31,6 +32,24 @@ def default_jobs() -> int:
         return min(2, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):  # pragma: no cover - not Linux
         return min(2, os.cpu_count() or 1)
+
+
+def analyse_paths(engine, paths: list[str], var_files: Iterable[str] = (), jobs: int = 1):
+    """`engine.analyse_paths`, with the Terraform files in a second process when `jobs` > 1 and
+    that pays (see `analyse_split`); the findings are the same."""
+    from .engine import Analysis
+
+    # Rego rules are created as findings name them, and observers (`--diff`) see scopes as they
+    # are made: both need this process; an editor's engine keeps a cache of its own
+    if jobs > 1 and engine.cache is None and engine.policies.rego is None and not engine.scope_observers:
+        all_var_files = [*engine.config.var_files, *var_files]
+        analysis = Analysis()
+        files = engine.files_under(paths, analysis)
+        result = analyse_split(engine, files, analysis, all_var_files)
+        if result is not None:
+            return result
+        return engine.analyse_files(files, analysis, var_files=all_var_files)
+    return engine.analyse_paths(paths, var_files)
 
 
 def analyse_split(engine, files: list[str], analysis, var_files: list[str]):

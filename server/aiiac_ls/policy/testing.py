@@ -34,7 +34,7 @@ def run_policy_tests(folder: str) -> PolicyTestResult:
     result = PolicyTestResult()
     config = Config(policies=(os.path.abspath(folder),), builtin_rules=False, root=os.path.abspath(folder))
     engine = Engine(config)
-    analysis = engine.analyse_paths([folder], jobs=1)
+    analysis = engine.analyse_paths([folder])
     rego_files, yaml_files = policy_files([folder])
     policy_paths = {display_path(path) for path in rego_files + yaml_files}
     result.problems = [f"{p.file}" + (f":{p.span.start_line + 1}:{p.span.start_col + 1}" if p.span else "")
