@@ -86,8 +86,6 @@ def _strings(node: Node | None, depth: int = 0):
 
 
 def collect_identity(resources: list[Resource]) -> IdentityFacts:
-    from aiiac_ls.formats.terraform import parse_json_document
-
     from .kubernetes.context import _is_model_server
     from .kubernetes.workloads import WORKLOAD_KINDS, pod_specs
 
@@ -97,9 +95,8 @@ def collect_identity(resources: list[Resource]) -> IdentityFacts:
         if resource.kind == "aws_iam_role":
             role = as_str(resource.body.get("name")) or resource.name
             facts.defined[("aws", role)] = Place(resource.address, resource.head)
-            policy = resource.body.get("assume_role_policy")
-            document = parse_json_document(policy) if policy is not None else None
-            for statement in as_list(document.get("Statement")) if isinstance(document, Mapping) else []:
+            document = resource.trust_policy
+            for statement in as_list(document.get("Statement")) if document is not None else []:
                 condition = statement.get("Condition") if isinstance(statement, Mapping) else None
                 for value in _strings(condition):
                     match = _SUBJECT.match(value.value)

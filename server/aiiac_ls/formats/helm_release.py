@@ -15,10 +15,10 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..model.nodes import Mapping, Node, Scalar, Span, as_list, as_str
+from ..model.nodes import Mapping, Node, Scalar, Span, as_list, as_str, from_plain
 from ..model.resources import Resource
 from .hcl.evaluate import TextBlock
-from .hcl.functions import FileText, from_plain, module_path
+from .hcl.functions import FileText, module_path
 from .helm.chart import set_node, set_scalar
 
 

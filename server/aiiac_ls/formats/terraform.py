@@ -10,18 +10,18 @@ child modules (`source = "./modules/x"`, loaded with their inputs), and expands 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 from dataclasses import dataclass, field
 
 import tree_sitter
 
-from ..model.nodes import Mapping, Node, Scalar, Sequence, Span, Unknown, as_list
+from ..model.nodes import Mapping, Node, Scalar, Sequence, Span, Unknown
 from ..model.resources import Resource
-from .hcl.evaluate import Env, Evaluator, TextBlock, iterate, to_str
-from .hcl.functions import builtin_functions, from_plain
+from .hcl.evaluate import Env, Evaluator, iterate, to_str
+from .hcl.functions import builtin_functions
 from .hcl.syntax import HclFile
+from .providers import computed_attribute, decode_policies, rendered_data_attribute
 
 MAX_INSTANCES = 16
 _LOCAL_SOURCE = re.compile(rb'\bsource\s*=\s*"(\.{1,2}/[^"]*)"')
@@ -230,10 +230,9 @@ class ModuleInstance:
         if root == "data" and len(names) >= 2:
             address = f"data.{names[0]}.{names[1]}"
             body = self.block_body("data", names[0], names[1], span)
-            if names[0] == "aws_iam_policy_document" and len(names) >= 3 and names[2] in ("json", "minified_json"):
-                if isinstance(body, Mapping):
-                    return policy_document_from_data(body, span, address), 3
-                return Unknown(span, "policy document not known", ref=address), 3
+            rendered = rendered_data_attribute(names[0], names[2] if len(names) >= 3 else None, body, span, address)
+            if rendered is not None:
+                return rendered, 3
             return _with_ref(body, address), 2
         if root == "module" and names:
             return self.module_output(names[0], names[1] if len(names) > 1 else None, span), min(len(names), 2)
@@ -558,9 +557,9 @@ class ModuleInstance:
         resources = []
         for address, names in bindings:
             resource_body = self.eval_block(hcl, block, Env(self, names))
-            resources.append(Resource(
+            resources.append(decode_policies(Resource(
                 source="terraform", kind=type_, name=name, address=address, file=hcl.path, body=resource_body,
-                span=hcl.span(block), head=_header_span(hcl, block), block_type=kind, module=self.prefix))
+                span=hcl.span(block), head=_header_span(hcl, block), block_type=kind, module=self.prefix)))
         return resources
 
 
@@ -595,117 +594,6 @@ def _with_ref(value: Node, address: str) -> Node:
         return Unknown(value.span, value.reason, ref=address)
     value.ref = address
     return value
-
-
-_BUCKET_TYPES = {"aws_s3_bucket"}
-
-
-def computed_attribute(type_: str, attr: str, body: Node, span: Span, address: str) -> Node | None:
-    """Attributes the provider computes that can still be known from configuration."""
-    if not isinstance(body, Mapping):
-        return Unknown(span, f"{address}.{attr} not known", ref=address)
-    configured = body.get(attr)
-    if configured is not None:
-        return _ref_copy(configured, span, address)
-    bucket = body.get("bucket") if type_ in _BUCKET_TYPES else body.get("name") if type_ == "google_storage_bucket" else None
-    if isinstance(bucket, Scalar) and isinstance(bucket.value, str):
-        name = bucket.value
-        if type_ == "aws_s3_bucket":
-            table = {"id": name, "bucket": name, "arn": f"arn:aws:s3:::{name}",
-                     "bucket_domain_name": f"{name}.s3.amazonaws.com"}
-        else:
-            table = {"id": name, "name": name, "url": f"gs://{name}", "self_link": None}
-        if table.get(attr) is not None:
-            return Scalar(table[attr], span, ref=address)
-    return Unknown(span, f"{address}.{attr} is computed by the provider", ref=address)
-
-
-def _ref_copy(node: Node, span: Span, address: str) -> Node:
-    if isinstance(node, Scalar):
-        return Scalar(node.value, span, ref=address)
-    if isinstance(node, Unknown):
-        return Unknown(span, node.reason, ref=address)
-    return node
-
-
-# ---- IAM policy documents ---------------------------------------------------------------------
-
-_STATEMENT_KEYS = {"sid": "Sid", "effect": "Effect", "actions": "Action", "not_actions": "NotAction",
-                   "resources": "Resource", "not_resources": "NotResource"}
-
-
-def policy_document_from_data(body: Mapping, span: Span, address: str) -> Node:
-    """`data "aws_iam_policy_document"` as the JSON tree it renders, with HCL positions."""
-    document = Mapping(body.span, style="hcl-block", head=body.head, ref=address)
-    document.set("Version", body.get("version") or Scalar("2012-10-17", body.head))
-    statements = Sequence(body.span, style="hcl-blocks")
-    for key in ("source_policy_documents", "source_json"):
-        for source in as_list(body.get(key)):
-            parsed = source if isinstance(source, Mapping) else parse_json_document(source)
-            if isinstance(parsed, Mapping):
-                statements.items.extend(as_list(parsed.get("Statement")))
-            elif isinstance(source, Unknown):
-                statements.items.append(Unknown(source.span, "source policy not known", ref=source.ref))
-    for block in body.blocks("statement"):
-        statement = Mapping(block.span, style="hcl-block", indent=block.indent, head=block.head)
-        statement.set("Effect", Scalar("Allow", block.head))  # the provider's default
-        for hcl_key, json_key in _STATEMENT_KEYS.items():
-            entry = block.entry(hcl_key)
-            if entry is not None:
-                statement.set(json_key, entry.value, entry.key_span)
-        for hcl_key, json_key in (("principals", "Principal"), ("not_principals", "NotPrincipal")):
-            principals = block.blocks(hcl_key)
-            if principals:
-                mapping = Mapping(principals[0].span, style="hcl-block", head=principals[0].head)
-                for principal in principals:
-                    type_node = principal.get("type")
-                    type_name = type_node.value if isinstance(type_node, Scalar) else "?"
-                    identifiers = principal.get("identifiers") or Unknown(principal.span, "no identifiers")
-                    mapping.set(str(type_name), identifiers, principal.head)
-                statement.set(json_key, mapping, principals[0].head)
-        conditions = block.blocks("condition")
-        if conditions:
-            condition_map = Mapping(conditions[0].span, style="hcl-block", head=conditions[0].head)
-            for condition in conditions:
-                test, variable = condition.get("test"), condition.get("variable")
-                if isinstance(test, Scalar):
-                    operator = condition_map.get(str(test.value))
-                    if not isinstance(operator, Mapping):
-                        operator = Mapping(condition.span, style="hcl-block", head=condition.head)
-                        condition_map.set(str(test.value), operator, condition.head)
-                    # `"${module.eks.oidc_provider}:sub"` is not known statically; its values are
-                    key = str(variable.value) if isinstance(variable, Scalar) else \
-                        f"<unknown {condition.head.start_line}>"
-                    operator.set(key, condition.get("values") or Unknown(condition.span, ""), condition.head)
-                else:
-                    condition_map.set(f"<unknown {condition.head.start_line}>", Unknown(condition.span, "condition"))
-            statement.set("Condition", condition_map, conditions[0].head)
-        statements.items.append(statement)
-    document.set("Statement", statements)
-    return document
-
-
-def parse_json_document(node: Node) -> Node | None:
-    """A JSON string (policy heredoc, `file()`, `jsondecode`) as nodes. Heredoc JSON keeps exact
-    positions; any other string maps every value to the string's own span."""
-    if isinstance(node, Mapping):
-        return node
-    if not isinstance(node, Scalar) or not isinstance(node.value, str):
-        return None
-    text = node.value.strip()
-    if not text.startswith(("{", "[")) or node.span is None:
-        return None
-    if isinstance(node, TextBlock):
-        from .yaml import json_nodes
-
-        parsed = json_nodes(node.value, node.span.file, node.content_line, node.indent)
-        if parsed is not None:
-            return parsed
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError):
-        return None
-    return from_plain(data, node.span)
 
 
 # ---- the project: parsed files and module folders, shared by all instances ---------------------

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from ..model.nodes import Mapping, Node, Scalar, Sequence, Span, Unknown
 from ..model.resources import Resource
+from .providers import decode_policies
 
 PLAN_MARKERS = ('"planned_values"', '"resource_changes"')
 
@@ -85,12 +86,12 @@ def _resource(item: Mapping, config: dict[str, Resource], unknown: dict[str, Nod
     head = (entry.key_span if entry else None) or item.span
     if written is not None:
         body = _anchor(body, written.body, written.head)
-        return Resource(source="terraform", kind=kind, name=name, address=address, file=written.file, body=body,
-                        span=written.span, head=written.head, block_type=written.block_type, module=module,
-                        plan=True)
-    return Resource(source="terraform", kind=kind, name=name, address=address, file=head.file, body=body,
-                    span=item.span, head=head, block_type="data" if mode == "data" else "resource", module=module,
-                    plan=True)
+        return decode_policies(Resource(
+            source="terraform", kind=kind, name=name, address=address, file=written.file, body=body,
+            span=written.span, head=written.head, block_type=written.block_type, module=module, plan=True))
+    return decode_policies(Resource(
+        source="terraform", kind=kind, name=name, address=address, file=head.file, body=body, span=item.span,
+        head=head, block_type="data" if mode == "data" else "resource", module=module, plan=True))
 
 
 def _with_unknowns(values: Node, after_unknown: Node | None) -> Node:

@@ -271,3 +271,15 @@ def first_span(*nodes: Node | None) -> Span | None:
         if node is not None and node.span is not None:
             return node.span
     return None
+
+
+def from_plain(value: Any, span: Span) -> Node:
+    """Plain data (decoded JSON, a function's result) as nodes, all at `span`."""
+    if isinstance(value, dict):
+        mapping = Mapping(span, style="hcl-object", head=span)
+        for key, item in value.items():
+            mapping.set(str(key), from_plain(item, span), span)
+        return mapping
+    if isinstance(value, (list, tuple)):
+        return Sequence(span, [from_plain(item, span) for item in value], style="hcl")
+    return Scalar(value, span)

@@ -34,6 +34,11 @@ class Resource:
     # the Kubernetes object): only value replacements can be written back as fixes
     translated: bool = False
     plan: bool = False  # from a Terraform plan JSON: its values are not text to edit, no fixes
+    # IAM policy documents, decoded when the resource is loaded (formats/providers.py): its
+    # policies (a `policy` attribute, a role's inline policies, a rendered policy document) and
+    # a role's trust policy
+    policies: tuple[Mapping, ...] = ()
+    trust_policy: Mapping | None = None
 
     def ancestors(self, target: Node) -> list[tuple[Entry | None, Node]]:
         """The chain of (entry, node) from the body down to `target` (inclusive), or []."""

@@ -169,11 +169,7 @@ def pass_role_anywhere(resource, ctx):
 
 
 def _trust_statements(resource):
-    from aiiac_ls.formats.terraform import parse_json_document
-
-    policy = resource.body.get("assume_role_policy")
-    document = parse_json_document(policy) if policy is not None else None
-    return list(statements(document)) if document is not None and hasattr(document, "get") else []
+    return list(statements(resource.trust_policy)) if resource.trust_policy is not None else []
 
 
 @rule(

@@ -1,4 +1,4 @@
-"""Reading IAM policy documents wherever Terraform keeps them."""
+"""Reading IAM policy documents (decoded into the model by the format layer) and their statements."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import fnmatch
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from aiiac_ls.formats.terraform import parse_json_document, policy_document_from_data
 from aiiac_ls.model.nodes import Mapping, Node, Scalar, as_list, as_str
 from aiiac_ls.model.resources import Resource
 
@@ -42,20 +41,8 @@ class Statement:
 
 
 def policy_documents(resource: Resource) -> Iterator[Mapping]:
-    """Every policy document of a resource, as a tree (JSON strings and data sources decoded)."""
-    body = resource.body
-    if resource.kind == "aws_iam_policy_document" and resource.block_type == "data":
-        document = policy_document_from_data(body, resource.head, resource.address)
-        if isinstance(document, Mapping):
-            yield document
-        return
-    candidates = [body.get("policy")]
-    if resource.kind == "aws_iam_role":
-        candidates = [block.get("policy") for block in body.blocks("inline_policy")]
-    for candidate in candidates:
-        document = parse_json_document(candidate) if candidate is not None else None
-        if isinstance(document, Mapping):
-            yield document
+    """Every policy document of a resource, as a tree (decoded when it was loaded)."""
+    yield from resource.policies
 
 
 def statements(document: Mapping) -> Iterator[Statement]:

@@ -11,15 +11,21 @@ is the text the user edits in the resource.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import tree_sitter
 
 from ...model.nodes import Mapping, Node, Scalar, Sequence, Span, Unknown
 from .syntax import HclFile, unescape
 
-if TYPE_CHECKING:
-    from ..terraform import ModuleInstance
+
+class References(Protocol):
+    """What expressions refer to (variables, locals, resources, modules...): a Terraform module
+    instance (formats/terraform.py) answers; the evaluator knows nothing else of it."""
+
+    def resolve(self, root: str, names: list[str], span: Span, env: Env) -> tuple[Node, int]:
+        """The value of `root.names...` and how many of `names` it used."""
+        ...
 
 MAX_DEPTH = 120
 MAX_COLLECTION = 10_000
@@ -42,7 +48,7 @@ class Env:
 
     __slots__ = ("module", "bindings", "depth")
 
-    def __init__(self, module: ModuleInstance, bindings: dict[str, Node] | None = None, depth: int = 0):
+    def __init__(self, module: References, bindings: dict[str, Node] | None = None, depth: int = 0):
         self.module = module
         self.bindings = bindings or {}
         self.depth = depth

@@ -17,7 +17,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from ...model.nodes import Mapping, Node, Scalar, Sequence, Span, Unknown
+from ...model.nodes import Mapping, Node, Scalar, Sequence, Span, Unknown, from_plain
+from ..json_documents import parse_json_document
 from .evaluate import to_str
 
 MAX_FILE_FUNCTION_BYTES = 1024 * 1024
@@ -37,17 +38,6 @@ def plain(node: Node) -> Any:
     if isinstance(node, Sequence):
         return [plain(item) for item in node.items]
     return node.value  # type: ignore[attr-defined]
-
-
-def from_plain(value: Any, span: Span) -> Node:
-    if isinstance(value, dict):
-        mapping = Mapping(span, style="hcl-object", head=span)
-        for key, item in value.items():
-            mapping.set(str(key), from_plain(item, span), span)
-        return mapping
-    if isinstance(value, (list, tuple)):
-        return Sequence(span, [from_plain(item, span) for item in value], style="hcl")
-    return Scalar(value, span)
 
 
 def _value_fn(fn: Callable[..., Any]) -> Callable[..., Node]:
@@ -184,8 +174,6 @@ def _coalescelist(span, args, env=None):
 
 
 def _jsondecode(span, args, env=None):
-    from ..terraform import parse_json_document  # late: terraform imports this module
-
     if args and isinstance(args[0], Scalar) and isinstance(args[0].value, str):
         decoded = parse_json_document(args[0])
         if decoded is not None:
