@@ -1,5 +1,9 @@
-"""The bundled aiiac rule pack. Importing it registers every rule with `aiiac_ls.rules`."""
+"""The bundled aiiac rule pack. Importing it registers every rule with `aiiac_ls.rules`; the
+engine finds it through the `aiiac_ls.rule_packs` entry point (`PACK`)."""
 
+from aiiac_ls.rules import RulePack
+
+from .facts import collect_facts
 from .kubernetes import context as _k8s_context  # noqa: F401
 from .kubernetes import exposure as _k8s_exposure  # noqa: F401
 from .kubernetes import hardening as _k8s_hardening  # noqa: F401
@@ -22,3 +26,5 @@ from .terraform.azure import ml as _azure_ml  # noqa: F401
 from .terraform.gcp import gcs as _gcs  # noqa: F401
 from .terraform.gcp import gke as _gke  # noqa: F401
 from .terraform.gcp import vertex as _vertex  # noqa: F401
+
+PACK = RulePack(name="aiiac", collect_facts=collect_facts)

@@ -26,7 +26,7 @@ from .limits import DEFAULT_LIMITS, Limits
 from .model.findings import Finding, Fix, Hit, Problem, RemoveKey, ReplaceValue
 from .model.nodes import Entry, Mapping, Node, Sequence, Span
 from .model.resources import Resource
-from .rules import EVERYTHING, FACTS, Rule, RuleContext, all_rules, get_rule
+from .rules import EVERYTHING, FACTS, Facts, Rule, RuleContext, all_rules, get_rule
 from .suppress import Directive, candidate_lines, may_have_directives, parse_directives
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ class Analysis:
     secret_spans: dict[str, list[Span]] = field(default_factory=dict)
     baselined: int = 0  # findings left out of the report because a baseline accepts them
     policy_files: list[str] = field(default_factory=list)  # the custom rule files applied (display paths)
-    facts: object = None  # the scan-wide facts these files contribute (aiiac_rules.facts.Facts)
+    facts: Facts | None = None  # the scan-wide facts these files contribute (the rule pack's)
 
     _problem_keys: set = field(default_factory=set, repr=False)
     _problems_indexed: int = field(default=0, repr=False)
@@ -269,7 +269,7 @@ class Engine:
         at a time): which buckets hold models, which ServiceAccounts roles trust."""
         cache = self.cache or ParseCache()
         scopes = self.load(files, analysis, list(var_files), reader, cache)
-        from aiiac_rules.facts import collect_facts
+        from .rules import collect_facts
 
         facts = analysis.facts = collect_facts([resource for scope in scopes for resource in scope], self.config)
         if context_facts is not None:
@@ -278,7 +278,7 @@ class Engine:
 
     def collect_facts(self, files: list[str], var_files: Iterable[str] = (), reader: Reader = _default_reader):
         """Only the facts of these files: read, parse and evaluate, no rules."""
-        from aiiac_rules.facts import collect_facts
+        from .rules import collect_facts
 
         scopes = self.load(files, Analysis(), list(var_files), reader, ParseCache())
         return collect_facts([resource for scope in scopes for resource in scope], self.config)

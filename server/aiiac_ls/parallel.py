@@ -72,9 +72,8 @@ def analyse_split(engine, files: list[str], analysis, var_files: list[str]):
     worker = context.Process(target=_worker, args=(engine, terraform, var_files, theirs), daemon=True)
     worker.start()
     theirs.close()
-    from aiiac_rules.facts import collect_facts
-
     from .engine import Analysis
+    from .rules import collect_facts
 
     local = Analysis(problems=list(analysis.problems))
     scopes = engine.load(others, local, [], _default_reader, ParseCache())
@@ -101,9 +100,8 @@ def analyse_split(engine, files: list[str], analysis, var_files: list[str]):
 
 def _worker(engine, files: list[str], var_files: list[str], pipe) -> None:
     try:
-        from aiiac_rules.facts import collect_facts
-
         from .engine import Analysis, ParseCache, _default_reader
+        from .rules import collect_facts
 
         analysis = Analysis()
         scopes = engine.load(files, analysis, var_files, _default_reader, ParseCache())

@@ -12,7 +12,7 @@ import inspect
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 
 from .model.findings import SEVERITIES, Hit
 from .model.resources import Resource
@@ -63,8 +63,8 @@ class RuleContext:
         return self._scope
 
     @property
-    def facts(self):
-        """The scan-wide facts (aiiac_rules.facts.Facts): which buckets hold models, which
+    def facts(self) -> Any:
+        """The scan-wide facts of the rule pack (`Facts`): which buckets hold models, which
         ServiceAccounts cloud identities trust."""
         self._read(FACTS)
         return self._facts
@@ -246,10 +246,72 @@ def rule(id: str, title: str, severity: str, applies_to: Iterable[str] | None = 
     return register
 
 
-def all_rules() -> list[Rule]:
-    """Every registered rule, importing the bundled rule pack on first use."""
-    import aiiac_rules  # noqa: F401  (registers on import)
+class Facts(Protocol):
+    """What a rule pack knows across the whole scan (which buckets hold models, which
+    ServiceAccounts cloud identities trust), collected from every resource before the rules run.
+    The engine only merges facts (the editor adds what other folders say), compares them (to
+    re-check other folders), and sends them between processes (they must pickle)."""
 
+    def merged(self, later: Any) -> Any:
+        """These facts, then `later`'s: what one scan of both sets of resources would collect."""
+        ...
+
+
+class _NoFacts:
+    """The facts when no installed rule pack collects any."""
+
+    def merged(self, later: Any) -> Any:
+        return later
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _NoFacts)
+
+    def __hash__(self) -> int:
+        return 0
+
+
+@dataclass(frozen=True)
+class RulePack:
+    """A set of rules, found through the `aiiac_ls.rule_packs` entry point: loading the entry
+    point imports the pack, whose `@rule` functions register themselves. One pack may also
+    collect the scan-wide facts its rules read (`ctx.facts`); the bundled pack does."""
+
+    name: str
+    collect_facts: Callable[[list[Resource], Any], Facts] | None = None
+
+
+RULE_PACK_GROUP = "aiiac_ls.rule_packs"
+_PACKS: list[RulePack] = []
+
+
+def rule_packs() -> list[RulePack]:
+    """The installed rule packs (`[project.entry-points."aiiac_ls.rule_packs"]`), loaded once."""
+    if not _PACKS:
+        from importlib.metadata import entry_points
+
+        found = sorted(entry_points(group=RULE_PACK_GROUP), key=lambda point: point.name)
+        if not found:
+            raise RuntimeError(f"no rule pack is installed (entry point group `{RULE_PACK_GROUP}`): "
+                               "reinstall aiiac-ls")
+        for point in found:
+            pack = point.load()
+            if not isinstance(pack, RulePack):
+                raise RuntimeError(f"entry point {point.name} = {point.value} is not a RulePack")
+            _PACKS.append(pack)
+    return _PACKS
+
+
+def collect_facts(resources: list[Resource], settings: Any) -> Facts:
+    """The scan-wide facts of `resources`, from the first rule pack that collects facts."""
+    for pack in rule_packs():
+        if pack.collect_facts is not None:
+            return pack.collect_facts(resources, settings)
+    return _NoFacts()
+
+
+def all_rules() -> list[Rule]:
+    """Every registered rule of the installed rule packs."""
+    rule_packs()
     return [_REGISTRY[key] for key in sorted(_REGISTRY)]
 
 
