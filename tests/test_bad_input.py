@@ -226,7 +226,7 @@ def test_chart_files_left_out_are_named(workdir, tmp_path_factory):
 
 
 def test_a_bug_on_one_file_is_an_internal_problem_not_a_crash(workdir, monkeypatch):
-    from aiiac_ls import engine as engine_module
+    from aiiac_ls.engine import loading as engine_module
 
     real = engine_module.parse_yaml
     (workdir / "trigger.yaml").write_text(GOOD_POD)

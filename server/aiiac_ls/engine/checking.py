@@ -1,0 +1,181 @@
+"""Running the rules on each resource and turning hits into findings. In the editor each check's
+result is kept with what it read of its neighbours (`RuleContext.reads`) and reused while none
+of that changed, so a keystroke re-runs only the checks it can affect."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ..model.findings import Finding, Hit, Problem
+from ..model.resources import Resource
+from ..rules import EVERYTHING, FACTS, Rule, RuleContext
+from .analysis import Analysis
+from .locate import locate, writable_fix
+
+log = logging.getLogger("aiiac_ls.engine")
+
+
+class Checking:
+    """The engine's checking half (`Engine` is made of it): uses the engine's rule tables
+    (`_by_kind`, `_any_kind`, `_mask_only`), `config`, editor `cache` and `_settings_key`."""
+
+    def rules_for(self, resource: Resource) -> list[Rule]:
+        candidates = self._by_kind.get(resource.kind, []) + self._any_kind
+        return [rule for rule in candidates if rule.applies(resource)]
+
+    def _run_rule(self, rule: Rule, resource: Resource, context: RuleContext) -> _RuleResult:
+        """One check, with what it read of its neighbours recorded."""
+        context.reads = set()
+        try:
+            hits = list(rule.check(resource, context) or ())
+        finally:
+            reads, context.reads = context.reads, None
+        return _RuleResult(rule, hits, frozenset(reads), [None] * len(hits))
+
+    def _cached_results(self, resource: Resource, rules: list[Rule], context: RuleContext, fresh: dict,
+                        analysis: Analysis) -> list[_RuleResult]:
+        """In the editor, the last analysis's results are reused while the resource is the same
+        object (its text and position unchanged), the rule the same, and nothing the check read
+        of its neighbours (the kinds it looked up, the facts) has changed: a keystroke in one
+        block of a 20,000-line module re-runs only the checks that block can affect."""
+        key = (id(resource), self._settings_key)
+        entry = self.cache.rule_hits.get(resource.file, {}).get(key)
+        if entry is not None and entry.resource is not resource:
+            entry = None
+        if entry is not None and self._unchanged(entry.reads, entry.view, context) and \
+                len(entry.results) == len(rules) and all(r.rule is rule for r, rule in zip(entry.results, rules, strict=True)):
+            results = entry.results
+        else:
+            previous = {id(result.rule): result for result in entry.results} if entry is not None else {}
+            results = []
+            for rule in rules:
+                result = previous.get(id(rule))
+                if result is None or not self._unchanged(result.reads, entry.view, context):
+                    try:
+                        result = self._run_rule(rule, resource, context)
+                    except Exception as exc:  # a rule bug must not stop the scan
+                        self._rule_failed(rule, resource, exc, analysis)
+                        continue
+                results.append(result)
+        # stamped with this analysis's view, which equals the one they were made in for all they read
+        fresh.setdefault(resource.file, {})[key] = _CachedResults(
+            resource, self._view(context), frozenset().union(*(result.reads for result in results)), results)
+        return results
+
+    def _view(self, context: RuleContext) -> tuple:
+        """What the checks of `context` can read of their neighbours: the scope by kind, and the facts."""
+        view = context.__dict__.get("_view")
+        if view is None:
+            view = context.__dict__["_view"] = (context.kinds(), context.facts)
+        return view
+
+    def _unchanged(self, reads: set[str], then: tuple, context: RuleContext) -> bool:
+        """Whether everything in `reads` is the same in the view `then` as in this analysis."""
+        now = self._view(context)
+        if then is now:
+            return True
+        memo = context.__dict__.setdefault("_changes", {})
+        changes = memo.get(id(then))
+        if changes is None:
+            changes = memo[id(then)] = _changes(then, now)
+        return reads.isdisjoint(changes) and not (changes and EVERYTHING in reads)
+
+    def _rule_hits(self, resource: Resource, context: RuleContext, analysis: Analysis,
+                   fresh: dict | None) -> Iterable[tuple[Rule, list[Hit], list[Finding | None] | None]]:
+        """Each applicable rule's hits (and in the editor the findings made of them so far):
+        built-in and YAML rules, then the Rego policies."""
+        rules = self.rules_for(resource)
+        if self.cache is not None and fresh is not None:
+            for result in self._cached_results(resource, rules, context, fresh, analysis):
+                yield result.rule, result.hits, result.findings
+        else:
+            for rule in rules:
+                try:
+                    hits = list(rule.check(resource, context) or ())
+                except Exception as exc:  # a rule bug must not stop the scan
+                    self._rule_failed(rule, resource, exc, analysis)
+                    continue
+                yield rule, hits, None
+        for rule, hit in self._rego_hits.get(id(resource), ()):
+            if self.config.rule_enabled(rule.id):
+                yield rule, [hit], None
+
+    def _rule_failed(self, rule: Rule, resource: Resource, exc: Exception, analysis: Analysis) -> None:
+        log.exception("rule %s failed on %s", rule.id, resource.address)
+        analysis.problems.append(Problem(resource.file, f"internal error in rule {rule.id} on "
+                                         f"{resource.address}: {type(exc).__name__}: {exc}",
+                                         resource.head, kind="internal"))
+
+    def reported_rules(self) -> list[Rule]:
+        """The enabled rules and the Rego rules findings have named so far (for SARIF)."""
+        return [*self.rules, *(rule for rule in self._custom_rules.values() if self.config.rule_enabled(rule.id))]
+
+    def _custom_rule(self, rule_id: str, title: str, severity: str, origin: str, meta: dict) -> Rule:
+        rule = self._custom_rules.get(rule_id)
+        if rule is None:
+            from ..policy.meta import custom_rule
+
+            rule = self._custom_rules[rule_id] = custom_rule(rule_id, title, severity, origin, meta)
+        return rule
+
+    def check(self, resource: Resource, context: RuleContext, analysis: Analysis,
+              fresh: dict | None = None) -> Iterable[Finding]:
+        for rule, hits, made in self._rule_hits(resource, context, analysis, fresh):
+            for index, hit in enumerate(hits):
+                if hit.redact:
+                    span = locate(hit.at) or resource.head
+                    analysis.secret_spans.setdefault(span.file, []).append(span)
+                    if rule.id in self._mask_only:
+                        continue
+                finding = made[index] if made is not None else None
+                if finding is None:  # made once per hit: the editor reuses hits across keystrokes
+                    finding = self._finding(rule, resource, hit)
+                    if made is not None:
+                        made[index] = finding
+                if self._suppressed(finding, resource, hit, analysis):
+                    analysis.suppressed += 1
+                    continue
+                yield finding
+
+    def _finding(self, rule: Rule, resource: Resource, hit: Hit) -> Finding:
+        span = locate(hit.at) or resource.head
+        severity = self.config.severity.get(rule.id) or hit.severity or rule.severity
+        fix = None if resource.plan else writable_fix(hit.fix) if resource.translated else hit.fix
+        return Finding(rule=rule.id, severity=severity, title=rule.title, message=hit.message, span=span,
+                       resource=resource.address, fix=fix, related=hit.related,
+                       equivalents=rule.equivalents, redact=hit.redact)
+
+
+@dataclass
+class _RuleResult:
+    """A check's hits on one resource, what it read of its neighbours, and the findings made
+    of the hits so far (the editor reuses them across keystrokes)."""
+
+    rule: Rule
+    hits: list[Hit]
+    reads: frozenset[str]
+    findings: list[Finding | None]
+
+
+@dataclass
+class _CachedResults:
+    """Every check's result on one resource, with the view of the scope they were made in."""
+
+    resource: Resource
+    view: tuple
+    reads: frozenset[str]  # all the checks read, together
+    results: list[_RuleResult]
+
+
+def _changes(then: tuple, now: tuple) -> frozenset[str]:
+    """What differs between two views of a scope: the kinds whose resources are not the same
+    objects in the same order, and FACTS if the facts differ. Linear in the scope, once per pair."""
+    (kinds_then, facts_then), (kinds_now, facts_now) = then, now
+    changed = {FACTS} if facts_then != facts_now else set()
+    for kind in set(kinds_then) | set(kinds_now):
+        old, new = kinds_then.get(kind, ()), kinds_now.get(kind, ())
+        if len(old) != len(new) or any(a is not b for a, b in zip(old, new, strict=True)):
+            changed.add(kind)
+    return frozenset(changed)

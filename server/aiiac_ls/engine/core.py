@@ -1,0 +1,119 @@
+"""The engine: one object behind `--check` and the language server. It holds the configuration
+and the rules, and puts the parts together: load (loading.py), facts (the rule pack), check
+(checking.py), suppress (suppression.py), sort."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+
+from ..config import Config
+from ..model.findings import Finding
+from ..model.nodes import Span
+from ..model.resources import Resource
+from ..rules import Rule, RuleContext, all_rules, get_rule
+from .analysis import Analysis, guarded
+from .checking import Checking
+from .discovery import discover, display_path
+from .loading import Loading, ParseCache, Reader, _default_reader
+from .suppression import Suppressing
+
+
+class Engine(Loading, Checking, Suppressing):
+    """Runs the rules. Cheap to create; the rule list is loaded once per engine.
+
+    `absolute_paths` makes every reported path absolute (the language server maps them to URIs);
+    `cache` lets a long-lived caller reuse parses of unchanged files."""
+
+    def __init__(self, config: Config | None = None, absolute_paths: bool = False, cache: ParseCache | None = None,
+                 overlay: Callable[[str], str | None] | None = None, set_values: tuple[str, ...] = ()):
+        self.config = config or Config()
+        self.overlay = overlay  # the text of an open editor buffer, for files read in bulk (charts)
+        self.set_values = set_values
+        self._settings_key = repr(sorted((k, repr(v)) for k, v in vars(self.config).items()))
+        self.display: Callable[[str], str] = os.path.abspath if absolute_paths else display_path
+        self.cache = cache
+        # called with each scope's resources before its rules run (`--diff` records digests)
+        self.scope_observers: list[Callable[[list[Resource]], None]] = []
+        from ..policy.loader import load_policies
+
+        self.policies = load_policies(self.config, self.display)
+        self.rules: list[Rule] = [rule for rule in [*all_rules(), *self.policies.rules]
+                                  if self.config.rule_enabled(rule.id)]
+        self._custom_rules: dict[str, Rule] = {}  # Rego findings' rules, by id
+        self._rego_hits: dict[int, list] = {}  # id(resource) -> Rego (rule, hit)s of the current analysis
+        # rules that find credentials run even when switched off: their hits are only masked
+        self._mask_only = {rule.id for rule in all_rules() if rule.finds_secrets and rule not in self.rules}
+        self._by_kind: dict[str, list[Rule]] = {}
+        self._any_kind: list[Rule] = []
+        for rule in [*self.rules, *(get_rule(rule_id) for rule_id in sorted(self._mask_only))]:
+            if rule.applies_to is None:
+                self._any_kind.append(rule)
+            else:
+                for kind in rule.applies_to:
+                    self._by_kind.setdefault(kind, []).append(rule)
+
+    def analyse_paths(self, paths: list[str], var_files: Iterable[str] = (),
+                      reader: Reader = _default_reader) -> Analysis:
+        """Everything under `paths`, in this process (`parallel.analyse_paths` may use two)."""
+        analysis = Analysis()
+        files = self.files_under(paths, analysis)
+        return self.analyse_files(files, analysis, var_files=[*self.config.var_files, *var_files], reader=reader)
+
+    def files_under(self, paths: list[str], analysis: Analysis) -> list[str]:
+        """The files to analyse under `paths` (rule files are configuration, not infrastructure)."""
+        files = discover(paths, self.config, analysis.problems, self.display)
+        if self.policies.files:
+            policy_files = {os.path.abspath(path) for path in self.policies.files}
+            files = [path for path in files if os.path.abspath(path) not in policy_files]
+        return files
+
+    def analyse_files(self, files: list[str], analysis: Analysis, var_files: Iterable[str] = (),
+                      reader: Reader = _default_reader, context_facts=None) -> Analysis:
+        """`context_facts`: what the rest of the workspace says (the editor analyses one folder
+        at a time): which buckets hold models, which ServiceAccounts roles trust."""
+        cache = self.cache or ParseCache()
+        scopes = self.load(files, analysis, list(var_files), reader, cache)
+        from ..rules import collect_facts
+
+        facts = analysis.facts = collect_facts([resource for scope in scopes for resource in scope], self.config)
+        if context_facts is not None:
+            facts = context_facts.merged(facts)
+        return self.apply_rules(scopes, facts, analysis)
+
+    def collect_facts(self, files: list[str], var_files: Iterable[str] = (), reader: Reader = _default_reader):
+        """Only the facts of these files: read, parse and evaluate, no rules."""
+        from ..rules import collect_facts
+
+        scopes = self.load(files, Analysis(), list(var_files), reader, ParseCache())
+        return collect_facts([resource for scope in scopes for resource in scope], self.config)
+
+    def apply_rules(self, scopes: list[list[Resource]], facts, analysis: Analysis) -> Analysis:
+        """Every enabled rule on every resource, then suppressions; findings sorted by place."""
+        seen: set[tuple[str, Span]] = set()
+        fresh: dict[str, dict] | None = {} if self.cache is not None else None
+        self._rego_hits = {}
+        if self.policies.rego is not None:  # one batch for the whole analysis (policy/rego.py)
+            with guarded(analysis, self.policies.rego.modules[0].source.path if self.policies.rego.modules
+                         else "policies", "evaluating Rego policies"):
+                self._rego_hits = self.policies.rego.evaluate_all(
+                    [resource for scope in scopes for resource in scope], self._custom_rule)
+        for scope in scopes:
+            context = RuleContext(scope=scope, facts=facts, settings=self.config)
+            for observe in self.scope_observers:
+                observe(scope)
+            for resource in scope:
+                for finding in self.check(resource, context, analysis, fresh):
+                    key = (finding.rule, finding.span)
+                    if key not in seen:
+                        seen.add(key)
+                        analysis.findings.append(finding)
+        if fresh is not None:
+            self.cache.rule_hits.update({path: {} for path in analysis.sources})
+            self.cache.rule_hits.update(fresh)
+        self._suppression_findings(analysis)
+        analysis.policy_files = [self.display(path) for path in self.policies.files]
+        for problem in self.policies.all_problems:  # broken policy files, reported once
+            analysis.add_problem(problem)
+        analysis.findings.sort(key=Finding.sort_key)
+        return analysis

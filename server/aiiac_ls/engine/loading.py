@@ -1,0 +1,338 @@
+"""Reading, parsing, rendering and evaluating: files in, resources out, in their rule scopes (all
+Kubernetes objects of a scan are one scope; each Terraform module instance is one). One loader
+per format: YAML manifests (`cache.yaml`), Helm charts (`_chart`, `_render`), Terraform module
+groups (`_terraform`), plans (`_plan`), and the charts a `helm_release` deploys (`_releases`).
+`ParseCache` keeps parses by text, so an editor re-parses only what changed."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from ..formats.hcl.syntax import HclFile
+from ..formats.helm.chart import RenderOptions, outermost_chart_root, render_chart
+from ..formats.kubernetes_tf import kubernetes_objects
+from ..formats.source import SourceError, SourceFile, read_source
+from ..formats.terraform import ModuleInstance, TerraformProject
+from ..formats.tfplan import looks_like_plan
+from ..formats.yaml import kubernetes_resources, parse_yaml
+from ..limits import DEFAULT_LIMITS, Limits
+from ..model.findings import Problem
+from ..model.nodes import Mapping
+from ..model.resources import Resource
+from .analysis import Analysis, guarded
+from .discovery import TF_SUFFIXES, TFVARS_SUFFIXES, classify
+
+if TYPE_CHECKING:
+    from .checking import _CachedResults
+
+log = logging.getLogger("aiiac_ls.engine")
+
+Reader = Callable[[str, str], SourceFile]
+
+
+def _default_reader(path: str, shown: str) -> SourceFile:
+    return read_source(path, shown)
+
+
+class ParseCache:
+    """Parsed files by (path, text), so an editor re-parses only the file that changed.
+
+    `--check` uses a fresh, short-lived cache; the language server keeps one for its lifetime."""
+
+    def __init__(self, limit: int = 4096):
+        self.limit = limit
+        # by path: (the text and settings it was parsed with, the parse); one version per path
+        self._yaml: dict[str, tuple[tuple, tuple]] = {}
+        self._hcl: dict[str, tuple[str, HclFile]] = {}
+        self.evaluations: dict[str, dict] = {}  # Terraform block evaluations by module folder (terraform.py)
+        self.charts: dict[str, object] = {}  # last render per chart (templates mid-edit keep their objects)
+        # by file: (id(resource), settings) -> every check's result on it; each analysis replaces
+        # the tables of the files it analysed, so only current resources are kept alive
+        self.rule_hits: dict[str, dict[tuple, _CachedResults]] = {}
+
+    def yaml(self, source: SourceFile, limits: Limits = DEFAULT_LIMITS):
+        key = (source.text, limits)
+        found = self._yaml.get(source.path)
+        if found is None or found[0] != key:
+            documents, errors = parse_yaml(source, limits)
+            found = (key, (errors, kubernetes_resources(documents, source.path)))
+            self._store(self._yaml, source.path, found)
+        return found[1]
+
+    def hcl(self, source: SourceFile) -> HclFile:
+        """The parsed file; a new text of a path is re-parsed incrementally from its last tree."""
+        found = self._hcl.get(source.path)
+        if found is None or found[0] != source.text:
+            found = (source.text, HclFile(source, found[1] if found is not None else None))
+            self._store(self._hcl, source.path, found)
+        return found[1]
+
+    def _store(self, table: dict, path: str, value) -> None:
+        table.pop(path, None)  # one version per path, the newest last
+        if len(table) >= self.limit:
+            del table[next(iter(table))]
+        table[path] = value
+
+
+class Loading:
+    """The engine's loading half (`Engine` is made of it): uses the engine's `config`,
+    `display`, `overlay`, `set_values` and editor `cache`."""
+
+    def load(self, files: list[str], analysis: Analysis, var_files: list[str], reader: Reader,
+             cache: ParseCache) -> list[list[Resource]]:
+        """Read, parse, render and evaluate: the resources in their rule scopes (all Kubernetes
+        objects of the scan are one scope; each Terraform module instance is one)."""
+        if reader is _default_reader:
+            reader = self.read_file
+        kubernetes: list[Resource] = []
+        plans: list[list[Resource]] = []
+        tf_dirs: dict[str, list[str]] = {}
+        charts: dict[str, None] = {}
+        for path in files:
+            kind = classify(path) or "yaml"
+            shown = self.display(path)
+            if kind == "helm":
+                root = outermost_chart_root(path)
+                if root is not None:
+                    charts[root] = None
+                continue
+            if kind in ("tf", "tfvars"):
+                tf_dirs.setdefault(os.path.dirname(os.path.abspath(path)), []).append(path)
+                continue
+            source = self._read(path, shown, analysis, reader)
+            if source is None:
+                continue
+            if path.endswith(".json") and looks_like_plan(source.text):
+                with guarded(analysis, shown, "reading the Terraform plan"):
+                    plans.append(self._plan(path, source, analysis, var_files, reader))
+                continue
+            with guarded(analysis, shown, "reading the YAML"):
+                errors, resources = cache.yaml(source, self.config.limits)
+                for error in errors:
+                    analysis.problems.append(Problem(shown, error.message, error.span, kind="syntax"))
+                kubernetes.extend(resources)
+        for root in charts:
+            with guarded(analysis, self.display(root), "rendering the chart"):
+                kubernetes.extend(self._chart(root, analysis, reader, cache))
+        scopes: list[list[Resource]] = []
+        if kubernetes:
+            scopes.append(kubernetes)
+        if tf_dirs:
+            scopes.extend(self._terraform(tf_dirs, analysis, var_files, reader, cache))
+        scopes.extend(plan for plan in plans if plan)
+        analysis.resources += sum(len(scope) for scope in scopes)
+        return scopes
+
+    def read_file(self, path: str, shown: str) -> SourceFile:
+        """The disk, within the configured file size limit."""
+        return read_source(path, shown, self.config.limits.max_file_bytes)
+
+    def _read(self, path: str, shown: str, analysis: Analysis, reader: Reader) -> SourceFile | None:
+        try:
+            source = reader(path, shown)
+        except SourceError as exc:
+            analysis.problems.append(Problem(shown, exc.message, exc.span))
+            return None
+        analysis.sources[shown] = source
+        analysis.files += 1
+        analysis.lines += source.text.count("\n") + 1
+        return source
+
+    def _chart(self, root: str, analysis: Analysis, reader: Reader, cache: ParseCache) -> list[Resource]:
+        """Render a chart in-process; its objects join the Kubernetes scope, located at their origin."""
+        values_files = [os.path.join(root, f) if not os.path.isabs(f) else f for f in self.config.values_files]
+        options = RenderOptions(values_files=tuple(f for f in values_files if os.path.isfile(f) or (self.overlay
+                                                   and self.overlay(f) is not None)),
+                                set_values=self.set_values, limits=self.config.limits)
+        return self._render(root, options, root, analysis, reader, cache)
+
+    def _releases(self, resources: list[Resource], module_dir: str, analysis: Analysis, reader: Reader,
+                  cache: ParseCache) -> list[Resource]:
+        """Charts in the repository that a `helm_release` deploys, rendered with its values."""
+        if not any(resource.kind == "helm_release" for resource in resources):
+            return []
+        from ..formats.helm_release import local_releases
+
+        def text_of(path: str) -> str | None:
+            source = analysis.sources.get(path)
+            return source.text if source else None
+
+        rendered: list[Resource] = []
+        for release in local_releases(resources, module_dir, text_of):
+            options = RenderOptions(release_name=release.name, namespace=release.namespace,
+                                    values_files=release.values_files, value_overrides=release.overrides,
+                                    limits=self.config.limits)
+            with guarded(analysis, release.resource.file, f"rendering the chart of {release.resource.address}"):
+                rendered += self._render(release.chart_root, options, (release.chart_root, release.resource.address),
+                                         analysis, reader, cache)
+        return rendered
+
+    def _render(self, root: str, options: RenderOptions, key, analysis: Analysis, reader: Reader,
+                cache: ParseCache) -> list[Resource]:
+        if self.config.kube_version:
+            options.kube_version = self.config.kube_version
+        previous = cache.charts.get(key)
+        render = render_chart(root, options, display=self.display, read=reader, overlay=self.overlay,
+                              previous=previous)
+        render.files = []  # the rendered text and its segments are not needed once objects are mapped
+        if self.cache is not None:  # an editor keeps the last good render of each template
+            cache.charts[key] = render
+        for source in render.sources.values():
+            if source.path not in analysis.sources:
+                analysis.sources[source.path] = source
+                analysis.files += 1
+                analysis.lines += source.text.count("\n") + 1
+        for problem in render.problems:
+            kind = {"syntax": "syntax", "warning": "warning", "skipped": "skipped"}.get(problem.kind, "error")
+            analysis.add_problem(Problem(problem.path, problem.message, problem.span, kind=kind))
+        return render.resources
+
+    def _plan(self, path: str, source: SourceFile, analysis: Analysis, var_files: list[str],
+              reader: Reader) -> list[Resource]:
+        """A plan's resources (one scope), located in the configuration of the plan's folder or
+        its parent when that holds the `.tf` files, else in the plan file."""
+        from ..formats.tfplan import plan_resources
+        from ..formats.yaml import json_nodes
+
+        root = json_nodes(source.text, source.path, 0)
+        if not isinstance(root, Mapping):
+            analysis.problems.append(Problem(source.path, "Terraform plan JSON could not be read"))
+            return []
+        config: dict[str, Resource] = {}
+        folder = os.path.dirname(os.path.abspath(path))
+        for directory in (folder, os.path.dirname(folder)):
+            tf_files = sorted(os.path.join(directory, name) for name in os.listdir(directory)
+                              if name.endswith(TF_SUFFIXES + TFVARS_SUFFIXES))
+            if any(name.endswith(TF_SUFFIXES) for name in tf_files):
+                scratch = Analysis()  # only the configuration's positions and texts are wanted
+                for scope in self._terraform({directory: tf_files}, scratch, var_files, reader, ParseCache()):
+                    config.update((resource.address, resource) for resource in scope
+                                  if resource.source == "terraform")
+                for shown, text in scratch.sources.items():
+                    analysis.sources.setdefault(shown, text)
+                break
+        resources = plan_resources(root, config)
+        if not resources:
+            analysis.problems.append(Problem(source.path, "Terraform plan JSON has no planned_values resources",
+                                             kind="warning"))
+        return resources
+
+    def _terraform(self, tf_dirs: dict[str, list[str]], analysis: Analysis, var_files: list[str],
+                   reader: Reader, cache: ParseCache) -> list[list[Resource]]:
+        """Module instances of the scanned Terraform, group by group: folders that call each other
+        as local modules are one group. In `--check` each group gets its own parse cache, so its
+        syntax trees (~60 bytes per byte of HCL) are freed before the next group is parsed."""
+        sources: dict[str, SourceFile] = {}
+        for paths in tf_dirs.values():
+            for path in paths:
+                source = self._read(path, self.display(path), analysis, reader)
+                if source is not None:
+                    sources[path] = source
+        extra_sources = [s for s in (self._read(p, self.display(p), analysis, reader) for p in var_files) if s]
+        scopes: list[list[Resource]] = []
+        # the editor analyses one folder, with a cache it keeps: one group, no regex per keystroke
+        groups = module_groups(tf_dirs, {path: source.text for path, source in sources.items()}) \
+            if self.cache is None else [list(tf_dirs)]
+        for group in groups:
+            group_cache = cache if self.cache is not None else ParseCache()
+            scopes.extend(self._terraform_group({d: tf_dirs[d] for d in group}, sources, extra_sources, analysis,
+                                                reader, group_cache))
+        return scopes
+
+    def _terraform_group(self, tf_dirs: dict[str, list[str]], sources: dict[str, SourceFile],
+                         extra_sources: list[SourceFile], analysis: Analysis, reader: Reader,
+                         cache: ParseCache) -> list[list[Resource]]:
+        def load(path: str) -> HclFile:
+            """Files of child modules outside the scan: read (through the editor's buffers) and parsed."""
+            source = reader(path, self.display(path))
+            analysis.sources[source.path] = source
+            return cache.hcl(source)
+
+        project = TerraformProject(display=self.display, load=load, evaluations=cache.evaluations)
+        for paths in tf_dirs.values():
+            for path in paths:
+                source = sources.get(path)
+                if source is None:
+                    continue
+                with guarded(analysis, source.path, "parsing the Terraform"):
+                    hcl = cache.hcl(source)
+                    for span, message in hcl.syntax_errors():
+                        analysis.problems.append(Problem(source.path, message, span, kind="syntax"))
+                    project.add_file(hcl, path)
+        extra_vars = [cache.hcl(source) for source in extra_sources]
+        roots: dict[str, ModuleInstance] = {}
+        for directory in tf_dirs:
+            files = project.module_files(directory)
+            if files is not None and files.tf:
+                roots[os.path.realpath(directory)] = ModuleInstance(project, files, var_files=extra_vars)
+        # a folder called as a local module by another scanned module is analysed through its
+        # callers (with their inputs), not on its own with defaults
+        called: set[str] = set()
+        for instance in roots.values():
+            for call in instance.calls():
+                if call.child_dir and os.path.realpath(call.child_dir) != instance.directory:
+                    called.add(os.path.realpath(call.child_dir))
+        scopes: list[list[Resource]] = []
+        for key, instance in roots.items():
+            if key in called:
+                continue
+            with guarded(analysis, instance.files.display_dir, "evaluating the Terraform module"):
+                self._instance_scopes(instance, scopes, analysis, reader, cache)
+        for path, error in project.problems:
+            analysis.problems.append(Problem(self.display(path), getattr(error, "message", str(error)),
+                                             getattr(error, "span", None)))
+        return scopes
+
+    def _instance_scopes(self, instance: ModuleInstance, scopes: list[list[Resource]], analysis: Analysis,
+                         reader: Reader, cache: ParseCache) -> None:
+        try:
+            resources = instance.resources()
+            scopes.append(resources + kubernetes_objects(resources)
+                          + self._releases(resources, instance.files.display_dir, analysis, reader, cache))
+        except RecursionError:
+            analysis.problems.append(Problem(instance.files.display_dir, "module too deeply nested to evaluate"))
+            return
+        for call in instance.calls():
+            if call.child_dir is None:
+                continue
+            if not os.path.isdir(call.child_dir):
+                analysis.problems.append(Problem(call.span.file, f"module `{call.name}`: source folder "
+                                                 f"`{call.source}` not found", call.span, kind="warning"))
+                continue
+            child = instance.child(call.name)
+            if child is not None:
+                self._instance_scopes(child, scopes, analysis, reader, cache)
+
+
+_LOCAL_MODULE_SOURCE = re.compile(r'\bsource\s*=\s*"(\.{1,2}/[^"]*)"')
+
+
+def module_groups(tf_dirs: dict[str, list[str]], texts: dict[str, str]) -> list[list[str]]:
+    """The folders of `tf_dirs` grouped so that folders calling each other as local modules
+    (`source = "../modules/x"`, directly or through others) are in one group; in scan order."""
+    leader = {directory: directory for directory in tf_dirs}
+    by_real = {os.path.realpath(directory): directory for directory in tf_dirs}
+
+    def find(directory: str) -> str:
+        while leader[directory] != directory:
+            leader[directory] = leader[leader[directory]]
+            directory = leader[directory]
+        return directory
+
+    for directory, paths in tf_dirs.items():
+        for path in paths:
+            text = texts.get(path, "")
+            if "source" not in text:
+                continue
+            for match in _LOCAL_MODULE_SOURCE.finditer(text):
+                target = by_real.get(os.path.realpath(os.path.join(directory, match.group(1))))
+                if target is not None:
+                    leader[find(target)] = find(directory)
+    groups: dict[str, list[str]] = {}
+    for directory in tf_dirs:
+        groups.setdefault(find(directory), []).append(directory)
+    return list(groups.values())

@@ -1,0 +1,74 @@
+"""Suppression comments applied to findings (`# aiiac:ignore`, and Checkov/tfsec/Trivy/KICS
+comments through the rules' equivalents), and the findings about the comments themselves:
+AIS001 (no reason given) and AIS002 (unknown rule)."""
+
+from __future__ import annotations
+
+from ..model.findings import Finding, Hit
+from ..model.nodes import Entry, Node
+from ..model.resources import Resource
+from ..rules import get_rule
+from ..suppress import Directive, candidate_lines, may_have_directives, parse_directives
+from .analysis import Analysis
+
+
+class Suppressing:
+    """The engine's suppression half (`Engine` is made of it): uses the engine's `rules`,
+    `config` and `policies`."""
+
+    def _directives(self, path: str, analysis: Analysis) -> dict[int, list[Directive]]:
+        cache = analysis.__dict__.setdefault("_directives", {})
+        if path not in cache:
+            source = analysis.sources.get(path)
+            cache[path] = parse_directives(path, source.lines) if source and may_have_directives(source.text) else {}
+        return cache[path]
+
+    def _suppressed(self, finding: Finding, resource: Resource, hit: Hit, analysis: Analysis) -> bool:
+        directives = self._directives(finding.span.file, analysis)
+        if not directives:
+            return False
+        source = analysis.sources.get(finding.span.file)
+        if source is None:
+            return False
+        target = hit.at.value if isinstance(hit.at, Entry) else hit.at
+        anchors = [resource.head.start_line] if resource.file == finding.span.file else []
+        if isinstance(target, Node):
+            for entry, _ in resource.ancestors(target):
+                if entry is not None and entry.key_span is not None and entry.key_span.file == finding.span.file:
+                    anchors.append(entry.key_span.start_line)
+        for line in candidate_lines(source.lines, finding.span.start_line, anchors):
+            for directive in directives.get(line, ()):
+                if directive.covers(finding.rule, finding.equivalents):
+                    return True
+        return False
+
+    def _suppression_findings(self, analysis: Analysis) -> None:
+        """AIS001 (no reason) and AIS002 (unknown rule) for every suppression comment read."""
+        enabled = {rule.id for rule in self.rules}
+        for path in list(analysis.sources):
+            for directives in self._directives(path, analysis).values():
+                for directive in directives:
+                    if directive.tool == "kics":
+                        continue
+                    if directive.tool == "aiiac":
+                        unknown = [i for i in directive.ids if not self._known_rule(i)] or \
+                            ([] if directive.ids else ["(none)"])
+                        if unknown and "AIS002" in enabled:
+                            analysis.findings.append(self._meta_finding(
+                                "AIS002", directive, f"suppression names unknown rule {', '.join(unknown)}"))
+                    if not directive.reason and "AIS001" in enabled:
+                        analysis.findings.append(self._meta_finding(
+                            "AIS001", directive, "suppression gives no reason (add `-- why this is acceptable`)"))
+
+    def _known_rule(self, rule_id: str) -> bool:
+        """Rego rules exist only once a finding names them; with Rego policies configured, any
+        well-formed custom id may be one."""
+        if get_rule(rule_id) is not None:
+            return True
+        return self.policies.rego is not None and not rule_id.upper().startswith("AIS")
+
+    def _meta_finding(self, rule_id: str, directive: Directive, message: str) -> Finding:
+        rule = get_rule(rule_id)
+        assert rule is not None
+        return Finding(rule=rule_id, severity=self.config.severity.get(rule_id, rule.severity), title=rule.title,
+                       message=message, span=directive.span, resource="", equivalents=rule.equivalents)
