@@ -19,6 +19,10 @@ from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 from ruamel.yaml import YAML
 
 CLIENTS = ["visual-studio-code", "neovim@v0.9.1", "neovim@v0.11.0", "emacs"]
+# Tests of positions and edits run on every profile (UTF-16, UTF-8, UTF-32); tests of what reaches
+# the client run on one push and one pull client; the rest once.
+PUSH_AND_PULL = pytest.mark.parametrize("client", ["neovim@v0.9.1", "neovim@v0.11.0"], indirect=True)
+ONCE = pytest.mark.parametrize("client", ["visual-studio-code"], indirect=True)
 
 POD = textwrap.dedent("""\
     apiVersion: v1
@@ -254,6 +258,7 @@ async def test_hover_on_finding_and_on_suppression_comment(client: LanguageClien
     assert hover.contents.value.startswith("**AIS110** · Image is not pinned to a version")
 
 
+@PUSH_AND_PULL
 @pytest.mark.asyncio
 async def test_editing_variables_rechecks_the_module(client: LanguageClient):
     main_uri = await _open(client, client.project / "infra" / "main.tf", "terraform")
@@ -273,6 +278,7 @@ async def test_editing_variables_rechecks_the_module(client: LanguageClient):
         assert {"**/*.tf", "**/.aiiac.toml"} <= patterns
 
 
+@PUSH_AND_PULL
 @pytest.mark.asyncio
 async def test_configuration_change_applies(client: LanguageClient):
     uri = await _open(client, client.project / "k8s" / "pod.yaml")
@@ -284,6 +290,7 @@ async def test_configuration_change_applies(client: LanguageClient):
     assert "AIS110" not in {d.code for d in after}
 
 
+@ONCE
 @pytest.mark.asyncio
 async def test_scan_workspace_reports_progress(client: LanguageClient):
     result = await client.workspace_execute_command_async(types.ExecuteCommandParams(command="aiiac.scanWorkspace"))
@@ -296,6 +303,7 @@ async def test_scan_workspace_reports_progress(client: LanguageClient):
     assert explained.startswith("# AIS301:")
 
 
+@PUSH_AND_PULL
 @pytest.mark.asyncio
 async def test_close_clears_and_broken_yaml_reports_a_syntax_error(client: LanguageClient):
     path = client.project / "k8s" / "pod.yaml"
@@ -318,6 +326,7 @@ async def test_close_clears_and_broken_yaml_reports_a_syntax_error(client: Langu
         assert list(client.diagnostics.get(uri, [None])) == []
 
 
+@PUSH_AND_PULL
 @pytest.mark.asyncio
 async def test_malformed_config_is_a_diagnostic_on_the_config_file(client: LanguageClient):
     config = client.project / ".aiiac.toml"
@@ -335,6 +344,7 @@ async def test_malformed_config_is_a_diagnostic_on_the_config_file(client: Langu
     assert "unknown key `ignroe`" in problem.message
 
 
+@ONCE
 @pytest.mark.asyncio
 async def test_disk_change_of_a_closed_module_file_is_picked_up(client: LanguageClient):
     main_uri = await _open(client, client.project / "infra" / "main.tf", "terraform")
@@ -407,6 +417,7 @@ async def test_values_edit_rechecks_the_chart_and_fix_lands_in_values(client: La
     assert fixed.endswith("securityContext:\n  readOnlyRootFilesystem: true\n  runAsNonRoot: true\n")
 
 
+@PUSH_AND_PULL
 @pytest.mark.asyncio
 async def test_custom_rules_in_the_editor_and_rego_errors_on_the_policy_file(client: LanguageClient):
     project = client.project
@@ -457,6 +468,7 @@ async def _until(client: LanguageClient, uri: str, wanted, attempts: int = 300) 
     raise AssertionError(f"diagnostics of {uri} never matched: {_codes(items)}")
 
 
+@PUSH_AND_PULL
 @pytest.mark.asyncio
 async def test_a_folder_is_judged_knowing_the_rest_of_the_workspace(client: LanguageClient):
     """As `--check .` does: the IRSA trust in infra/ is held against the ServiceAccounts in k8s/,
