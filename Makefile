@@ -16,7 +16,7 @@ CHROMIUM     ?= /usr/bin/chromium
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]' ruff
+	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
 # The official SARIF 2.1.0 schema, for the schema-validation test (test-only; npm registry).
@@ -45,6 +45,7 @@ test: test-python test-vscode test-vscode-e2e
 test-python: $(STAMP) $(SARIF_SCHEMA) $(HELM_ORACLE)
 	AIIAC_SARIF_SCHEMA=$(SARIF_SCHEMA) AIIAC_HELM=$(HELM_ORACLE) $(BIN)/python -m pytest
 	$(BIN)/ruff check server rules tests bench
+	$(BIN)/mypy
 
 $(EXT)/node_modules/.installed: $(EXT)/package-lock.json
 	cd $(EXT) && npm ci --no-audit --no-fund --loglevel=error
@@ -67,6 +68,7 @@ test-vscode-e2e: $(STAMP) vsix
 
 lint: $(STAMP)
 	$(BIN)/ruff check server rules tests bench
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

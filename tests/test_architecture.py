@@ -26,7 +26,7 @@ MAY_IMPORT = {
     "aiiac_ls.parallel": {"aiiac_ls.engine", "aiiac_ls.model", "aiiac_ls.rules"},
     "aiiac_ls.blast": {"aiiac_ls.config", "aiiac_ls.engine", "aiiac_ls.model", "aiiac_ls.policy",
                        "aiiac_ls.report"},
-    "aiiac_ls.workspace": {"aiiac_ls.config", "aiiac_ls.engine", "aiiac_ls.formats"},
+    "aiiac_ls.workspace": {"aiiac_ls.config", "aiiac_ls.engine", "aiiac_ls.formats", "aiiac_ls.rules"},
     "aiiac_rules": {"aiiac_ls.model", "aiiac_ls.rules", "aiiac_ls.secrets"},
 }
 # the front ends and the pieces only they use may import anything but each other's insides
@@ -42,12 +42,25 @@ def _modules() -> dict[str, Path]:
     return found
 
 
+def _runtime_nodes(tree: ast.AST):
+    """Every node except those under `if TYPE_CHECKING:` (annotations only, never imported)."""
+    pending = [tree]
+    while pending:
+        node = pending.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and isinstance(child.test, ast.Name) and child.test.id == "TYPE_CHECKING":
+                pending.extend(child.orelse)
+                continue
+            pending.append(child)
+
+
 def _imports(modules: dict[str, Path]) -> dict[str, set[str]]:
-    """Module -> the project modules it imports, at the top or inside functions."""
+    """Module -> the project modules it imports when it runs, at the top or inside functions."""
     graph: dict[str, set[str]] = {name: set() for name in modules}
     for name, path in modules.items():
         package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in _runtime_nodes(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom):
                 base = node.module or ""
                 if node.level:

@@ -133,9 +133,9 @@ def collect_identity(resources: list[Resource]) -> IdentityFacts:
                     text = as_str(value)
                     if not text:
                         continue
-                    identity = _ROLE_ARN.match(text).group(1) if cloud == "aws" and _ROLE_ARN.match(text) else \
-                        text.split("@")[0] if cloud == "gcp" else None
-                    if identity:
+                    arn = _ROLE_ARN.match(text) if cloud == "aws" else None
+                    identity = arn.group(1) if arn else text.split("@")[0] if cloud == "gcp" else None
+                    if identity and value is not None:
                         facts.annotations.setdefault((namespace, resource.name), []).append(
                             (cloud, identity, Place(resource.address, value.span or resource.head)))
             elif resource.kind in WORKLOAD_KINDS:

@@ -158,9 +158,10 @@ def _configured_rules() -> list:
         if policies.rego is not None:
             for rule_id, meta in sorted(policies.rego.metadata.items()):
                 origin = next((m.source.path for m in policies.rego.modules if rule_id in m.source.text), "")
+                severity = str(meta.get("severity"))
                 rules.append(custom_rule(rule_id, str(meta.get("title") or rule_id),
-                                         meta.get("severity") if meta.get("severity") in
-                                         ("low", "medium", "high", "critical") else "medium", origin, meta))
+                                         severity if severity in ("low", "medium", "high", "critical") else "medium",
+                                         origin, meta))
     return rules
 
 

@@ -5,11 +5,13 @@ Unknown keys are errors that name the key: a misspelt `ignore` must not silently
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import os
 import re
 import sys
 from dataclasses import dataclass, field
+from typing import Any
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -210,7 +212,7 @@ def parse_limits(table, source: str) -> Limits:
     """`[tool.aiiac.limits]` as Limits; unknown keys and non-positive values are errors."""
     if not isinstance(table, dict):
         raise ConfigError(f"{source}: `limits` must be a table")
-    values = {}
+    values: dict[str, Any] = {}
     for key, value in table.items():
         name = KEYS.get(key)
         if name is None:
@@ -221,4 +223,4 @@ def parse_limits(table, source: str) -> Limits:
             kind = "a positive whole number" if integer else "a positive number"
             raise ConfigError(f"{source}: `{key}` must be {kind}")
         values[name] = value
-    return Limits(**values)
+    return dataclasses.replace(DEFAULT_LIMITS, **values)

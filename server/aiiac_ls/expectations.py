@@ -19,7 +19,7 @@ Expectation = tuple[str, str, int, "int | None"]  # (file, rule, 1-based line, 1
 
 
 def expectations_in(path: str, shown: str | None = None) -> set[Expectation]:
-    found = set()
+    found: set[Expectation] = set()
     try:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()

@@ -504,7 +504,8 @@ class _HclWriter:
         line_text = self.source.line(close_line)
         if line_text[close_col:close_col + 1] != "}":
             raise FixError("block end not found")
-        base = re.match(r"\s*", self.source.line(span.start_line)).group(0)
+        start_line = self.source.line(span.start_line)
+        base = start_line[:len(start_line) - len(start_line.lstrip())]
         indent = " " * mapping.indent if mapping.entries else base + INDENT
         rows = self._lines(keys, value)
         if line_text[:close_col].strip() == "":

@@ -31,6 +31,6 @@ def reserve_stdout() -> BinaryIO:
         return _reserved
     _reserved = os.fdopen(private, "wb", buffering=0)
     sys.stdout = io.TextIOWrapper(os.fdopen(os.dup(private), "wb"), encoding="utf-8",
-                                  line_buffering=sys.stdout.line_buffering, write_through=True)
+                                  line_buffering=bool(sys.stdout.line_buffering), write_through=True)
     return _reserved
 

@@ -16,6 +16,7 @@ from .config import Config, ConfigError, find_config, load_config_file
 from .engine import Analysis, Engine, ParseCache, classify
 from .formats.helm.chart import outermost_chart_root
 from .formats.source import MAX_FILE_BYTES, SourceFile, check_size, read_source
+from .rules import Facts
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class Workspace:
         self.config_errors: dict[str, ConfigError] = {}  # config file -> its error
         # each unit's contribution to the scan-wide facts, so a folder is judged knowing the rest
         # of the workspace (a KServe storageUri in k8s/, the IRSA trust in infra/), as --check does
-        self.unit_facts: dict[Unit, object] = {}
+        self.unit_facts: dict[Unit, Facts | None] = {}
 
     # ---- buffers ------------------------------------------------------------------------------
 
@@ -149,7 +150,7 @@ class Workspace:
         self.unit_facts[unit] = facts
         return changed
 
-    def context_facts(self, unit: Unit):
+    def context_facts(self, unit: Unit) -> Facts | None:
         """Every other unit's facts, merged (None when nothing else is known)."""
         others = [facts for other, facts in sorted(self.unit_facts.items(),
                                                    key=lambda item: (item[0].directory, item[0].kind))

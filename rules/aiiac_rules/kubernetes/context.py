@@ -65,9 +65,9 @@ def _selects(selector: Mapping | None, labels: dict[str, str]) -> bool:
     for expression in expressions.items if isinstance(expressions, Sequence) else []:
         if not isinstance(expression, Mapping):
             continue
-        key, operator = as_str(expression.get("key")), as_str(expression.get("operator"))
-        values = [as_str(v) for v in expression.get("values").items] \
-            if isinstance(expression.get("values"), Sequence) else []
+        key, operator = as_str(expression.get("key")) or "", as_str(expression.get("operator"))
+        listed = expression.get("values")
+        values = [as_str(v) for v in listed.items] if isinstance(listed, Sequence) else []
         if operator == "In" and labels.get(key) not in values:
             return False
         if operator == "NotIn" and labels.get(key) in values:

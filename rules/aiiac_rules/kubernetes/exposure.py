@@ -191,9 +191,11 @@ def _backend_ports(spec: Mapping):
     if default is not None:
         backends.append(default)
     for rule_node in spec.blocks("rules"):
-        for path in rule_node.find("http.paths").items if isinstance(rule_node.find("http.paths"), Sequence) else []:
-            if isinstance(path, Mapping) and path.mapping("backend") is not None:
-                backends.append(path.mapping("backend"))
+        paths = rule_node.find("http.paths")
+        for path in paths.items if isinstance(paths, Sequence) else []:
+            backend = path.mapping("backend") if isinstance(path, Mapping) else None
+            if backend is not None:
+                backends.append(backend)
     for backend in backends:
         service = backend.mapping("service")
         if service is not None:

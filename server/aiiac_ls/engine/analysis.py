@@ -28,7 +28,8 @@ class Analysis:
     secret_spans: dict[str, list[Span]] = field(default_factory=dict)
     baselined: int = 0  # findings left out of the report because a baseline accepts them
     policy_files: list[str] = field(default_factory=list)  # the custom rule files applied (display paths)
-    facts: Facts | None = None  # the scan-wide facts these files contribute (the rule pack's)
+    facts: Facts | None = None
+    facts_changed: bool = False  # (editor) what this unit tells the other folders has changed  # the scan-wide facts these files contribute (the rule pack's)
 
     _problem_keys: set = field(default_factory=set, repr=False)
     _problems_indexed: int = field(default=0, repr=False)

@@ -5,21 +5,36 @@ of that changed, so a keystroke re-runs only the checks it can affect."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from ..config import Config
 from ..model.findings import Finding, Hit, Problem
 from ..model.resources import Resource
 from ..rules import EVERYTHING, FACTS, Rule, RuleContext
 from .analysis import Analysis
 from .locate import locate, writable_fix
 
+if TYPE_CHECKING:
+    from .loading import ParseCache
+
 log = logging.getLogger("aiiac_ls.engine")
 
 
 class Checking:
-    """The engine's checking half (`Engine` is made of it): uses the engine's rule tables
-    (`_by_kind`, `_any_kind`, `_mask_only`), `config`, editor `cache` and `_settings_key`."""
+    """The engine's checking half (`Engine` is made of it)."""
+
+    config: Config
+    cache: ParseCache | None  # the editor's, kept across analyses: results are reused from it
+    rules: list[Rule]  # the enabled rules
+    _by_kind: dict[str, list[Rule]]  # the rules that apply to each kind
+    _any_kind: list[Rule]  # rules for every kind
+    _mask_only: set[str]  # credential rules switched off: their hits are only masked
+    _custom_rules: dict[str, Rule]  # Rego rules, made as findings name them
+    _rego_hits: dict[int, list]  # id(resource) -> Rego (rule, hit)s of the current analysis
+    _settings_key: str
+    _suppressed: Callable[[Finding, Resource, Hit, Analysis], bool]  # Suppressing's
 
     def rules_for(self, resource: Resource) -> list[Rule]:
         candidates = self._by_kind.get(resource.kind, []) + self._any_kind
@@ -40,6 +55,7 @@ class Checking:
         object (its text and position unchanged), the rule the same, and nothing the check read
         of its neighbours (the kinds it looked up, the facts) has changed: a keystroke in one
         block of a 20,000-line module re-runs only the checks that block can affect."""
+        assert self.cache is not None  # only the editor reuses results
         key = (id(resource), self._settings_key)
         entry = self.cache.rule_hits.get(resource.file, {}).get(key)
         if entry is not None and entry.resource is not resource:
@@ -52,7 +68,7 @@ class Checking:
             results = []
             for rule in rules:
                 result = previous.get(id(rule))
-                if result is None or not self._unchanged(result.reads, entry.view, context):
+                if result is None or entry is None or not self._unchanged(result.reads, entry.view, context):
                     try:
                         result = self._run_rule(rule, resource, context)
                     except Exception as exc:  # a rule bug must not stop the scan
@@ -71,7 +87,7 @@ class Checking:
             view = context.__dict__["_view"] = (context.kinds(), context.facts)
         return view
 
-    def _unchanged(self, reads: set[str], then: tuple, context: RuleContext) -> bool:
+    def _unchanged(self, reads: frozenset[str], then: tuple, context: RuleContext) -> bool:
         """Whether everything in `reads` is the same in the view `then` as in this analysis."""
         now = self._view(context)
         if then is now:

@@ -46,7 +46,8 @@ class Engine(Loading, Checking, Suppressing):
         self._mask_only = {rule.id for rule in all_rules() if rule.finds_secrets and rule not in self.rules}
         self._by_kind: dict[str, list[Rule]] = {}
         self._any_kind: list[Rule] = []
-        for rule in [*self.rules, *(get_rule(rule_id) for rule_id in sorted(self._mask_only))]:
+        masked = [found for rule_id in sorted(self._mask_only) if (found := get_rule(rule_id)) is not None]
+        for rule in [*self.rules, *masked]:
             if rule.applies_to is None:
                 self._any_kind.append(rule)
             else:
@@ -108,7 +109,7 @@ class Engine(Loading, Checking, Suppressing):
                     if key not in seen:
                         seen.add(key)
                         analysis.findings.append(finding)
-        if fresh is not None:
+        if fresh is not None and self.cache is not None:
             self.cache.rule_hits.update({path: {} for path in analysis.sources})
             self.cache.rule_hits.update(fresh)
         self._suppression_findings(analysis)

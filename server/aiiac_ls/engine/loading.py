@@ -12,8 +12,9 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ..config import Config
 from ..formats.hcl.syntax import HclFile
-from ..formats.helm.chart import RenderOptions, outermost_chart_root, render_chart
+from ..formats.helm.chart import ChartRender, RenderOptions, outermost_chart_root, render_chart
 from ..formats.kubernetes_tf import kubernetes_objects
 from ..formats.source import SourceError, SourceFile, read_source
 from ..formats.terraform import ModuleInstance, TerraformProject
@@ -49,7 +50,7 @@ class ParseCache:
         self._yaml: dict[str, tuple[tuple, tuple]] = {}
         self._hcl: dict[str, tuple[str, HclFile]] = {}
         self.evaluations: dict[str, dict] = {}  # Terraform block evaluations by module folder (terraform.py)
-        self.charts: dict[str, object] = {}  # last render per chart (templates mid-edit keep their objects)
+        self.charts: dict[object, ChartRender] = {}  # last render per chart (templates mid-edit keep theirs)
         # by file: (id(resource), settings) -> every check's result on it; each analysis replaces
         # the tables of the files it analysed, so only current resources are kept alive
         self.rule_hits: dict[str, dict[tuple, _CachedResults]] = {}
@@ -79,8 +80,13 @@ class ParseCache:
 
 
 class Loading:
-    """The engine's loading half (`Engine` is made of it): uses the engine's `config`,
-    `display`, `overlay`, `set_values` and editor `cache`."""
+    """The engine's loading half (`Engine` is made of it)."""
+
+    config: Config
+    display: Callable[[str], str]  # how paths are reported
+    overlay: Callable[[str], str | None] | None  # open editor buffers, for files read in bulk (charts)
+    set_values: tuple[str, ...]  # `--set` for charts
+    cache: ParseCache | None  # the editor's, kept across analyses
 
     def load(self, files: list[str], analysis: Analysis, var_files: list[str], reader: Reader,
              cache: ParseCache) -> list[list[Resource]]:

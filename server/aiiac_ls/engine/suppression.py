@@ -4,17 +4,26 @@ AIS001 (no reason given) and AIS002 (unknown rule)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from ..config import Config
 from ..model.findings import Finding, Hit
 from ..model.nodes import Entry, Node
 from ..model.resources import Resource
-from ..rules import get_rule
+from ..rules import Rule, get_rule
 from ..suppress import Directive, candidate_lines, may_have_directives, parse_directives
 from .analysis import Analysis
 
+if TYPE_CHECKING:
+    from ..policy.loader import PolicySet
+
 
 class Suppressing:
-    """The engine's suppression half (`Engine` is made of it): uses the engine's `rules`,
-    `config` and `policies`."""
+    """The engine's suppression half (`Engine` is made of it)."""
+
+    config: Config
+    rules: list[Rule]  # the enabled rules
+    policies: PolicySet  # the custom rules configured (a Rego policy may name any rule id)
 
     def _directives(self, path: str, analysis: Analysis) -> dict[int, list[Directive]]:
         cache = analysis.__dict__.setdefault("_directives", {})

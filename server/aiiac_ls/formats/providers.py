@@ -27,7 +27,7 @@ def computed_attribute(type_: str, attr: str, body: Node, span: Span, address: s
             table = {"id": name, "bucket": name, "arn": f"arn:aws:s3:::{name}",
                      "bucket_domain_name": f"{name}.s3.amazonaws.com"}
         else:
-            table = {"id": name, "name": name, "url": f"gs://{name}", "self_link": None}
+            table = {"id": name, "name": name, "url": f"gs://{name}"}
         if table.get(attr) is not None:
             return Scalar(table[attr], span, ref=address)
     return Unknown(span, f"{address}.{attr} is computed by the provider", ref=address)
@@ -95,14 +95,20 @@ def policy_document_from_data(body: Mapping, span: Span, address: str) -> Node:
                         condition_map.set(str(test.value), operator, condition.head)
                     # `"${module.eks.oidc_provider}:sub"` is not known statically; its values are
                     key = str(variable.value) if isinstance(variable, Scalar) else \
-                        f"<unknown {condition.head.start_line}>"
+                        f"<unknown {_line(condition)}>"
                     operator.set(key, condition.get("values") or Unknown(condition.span, ""), condition.head)
                 else:
-                    condition_map.set(f"<unknown {condition.head.start_line}>", Unknown(condition.span, "condition"))
+                    condition_map.set(f"<unknown {_line(condition)}>", Unknown(condition.span, "condition"))
             statement.set("Condition", condition_map, conditions[0].head)
         statements.items.append(statement)
     document.set("Statement", statements)
     return document
+
+
+def _line(block: Mapping) -> int:
+    """The line a block starts on (its head, else its span), to name an unknown condition key."""
+    span = block.head or block.span
+    return span.start_line if span is not None else 0
 
 
 def decode_policies(resource: Resource) -> Resource:

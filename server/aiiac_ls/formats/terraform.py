@@ -73,11 +73,10 @@ def _read_block_parts(hcl: HclFile, block: tree_sitter.Node):
 
 def top_level_blocks(hcl: HclFile) -> list[tuple[tree_sitter.Node, str, list[str], tree_sitter.Node | None]]:
     """(block, type, labels, body) of a file's top-level blocks, computed once per parse."""
-    found = getattr(hcl, "_top_level_blocks", None)
+    found = hcl.memo.get("top_level_blocks")
     if found is None:
         body = next((c for c in hcl.root.children if c.type == "body"), None)
-        found = [(block, *_block_parts(hcl, block)) for block in _children(body, "block")]
-        hcl._top_level_blocks = found
+        found = hcl.memo["top_level_blocks"] = [(block, *_block_parts(hcl, block)) for block in _children(body, "block")]
     return found
 
 
@@ -428,7 +427,7 @@ class ModuleInstance:
             for hcl in self._called_module_files():
                 digest.update(hcl.path.encode() + b"\0" + hcl.data)
             self._env_key = digest.hexdigest()
-        return self._env_key
+        return self._env_key  # type: ignore[return-value]
 
     def _called_module_files(self) -> list[HclFile]:
         """The files of every local module this one calls, directly or through others."""

@@ -40,7 +40,7 @@ def plan_resources(root: Mapping, config: dict[str, Resource]) -> list[Resource]
 
 
 def _after_unknown(root: Mapping) -> dict[str, Node]:
-    result = {}
+    result: dict[str, Node] = {}
     changes = root.get("resource_changes")
     for change in changes.items if isinstance(changes, Sequence) else []:
         if not isinstance(change, Mapping):
@@ -80,12 +80,14 @@ def _resource(item: Mapping, config: dict[str, Resource], unknown: dict[str, Nod
         return None
     mode = _text(item.get("mode")) or "managed"
     body = _with_unknowns(values, unknown.get(address))
+    assert isinstance(body, Mapping) and item.span is not None  # a mapping stays a mapping
     module = address.rsplit(f"{'data.' if mode == 'data' else ''}{kind}.{name}", 1)[0]
     written = config.get(address)
     entry = item.entry("address")
     head = (entry.key_span if entry else None) or item.span
     if written is not None:
         body = _anchor(body, written.body, written.head)
+        assert isinstance(body, Mapping)
         return decode_policies(Resource(
             source="terraform", kind=kind, name=name, address=address, file=written.file, body=body,
             span=written.span, head=written.head, block_type=written.block_type, module=module, plan=True))

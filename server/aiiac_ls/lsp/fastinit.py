@@ -150,5 +150,5 @@ def serve_stdio() -> int:
 
     server = create_server()
     output = DropAnswer(stdout, request_id) if request_id is not None else stdout
-    server.start_io(stdin=Prepended(raw, stdin), stdout=output)
+    server.start_io(stdin=Prepended(raw, stdin), stdout=output)  # type: ignore[arg-type]  # file-like
     return server.exit_code()

@@ -27,8 +27,8 @@ def install_line_fix() -> None:
 
     if getattr(TextDocument, "_aiiac_line_fix", False):
         return
-    TextDocument.lines = property(lambda self: tuple(lsp_lines(self.source, keepends=True)))
-    TextDocument._aiiac_line_fix = True
+    TextDocument.lines = property(lambda self: tuple(lsp_lines(self.source, keepends=True)))  # type: ignore[method-assign,assignment]
+    setattr(TextDocument, "_aiiac_line_fix", True)  # noqa: B010
 
 
 class Encoder:

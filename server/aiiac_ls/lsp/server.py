@@ -20,7 +20,7 @@ import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
@@ -109,7 +109,7 @@ class _Protocol(LanguageServerProtocol):
             if future.done():
                 del self._request_futures[key]
             else:
-                future.add_done_callback(lambda _, key=key: self._request_futures.pop(key, None))
+                future.add_done_callback(lambda _, key=key: self._request_futures.pop(key, None))  # type: ignore[misc]
 
     def send_encoded(self, body: str) -> None:
         """Send a message already encoded as JSON (ASCII, as pygls's own encoding), framed as
@@ -240,7 +240,7 @@ class AiiacServer(LanguageServer):
             state.finished.set()
             if state.dirty or current != versions:
                 continue  # then analyse the newest text
-            if getattr(analysis, "facts_changed", False):  # what this folder tells the others changed
+            if analysis.facts_changed:  # what this folder tells the others changed
                 for other in self.model.open_units():
                     if other != unit:
                         self.state(other).refresh = True
@@ -336,8 +336,8 @@ class AiiacServer(LanguageServer):
                         if p.file == path and p.kind != "skipped"]
         buffer = self.model.text(path)
         if buffer is not None and path in analysis.sources and analysis.sources[path].text != buffer:
-            current = lsp_lines(buffer)  # an overtaken analysis: keep every range inside the document
-            diagnostics = [convert.clamped(d, current, self.encoder) for d in diagnostics]
+            now = lsp_lines(buffer)  # an overtaken analysis: keep every range inside the document
+            diagnostics = [convert.clamped(d, now, self.encoder) for d in diagnostics]
         return diagnostics
 
     def publish(self, unit: Unit, state: UnitState) -> None:
@@ -369,7 +369,8 @@ class AiiacServer(LanguageServer):
         params = f'{{"uri": {json.dumps(from_fs_path(path))}, ' + \
             (f'"version": {json.dumps(version)}, ' if version is not None else "") + \
             f'"diagnostics": [{", ".join(parts)}]}}'
-        self.protocol.send_encoded(f'{{"method": "textDocument/publishDiagnostics", "params": {params}, '
+        protocol: _Protocol = self.protocol  # type: ignore[assignment]
+        protocol.send_encoded(f'{{"method": "textDocument/publishDiagnostics", "params": {params}, '
                                    '"jsonrpc": "2.0"}')
 
     async def index_workspace(self) -> None:
@@ -596,7 +597,7 @@ def create_server() -> AiiacServer:
     async def pull_diagnostics(ls: AiiacServer, params: types.DocumentDiagnosticParams):
         path = to_fs_path(params.text_document.uri)
         found = await ls.latest_analysis(path) if path else None
-        diagnostics = ls.diagnostics_for(path, found[1]) if found else []
+        diagnostics = ls.diagnostics_for(path, found[1]) if path and found else []
         result_id = hashlib.sha1(repr([(d.range, d.code, d.message) for d in diagnostics]).encode()).hexdigest()
         if params.previous_result_id == result_id:
             return types.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
@@ -610,7 +611,7 @@ def create_server() -> AiiacServer:
 
         path = to_fs_path(params.text_document.uri)
         found = await ls.fresh_analysis(path) if path else None
-        if not found:
+        if not path or not found:
             return []
         _, analysis = found
         lines = ls.lines_of(path, analysis)
@@ -623,7 +624,7 @@ def create_server() -> AiiacServer:
             for finding in analysis.findings:
                 if finding.file != path or not _overlaps(finding, start, end):
                     continue
-                actions.extend(_quick_fixes(ls, finding, analysis, params.context.diagnostics))
+                actions.extend(_quick_fixes(ls, finding, analysis, list(params.context.diagnostics)))
         if wants_fix_all or not only:
             fix_all = _fix_all(ls, path, analysis)
             if fix_all is not None:
@@ -651,7 +652,8 @@ def create_server() -> AiiacServer:
         hits = [f for f in analysis.findings if f.file == path and _contains(f, line, col)]
         if not hits:
             return None
-        text = "\n\n---\n\n".join(convert.rule_markdown(get_rule(f.rule), f) for f in hits if get_rule(f.rule))
+        rules = [(rule, f) for f in hits if (rule := get_rule(f.rule)) is not None]
+        text = "\n\n---\n\n".join(convert.rule_markdown(rule, f) for rule, f in rules)
         return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text),
                            range=convert.to_range(hits[0].span, lines, ls.encoder))
 
@@ -666,9 +668,9 @@ def create_server() -> AiiacServer:
     async def scan_workspace(ls: AiiacServer, *args) -> dict:
         folders = [to_fs_path(f.uri) for f in ls.workspace.folders.values()] or \
             ([to_fs_path(ls.workspace.root_uri)] if ls.workspace.root_uri else [])
-        token = str(uuid.uuid4())
+        token: str | None = str(uuid.uuid4())
         try:
-            await ls.work_done_progress.create_async(token)
+            await ls.work_done_progress.create_async(str(token))
         except Exception:
             token = None
         summary = {"files": 0, "findings": 0, "problems": 0, "internal": 0, "skipped": 0, "cancelled": False}
@@ -723,7 +725,7 @@ def release_heap() -> None:
         _MALLOC_TRIM(0)
 
 
-_MALLOC_TRIM = None
+_MALLOC_TRIM: Any = None  # libc's malloc_trim, False where there is none
 
 
 def _warm_up() -> None:

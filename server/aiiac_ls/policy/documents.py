@@ -98,7 +98,7 @@ def locate_path(body: Node, path: list[str | int]) -> Entry | Node:
         if isinstance(part, str) and isinstance(node, Sequence) and node.style == "hcl-blocks" and node.items:
             node = node.items[0]
         if isinstance(node, Mapping) and isinstance(part, str) and part in node:
-            entry = node.entry(part)
+            entry = node.entries[part]
             node, found = entry.value, entry
         elif isinstance(node, Sequence) and isinstance(part, int) and 0 <= part < len(node.items):
             node = found = node.items[part]

@@ -30,7 +30,8 @@ class PolicySet:
 def policy_files(paths: tuple[str, ...] | list[str]) -> tuple[list[str], list[str]]:
     """(.rego files, YAML rule files) under the configured paths, sorted. Inside folders YAML
     rule files are `*.rules.yaml`; OPA unit tests (`*_test.rego`) are left to `opa test`."""
-    rego, yaml = [], []
+    rego: list[str] = []
+    yaml: list[str] = []
     for path in paths:
         if os.path.isfile(path):
             (rego if path.endswith(".rego") else yaml).append(path)

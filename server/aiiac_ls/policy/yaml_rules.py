@@ -97,7 +97,7 @@ def resolve(node: Node, path: list[str | int]):
             yield from resolve(item, path)
         return
     if isinstance(node, Mapping) and isinstance(part, str) and part in node:
-        entry = node.entry(part)
+        entry = node.entries[part]
         if rest:
             yield from resolve(entry.value, rest)
         else:
@@ -156,11 +156,12 @@ def load_rule_file(source: SourceFile, limits: Limits) -> tuple[list, list[Probl
     rules = []
     for document in documents:
         root = document.root
-        if not isinstance(root, Mapping) or not isinstance(root.get("rules"), Sequence):
+        listed = root.get("rules") if isinstance(root, Mapping) else None
+        if not isinstance(listed, Sequence):
             problems.append(Problem(source.path, "a rule file is a mapping with a `rules:` list",
                                     _span(root, source), kind="error"))
             continue
-        for item in root.get("rules").items:
+        for item in listed.items:
             try:
                 rules.append(_rule(item, source))
             except RuleFileError as exc:
@@ -189,14 +190,14 @@ def _rule(item: Node, source: SourceFile):
     known = {"id", "title", "severity", "message", "description", "remediation", "match", "when"}
     for key in item.keys():
         if key not in known:
-            raise RuleFileError(f"unknown key `{key}` (known: {', '.join(sorted(known))})", item.entry(key).value)
+            raise RuleFileError(f"unknown key `{key}` (known: {', '.join(sorted(known))})", item.entries[key].value)
     rule_id = _text(item, "id")
-    if not valid_rule_id(rule_id):
+    if rule_id is None or not valid_rule_id(rule_id):
         raise RuleFileError(f"`{rule_id}` is not a valid custom rule id (letters, digits, `-`, `_`; "
                             "not starting with AIS)", item.get("id"))
-    title = _text(item, "title")
+    title = _text(item, "title") or rule_id
     severity = _text(item, "severity")
-    if severity not in SEVERITIES:
+    if severity is None or severity not in SEVERITIES:
         raise RuleFileError(f"severity must be one of {', '.join(SEVERITIES)}", item.get("severity"))
     message = _text(item, "message", required=False) or title
     match = item.get("match")
@@ -231,8 +232,9 @@ def _condition(node: Node, depth: int = 0):
             if not isinstance(parts, Sequence) or not parts.items:
                 raise RuleFileError(f"`{kind}` takes a non-empty list of conditions", parts)
             return Combination(kind, [_condition(part, depth + 1) for part in parts.items])
-    if "not" in node:
-        return Combination("not", [_condition(node.get("not"), depth + 1)])
+    negated = node.get("not")
+    if negated is not None:
+        return Combination("not", [_condition(negated, depth + 1)])
     path_node, op_node = node.get("path"), node.get("op")
     if not isinstance(path_node, Scalar) or not isinstance(path_node.value, str):
         raise RuleFileError("a test needs `path` (dotted, like spec.template.spec.containers[*].image)", node)

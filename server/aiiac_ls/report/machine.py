@@ -78,7 +78,7 @@ def json_chunks(analysis: Analysis, blast=None) -> Iterator[str]:
 
     errors = []
     for problem in analysis.problems:
-        entry = {"file": problem.file, "kind": problem.kind, "message": problem.message}
+        entry: dict[str, str | int] = {"file": problem.file, "kind": problem.kind, "message": problem.message}
         if problem.span is not None:
             entry.update(line=problem.span.start_line + 1, column=problem.span.start_col + 1)
         errors.append(entry)
@@ -128,8 +128,9 @@ def _results(analysis: Analysis, index: dict[str, int], prints: list[str]) -> It
             "partialFingerprints": {"aiiacFingerprint/v1": print_},
             "properties": {"severity": finding.severity},
         }
-        if not result["locations"][0]["logicalLocations"]:
-            del result["locations"][0]["logicalLocations"]
+        location = result["locations"][0]  # type: ignore[index]
+        if not location["logicalLocations"]:
+            del location["logicalLocations"]
         yield result
 
 

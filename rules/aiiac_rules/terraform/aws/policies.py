@@ -35,7 +35,7 @@ class Statement:
         hits = []
         for item in self.values("Action"):
             pattern = as_str(item)
-            if pattern is not None and fnmatch.fnmatchcase(action.lower(), pattern.lower()):
+            if isinstance(item, Scalar) and pattern is not None and fnmatch.fnmatchcase(action.lower(), pattern.lower()):
                 hits.append(item)
         return hits
 

@@ -10,6 +10,7 @@ to code points here, once.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import tree_sitter
 import tree_sitter_hcl
@@ -44,7 +45,7 @@ class HclFile:
         # from ten examples is evaluated ten times): computed once per byte range
         self._spans: dict[tuple[int, int], Span] = {}
         self._texts: dict[tuple[int, int], str] = {}
-        self.memo: dict[str, dict] = {}  # per-parse caches of the Terraform reader, by node id
+        self.memo: dict[str, Any] = {}  # per-parse caches of the Terraform reader, by node id
 
     @property
     def root(self) -> tree_sitter.Node:
@@ -192,7 +193,8 @@ def _hcl2_message(text: str) -> tuple[int, int, str] | None:
                 f"`{name}`" if len(name) <= 2 else name for name in expected)
         return max(exc.line - 1, 0), max(exc.column - 1, 0), f"syntax error: unexpected {token}{expected_text}"
     except UnexpectedCharacters as exc:
-        char = text[exc.pos_in_stream] if 0 <= exc.pos_in_stream < len(text) else "?"
+        position = exc.pos_in_stream
+        char = text[position] if position is not None and 0 <= position < len(text) else "?"
         return max(exc.line - 1, 0), max(exc.column - 1, 0), f"syntax error: unexpected character `{char}`"
     except UnexpectedInput as exc:  # pragma: no cover
         return max(exc.line - 1, 0), max(exc.column - 1, 0), "syntax error"

@@ -19,6 +19,7 @@ import bisect
 import os
 import re
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ...limits import DEFAULT_LIMITS, MIB, Limits
@@ -66,13 +67,14 @@ class Chart:
     source: ChartSource
     metadata: dict
     name: str
-    display: object  # relative path -> display path
+    display: Callable[[str], str]  # relative path -> display path
     values: Node | None = None  # the chart's own values.yaml
     subcharts: list[Chart] = field(default_factory=list)
     alias: str | None = None
     parent: Chart | None = None
     sources: list[SourceFile] = field(default_factory=list)  # Chart.yaml and values.yaml as read
     missing: list[str] = field(default_factory=list)  # declared dependencies not found
+    disabled: bool = False  # a subchart its condition or tags switch off
 
     @property
     def is_library(self) -> bool:
@@ -200,10 +202,10 @@ def load_chart(root: str, display, problems: list[ChartProblem], dependency_dirs
     charts_dir = os.path.join(root, "charts") if not is_tgz else None
     if charts_dir and os.path.isdir(charts_dir):
         for entry in sorted(os.listdir(charts_dir)):
-            path = os.path.join(charts_dir, entry)
-            if os.path.isfile(os.path.join(path, "Chart.yaml")) or entry.endswith(".tgz"):
+            folder = os.path.join(charts_dir, entry)
+            if os.path.isfile(os.path.join(folder, "Chart.yaml")) or entry.endswith(".tgz"):
                 name = re.sub(r"-\d+\.\d+\.\d+.*\.tgz$", "", entry) if entry.endswith(".tgz") else entry
-                available[name] = path
+                available[name] = folder
     for directory in dependency_dirs:
         for entry in sorted(os.listdir(directory)) if os.path.isdir(directory) else []:
             if entry not in available and os.path.isfile(os.path.join(directory, entry, "Chart.yaml")):
@@ -248,8 +250,9 @@ def _dependency_span(metadata: Node | None, name: str) -> Span | None:
         return None
     dependencies = metadata.get("dependencies")
     for item in dependencies.items if isinstance(dependencies, Sequence) else []:
-        if isinstance(item, Mapping) and getattr(item.get("name"), "value", None) == name:
-            return item.get("name").span
+        found = item.get("name") if isinstance(item, Mapping) else None
+        if found is not None and getattr(found, "value", None) == name:
+            return found.span
     return None
 
 
@@ -266,7 +269,9 @@ def coalesce(base: Node | None, override: Node | None) -> Node | None:
             if isinstance(entry.value, Scalar) and entry.value.value is None:
                 merged.entries.pop(key, None)
             elif key in merged.entries:
-                merged.entries[key] = type(entry)(key, entry.key_span, coalesce(merged.entries[key].value, entry.value))
+                value = coalesce(merged.entries[key].value, entry.value)
+                if value is not None:
+                    merged.entries[key] = type(entry)(key, entry.key_span, value)
             else:
                 merged.entries[key] = entry
         return merged
@@ -501,6 +506,8 @@ def _collect_templates(chart: Chart, name_prefix: str, templates: dict, renderab
         except SourceError as exc:
             result.problems.append(ChartProblem(chart.display(relative), exc.message, exc.span))
             continue
+        if source is None:  # listed, so present
+            continue
         result.sources[source.path] = source
         name = f"{name_prefix}/{relative}"
         try:
@@ -540,7 +547,9 @@ def _enabled(sub: Chart, values: Mapping) -> bool:
 def _coalesce_tree(chart: Chart, values: Mapping, renderable: list) -> Mapping:
     """Like Helm: each enabled subchart's values are its defaults under the parent's `<alias>:` key
     (plus the parent's `global`), and the result is visible to the parent at that key too."""
-    values = coalesce(Mapping(values.span, style=values.style, indent=values.indent, head=values.head), values)
+    coalesced = coalesce(Mapping(values.span, style=values.style, indent=values.indent, head=values.head), values)
+    assert isinstance(coalesced, Mapping)  # two mappings coalesce to a mapping
+    values = coalesced
     for sub in chart.subcharts:
         key = sub.alias or sub.name
         if not _enabled(sub, values):
@@ -566,6 +575,8 @@ def _imported_values(sub: Chart, sub_values: Mapping) -> Mapping | None:
     copies the child's value at `a.b` to the parent's `c`."""
     result: Mapping | None = None
     for item in sub.metadata.get("_imports") or []:
+        source: tuple[str, ...]
+        target: tuple[str, ...]
         if isinstance(item, str):
             source, target = ("exports", item), ()
         elif isinstance(item, dict) and item.get("child") is not None:
@@ -641,17 +652,19 @@ def _render(chart: Chart, values: Mapping, templates, renderable, options: Rende
 
 def _missing_dependencies(chart: Chart) -> list[str]:
     missing: list[str] = []
-    while chart is not None:
-        missing += chart.missing
-        chart = chart.parent
+    current: Chart | None = chart
+    while current is not None:
+        missing += current.missing
+        current = current.parent
     return missing
 
 
 def _descends(chart: Chart, ancestor: Chart) -> bool:
-    while chart is not None:
-        if chart is ancestor:
+    current: Chart | None = chart
+    while current is not None:
+        if current is ancestor:
             return True
-        chart = chart.parent
+        current = current.parent
     return False
 
 

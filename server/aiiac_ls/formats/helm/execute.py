@@ -95,7 +95,7 @@ class Scope:
         self.parent = parent
 
     def get(self, name: str):
-        scope = self
+        scope: Scope | None = self
         while scope is not None:
             if name in scope.variables:
                 return scope.variables[name]
@@ -103,7 +103,7 @@ class Scope:
         raise KeyError(name)
 
     def assign(self, name: str, value) -> None:
-        scope = self
+        scope: Scope | None = self
         while scope is not None:
             if name in scope.variables:
                 scope.variables[name] = value
@@ -124,9 +124,20 @@ class Renderer:
         self.depth = 0
         self.iterations = 0
         self.deadline = time.monotonic() + limits.template_timeout_seconds
-        self.current: Template | None = None
+        self.current: Template | None = None  # the template being executed
 
     # ---- entry ----------------------------------------------------------------------------------
+
+    @property
+    def file(self) -> str:
+        """The file of the template being executed (errors and segments name it)."""
+        assert self.current is not None, "only while executing a template"
+        return self.current.file
+
+    @property
+    def _template_name(self) -> str:
+        assert self.current is not None, "only while executing a template"
+        return self.current.name
 
     def render(self, template: Template, data) -> Output:
         output = Output(self.output_limit)
@@ -152,16 +163,16 @@ class Renderer:
     def _list(self, body: ListNode, dot, scope: Scope, output: Output) -> None:
         for node in body.nodes:
             if time.monotonic() > self.deadline:
-                raise RenderError(self.current.file, node.start, f"rendering took longer than "
+                raise RenderError(self.file, node.start, f"rendering took longer than "
                                   f"{self.limits.template_timeout_seconds:g} s (limit `template-timeout-seconds`)")
             if isinstance(node, Text):
-                output.write(node.text, Segment(0, 0, self.current.file, node.start, node.end, True))
+                output.write(node.text, Segment(0, 0, self.file, node.start, node.end, True))
             elif isinstance(node, Action):
                 value, origin = self._pipeline(node.pipe, dot, scope)
                 if node.pipe.decl:
                     continue
                 path, as_yaml = origin if origin else (None, False)
-                output.write(go_string(value), Segment(0, 0, self.current.file, node.start, node.end, False,
+                output.write(go_string(value), Segment(0, 0, self.file, node.start, node.end, False,
                                                        path, as_yaml))
             elif isinstance(node, If):
                 value, _ = self._pipeline(node.pipe, dot, scope)
@@ -199,7 +210,7 @@ class Renderer:
         elif value is None:
             items = []
         else:
-            raise RenderError(self.current.file, node.start, f"range can't iterate over {go_string(value)}")
+            raise RenderError(self.file, node.start, f"range can't iterate over {go_string(value)}")
         if not items:
             if node.else_body is not None:
                 self._list(node.else_body, dot, Scope(scope), output)
@@ -207,7 +218,7 @@ class Renderer:
         for key, element in items:
             self.iterations += 1
             if self.iterations > self.limits.template_max_iterations:
-                raise RenderError(self.current.file, node.start, f"more than {self.limits.template_max_iterations} "
+                raise RenderError(self.file, node.start, f"more than {self.limits.template_max_iterations} "
                                   "range iterations (limit `template-max-iterations`)")
             inner = Scope(scope)
             element_origin = (base + (key,), False) if base is not None else None
@@ -226,7 +237,7 @@ class Renderer:
     def _find(self, name: str, offset: int) -> Template:
         template = self.templates.get(name)
         if template is None:
-            raise RenderError(self.current.file, offset, f"template {name!r} not defined")
+            raise RenderError(self.file, offset, f"template {name!r} not defined")
         return template
 
     # ---- pipelines --------------------------------------------------------------------------------
@@ -240,7 +251,7 @@ class Renderer:
                 try:
                     scope.assign(pipe.decl[0], (value, origin))
                 except KeyError:
-                    raise RenderError(self.current.file, pipe.start, f"undefined variable {pipe.decl[0]}") from None
+                    raise RenderError(self.file, pipe.start, f"undefined variable {pipe.decl[0]}") from None
             else:
                 scope.variables[pipe.decl[0]] = (value, origin)
         return value, origin
@@ -252,7 +263,7 @@ class Renderer:
         if isinstance(first, (Field, Variable, Chain)) and (len(command.args) > 1 or piped is not None):
             return self._method(first, command.args[1:], dot, scope, piped)
         if len(command.args) > 1 or piped is not None:
-            raise RenderError(self.current.file, command.start, "can't give argument to non-function")
+            raise RenderError(self.file, command.start, "can't give argument to non-function")
         return self._operand(first, dot, scope)
 
     def _operand(self, node, dot, scope: Scope):
@@ -264,7 +275,7 @@ class Renderer:
             try:
                 value, origin = scope.get(node.name)
             except KeyError:
-                raise RenderError(self.current.file, node.start, f"undefined variable {node.name}") from None
+                raise RenderError(self.file, node.start, f"undefined variable {node.name}") from None
             return self._fields(value, node.names, origin if not node.names else self._origin_of(value, origin))
         if isinstance(node, Chain):
             value, origin = self._pipeline(node.node, dot, scope)
@@ -273,7 +284,7 @@ class Renderer:
             return self._pipeline(node, dot, Scope(scope))
         if isinstance(node, Identifier):  # a function used as an argument: called without arguments
             return self._call(node, [], dot, scope, None)
-        raise RenderError(self.current.file, node.start, f"unexpected {type(node).__name__}")
+        raise RenderError(self.file, node.start, f"unexpected {type(node).__name__}")
 
     def _origin_of(self, value, origin=None):
         path = self.value_paths.get(id(value))
@@ -311,13 +322,13 @@ class Renderer:
             name = node.names[-1] if node.names else None
         method = getattr(receiver, name, None) if name and not isinstance(receiver, dict) else None
         if not callable(method):
-            raise RenderError(self.current.file, node.start, f"{name} is not a method")
+            raise RenderError(self.file, node.start, f"{name} is not a method")
         values = [self._operand(arg, dot, scope)[0] for arg in args]
         if piped is not None:
             values.append(piped[0])
         arity = _arity(method)
         if arity is not None and not arity[0] <= len(values) <= arity[1]:
-            raise RenderError(self.current.file, node.start,
+            raise RenderError(self.file, node.start,
                               f"wrong number of args for {name}: want {arity[0]} got {len(values)}")
         return method(*values), None
 
@@ -338,13 +349,13 @@ class Renderer:
         values = [value for value, _ in evaluated]
         if name == "include":
             if not values:
-                raise RenderError(self.current.file, identifier.start, "include needs a template name")
+                raise RenderError(self.file, identifier.start, "include needs a template name")
             output = Output(self.output_limit)
             self._execute(self._find(str(values[0]), identifier.start), values[1] if len(values) > 1 else None, output)
             return output.text(), None
         if name == "tpl":
             if len(values) < 2:
-                raise RenderError(self.current.file, identifier.start, "tpl needs a template and a context")
+                raise RenderError(self.file, identifier.start, "tpl needs a template and a context")
             return self.tpl(str(values[0] or ""), values[1], identifier.start), None
         if name == "default":
             # `default D X`: X (and where it came from) when X is set
@@ -353,13 +364,13 @@ class Renderer:
             return (values[0] if values else None), (evaluated[0][1] if evaluated else None)
         function = FUNCTIONS.get(name)
         if function is None:
-            raise RenderError(self.current.file, identifier.start, f"function {name!r} not defined")
+            raise RenderError(self.file, identifier.start, f"function {name!r} not defined")
         try:
             result = function(*values)
         except HelmFail as exc:
-            raise RenderError(self.current.file, identifier.start, str(exc)) from None
+            raise RenderError(self.file, identifier.start, str(exc)) from None
         except (TypeError, ValueError, KeyError, IndexError, AttributeError, ZeroDivisionError, OverflowError) as exc:
-            raise RenderError(self.current.file, identifier.start, f"error calling {name}: {exc}") from None
+            raise RenderError(self.file, identifier.start, f"error calling {name}: {exc}") from None
         origin = None
         if name in TRANSPARENT and evaluated and evaluated[-1][1] is not None:
             path, as_yaml = evaluated[-1][1]
@@ -368,14 +379,14 @@ class Renderer:
 
     def tpl(self, text: str, data, offset: int | None = None) -> str:
         try:
-            name = self.current.name if self.current.name.endswith(" (tpl)") else f"{self.current.name} (tpl)"
+            name = self._template_name if self._template_name.endswith(" (tpl)") else f"{self._template_name} (tpl)"
             template, defines = parse_template(name, text)
         except TemplateSyntaxError as exc:
-            raise RenderError(self.current.file, offset, f"tpl: {exc.message}") from None
+            raise RenderError(self.file, offset, f"tpl: {exc.message}") from None
         # templates defined inside tpl text become available to it (as in Helm)
         saved = dict(self.templates)
         self.templates.update(defines)
-        template.file = self.current.file
+        template.file = self.file
         output = Output(self.output_limit)
         try:
             self._execute_detached(template, data, output)

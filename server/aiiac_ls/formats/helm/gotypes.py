@@ -33,6 +33,7 @@ def format_float(value: float) -> str:
     if value == 0:
         return "0"
     sign, digits, exponent = Decimal(repr(value)).normalize().as_tuple()
+    assert isinstance(exponent, int)  # a finite value
     text = "".join(map(str, digits))
     exp = len(digits) - 1 + exponent
     prefix = "-" if sign else ""

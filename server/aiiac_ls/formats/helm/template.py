@@ -57,7 +57,7 @@ class Literal(Node):
 
 @dataclass
 class Chain(Node):
-    node: Node  # a parenthesised pipeline
+    node: Pipeline  # a parenthesised pipeline
     names: tuple[str, ...]
 
 
@@ -177,7 +177,7 @@ def _tokens(name: str, text: str, start: int, end: int) -> list[Token]:
         match = _TOKEN.match(text, position, end)
         if not match:
             raise TemplateSyntaxError(name, position, f"unexpected {text[position]!r} in action")
-        kind = match.lastgroup
+        kind = match.lastgroup or ""
         if kind != "space":
             value = match.group(0)
             if kind == "field" and tokens and tokens[-1].kind in ("punct",) and tokens[-1].text == ")" \
@@ -236,7 +236,7 @@ class Parser:
 
     def parse(self) -> Template:
         items = self._items()
-        self._stream = []
+        self._stream: list[tuple] = []  # ("text", start, end) and ("action", start, end, tokens)
         for item in items:
             if item[0] == "text":
                 _, start, end, trim_left, trim_right = item
@@ -386,17 +386,18 @@ class Parser:
             inner = self._pipeline(tokens[index + 1:cursor - 1], token.start, allow_decl=True)
             node: Node = inner
             if cursor < len(tokens) and tokens[cursor].kind == "chainfield":
-                names = tuple(tokens[cursor].text.split(".")[1:])
-                node = Chain(token.start, tokens[cursor].end, inner, names)
+                chained = tuple(tokens[cursor].text.split(".")[1:])
+                node = Chain(token.start, tokens[cursor].end, inner, chained)
                 cursor += 1
             return node, cursor
         if kind == "punct":
             raise TemplateSyntaxError(self.name, token.start, f"unexpected {token.text!r}")
+        names: tuple[str, ...]
         if kind == "field":
             names = tuple(token.text.split(".")[1:]) if token.text != "." else ()
             return Field(token.start, token.end, names), index + 1
         if kind == "variable":
-            names: tuple[str, ...] = ()
+            names = ()
             end = token.end
             if index + 1 < len(tokens) and tokens[index + 1].kind == "varfield":
                 names = tuple(tokens[index + 1].text.split(".")[1:])
