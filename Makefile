@@ -45,6 +45,7 @@ test: test-python test-vscode test-vscode-e2e
 test-python: $(STAMP) $(SARIF_SCHEMA) $(HELM_ORACLE)
 	AIIAC_SARIF_SCHEMA=$(SARIF_SCHEMA) AIIAC_HELM=$(HELM_ORACLE) $(BIN)/python -m pytest
 	$(BIN)/ruff check server rules tests bench
+	$(BIN)/ruff format --check server rules tests bench
 	$(BIN)/mypy
 
 $(EXT)/node_modules/.installed: $(EXT)/package-lock.json
@@ -68,6 +69,7 @@ test-vscode-e2e: $(STAMP) vsix
 
 lint: $(STAMP)
 	$(BIN)/ruff check server rules tests bench
+	$(BIN)/ruff format --check server rules tests bench
 	$(BIN)/mypy
 
 bench: $(STAMP)

@@ -34,8 +34,12 @@ def manifests(corpus: Path) -> list[Path]:
     files = sorted((corpus / "_rendered").glob("*.yaml"))
     for folder in ("kuberay/ray-operator/config/samples", "data-on-eks", "terraform-aws-eks-blueprints/patterns"):
         for path in sorted((corpus / folder).rglob("*.y*ml")):
-            if "/templates/" not in str(path) and "/charts/" not in str(path) and path.name not in (
-                    "Chart.yaml", "values.yaml") and "values" not in path.name:
+            if (
+                "/templates/" not in str(path)
+                and "/charts/" not in str(path)
+                and path.name not in ("Chart.yaml", "values.yaml")
+                and "values" not in path.name
+            ):
                 files.append(path)
     return files
 
@@ -49,8 +53,11 @@ def run_checkov(checkov: str, files: list[Path]) -> tuple[dict, float]:
         for index, path in enumerate(files):  # one folder, so Checkov reads each file once
             os.symlink(path, Path(scratch) / f"{index:04d}-{path.name}")
         start = time.perf_counter()
-        result = subprocess.run([checkov, "-d", scratch, "--framework", "kubernetes", "-o", "json", "--compact",
-                                 "--skip-download"], capture_output=True, text=True)
+        result = subprocess.run(
+            [checkov, "-d", scratch, "--framework", "kubernetes", "-o", "json", "--compact", "--skip-download"],
+            capture_output=True,
+            text=True,
+        )
         elapsed = time.perf_counter() - start
     data = json.loads(result.stdout)
     reports = data if isinstance(data, list) else [data]
@@ -91,8 +98,11 @@ def _base_address(address: str) -> str:
 
 def run_checkov_terraform(checkov: str, corpus: Path) -> tuple[dict, float]:
     start = time.perf_counter()
-    result = subprocess.run([checkov, "-d", str(corpus), "--framework", "terraform", "-o", "json", "--compact",
-                             "--skip-download"], capture_output=True, text=True)
+    result = subprocess.run(
+        [checkov, "-d", str(corpus), "--framework", "terraform", "-o", "json", "--compact", "--skip-download"],
+        capture_output=True,
+        text=True,
+    )
     elapsed = time.perf_counter() - start
     data = json.loads(result.stdout)
     verdicts: dict[tuple, dict[str, bool]] = collections.defaultdict(dict)
@@ -136,10 +146,14 @@ def main() -> int:
         for check in rule.equivalents.get("checkov", []):
             if check.startswith(prefix):
                 rules_for[check].append(rule.id)
-    print(f"{files} files, {len(checkov)} objects evaluated by Checkov; Checkov {checkov_seconds:.1f} s, "
-          f"aiiac {aiiac_seconds:.2f} s\n")
-    print("| Checkov check | aiiac rules | objects | both fail | both pass | only aiiac fails | only Checkov fails "
-          "| agreement |")
+    print(
+        f"{files} files, {len(checkov)} objects evaluated by Checkov; Checkov {checkov_seconds:.1f} s, "
+        f"aiiac {aiiac_seconds:.2f} s\n"
+    )
+    print(
+        "| Checkov check | aiiac rules | objects | both fail | both pass | only aiiac fails | only Checkov fails "
+        "| agreement |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     disagreements = []
     totals = collections.Counter()
@@ -164,11 +178,15 @@ def main() -> int:
                 disagreements.append((check, "Checkov only", obj, ids))
         totals.update(counts)
         agreement = (counts["both_fail"] + counts["both_pass"]) / counts["objects"] if counts["objects"] else 0
-        print(f"| {check} | {', '.join(ids)} | {counts['objects']} | {counts['both_fail']} | {counts['both_pass']} "
-              f"| {counts['only_aiiac']} | {counts['only_checkov']} | {agreement:.0%} |")
+        print(
+            f"| {check} | {', '.join(ids)} | {counts['objects']} | {counts['both_fail']} | {counts['both_pass']} "
+            f"| {counts['only_aiiac']} | {counts['only_checkov']} | {agreement:.0%} |"
+        )
     agreement = (totals["both_fail"] + totals["both_pass"]) / totals["objects"] if totals["objects"] else 0
-    print(f"| **all** | | {totals['objects']} | {totals['both_fail']} | {totals['both_pass']} | "
-          f"{totals['only_aiiac']} | {totals['only_checkov']} | {agreement:.1%} |")
+    print(
+        f"| **all** | | {totals['objects']} | {totals['both_fail']} | {totals['both_pass']} | "
+        f"{totals['only_aiiac']} | {totals['only_checkov']} | {agreement:.1%} |"
+    )
     crd_objects = {obj for obj in ours if obj[0] in ("RayCluster", "RayService", "RayJob", "InferenceService")}
     print(f"\nObjects only aiiac inspects (model-serving CRDs with findings): {len(crd_objects)}")
     print("\nDisagreements:")

@@ -43,12 +43,15 @@ def main() -> int:
         for entry in json.loads(log.read_text()):
             chart = corpus / entry["source"] / entry["chart"]
             deps = (str(corpus / entry["source"] / "_deps"),) if (corpus / entry["source"] / "_deps").is_dir() else ()
-            options = RenderOptions(set_values=tuple(a for a in entry["overrides"] if a != "--set"),
-                                    dependency_dirs=deps)
+            options = RenderOptions(
+                set_values=tuple(a for a in entry["overrides"] if a != "--set"), dependency_dirs=deps
+            )
             result = render_chart(str(chart), options)
             times = sorted(timed(lambda c=chart, o=options: render_chart(str(c), o), max(args.repeat // 4, 3)))
-            print(f"| {entry['source']}/{entry['chart']} | {len(result.resources)} | "
-                  f"{statistics.median(times) * 1000:.0f} | {times[int(0.95 * (len(times) - 1))] * 1000:.0f} |")
+            print(
+                f"| {entry['source']}/{entry['chart']} | {len(result.resources)} | "
+                f"{statistics.median(times) * 1000:.0f} | {times[int(0.95 * (len(times) - 1))] * 1000:.0f} |"
+            )
     with tempfile.TemporaryDirectory() as scratch:
         root = write_chart(Path(scratch) / "bench", 40)
         values = root / "values.yaml"
@@ -61,9 +64,11 @@ def main() -> int:
             render_chart(str(root), RenderOptions())
 
         times = sorted(timed(edit_and_render, args.repeat))
-        print(f"\n40-template chart, one-line values.yaml edit then full re-render: median "
-              f"{statistics.median(times) * 1000:.0f} ms, p95 {times[int(0.95 * (len(times) - 1))] * 1000:.0f} ms "
-              f"over {len(times)} edits")
+        print(
+            f"\n40-template chart, one-line values.yaml edit then full re-render: median "
+            f"{statistics.median(times) * 1000:.0f} ms, p95 {times[int(0.95 * (len(times) - 1))] * 1000:.0f} ms "
+            f"over {len(times)} edits"
+        )
     return 0
 
 

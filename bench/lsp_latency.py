@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from lsp_startup import command, frame, read_message
 
-BLOCK = '''resource "aws_s3_bucket" "b{n}" {{
+BLOCK = """resource "aws_s3_bucket" "b{n}" {{
   bucket = "acme-models-{n}"
   tags = {{
     team = "ml"
@@ -45,7 +45,7 @@ resource "aws_security_group" "sg{n}" {{
   }}
 }}
 
-'''
+"""
 
 
 def module_text(lines: int) -> str:
@@ -55,15 +55,22 @@ def module_text(lines: int) -> str:
 
 class Session:
     def __init__(self, root: Path):
-        self.process = subprocess.Popen(command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        )
         self.messages: queue.Queue = queue.Queue()
         self.lock = threading.Lock()  # the open-loop typist writes from its own thread
         threading.Thread(target=self._read, daemon=True).start()
         self.next_id = 0
-        self.request("initialize", {"processId": os.getpid(), "rootUri": root.as_uri(),
-                                    "workspaceFolders": [{"uri": root.as_uri(), "name": "bench"}],
-                                    "capabilities": {"window": {"workDoneProgress": True}}})
+        self.request(
+            "initialize",
+            {
+                "processId": os.getpid(),
+                "rootUri": root.as_uri(),
+                "workspaceFolders": [{"uri": root.as_uri(), "name": "bench"}],
+                "capabilities": {"window": {"workDoneProgress": True}},
+            },
+        )
         self.notify("initialized", {})
 
     def _read(self):
@@ -129,8 +136,10 @@ def keystrokes(lines: int, edits: int) -> tuple[list[float], float]:
         path.write_text(text)
         session = Session(root)
         uri = path.as_uri()
-        session.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "terraform", "version": 1,
-                                                                 "text": text}})
+        session.notify(
+            "textDocument/didOpen",
+            {"textDocument": {"uri": uri, "languageId": "terraform", "version": 1, "text": text}},
+        )
         session.wait_diagnostics(uri, 1, timeout=120)
         target = text.splitlines().index('  name = "sg-0"')  # type into the first security group
         col = len('  name = "sg-0')
@@ -140,10 +149,21 @@ def keystrokes(lines: int, edits: int) -> tuple[list[float], float]:
             version += 1
             char = "abcdefghij"[index % 10]
             start = time.perf_counter()
-            session.notify("textDocument/didChange", {
-                "textDocument": {"uri": uri, "version": version},
-                "contentChanges": [{"range": {"start": {"line": target, "character": col + index},
-                                              "end": {"line": target, "character": col + index}}, "text": char}]})
+            session.notify(
+                "textDocument/didChange",
+                {
+                    "textDocument": {"uri": uri, "version": version},
+                    "contentChanges": [
+                        {
+                            "range": {
+                                "start": {"line": target, "character": col + index},
+                                "end": {"line": target, "character": col + index},
+                            },
+                            "text": char,
+                        }
+                    ],
+                },
+            )
             session.wait_diagnostics(uri, version)
             times.append(time.perf_counter() - start)
             time.sleep(0.12)  # a fast typist: ~8 keystrokes per second
@@ -163,8 +183,10 @@ def open_loop(lines: int, edits: int, rate: float = 8.0, settle: float = 60.0) -
         path.write_text(text)
         session = Session(root)
         uri = path.as_uri()
-        session.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "terraform", "version": 1,
-                                                                 "text": text}})
+        session.notify(
+            "textDocument/didOpen",
+            {"textDocument": {"uri": uri, "languageId": "terraform", "version": 1, "text": text}},
+        )
         session.wait_diagnostics(uri, 1, timeout=120)
         target = text.splitlines().index('  name = "sg-0"')
         col = len('  name = "sg-0')
@@ -175,11 +197,21 @@ def open_loop(lines: int, edits: int, rate: float = 8.0, settle: float = 60.0) -
             for index in range(edits):
                 time.sleep(max(0.0, start + index / rate - time.perf_counter()))
                 sent[index + 2] = time.perf_counter()
-                session.notify("textDocument/didChange", {
-                    "textDocument": {"uri": uri, "version": index + 2},
-                    "contentChanges": [{"range": {"start": {"line": target, "character": col + index},
-                                                  "end": {"line": target, "character": col + index}},
-                                        "text": "abcdefghij"[index % 10]}]})
+                session.notify(
+                    "textDocument/didChange",
+                    {
+                        "textDocument": {"uri": uri, "version": index + 2},
+                        "contentChanges": [
+                            {
+                                "range": {
+                                    "start": {"line": target, "character": col + index},
+                                    "end": {"line": target, "character": col + index},
+                                },
+                                "text": "abcdefghij"[index % 10],
+                            }
+                        ],
+                    },
+                )
 
         thread = threading.Thread(target=typist)
         thread.start()
@@ -218,8 +250,10 @@ def chart_keystrokes(templates: int, edits: int) -> tuple[list[float], float]:
         for name in ("values.yaml", "templates/server00.yaml"):  # a user with both files open
             path = root / name
             uris.append(path.as_uri())
-            session.notify("textDocument/didOpen", {"textDocument": {"uri": path.as_uri(), "languageId": "yaml",
-                                                                     "version": 1, "text": path.read_text()}})
+            session.notify(
+                "textDocument/didOpen",
+                {"textDocument": {"uri": path.as_uri(), "languageId": "yaml", "version": 1, "text": path.read_text()}},
+            )
             session.wait_diagnostics(path.as_uri(), 1, timeout=120)
         values_uri = uris[0]
         text = (root / "values.yaml").read_text()
@@ -229,10 +263,21 @@ def chart_keystrokes(templates: int, edits: int) -> tuple[list[float], float]:
         for index in range(edits):
             version += 1
             start = time.perf_counter()
-            session.notify("textDocument/didChange", {
-                "textDocument": {"uri": values_uri, "version": version},
-                "contentChanges": [{"range": {"start": {"line": line, "character": col + index},
-                                              "end": {"line": line, "character": col + index}}, "text": "x"}]})
+            session.notify(
+                "textDocument/didChange",
+                {
+                    "textDocument": {"uri": values_uri, "version": version},
+                    "contentChanges": [
+                        {
+                            "range": {
+                                "start": {"line": line, "character": col + index},
+                                "end": {"line": line, "character": col + index},
+                            },
+                            "text": "x",
+                        }
+                    ],
+                },
+            )
             session.wait_diagnostics(values_uri, version)
             times.append(time.perf_counter() - start)
             time.sleep(0.12)
@@ -255,24 +300,32 @@ def main() -> int:
     print("|---|---:|---:|---:|---:|---:|")
     for lines in (2000, 20000):
         times, rss = keystrokes(lines, args.edits)
-        print(f"| {lines:,}-line .tf | {len(times)} | {statistics.median(times) * 1000:.0f} | "
-              f"{percentile(times, 0.95) * 1000:.0f} | {max(times) * 1000:.0f} | {rss:.0f} |")
+        print(
+            f"| {lines:,}-line .tf | {len(times)} | {statistics.median(times) * 1000:.0f} | "
+            f"{percentile(times, 0.95) * 1000:.0f} | {max(times) * 1000:.0f} | {rss:.0f} |"
+        )
     for lines in (2000, 20000):
         times, publishes = open_loop(lines, args.edits * 2)
-        print(f"| {lines:,}-line .tf, open loop at 8 chars/s ({publishes} publishes) | {len(times)} | "
-              f"{statistics.median(times) * 1000:.0f} | {percentile(times, 0.95) * 1000:.0f} | "
-              f"{max(times) * 1000:.0f} | |")
+        print(
+            f"| {lines:,}-line .tf, open loop at 8 chars/s ({publishes} publishes) | {len(times)} | "
+            f"{statistics.median(times) * 1000:.0f} | {percentile(times, 0.95) * 1000:.0f} | "
+            f"{max(times) * 1000:.0f} | |"
+        )
     times, rss = chart_keystrokes(40, args.edits)
-    print(f"| values.yaml of a 40-template chart | {len(times)} | {statistics.median(times) * 1000:.0f} | "
-          f"{percentile(times, 0.95) * 1000:.0f} | {max(times) * 1000:.0f} | {rss:.0f} |")
+    print(
+        f"| values.yaml of a 40-template chart | {len(times)} | {statistics.median(times) * 1000:.0f} | "
+        f"{percentile(times, 0.95) * 1000:.0f} | {max(times) * 1000:.0f} | {rss:.0f} |"
+    )
     corpus = Path(args.corpus)
     if corpus.is_dir():
         session = Session(corpus)
         start = time.perf_counter()
         result = session.request("workspace/executeCommand", {"command": "aiiac.scanWorkspace", "arguments": []})
         elapsed = time.perf_counter() - start
-        print(f"\nworkspace {corpus}: scanWorkspace {elapsed:.2f} s, {result.get('result')}, "
-              f"server peak RSS {session.peak_rss_mib():.0f} MiB")
+        print(
+            f"\nworkspace {corpus}: scanWorkspace {elapsed:.2f} s, {result.get('result')}, "
+            f"server peak RSS {session.peak_rss_mib():.0f} MiB"
+        )
         session.close()
     return 0
 

@@ -1,6 +1,6 @@
 """Time from spawning `aiiac-ls` to its `initialize` answer, with a raw JSON-RPC client.
 
-    python bench/lsp_startup.py [--runs 10]
+python bench/lsp_startup.py [--runs 10]
 """
 
 from __future__ import annotations
@@ -32,8 +32,16 @@ def read_message(stream) -> dict:
 def once() -> float:
     start = time.perf_counter()
     process = subprocess.Popen(command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    process.stdin.write(frame({"jsonrpc": "2.0", "id": 1, "method": "initialize",
-                               "params": {"processId": None, "rootUri": None, "capabilities": {}}}))
+    process.stdin.write(
+        frame(
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "initialize",
+                "params": {"processId": None, "rootUri": None, "capabilities": {}},
+            }
+        )
+    )
     process.stdin.flush()
     while True:
         message = read_message(process.stdout)
@@ -52,8 +60,10 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=10)
     args = parser.parse_args()
     times = [once() for _ in range(args.runs)]
-    print(f"spawn -> initialize answer: median {statistics.median(times) * 1000:.0f} ms, "
-          f"best {min(times) * 1000:.0f} ms, worst {max(times) * 1000:.0f} ms over {len(times)} runs")
+    print(
+        f"spawn -> initialize answer: median {statistics.median(times) * 1000:.0f} ms, "
+        f"best {min(times) * 1000:.0f} ms, worst {max(times) * 1000:.0f} ms over {len(times)} runs"
+    )
     return 0
 
 

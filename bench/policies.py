@@ -49,11 +49,16 @@ def main() -> None:
     if not corpus.is_dir():
         raise SystemExit(f"no corpus at {corpus}")
     rego = (str(EXAMPLE / "model-buckets.rego"), str(EXAMPLE / "serving.rego"), str(EXAMPLE / "conftest"))
-    runs = [("built-in rules only", ()), ("+ 3 YAML rules", (str(EXAMPLE / "org.rules.yaml"),)),
-            ("+ 4 Rego packages", rego)]
+    runs = [
+        ("built-in rules only", ()),
+        ("+ 3 YAML rules", (str(EXAMPLE / "org.rules.yaml"),)),
+        ("+ 4 Rego packages", rego),
+    ]
     base = None
-    print(f"{'configuration':<24} {'load s':>7} {'scan s':>7} {'resources':>10} {'custom findings':>16} "
-          f"{'ms/resource':>12}")
+    print(
+        f"{'configuration':<24} {'load s':>7} {'scan s':>7} {'resources':>10} {'custom findings':>16} "
+        f"{'ms/resource':>12}"
+    )
     for name, policies in runs:
         load, seconds, resources, custom = measure(corpus, policies, args.repeat)
         extra = "" if base is None else f"{(seconds - base) * 1000 / resources:.3f}"

@@ -56,12 +56,16 @@ def generated_corpus(target: Path, copies: int) -> Path:
 
 def check_row(name: str, path: Path, repeat: int) -> str:
     files, lines = count(path)
-    runs = [timed([*aiiac_command(), "--check", str(path), "--format", "json", "-o", os.devnull]) for _ in range(repeat)]
+    runs = [
+        timed([*aiiac_command(), "--check", str(path), "--format", "json", "-o", os.devnull]) for _ in range(repeat)
+    ]
     codes = {code for _, _, code in runs}
     wall = statistics.median(r[0] for r in runs)
     rss = max(r[1] for r in runs)
-    return (f"| {name} | {files} | {lines} | {wall:.2f} | {files / wall:.0f} | {lines / wall:.0f} | {rss:.0f} "
-            f"| {','.join(map(str, sorted(codes)))} |")
+    return (
+        f"| {name} | {files} | {lines} | {wall:.2f} | {files / wall:.0f} | {lines / wall:.0f} | {rss:.0f} "
+        f"| {','.join(map(str, sorted(codes)))} |"
+    )
 
 
 def main() -> int:
@@ -72,8 +76,10 @@ def main() -> int:
     args = parser.parse_args()
 
     version = [timed([*aiiac_command(), "--version"])[0] for _ in range(max(args.repeat * 2, 10))]
-    print(f"cold `aiiac-ls --version`: median {statistics.median(version) * 1000:.0f} ms, "
-          f"best {min(version) * 1000:.0f} ms over {len(version)} runs\n")
+    print(
+        f"cold `aiiac-ls --version`: median {statistics.median(version) * 1000:.0f} ms, "
+        f"best {min(version) * 1000:.0f} ms over {len(version)} runs\n"
+    )
 
     print("| input | files | lines | wall s (median) | files/s | lines/s | peak RSS MiB | exit codes |")
     print("|---|---:|---:|---:|---:|---:|---:|---|")

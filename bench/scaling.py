@@ -37,12 +37,16 @@ def s3_buckets(root: Path, n: int) -> list[str]:
     for i in range(n):
         parts.append(f'resource "aws_s3_bucket" "b{i}" {{\n  bucket = "acme-model-weights-{i}"\n}}\n')
         if i % 4 == 0:
-            parts.append(f'resource "aws_s3_bucket_versioning" "v{i}" {{\n  bucket = aws_s3_bucket.b{i}.id\n'
-                         f'  versioning_configuration {{\n    status = "Enabled"\n  }}\n}}\n')
-            parts.append(f'resource "aws_s3_bucket_policy" "p{i}" {{\n  bucket = aws_s3_bucket.b{i}.id\n'
-                         f'  policy = jsonencode({{Version = "2012-10-17", Statement = [{{Effect = "Deny", '
-                         f'Principal = "*", Action = "s3:*", Resource = "${{aws_s3_bucket.b{i}.arn}}/*", '
-                         f'Condition = {{Bool = {{"aws:SecureTransport" = "false"}}}}}}]}})\n}}\n')
+            parts.append(
+                f'resource "aws_s3_bucket_versioning" "v{i}" {{\n  bucket = aws_s3_bucket.b{i}.id\n'
+                f'  versioning_configuration {{\n    status = "Enabled"\n  }}\n}}\n'
+            )
+            parts.append(
+                f'resource "aws_s3_bucket_policy" "p{i}" {{\n  bucket = aws_s3_bucket.b{i}.id\n'
+                f'  policy = jsonencode({{Version = "2012-10-17", Statement = [{{Effect = "Deny", '
+                f'Principal = "*", Action = "s3:*", Resource = "${{aws_s3_bucket.b{i}.arn}}/*", '
+                f'Condition = {{Bool = {{"aws:SecureTransport" = "false"}}}}}}]}})\n}}\n'
+            )
     (root / "main.tf").write_text("".join(parts))
     return [str(root)]
 
@@ -94,14 +98,18 @@ def workloads(root: Path, n: int) -> list[str]:
     """N apps in one namespace, 250 to a file, each a Deployment with its own ServiceAccount,
     Service and NetworkPolicy (as real namespaces are laid out), plus an Ingress in front of
     every tenth Service: every neighbour look-up of the Kubernetes rules is exercised."""
-    head = ["apiVersion: v1\nkind: Namespace\nmetadata: {name: serving}\n---\n",
-            "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: rb, namespace: "
-            "serving}\nroleRef: {kind: Role, name: r, apiGroup: rbac.authorization.k8s.io}\nsubjects:\n"
-            "  - {kind: ServiceAccount, name: server-0, namespace: serving}\n---\n"]
+    head = [
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: serving}\n---\n",
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: rb, namespace: "
+        "serving}\nroleRef: {kind: Role, name: r, apiGroup: rbac.authorization.k8s.io}\nsubjects:\n"
+        "  - {kind: ServiceAccount, name: server-0, namespace: serving}\n---\n",
+    ]
     for i in range(0, n, 10):
-        head.append(f"apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {{name: ing-{i}, namespace: "
-                    f"serving}}\nspec:\n  rules:\n    - http:\n        paths:\n          - backend: "
-                    f"{{service: {{name: server-{i}, port: {{name: http}}}}}}\n---\n")
+        head.append(
+            f"apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {{name: ing-{i}, namespace: "
+            f"serving}}\nspec:\n  rules:\n    - http:\n        paths:\n          - backend: "
+            f"{{service: {{name: server-{i}, port: {{name: http}}}}}}\n---\n"
+        )
     (root / "namespace.yaml").write_text("".join(head))
     for start in range(0, n, 250):
         text = "".join(WORKLOAD.format(i=i) for i in range(start, min(n, start + 250)))
@@ -118,17 +126,28 @@ def modules(root: Path, n: int) -> list[str]:
     module = root / "modules" / "store"
     module.mkdir(parents=True)
     (module / "variables.tf").write_text('variable "name" {\n  type = string\n}\n')
-    (module / "main.tf").write_text("".join(
-        f'resource "aws_s3_bucket" "b{i}" {{\n  bucket = "${{var.name}}-{i}"\n}}\n'
-        f'output "b{i}" {{\n  value = aws_s3_bucket.b{i}.arn\n}}\n' for i in range(MODULE_RESOURCES)))
+    (module / "main.tf").write_text(
+        "".join(
+            f'resource "aws_s3_bucket" "b{i}" {{\n  bucket = "${{var.name}}-{i}"\n}}\n'
+            f'output "b{i}" {{\n  value = aws_s3_bucket.b{i}.arn\n}}\n'
+            for i in range(MODULE_RESOURCES)
+        )
+    )
     calls = max(1, n // (2 * MODULE_RESOURCES))
-    (root / "modules.tf").write_text("".join(
-        f'module "m{i}" {{\n  source = "./modules/store"\n  name   = "team-{i}-models"\n}}\n' for i in range(calls)))
+    (root / "modules.tf").write_text(
+        "".join(
+            f'module "m{i}" {{\n  source = "./modules/store"\n  name   = "team-{i}-models"\n}}\n' for i in range(calls)
+        )
+    )
     for file_index in range(max(1, n // 50)):
-        (root / f"iam{file_index:04d}.tf").write_text("".join(
-            f'resource "aws_iam_role_policy" "p{file_index}_{i}" {{\n  role = "r{i}"\n'
-            f'  policy = jsonencode({{Statement = [{{Effect = "Allow", Action = "s3:GetObject", '
-            f'Resource = "${{module.m{(file_index * 25 + i) % calls}.b0}}/*"}}]}})\n}}\n' for i in range(25)))
+        (root / f"iam{file_index:04d}.tf").write_text(
+            "".join(
+                f'resource "aws_iam_role_policy" "p{file_index}_{i}" {{\n  role = "r{i}"\n'
+                f'  policy = jsonencode({{Statement = [{{Effect = "Allow", Action = "s3:GetObject", '
+                f'Resource = "${{module.m{(file_index * 25 + i) % calls}.b0}}/*"}}]}})\n}}\n'
+                for i in range(25)
+            )
+        )
     return [str(root)]
 
 
@@ -199,8 +218,13 @@ def measure(shape: str, n: int) -> dict:
     generate = SHAPES[shape][0]
     with tempfile.TemporaryDirectory() as scratch:
         paths = generate(Path(scratch), n)
-        output = subprocess.run([sys.executable, __file__, "--child", shape, *paths], capture_output=True, text=True,
-                                check=True, cwd=scratch)
+        output = subprocess.run(
+            [sys.executable, __file__, "--child", shape, *paths],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=scratch,
+        )
     return json.loads(output.stdout.strip().splitlines()[-1])
 
 
@@ -232,9 +256,12 @@ def main() -> int:
         for n in [*sizes, *(big if args.big else [])]:
             result = measure(shape, n)
             points.append((n, result["seconds"]))
-            print(f"| {label} | {n} | {result['seconds']:.2f} | {result['rss_mib']:.0f} | "
-                  f"{result['findings'] if result['findings'] >= 0 else '-'} |", flush=True)
-        summary.append((label, exponent(points[:len(sizes)])))
+            print(
+                f"| {label} | {n} | {result['seconds']:.2f} | {result['rss_mib']:.0f} | "
+                f"{result['findings'] if result['findings'] >= 0 else '-'} |",
+                flush=True,
+            )
+        summary.append((label, exponent(points[: len(sizes)])))
     print("\n| input | growth exponent |\n|---|---:|")
     for label, value in summary:
         print(f"| {label} | {value:.2f} |")

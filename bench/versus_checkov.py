@@ -81,8 +81,19 @@ def sampled(args: list[str], interval: float) -> tuple[float, float, float]:
 
 
 def checkov_command(checkov: str, path: Path) -> list[str]:
-    return [checkov, "-d", str(path), "--framework", "terraform", "kubernetes", "-o", "json", "--compact",
-            "--quiet", "--skip-download"]
+    return [
+        checkov,
+        "-d",
+        str(path),
+        "--framework",
+        "terraform",
+        "kubernetes",
+        "-o",
+        "json",
+        "--compact",
+        "--quiet",
+        "--skip-download",
+    ]
 
 
 def count(path: Path) -> tuple[int, int]:
@@ -102,9 +113,11 @@ def row(name: str, path: Path, checkov: str, repeat: int, checkov_repeat: int) -
     _, our_rss, our_pss = sampled(command, 0.01)
     theirs = [sampled(checkov_command(checkov, path), 0.1) for _ in range(checkov_repeat)]
     their_wall = statistics.median(r[0] for r in theirs)
-    line = (f"| {name} | {files} | {lines:,} | {their_wall:.2f} | {our_wall:.2f} | **{their_wall / our_wall:.1f}×** "
-            f"| {max(r[1] for r in theirs):.0f} / {max(r[2] for r in theirs):.0f} "
-            f"| {our_rss:.0f} / {our_pss:.0f} |")
+    line = (
+        f"| {name} | {files} | {lines:,} | {their_wall:.2f} | {our_wall:.2f} | **{their_wall / our_wall:.1f}×** "
+        f"| {max(r[1] for r in theirs):.0f} / {max(r[2] for r in theirs):.0f} "
+        f"| {our_rss:.0f} / {our_pss:.0f} |"
+    )
     return line, their_wall, our_wall
 
 
@@ -121,8 +134,10 @@ def main() -> int:
         return 2
     version = subprocess.run([args.checkov, "--version"], capture_output=True, text=True).stdout.strip()
     print(f"Checkov {version}; aiiac-ls `--check` with default jobs on {len(os.sched_getaffinity(0))} cores\n")
-    print("| input | files | lines | Checkov s | aiiac-ls s | ratio | Checkov peak RSS / PSS MiB "
-          "| aiiac-ls peak RSS / PSS MiB |")
+    print(
+        "| input | files | lines | Checkov s | aiiac-ls s | ratio | Checkov peak RSS / PSS MiB "
+        "| aiiac-ls peak RSS / PSS MiB |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     total, _, _ = row("**whole corpus, one run each**", corpus, args.checkov, args.repeat, args.checkov_repeat)
     print(total, flush=True)

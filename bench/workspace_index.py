@@ -36,8 +36,10 @@ def main() -> None:
         begin = time.perf_counter()
         workspace.context_facts(unit)
         merges.append((time.perf_counter() - begin) * 1000)
-    print(f"{len(units)} units indexed in {seconds:.2f} s, peak RSS {peak:.0f} MiB; "
-          f"context facts per analysis: median {statistics.median(merges):.2f} ms, max {max(merges):.2f} ms")
+    print(
+        f"{len(units)} units indexed in {seconds:.2f} s, peak RSS {peak:.0f} MiB; "
+        f"context facts per analysis: median {statistics.median(merges):.2f} ms, max {max(merges):.2f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ def run(paths, select=None, **config) -> Analysis:  # noqa: F821
     return Engine(settings).analyse_paths([str(p) for p in paths])
 
 
-
 def record_splits(monkeypatch) -> list[bool]:
     """For each two-process attempt of `--check -j 2` from now on, whether the worker's analysis
     was used (False: it was tried and the scan fell back to one process)."""

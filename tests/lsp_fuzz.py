@@ -43,10 +43,52 @@ LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 # what people type, and what breaks parsers: unbalanced brackets and template actions, CRLF and
 # lone CR, tabs, non-BMP characters (two UTF-16 units), half-typed keywords
-FRAGMENTS = ["{", "}", "[", "]", "(", ")", "{{", "}}", "{{ .Values.", "{{- if ", "{{ end }}", "${", "\"", "'",
-             ":", ": ", "- ", "#", "=", " = ", "\n", "\r\n", "\r", "\t", "  ", "😀", "é", "𝔘", "\u2028", "ß",
-             "resource \"aws_s3_bucket\" \"b\" {", "kind: Pod", "hostNetwork: true", "type: LoadBalancer",
-             "privileged: true", "0.0.0.0/0", "*", "---\n", "<<: *a", "&a ", "*a", "!!binary ", "null", "\\"]
+FRAGMENTS = [
+    "{",
+    "}",
+    "[",
+    "]",
+    "(",
+    ")",
+    "{{",
+    "}}",
+    "{{ .Values.",
+    "{{- if ",
+    "{{ end }}",
+    "${",
+    '"',
+    "'",
+    ":",
+    ": ",
+    "- ",
+    "#",
+    "=",
+    " = ",
+    "\n",
+    "\r\n",
+    "\r",
+    "\t",
+    "  ",
+    "😀",
+    "é",
+    "𝔘",
+    "\u2028",
+    "ß",
+    'resource "aws_s3_bucket" "b" {',
+    "kind: Pod",
+    "hostNetwork: true",
+    "type: LoadBalancer",
+    "privileged: true",
+    "0.0.0.0/0",
+    "*",
+    "---\n",
+    "<<: *a",
+    "&a ",
+    "*a",
+    "!!binary ",
+    "null",
+    "\\",
+]
 
 
 class ServerGone(AssertionError):
@@ -59,20 +101,26 @@ class Client:
     def __init__(self, command: list[str], cwd: Path, root: Path | None = None):
         """`root`: the workspace folder the client announces (default: `cwd`)."""
         root = root or cwd
-        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, cwd=cwd)
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd
+        )
         self.messages: queue.Queue = queue.Queue()
         self.stderr: list[bytes] = []
         self._next_id = 0
         threading.Thread(target=self._read, daemon=True).start()
         threading.Thread(target=lambda: self.stderr.extend(self.process.stderr), daemon=True).start()
-        capabilities = {"textDocument": {"diagnostic": {"dynamicRegistration": False},
-                                         "hover": {"contentFormat": ["markdown", "plaintext"]},
-                                         "codeAction": {"codeActionLiteralSupport": {"codeActionKind": {
-                                             "valueSet": ["quickfix", "source.fixAll"]}}}},
-                        "workspace": {"configuration": True}, "general": {"positionEncodings": ["utf-16"]}}
-        self.request("initialize", {"processId": os.getpid(), "rootUri": root.as_uri(),
-                                    "capabilities": capabilities})
+        capabilities = {
+            "textDocument": {
+                "diagnostic": {"dynamicRegistration": False},
+                "hover": {"contentFormat": ["markdown", "plaintext"]},
+                "codeAction": {
+                    "codeActionLiteralSupport": {"codeActionKind": {"valueSet": ["quickfix", "source.fixAll"]}}
+                },
+            },
+            "workspace": {"configuration": True},
+            "general": {"positionEncodings": ["utf-16"]},
+        }
+        self.request("initialize", {"processId": os.getpid(), "rootUri": root.as_uri(), "capabilities": capabilities})
         self.notify("initialized", {})
 
     def _read(self) -> None:
@@ -100,11 +148,16 @@ class Client:
             except queue.Empty:
                 continue
             if message is None:
-                raise ServerGone(f"server closed its output during {method}; stderr:\n"
-                                 + b"".join(self.stderr).decode("utf-8", "replace")[-3000:])
+                raise ServerGone(
+                    f"server closed its output during {method}; stderr:\n"
+                    + b"".join(self.stderr).decode("utf-8", "replace")[-3000:]
+                )
             if "method" in message and "id" in message:  # the server asks: configuration, progress...
-                result = [{}] * len(message.get("params", {}).get("items", [])) \
-                    if message["method"] == "workspace/configuration" else None
+                result = (
+                    [{}] * len(message.get("params", {}).get("items", []))
+                    if message["method"] == "workspace/configuration"
+                    else None
+                )
                 self._send({"jsonrpc": "2.0", "id": message["id"], "result": result})
             elif message.get("id") == ident:
                 if "error" in message:
@@ -166,11 +219,17 @@ def inside(document: Document, position: dict) -> bool:
     return 0 <= position["character"] <= len(lines[position["line"]].encode("utf-16-le")) // 2
 
 
-def check(client: Client, document: Document, rng: random.Random, stats: dict,
-          others: dict[str, Document] | None = None) -> None:
+def check(
+    client: Client, document: Document, rng: random.Random, stats: dict, others: dict[str, Document] | None = None
+) -> None:
     state = client.request("aiiac/documentState", {"uri": document.uri})
-    assert state == {"uri": document.uri, "open": True, "version": document.version, "length": len(document.text),
-                     "sha256": document.digest()}, f"server text drifted from the client's: {state}"
+    assert state == {
+        "uri": document.uri,
+        "open": True,
+        "version": document.version,
+        "length": len(document.text),
+        "sha256": document.digest(),
+    }, f"server text drifted from the client's: {state}"
     started = time.perf_counter()
     report = client.request("textDocument/diagnostic", {"textDocument": {"uri": document.uri}})
     stats["diagnostic_ms"].append((time.perf_counter() - started) * 1000)
@@ -180,16 +239,22 @@ def check(client: Client, document: Document, rng: random.Random, stats: dict,
         assert (start["line"], start["character"]) <= (end["line"], end["character"]), diagnostic
         stats["diagnostics"] += 1
     offset = rng.randint(0, len(document.text))
-    client.request("textDocument/hover", {"textDocument": {"uri": document.uri},
-                                          "position": document.position(offset)})
+    client.request("textDocument/hover", {"textDocument": {"uri": document.uri}, "position": document.position(offset)})
     low, high = sorted((rng.randint(0, len(document.text)), offset))
-    actions = client.request("textDocument/codeAction", {
-        "textDocument": {"uri": document.uri},
-        "range": {"start": document.position(low), "end": document.position(high)},
-        "context": {"diagnostics": report.get("items", [])[:5]}}) or []
+    actions = (
+        client.request(
+            "textDocument/codeAction",
+            {
+                "textDocument": {"uri": document.uri},
+                "range": {"start": document.position(low), "end": document.position(high)},
+                "context": {"diagnostics": report.get("items", [])[:5]},
+            },
+        )
+        or []
+    )
     open_documents = {**(others or {}), document.uri: document}
     for action in actions:
-        for edits in ((action.get("edit") or {}).get("documentChanges") or []):
+        for edits in (action.get("edit") or {}).get("documentChanges") or []:
             target = open_documents.get(edits["textDocument"]["uri"])  # a chart fix may edit values.yaml
             if target is None:
                 continue
@@ -219,15 +284,19 @@ def _random_edit(rng: random.Random, text: str) -> tuple[int, int, str]:
     if kind < 0.95:
         return start, min(len(text), start + rng.randint(0, 4)), "".join(rng.choices(FRAGMENTS, k=rng.randint(1, 4)))
     piece_start = rng.randint(0, len(text))
-    return start, start, text[piece_start:piece_start + rng.randint(1, 400)]  # a paste from elsewhere
+    return start, start, text[piece_start : piece_start + rng.randint(1, 400)]  # a paste from elsewhere
 
 
 def workspace(target: Path) -> list[Path]:
     """A scratch repository: the bundled example (Terraform + manifests) and a Helm chart."""
     shutil.copytree(ROOT / "examples" / "ml-platform", target / "ml-platform")
     shutil.copytree(ROOT / "tests" / "fixtures" / "charts" / "features", target / "chart")
-    return [target / "ml-platform" / "infra" / "main.tf", target / "ml-platform" / "k8s" / "triton.yaml",
-            target / "chart" / "values.yaml", target / "chart" / "templates" / "deployment.yaml"]
+    return [
+        target / "ml-platform" / "infra" / "main.tf",
+        target / "ml-platform" / "k8s" / "triton.yaml",
+        target / "chart" / "values.yaml",
+        target / "chart" / "templates" / "deployment.yaml",
+    ]
 
 
 def server_command() -> list[str]:
@@ -241,7 +310,8 @@ class Session:
     def __init__(self, scratch: Path):
         self.files = workspace(scratch)
         os.environ["PYTHONPATH"] = os.pathsep.join(
-            [str(ROOT / "server"), str(ROOT / "rules"), os.environ.get("PYTHONPATH", "")])
+            [str(ROOT / "server"), str(ROOT / "rules"), os.environ.get("PYTHONPATH", "")]
+        )
         self.client = Client(server_command(), scratch)
         self.documents: list[Document] = []
         self.stats = {"edits": 0, "diagnostics": 0, "diagnostic_ms": []}
@@ -253,22 +323,37 @@ class Session:
         self.documents = []
         for path in self.files:
             document = Document(path.as_uri(), path.read_text(encoding="utf-8"))
-            self.client.notify("textDocument/didOpen", {"textDocument": {
-                "uri": document.uri, "languageId": "yaml" if path.suffix == ".yaml" else "terraform",
-                "version": document.version, "text": document.text}})
+            self.client.notify(
+                "textDocument/didOpen",
+                {
+                    "textDocument": {
+                        "uri": document.uri,
+                        "languageId": "yaml" if path.suffix == ".yaml" else "terraform",
+                        "version": document.version,
+                        "text": document.text,
+                    }
+                },
+            )
             self.documents.append(document)
 
-    def edit(self, document: Document, start: int, end: int, insert: str, rng: random.Random,
-             whole: bool = False) -> None:
+    def edit(
+        self, document: Document, start: int, end: int, insert: str, rng: random.Random, whole: bool = False
+    ) -> None:
         """Send one edit (and, with `whole`, the full text again, as some clients do); check."""
         change = document.apply(start, end, insert)
-        self.client.notify("textDocument/didChange", {"textDocument": {"uri": document.uri, "version": document.version},
-                                                      "contentChanges": [change]})
+        self.client.notify(
+            "textDocument/didChange",
+            {"textDocument": {"uri": document.uri, "version": document.version}, "contentChanges": [change]},
+        )
         if whole:
             document.version += 1
-            self.client.notify("textDocument/didChange", {
-                "textDocument": {"uri": document.uri, "version": document.version},
-                "contentChanges": [{"text": document.text}]})
+            self.client.notify(
+                "textDocument/didChange",
+                {
+                    "textDocument": {"uri": document.uri, "version": document.version},
+                    "contentChanges": [{"text": document.text}],
+                },
+            )
         check(self.client, document, rng, self.stats, {d.uri: d for d in self.documents})
         self.stats["edits"] += 1
 
@@ -300,11 +385,18 @@ def run(edits: int, seed: int, out=sys.stdout) -> dict:
             session.edit(document, *random_edit(rng, document.text), rng, whole=rng.random() < 0.02)
             if out is not None and (number + 1) % 500 == 0:
                 memory = server_memory(session.client.process.pid).get("server_vmrss_mib")
-                print(f"  {number + 1} edits, {time.perf_counter() - started:.0f} s, server RSS {memory} MiB",
-                      file=out, flush=True)
-        stats = {**session.stats, "seed": seed, "seconds": time.perf_counter() - started,
-                 **server_memory(session.client.process.pid),
-                 "document_chars": [len(document.text) for document in session.documents]}
+                print(
+                    f"  {number + 1} edits, {time.perf_counter() - started:.0f} s, server RSS {memory} MiB",
+                    file=out,
+                    flush=True,
+                )
+        stats = {
+            **session.stats,
+            "seed": seed,
+            "seconds": time.perf_counter() - started,
+            **server_memory(session.client.process.pid),
+            "document_chars": [len(document.text) for document in session.documents],
+        }
         stats["exit_code"] = session.close()
     return stats
 

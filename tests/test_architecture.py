@@ -21,11 +21,17 @@ MAY_IMPORT = {
     "aiiac_ls.formats": {"aiiac_ls.limits", "aiiac_ls.model"},
     "aiiac_ls.suppress": {"aiiac_ls.model", "aiiac_ls.rules"},
     "aiiac_ls.fixes": {"aiiac_ls.formats", "aiiac_ls.model"},
-    "aiiac_ls.engine": {"aiiac_ls.config", "aiiac_ls.formats", "aiiac_ls.limits", "aiiac_ls.model",
-                        "aiiac_ls.policy", "aiiac_ls.rules", "aiiac_ls.suppress"},
+    "aiiac_ls.engine": {
+        "aiiac_ls.config",
+        "aiiac_ls.formats",
+        "aiiac_ls.limits",
+        "aiiac_ls.model",
+        "aiiac_ls.policy",
+        "aiiac_ls.rules",
+        "aiiac_ls.suppress",
+    },
     "aiiac_ls.parallel": {"aiiac_ls.engine", "aiiac_ls.model", "aiiac_ls.rules"},
-    "aiiac_ls.blast": {"aiiac_ls.config", "aiiac_ls.engine", "aiiac_ls.model", "aiiac_ls.policy",
-                       "aiiac_ls.report"},
+    "aiiac_ls.blast": {"aiiac_ls.config", "aiiac_ls.engine", "aiiac_ls.model", "aiiac_ls.policy", "aiiac_ls.report"},
     "aiiac_ls.workspace": {"aiiac_ls.config", "aiiac_ls.engine", "aiiac_ls.formats", "aiiac_ls.rules"},
     "aiiac_rules": {"aiiac_ls.model", "aiiac_ls.rules", "aiiac_ls.secrets"},
 }
@@ -64,7 +70,7 @@ def _imports(modules: dict[str, Path]) -> dict[str, set[str]]:
             if isinstance(node, ast.ImportFrom):
                 base = node.module or ""
                 if node.level:
-                    parts = package.split(".")[:len(package.split(".")) - node.level + 1]
+                    parts = package.split(".")[: len(package.split(".")) - node.level + 1]
                     base = ".".join(parts + ([node.module] if node.module else []))
                 targets = [base, *(f"{base}.{alias.name}" for alias in node.names)]
             elif isinstance(node, ast.Import):
@@ -127,21 +133,32 @@ def test_no_import_cycles():
 
 def test_each_part_imports_only_the_parts_below_it():
     graph = _imports(_modules())
-    wrong = sorted((module, target) for module, targets in graph.items() for target in targets
-                   if _part(module) in MAY_IMPORT and _part(target) != _part(module)
-                   and _part(target) not in MAY_IMPORT[_part(module)])
+    wrong = sorted(
+        (module, target)
+        for module, targets in graph.items()
+        for target in targets
+        if _part(module) in MAY_IMPORT
+        and _part(target) != _part(module)
+        and _part(target) not in MAY_IMPORT[_part(module)]
+    )
     assert wrong == []
-    front = sorted((module, target) for module, targets in graph.items() for target in targets
-                   if _part(target) in FRONT_ENDS and _part(module) not in FRONT_ENDS)
+    front = sorted(
+        (module, target)
+        for module, targets in graph.items()
+        for target in targets
+        if _part(target) in FRONT_ENDS and _part(module) not in FRONT_ENDS
+    )
     assert front == []  # nothing below the front ends imports them
 
 
 def test_the_engine_finds_the_rule_pack_through_its_entry_point():
     """Loading the engine, the language server and the CLI imports no rule; the first use of
     the rules loads the pack named by the `aiiac_ls.rule_packs` entry point."""
-    code = ("import sys, aiiac_ls.engine, aiiac_ls.lsp.server, aiiac_ls.cli\n"
-            "assert not [m for m in sys.modules if m.startswith('aiiac_rules')], 'imported early'\n"
-            "from aiiac_ls.rules import all_rules, rule_packs\n"
-            "print([pack.name for pack in rule_packs()], len(all_rules()) > 100)\n")
+    code = (
+        "import sys, aiiac_ls.engine, aiiac_ls.lsp.server, aiiac_ls.cli\n"
+        "assert not [m for m in sys.modules if m.startswith('aiiac_rules')], 'imported early'\n"
+        "from aiiac_ls.rules import all_rules, rule_packs\n"
+        "print([pack.name for pack in rule_packs()], len(all_rules()) > 100)\n"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "['aiiac'] True"

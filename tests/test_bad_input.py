@@ -54,8 +54,9 @@ def test_deeply_nested_yaml_and_json_flow(workdir):
 
 
 def test_deeply_nested_hcl(workdir):
-    (workdir / "main.tf").write_text('resource "aws_s3_bucket" "b" {\n  bucket = "acme-models"\n  x = '
-                                     + "[" * 3000 + "]" * 3000 + "\n}\n")
+    (workdir / "main.tf").write_text(
+        'resource "aws_s3_bucket" "b" {\n  bucket = "acme-models"\n  x = ' + "[" * 3000 + "]" * 3000 + "\n}\n"
+    )
     analysis = run(["."], select=["AIS401"])
     assert [f.rule for f in analysis.findings] == ["AIS401"]
 
@@ -70,8 +71,9 @@ def test_binary_non_utf8_empty_and_huge_files(workdir):
     analysis = run(["."], select=["AIS110"])
     problems = _problems(analysis)
     assert problems["bin.tf"].message == "binary file (contains NUL bytes); not analysed"
-    assert problems["latin1.yaml"].message == ("not valid UTF-8 (byte 0xe9 at line 2, column 10); "
-                                               "save the file as UTF-8")
+    assert problems["latin1.yaml"].message == (
+        "not valid UTF-8 (byte 0xe9 at line 2, column 10); save the file as UTF-8"
+    )
     assert (problems["latin1.yaml"].span.start_line, problems["latin1.yaml"].span.start_col) == (1, 9)
     assert problems["huge.yaml"].message == "file too large (50.0 MiB; the limit `max-file-mb` is 10 MiB); not analysed"
     assert "empty.yaml" not in problems and "empty.tf" not in problems
@@ -107,7 +109,9 @@ def test_chart_in_a_scanned_tree_is_rendered_not_read_as_plain_yaml(workdir):
     analysis = run(["."], select=["AIS110"])
     assert analysis.problems == []
     assert sorted((f.file, f.span.start_line) for f in analysis.findings) == [
-        (os.path.join("chart", "templates", "pod.yaml"), 5), ("ok.yaml", 5)]
+        (os.path.join("chart", "templates", "pod.yaml"), 5),
+        ("ok.yaml", 5),
+    ]
 
 
 def test_symlink_loops_do_not_hang(workdir):
@@ -135,28 +139,35 @@ def test_rule_exception_becomes_internal_problem(workdir, monkeypatch):
 def test_limits_are_configurable_and_named_in_the_messages(workdir):
     from aiiac_ls.config import load_config
 
-    (workdir / ".aiiac.toml").write_text(textwrap.dedent("""\
+    (workdir / ".aiiac.toml").write_text(
+        textwrap.dedent("""\
         [limits]
         max-file-mb = 0.001
         yaml-max-nodes = 20
-        """))
+        """)
+    )
     (workdir / "big.yaml").write_text("a: 1\n" * 300)  # 1,500 bytes
     (workdir / "many.yaml").write_text("a: [" + ", ".join(["1"] * 30) + "]\n")
     analysis = Engine(load_config(["."])).analyse_paths(["."])
     problems = _problems(analysis)
-    assert problems["big.yaml"].message == ("file too large (0.0 MiB; the limit `max-file-mb` is 0.001 MiB); "
-                                            "not analysed")
-    assert problems["many.yaml"].message == ("YAML document expands to more than 20 nodes (alias bomb?); "
-                                             "not analysed (limit `yaml-max-nodes`)")
+    assert problems["big.yaml"].message == (
+        "file too large (0.0 MiB; the limit `max-file-mb` is 0.001 MiB); not analysed"
+    )
+    assert problems["many.yaml"].message == (
+        "YAML document expands to more than 20 nodes (alias bomb?); not analysed (limit `yaml-max-nodes`)"
+    )
     assert "ok.yaml" in analysis.sources
 
 
-@pytest.mark.parametrize("table, message", [
-    ("max-file = 3", "unknown key `max-file` in limits"),
-    ("yaml-max-nodes = 0", "`yaml-max-nodes` must be a positive whole number"),
-    ("yaml-max-nodes = 1.5", "`yaml-max-nodes` must be a positive whole number"),
-    ("template-timeout-seconds = \"10\"", "`template-timeout-seconds` must be a positive number"),
-])
+@pytest.mark.parametrize(
+    "table, message",
+    [
+        ("max-file = 3", "unknown key `max-file` in limits"),
+        ("yaml-max-nodes = 0", "`yaml-max-nodes` must be a positive whole number"),
+        ("yaml-max-nodes = 1.5", "`yaml-max-nodes` must be a positive whole number"),
+        ('template-timeout-seconds = "10"', "`template-timeout-seconds` must be a positive number"),
+    ],
+)
 def test_bad_limits_are_configuration_errors(workdir, table, message):
     from aiiac_ls.config import ConfigError, load_config
 
@@ -177,7 +188,10 @@ def test_template_limits_from_config(workdir):
     [problem] = Engine(load_config(["."])).analyse_paths(["c"]).problems
     assert problem.message == "render error: more than 10 range iterations (limit `template-max-iterations`)"
     assert (problem.file, problem.span.start_line, problem.span.start_col) == (
-        os.path.join("c", "templates", "loop.yaml"), 0, 0)
+        os.path.join("c", "templates", "loop.yaml"),
+        0,
+        0,
+    )
 
 
 def test_fifo_is_reported_not_read(workdir):
@@ -196,10 +210,12 @@ def test_symlinks_are_reported_with_their_target_never_followed(workdir, tmp_pat
     analysis = run(["."], select=["AIS110"])
     problems = _problems(analysis)
     assert problems["link.yaml"].kind == "skipped"
-    assert problems["link.yaml"].message == (f"symlink to {outside / 'secret.yaml'} (outside the scanned "
-                                             "folders); not followed")
-    assert problems["linked-folder"].message == (f"symlinked folder to {outside} (outside the scanned folders); "
-                                                 "not followed")
+    assert problems["link.yaml"].message == (
+        f"symlink to {outside / 'secret.yaml'} (outside the scanned folders); not followed"
+    )
+    assert problems["linked-folder"].message == (
+        f"symlinked folder to {outside} (outside the scanned folders); not followed"
+    )
     assert problems["again.yaml"].message == "symlink to ok.yaml (inside the scan, read at its own path); not followed"
     assert [f.file for f in analysis.findings] == ["ok.yaml"]
 
@@ -210,7 +226,7 @@ def test_chart_files_left_out_are_named(workdir, tmp_path_factory):
     chart = workdir / "c"
     (chart / "templates").mkdir(parents=True)
     (chart / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
-    (chart / "templates" / "pod.yaml").write_text(GOOD_POD + "---\n{{ .Files.Get \"files/passwd\" | quote }}\n")
+    (chart / "templates" / "pod.yaml").write_text(GOOD_POD + '---\n{{ .Files.Get "files/passwd" | quote }}\n')
     (chart / "files").mkdir()
     os.symlink(outside / "passwd", chart / "files" / "passwd")
     (chart / "templates" / "huge.yaml").write_text("# x\n" * 700_000)  # 2.7 MiB
@@ -219,8 +235,10 @@ def test_chart_files_left_out_are_named(workdir, tmp_path_factory):
     passwd = problems[os.path.join("c", "files", "passwd")]
     assert (passwd.kind, passwd.message) == ("skipped", "chart file a symlink to outside the chart; not read")
     huge = problems[os.path.join("c", "templates", "huge.yaml")]
-    assert (huge.kind, huge.message) == ("skipped", "chart file larger than 2 MiB (limit `chart-max-file-mb`); "
-                                                    "not read")
+    assert (huge.kind, huge.message) == (
+        "skipped",
+        "chart file larger than 2 MiB (limit `chart-max-file-mb`); not read",
+    )
     assert sorted(f.file for f in analysis.findings) == [os.path.join("c", "templates", "pod.yaml"), "ok.yaml"]
     assert not any("root:x" in source.text for source in analysis.sources.values())
 
@@ -240,7 +258,9 @@ def test_a_bug_on_one_file_is_an_internal_problem_not_a_crash(workdir, monkeypat
     analysis = run(["."], select=["AIS110"])
     problem = _problems(analysis)["trigger.yaml"]
     assert (problem.kind, problem.message) == (
-        "internal", "internal error while reading the YAML: KeyError: 'parser bug' (please report this)")
+        "internal",
+        "internal error while reading the YAML: KeyError: 'parser bug' (please report this)",
+    )
     assert [f.file for f in analysis.findings] == ["ok.yaml"]
 
 

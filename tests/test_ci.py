@@ -52,6 +52,7 @@ def infra(tmp_path, monkeypatch):
 
 # ---- baselines -----------------------------------------------------------------------------------
 
+
 def test_baseline_survives_line_shifts_and_reports_only_new_findings(infra, capsys):
     code, _, err = _check(capsys, "infra", "--write-baseline", "baseline.json", "--format", "json")
     assert code == 1 and "wrote 2 findings to the baseline baseline.json" in err
@@ -60,7 +61,8 @@ def test_baseline_survives_line_shifts_and_reports_only_new_findings(infra, caps
 
     # unrelated edits: a comment block above, different indentation of the flagged lines
     shifted = "# owned by the ML platform team\n# see RUNBOOK.md\n\n" + MAIN_TF.lstrip("\n").replace(
-        '  acl    = "public-read"', '  acl = "public-read"')
+        '  acl    = "public-read"', '  acl = "public-read"'
+    )
     (infra / "infra" / "main.tf").write_text(shifted)
     code, out, _ = _check(capsys, "infra", "--baseline", "baseline.json")
     assert code == 0
@@ -70,13 +72,16 @@ def test_baseline_survives_line_shifts_and_reports_only_new_findings(infra, caps
     assert code == 1 and json.loads(out)["baselined"] == 2
 
     # a new exposure: only it is reported, and it fails the run
-    (infra / "infra" / "main.tf").write_text(shifted + 'resource "aws_s3_bucket_acl" "weights" {\n  bucket = "acme-weights"\n'
-                                               '  acl    = "public-read-write"\n}\n')
+    (infra / "infra" / "main.tf").write_text(
+        shifted + 'resource "aws_s3_bucket_acl" "weights" {\n  bucket = "acme-weights"\n'
+        '  acl    = "public-read-write"\n}\n'
+    )
     code, out, _ = _check(capsys, "infra", "--baseline", "baseline.json", "--format", "json")
     report = json.loads(out)
     assert code == 1
     assert [(f["rule"], f["line"], f["resource"]) for f in report["findings"]] == [
-        ("AIS402", 20, "aws_s3_bucket_acl.weights")]
+        ("AIS402", 20, "aws_s3_bucket_acl.weights")
+    ]
 
 
 def test_sarif_partial_fingerprints_are_the_baseline_fingerprints(infra, capsys):
@@ -89,7 +94,10 @@ def test_sarif_partial_fingerprints_are_the_baseline_fingerprints(infra, capsys)
 
 def test_identical_lines_get_distinct_fingerprints(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    _write(tmp_path, {"sg.tf": """
+    _write(
+        tmp_path,
+        {
+            "sg.tf": """
         resource "aws_security_group" "a" {
           ingress {
             from_port   = 22
@@ -104,7 +112,9 @@ def test_identical_lines_get_distinct_fingerprints(tmp_path, monkeypatch, capsys
             cidr_blocks = ["0.0.0.0/0"]
           }
         }
-        """})
+        """
+        },
+    )
     _, out, _ = _check(capsys, "sg.tf", "--format", "json", "--select", "AIS202")
     prints = [f["fingerprint"] for f in json.loads(out)["findings"]]
     assert len(prints) == 2 and prints[1] == prints[0] + ":1"
@@ -122,6 +132,7 @@ def test_baseline_and_fail_on_errors(infra, capsys):
 
 
 # ---- formats -------------------------------------------------------------------------------------
+
 
 def test_github_annotations(infra, capsys):
     code, out, _ = _check(capsys, "infra", "--format", "github")
@@ -146,19 +157,26 @@ def test_junit_report(infra, capsys):
     _, out, _ = _check(capsys, "infra", "--format", "junit", "--select", "AIS202,AIS402")
     suite = ET.fromstring(out).find("testsuite")
     assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("3", "2", "0")
-    cases = [(c.get("classname"), c.get("name"), c.find("failure").get("type") if c.find("failure") is not None
-              else None) for c in suite.findall("testcase")]
-    assert cases == [("infra/clean.tf", "aiiac-ls", None),
-                     ("infra/main.tf", "AIS202 aws_security_group.inference:7", "high"),
-                     ("infra/main.tf", "AIS402 aws_s3_bucket_acl.models:13", "critical")]
+    cases = [
+        (c.get("classname"), c.get("name"), c.find("failure").get("type") if c.find("failure") is not None else None)
+        for c in suite.findall("testcase")
+    ]
+    assert cases == [
+        ("infra/clean.tf", "aiiac-ls", None),
+        ("infra/main.tf", "AIS202 aws_security_group.inference:7", "high"),
+        ("infra/main.tf", "AIS402 aws_s3_bucket_acl.models:13", "critical"),
+    ]
 
 
 def test_markdown_report(infra, capsys):
     _, out, _ = _check(capsys, "infra", "--format", "markdown")
     assert out.splitlines()[:7] == [
-        "## aiiac-ls", "",
-        "2 findings (1 critical, 1 high) in 1 files.", "",
-        "| Severity | Rule | Location | Finding |", "|---|---|---|---|",
+        "## aiiac-ls",
+        "",
+        "2 findings (1 critical, 1 high) in 1 files.",
+        "",
+        "| Severity | Rule | Location | Finding |",
+        "|---|---|---|---|",
         "| high | `AIS202` | `infra/main.tf:7` | ingress from 0.0.0.0/0 to 8000 (Triton HTTP / vLLM) |",
     ]
 
@@ -174,9 +192,11 @@ def _git(root: Path, *args: str) -> None:
 
 @pytest.fixture
 def repo(tmp_path, monkeypatch):
-    _write(tmp_path, {
-        "infra/variables.tf": 'variable "public" {\n  default = false\n}\n',
-        "infra/main.tf": """
+    _write(
+        tmp_path,
+        {
+            "infra/variables.tf": 'variable "public" {\n  default = false\n}\n',
+            "infra/main.tf": """
             resource "aws_security_group" "inference" {
               name = "inference"
               ingress {
@@ -192,9 +212,9 @@ def repo(tmp_path, monkeypatch):
               acl    = "public-read"
             }
             """,
-        "charts/srv/Chart.yaml": "apiVersion: v2\nname: srv\nversion: 0.1.0\n",
-        "charts/srv/values.yaml": "service:\n  type: ClusterIP\n",
-        "charts/srv/templates/service.yaml": """
+            "charts/srv/Chart.yaml": "apiVersion: v2\nname: srv\nversion: 0.1.0\n",
+            "charts/srv/values.yaml": "service:\n  type: ClusterIP\n",
+            "charts/srv/templates/service.yaml": """
             apiVersion: v1
             kind: Service
             metadata:
@@ -204,7 +224,8 @@ def repo(tmp_path, monkeypatch):
               ports:
                 - port: 8000
             """,
-    })
+        },
+    )
     _git(tmp_path, "init", "-q")
     _git(tmp_path, "-c", "user.email=t@example.com", "-c", "user.name=t", "add", "-A")
     _git(tmp_path, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "base")
@@ -217,8 +238,10 @@ def test_blast_radius_follows_variables_and_values(repo, capsys):
     (repo / "infra" / "terraform.tfvars").write_text("public = true\n")
     (repo / "charts" / "srv" / "values.yaml").write_text("service:\n  type: LoadBalancer\n")
     main_tf = (repo / "infra" / "main.tf").read_text()
-    (repo / "infra" / "main.tf").write_text(main_tf.replace('acl    = "public-read"', 'acl    = "private"')
-                                            + 'resource "aws_s3_bucket" "cache" {\n  bucket = "acme-cache"\n}\n')
+    (repo / "infra" / "main.tf").write_text(
+        main_tf.replace('acl    = "public-read"', 'acl    = "private"')
+        + 'resource "aws_s3_bucket" "cache" {\n  bucket = "acme-cache"\n}\n'
+    )
     code, out, _ = _check(capsys, "--diff", "HEAD", "--format", "json")
     diff = json.loads(out)["diff"]
     assert code == 1
@@ -228,12 +251,15 @@ def test_blast_radius_follows_variables_and_values(repo, capsys):
         {"status": "added", "file": "infra/terraform.tfvars"},
     ]
     assert diff["resources"] == [
-        {"status": "modified", "resource": "Service/release-name-srv", "file": "charts/srv/templates/service.yaml",
-         "because": ["charts/srv/values.yaml"]},
+        {
+            "status": "modified",
+            "resource": "Service/release-name-srv",
+            "file": "charts/srv/templates/service.yaml",
+            "because": ["charts/srv/values.yaml"],
+        },
         {"status": "added", "resource": "aws_s3_bucket.cache", "file": "infra/main.tf", "because": []},
         {"status": "modified", "resource": "aws_s3_bucket_acl.models", "file": "infra/main.tf", "because": []},
-        {"status": "modified", "resource": "aws_security_group.inference", "file": "infra/main.tf",
-         "because": []},
+        {"status": "modified", "resource": "aws_security_group.inference", "file": "infra/main.tf", "because": []},
     ]
     assert [(f["rule"], f["line"]) for f in diff["findings"]["fixed"]] == [("AIS402", 13)]
     report = json.loads(out)
@@ -243,9 +269,12 @@ def test_blast_radius_follows_variables_and_values(repo, capsys):
     code, out, _ = _check(capsys, "--diff", "HEAD", "--format", "markdown")
     lines = out.splitlines()
     assert lines[2].startswith("Compared with `HEAD` (") and lines[2].endswith(
-        "): **3 new** (3 high), 1 fixed, 0 unchanged findings.")
-    assert "| modified | `Service/release-name-srv` | `charts/srv/templates/service.yaml` | through " \
-           "`charts/srv/values.yaml` |" in lines
+        "): **3 new** (3 high), 1 fixed, 0 unchanged findings."
+    )
+    assert (
+        "| modified | `Service/release-name-srv` | `charts/srv/templates/service.yaml` | through "
+        "`charts/srv/values.yaml` |" in lines
+    )
 
 
 @needs_git
@@ -301,8 +330,11 @@ def test_pre_commit_hooks_run_the_check_on_the_files_pre_commit_passes(infra, ca
     assert [hook["id"] for hook in hooks] == ["aiiac-ls", "aiiac-ls-rego"]
     for hook in hooks:
         assert hook["language"] == "python" and hook["entry"].split()[0] == "aiiac-ls"
-        staged = [name for name in ("infra/main.tf", "README.md", "k8s/app.yml", "chart/templates/_helpers.tpl")
-                  if re.search(hook["files"], name)]
+        staged = [
+            name
+            for name in ("infra/main.tf", "README.md", "k8s/app.yml", "chart/templates/_helpers.tpl")
+            if re.search(hook["files"], name)
+        ]
         assert staged == ["infra/main.tf", "k8s/app.yml", "chart/templates/_helpers.tpl"]
         code = main([*hook["entry"].split()[1:], "infra/main.tf"])
         assert code == 1 and "AIS402" in capsys.readouterr().out

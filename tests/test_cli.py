@@ -48,15 +48,22 @@ def test_json_contract_with_character_columns(project, capsys):
     assert data["errors"] == []
     [finding] = data["findings"]
     assert finding == {
-        "rule": "AIS110", "severity": "medium", "title": "Image is not pinned to a version",
+        "rule": "AIS110",
+        "severity": "medium",
+        "title": "Image is not pinned to a version",
         "message": "image `vllm/vllm-openai:latest` uses the floating `latest` tag",
-        "file": os.path.join("k8s", "pod.yaml"), "line": 9, "column": 20, "end_line": 9, "end_column": 52,
+        "file": os.path.join("k8s", "pod.yaml"),
+        "line": 9,
+        "column": 20,
+        "end_line": 9,
+        "end_column": 52,
         "resource": "Pod/é😀-vllm",
         "equivalents": {"checkov": ["CKV_K8S_14"], "trivy": ["KSV013"], "kics": [], "kube-linter": ["latest-tag"]},
-        "fixable": False, "fingerprint": finding["fingerprint"],
+        "fixable": False,
+        "fingerprint": finding["fingerprint"],
     }
     line = POD.splitlines()[8]
-    assert line[finding["column"] - 1:finding["end_column"] - 1] == 'image: "vllm/vllm-openai:latest"'
+    assert line[finding["column"] - 1 : finding["end_column"] - 1] == 'image: "vllm/vllm-openai:latest"'
 
 
 def test_exit_codes_and_threshold(project, capsys):
@@ -89,8 +96,10 @@ def test_missing_path_is_a_usage_error(project, capsys):
 def test_text_output_has_code_frame_and_summary(project, capsys):
     assert main(["--check", "k8s", "--no-color"]) == 1
     out = capsys.readouterr().out
-    assert out.splitlines()[0] == (f"{os.path.join('k8s', 'pod.yaml')}:9:20: AIS110 [medium] image "
-                                   "`vllm/vllm-openai:latest` uses the floating `latest` tag")
+    assert out.splitlines()[0] == (
+        f"{os.path.join('k8s', 'pod.yaml')}:9:20: AIS110 [medium] image "
+        "`vllm/vllm-openai:latest` uses the floating `latest` tag"
+    )
     assert "9 |" in out and "\x1b[" not in out
     assert out.rstrip().endswith("Found 1 finding (1 medium) in 1 file.")
 
@@ -125,13 +134,16 @@ def test_sarif_is_valid_against_the_official_schema(project, capsys):
 
 def test_secret_never_printed(project, capsys):
     token = "hf_ZyXwVuTsRqPoNmLkJiHgFeDcBa9876543210"
-    (project / "k8s" / "secret.yaml").write_text(textwrap.dedent(f"""\
+    (project / "k8s" / "secret.yaml").write_text(
+        textwrap.dedent(f"""\
         apiVersion: v1
         kind: ConfigMap
         metadata: {{name: cfg}}
         data:
           HF_TOKEN: {token}
-        """), encoding="utf-8")
+        """),
+        encoding="utf-8",
+    )
     for fmt in ("text", "json", "sarif"):
         main(["--check", "k8s", "--format", fmt, "--no-color"])
         out = capsys.readouterr().out

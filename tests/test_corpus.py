@@ -45,8 +45,11 @@ def test_every_corpus_file_is_analysed_or_named_with_a_reason():
     # and one eks-blueprints template that real helm renders to invalid YAML as well
     errors = [p for p in analysis.problems if p.kind not in ("warning", "skipped")]
     assert [(os.path.relpath(p.file, CORPUS), p.message.split(":")[0]) for p in errors] == [
-        ("terraform-aws-eks-blueprints/patterns/bottlerocket/karpenter-resources/templates/nodepool.yaml",
-         "rendered template is not valid YAML")]
+        (
+            "terraform-aws-eks-blueprints/patterns/bottlerocket/karpenter-resources/templates/nodepool.yaml",
+            "rendered template is not valid YAML",
+        )
+    ]
 
 
 def test_two_processes_find_what_one_finds_on_the_corpus(capsys, monkeypatch):
@@ -64,8 +67,9 @@ def test_two_processes_find_what_one_finds_on_the_corpus(capsys, monkeypatch):
 def test_the_server_scans_the_corpus_as_a_workspace():
     with tempfile.TemporaryDirectory() as scratch:
         client = lsp_fuzz.Client(lsp_fuzz.server_command(), Path(scratch), root=CORPUS)
-        summary = client.request("workspace/executeCommand", {"command": "aiiac.scanWorkspace", "arguments": []},
-                                 timeout=300)
+        summary = client.request(
+            "workspace/executeCommand", {"command": "aiiac.scanWorkspace", "arguments": []}, timeout=300
+        )
         assert client.close() == 0
     assert summary["internal"] == 0 and not summary["cancelled"]
     assert summary["files"] > 1000 and summary["findings"] > 2000
@@ -79,8 +83,10 @@ def _snapshot_lines(report: dict) -> list[str]:
     lines = []
     for finding in report["findings"]:
         where = f"{finding['file']}:{finding['line']}:{finding['column']}-{finding['end_line']}:{finding['end_column']}"
-        lines.append(f"{where} {finding['rule']} {finding['severity']} {finding['resource']} "
-                     f"fix={finding['fixable']} | {finding['message']}")
+        lines.append(
+            f"{where} {finding['rule']} {finding['severity']} {finding['resource']} "
+            f"fix={finding['fixable']} | {finding['message']}"
+        )
     for problem in report["errors"]:
         lines.append(f"{problem['file']}:{problem.get('line', '')} {problem['kind']} | {problem['message']}")
     return lines

@@ -13,8 +13,13 @@ def test_pod_specs_inside_serving_crds_are_checked_at_the_nested_field():
     found = {(f.file, f.rule, f.span.start_line + 1) for f in analysis.findings}
     assert found == {(file, rule, line) for file, rule, line, _ in expectations(CRDS)}
     resources = sorted({f.resource for f in analysis.findings})
-    assert resources == ["InferenceService/llama", "LeaderWorkerSet/vllm-multinode", "RayService/serve",
-                         "SeldonDeployment/iris", "Service/embedder"]
+    assert resources == [
+        "InferenceService/llama",
+        "LeaderWorkerSet/vllm-multinode",
+        "RayService/serve",
+        "SeldonDeployment/iris",
+        "Service/embedder",
+    ]
 
 
 def test_kserve_model_spec_counts_as_the_serving_container():

@@ -35,8 +35,12 @@ def _run(args: list[str], tmp_path: Path) -> dict:
     target = tmp_path / "service.yaml"
     target.write_text(SERVICE, encoding="utf-8")
     out = tmp_path / "result.json"
-    env = {**os.environ, "AIIAC_CMD": json.dumps([sys.executable, "-m", "aiiac_ls.cli"]),
-           "AIIAC_FILE": str(target), "AIIAC_OUT": str(out)}
+    env = {
+        **os.environ,
+        "AIIAC_CMD": json.dumps([sys.executable, "-m", "aiiac_ls.cli"]),
+        "AIIAC_FILE": str(target),
+        "AIIAC_OUT": str(out),
+    }
     process = subprocess.run(args, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert out.exists(), f"the editor produced no result: {process.stdout[-2000:]} {process.stderr[-2000:]}"
     result = json.loads(out.read_text())
@@ -61,8 +65,10 @@ def _emacs_load_path() -> list[str]:
     return args
 
 
-@pytest.mark.skipif(shutil.which("emacs") is None or not glob.glob("/usr/share/emacs/site-lisp/elpa/eglot-*"),
-                    reason="Emacs with eglot is not installed (apt-get install emacs-nox elpa-eglot elpa-yaml-mode)")
+@pytest.mark.skipif(
+    shutil.which("emacs") is None or not glob.glob("/usr/share/emacs/site-lisp/elpa/eglot-*"),
+    reason="Emacs with eglot is not installed (apt-get install emacs-nox elpa-eglot elpa-yaml-mode)",
+)
 def test_emacs_eglot(tmp_path):
     steps = _run(["emacs", "--batch", "-Q", *_emacs_load_path(), "-l", str(HERE / "eglot.el")], tmp_path)
     assert steps["diagnostics"] == ["AIS201:7"]

@@ -43,7 +43,10 @@ def _clean(folder, rule):
 
 
 def test_run_as_non_root_inserted_after_last_key_of_container(workdir):
-    _write(workdir / "k8s", "triton.yaml", """
+    _write(
+        workdir / "k8s",
+        "triton.yaml",
+        """
         apiVersion: apps/v1
         kind: Deployment
         metadata:
@@ -57,7 +60,8 @@ def test_run_as_non_root_inserted_after_last_key_of_container(workdir):
                   ports:
                     - containerPort: 8000
               volumes: []
-        """)
+        """,
+    )
     text = _fix_once(workdir / "k8s", "AIS101")
     assert text.splitlines()[9:14] == [
         "          image: nvcr.io/nvidia/tritonserver:24.05-py3",
@@ -70,7 +74,10 @@ def test_run_as_non_root_inserted_after_last_key_of_container(workdir):
 
 
 def test_second_fix_reuses_the_security_context_the_first_created(workdir):
-    _write(workdir / "k8s", "pod.yaml", """
+    _write(
+        workdir / "k8s",
+        "pod.yaml",
+        """
         apiVersion: v1
         kind: Pod
         metadata: {name: vllm}
@@ -78,7 +85,8 @@ def test_second_fix_reuses_the_security_context_the_first_created(workdir):
           containers:
             - name: vllm
               image: vllm/vllm-openai:v0.6.3
-        """)
+        """,
+    )
     _fix_once(workdir / "k8s", "AIS101")
     text = _fix_once(workdir / "k8s", "AIS105")
     assert text.splitlines()[7:10] == [
@@ -89,7 +97,10 @@ def test_second_fix_reuses_the_security_context_the_first_created(workdir):
 
 
 def test_fix_into_empty_flow_mapping_and_replace_false(workdir):
-    _write(workdir / "k8s", "pod.yaml", """
+    _write(
+        workdir / "k8s",
+        "pod.yaml",
+        """
         apiVersion: v1
         kind: Pod
         metadata: {name: vllm}
@@ -102,7 +113,8 @@ def test_fix_into_empty_flow_mapping_and_replace_false(workdir):
               image: b:1
               securityContext:
                 readOnlyRootFilesystem: false  # was needed for pip
-        """)
+        """,
+    )
     _fix_once(workdir / "k8s", "AIS105", 0)
     text = _fix_once(workdir / "k8s", "AIS105", 0)
     assert "      securityContext: {readOnlyRootFilesystem: true}" in text.splitlines()
@@ -111,7 +123,10 @@ def test_fix_into_empty_flow_mapping_and_replace_false(workdir):
 
 
 def test_load_balancer_becomes_cluster_ip_and_external_fields_go(workdir):
-    _write(workdir / "k8s", "svc.yaml", """
+    _write(
+        workdir / "k8s",
+        "svc.yaml",
+        """
         apiVersion: v1
         kind: Service
         metadata:
@@ -126,7 +141,8 @@ def test_load_balancer_becomes_cluster_ip_and_external_fields_go(workdir):
               port: 8000
             - port: 8001
               nodePort: 30081
-        """)
+        """,
+    )
     text = _fix_once(workdir / "k8s", "AIS201")
     assert text == textwrap.dedent("""\
         apiVersion: v1
@@ -145,7 +161,10 @@ def test_load_balancer_becomes_cluster_ip_and_external_fields_go(workdir):
 
 
 def test_drop_all_replaces_a_block_list(workdir):
-    _write(workdir / "k8s", "pod.yaml", """
+    _write(
+        workdir / "k8s",
+        "pod.yaml",
+        """
         apiVersion: v1
         kind: Pod
         metadata: {name: x}
@@ -159,7 +178,8 @@ def test_drop_all_replaces_a_block_list(workdir):
                     - NET_RAW
                     - SYS_ADMIN
                   add: [SYS_PTRACE]
-        """)
+        """,
+    )
     text = _fix_once(workdir / "k8s", "AIS106")
     assert text.splitlines()[8:12] == [
         "        capabilities:",
@@ -171,7 +191,10 @@ def test_drop_all_replaces_a_block_list(workdir):
 
 
 def test_public_access_block_added_after_bucket_and_valid(workdir):
-    _write(workdir / "infra", "main.tf", """
+    _write(
+        workdir / "infra",
+        "main.tf",
+        """
         resource "aws_s3_bucket" "models" {
           bucket = "acme-models"
         }
@@ -179,9 +202,11 @@ def test_public_access_block_added_after_bucket_and_valid(workdir):
         output "bucket" {
           value = aws_s3_bucket.models.id
         }
-        """)
+        """,
+    )
     text = _fix_once(workdir / "infra", "AIS401")
-    assert text.startswith(textwrap.dedent("""\
+    assert text.startswith(
+        textwrap.dedent("""\
         resource "aws_s3_bucket" "models" {
           bucket = "acme-models"
         }
@@ -195,24 +220,32 @@ def test_public_access_block_added_after_bucket_and_valid(workdir):
           restrict_public_buckets = true
         }
 
-        output "bucket" {"""))
+        output "bucket" {""")
+    )
     assert _clean(workdir / "infra", "AIS401") == []
 
 
 def test_public_access_block_for_counted_bucket_iterates_it(workdir):
-    _write(workdir / "infra", "main.tf", """
+    _write(
+        workdir / "infra",
+        "main.tf",
+        """
         resource "aws_s3_bucket" "models" {
           count  = 2
           bucket = "acme-models-${count.index}"
         }
-        """)
+        """,
+    )
     text = _fix_once(workdir / "infra", "AIS401")
     assert "  count  = length(aws_s3_bucket.models)\n  bucket = aws_s3_bucket.models[count.index].id\n" in text
     assert _clean(workdir / "infra", "AIS401") == []
 
 
 def test_missing_public_access_flag_inserted_before_closing_brace(workdir):
-    _write(workdir / "infra", "main.tf", """
+    _write(
+        workdir / "infra",
+        "main.tf",
+        """
         resource "aws_s3_bucket" "m" {
           bucket = "acme-models"
         }
@@ -222,7 +255,8 @@ def test_missing_public_access_flag_inserted_before_closing_brace(workdir):
           block_public_policy     = true
           ignore_public_acls      = true
         }
-        """)
+        """,
+    )
     text = _fix_once(workdir / "infra", "AIS401")
     assert text.splitlines()[7:10] == [
         "  ignore_public_acls      = true",
@@ -233,7 +267,10 @@ def test_missing_public_access_flag_inserted_before_closing_brace(workdir):
 
 
 def test_scope_get_object_to_model_prefix_keeps_the_reference(workdir):
-    _write(workdir / "infra", "main.tf", """
+    _write(
+        workdir / "infra",
+        "main.tf",
+        """
         resource "aws_s3_bucket" "models" {
           bucket = "acme-models"
         }
@@ -251,14 +288,18 @@ def test_scope_get_object_to_model_prefix_keeps_the_reference(workdir):
             resources = ["${aws_s3_bucket.models.arn}/*"]
           }
         }
-        """)
+        """,
+    )
     text = _fix_once(workdir / "infra", "AIS301")
     assert '    resources = ["${aws_s3_bucket.models.arn}/models/llama-3-8b/*"]' in text.splitlines()
     assert _clean(workdir / "infra", "AIS301") == []
 
 
 def test_scope_star_resource_in_jsonencode(workdir):
-    _write(workdir / "infra", "main.tf", """
+    _write(
+        workdir / "infra",
+        "main.tf",
+        """
         resource "aws_s3_bucket" "weights" {
           bucket = "acme-weights"
         }
@@ -266,14 +307,18 @@ def test_scope_star_resource_in_jsonencode(workdir):
           role   = "serving"
           policy = jsonencode({ Statement = [{ Effect = "Allow", Action = "s3:GetObject", Resource = "*" }] })
         }
-        """)
+        """,
+    )
     text = _fix_once(workdir / "infra", "AIS301")
     assert 'Resource = "arn:aws:s3:::acme-weights/MODEL_PREFIX/*" }] })' in text
     assert _clean(workdir / "infra", "AIS301") == []
 
 
 def test_eks_endpoint_made_private(workdir):
-    _write(workdir / "infra", "main.tf", """
+    _write(
+        workdir / "infra",
+        "main.tf",
+        """
         resource "aws_eks_cluster" "gpu" {
           name     = "gpu"
           role_arn = "arn:aws:iam::1:role/eks"
@@ -281,7 +326,8 @@ def test_eks_endpoint_made_private(workdir):
             subnet_ids = ["subnet-1"]
           }
         }
-        """)
+        """,
+    )
     text = _fix_once(workdir / "infra", "AIS601")
     assert text.splitlines()[3:8] == [
         "  vpc_config {",
@@ -296,7 +342,10 @@ def test_eks_endpoint_made_private(workdir):
 def test_cli_fix_applies_all_fixes_in_rounds(workdir):
     from aiiac_ls.cli import main
 
-    _write(workdir / "k8s", "pod.yaml", """
+    _write(
+        workdir / "k8s",
+        "pod.yaml",
+        """
         apiVersion: v1
         kind: Pod
         metadata: {name: x}
@@ -304,18 +353,27 @@ def test_cli_fix_applies_all_fixes_in_rounds(workdir):
           containers:
             - name: x
               image: x:1.0
-        """)
+        """,
+    )
     assert main(["--check", "k8s", "--fix", "--select", "AIS101,AIS104,AIS105,AIS106,AIS109", "--no-color"]) == 0
     text = (workdir / "k8s" / "pod.yaml").read_text()
     assert text.count("securityContext:") == 1, "the second fix reused the block the first created"
-    for line in ("        runAsNonRoot: true", "        allowPrivilegeEscalation: false",
-                 "        readOnlyRootFilesystem: true", "        capabilities:", "          drop: [\"ALL\"]",
-                 "  automountServiceAccountToken: false"):
+    for line in (
+        "        runAsNonRoot: true",
+        "        allowPrivilegeEscalation: false",
+        "        readOnlyRootFilesystem: true",
+        "        capabilities:",
+        '          drop: ["ALL"]',
+        "  automountServiceAccountToken: false",
+    ):
         assert line in text.splitlines()
 
 
 def test_irsa_annotation_added_to_the_service_account(workdir):
-    _write(workdir / "k8s", "sa.yaml", """
+    _write(
+        workdir / "k8s",
+        "sa.yaml",
+        """
         apiVersion: v1
         kind: ServiceAccount
         metadata:
@@ -333,7 +391,8 @@ def test_irsa_annotation_added_to_the_service_account(workdir):
                 - name: triton
                   image: nvcr.io/nvidia/tritonserver:24.05-py3
                   args: ["--model-repository=s3://acme-models/models/llama"]
-        """)
+        """,
+    )
     text = _fix_once(workdir / "k8s", "AIS310")
     assert text.splitlines()[2:7] == [
         "metadata:",
@@ -346,7 +405,10 @@ def test_irsa_annotation_added_to_the_service_account(workdir):
 
 
 def test_model_mount_made_read_only(workdir):
-    _write(workdir / "k8s", "deploy.yaml", """
+    _write(
+        workdir / "k8s",
+        "deploy.yaml",
+        """
         apiVersion: apps/v1
         kind: Deployment
         metadata: {name: triton}
@@ -361,7 +423,8 @@ def test_model_mount_made_read_only(workdir):
                       mountPath: /mnt/models
               volumes:
                 - {name: models, persistentVolumeClaim: {claimName: models}}
-        """)
+        """,
+    )
     text = _fix_once(workdir / "k8s", "AIS143")
     assert text.splitlines()[10:13] == [
         "            - name: models",
@@ -372,7 +435,10 @@ def test_model_mount_made_read_only(workdir):
 
 
 def test_inference_service_made_cluster_local(workdir):
-    _write(workdir / "k8s", "isvc.yaml", """
+    _write(
+        workdir / "k8s",
+        "isvc.yaml",
+        """
         apiVersion: serving.kserve.io/v1beta1
         kind: InferenceService
         metadata:
@@ -380,7 +446,8 @@ def test_inference_service_made_cluster_local(workdir):
         spec:
           predictor:
             model: {modelFormat: {name: xgboost}, storageUri: "s3://acme-models/fraud"}
-        """)
+        """,
+    )
     text = _fix_once(workdir / "k8s", "AIS207")
     assert text.splitlines()[2:6] == [
         "metadata:",
@@ -392,7 +459,10 @@ def test_inference_service_made_cluster_local(workdir):
 
 
 def test_shm_volume_gets_a_size_limit(workdir):
-    _write(workdir / "k8s", "vllm.yaml", """
+    _write(
+        workdir / "k8s",
+        "vllm.yaml",
+        """
         apiVersion: apps/v1
         kind: Deployment
         metadata: {name: vllm}
@@ -404,7 +474,8 @@ def test_shm_volume_gets_a_size_limit(workdir):
                 - name: dshm
                   emptyDir:
                     medium: Memory
-        """)
+        """,
+    )
     text = _fix_once(workdir / "k8s", "AIS122")
     assert text.splitlines()[8:12] == [
         "        - name: dshm",
@@ -416,7 +487,10 @@ def test_shm_volume_gets_a_size_limit(workdir):
 
 
 def test_host_ipc_replaced_by_a_private_shm_volume(workdir):
-    _write(workdir / "k8s", "vllm.yaml", """
+    _write(
+        workdir / "k8s",
+        "vllm.yaml",
+        """
         apiVersion: apps/v1
         kind: Deployment
         metadata: {name: vllm}
@@ -435,7 +509,8 @@ def test_host_ipc_replaced_by_a_private_shm_volume(workdir):
               volumes:
                 - name: models
                   persistentVolumeClaim: {claimName: models}
-        """)
+        """,
+    )
     text = _fix_once(workdir / "k8s", "AIS107")
     assert text.splitlines()[6:] == [
         "      hostIPC: false",
@@ -452,14 +527,17 @@ def test_host_ipc_replaced_by_a_private_shm_volume(workdir):
         "      volumes:",
         "        - name: models",
         "          persistentVolumeClaim: {claimName: models}",
-        "        - {name: dshm, emptyDir: {medium: Memory, sizeLimit: \"8Gi\"}}",
+        '        - {name: dshm, emptyDir: {medium: Memory, sizeLimit: "8Gi"}}',
     ]
     assert _clean(workdir / "k8s", "AIS107") == []
     assert _clean(workdir / "k8s", "AIS122") == []
 
 
 def test_host_ipc_fix_creates_volumes_in_flow_style_pods(workdir):
-    _write(workdir / "k8s", "pod.yaml", """
+    _write(
+        workdir / "k8s",
+        "pod.yaml",
+        """
         apiVersion: v1
         kind: Pod
         metadata: {name: trainer}
@@ -467,12 +545,13 @@ def test_host_ipc_fix_creates_volumes_in_flow_style_pods(workdir):
           hostIPC: true
           volumes: []
           containers: [{name: torch, image: "pytorch/pytorch:2.4.0", volumeMounts: [{name: data, mountPath: /data}]}]
-        """)
+        """,
+    )
     text = _fix_once(workdir / "k8s", "AIS107")
     assert text.splitlines()[4:] == [
         "  hostIPC: false",
-        "  volumes: [{name: dshm, emptyDir: {medium: Memory, sizeLimit: \"8Gi\"}}]",
-        "  containers: [{name: torch, image: \"pytorch/pytorch:2.4.0\", volumeMounts: [{name: data, mountPath: /data}, "
+        '  volumes: [{name: dshm, emptyDir: {medium: Memory, sizeLimit: "8Gi"}}]',
+        '  containers: [{name: torch, image: "pytorch/pytorch:2.4.0", volumeMounts: [{name: data, mountPath: /data}, '
         "{name: dshm, mountPath: /dev/shm}]}]",
     ]
     assert _clean(workdir / "k8s", "AIS107") == []

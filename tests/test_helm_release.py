@@ -12,8 +12,10 @@ FOLDER = FIXTURES / "helm_release"
 
 
 def _where(analysis):
-    return [(f.rule, f.file.split("helm_release/")[-1], f.span.start_line + 1, f.span.start_col + 1, f.resource)
-            for f in analysis.findings]
+    return [
+        (f.rule, f.file.split("helm_release/")[-1], f.span.start_line + 1, f.span.start_col + 1, f.resource)
+        for f in analysis.findings
+    ]
 
 
 def test_set_and_yamlencode_values_are_reported_on_the_terraform_lines():
@@ -46,7 +48,9 @@ def test_fixes_edit_the_terraform_values(tmp_path, capsys):
     capsys.readouterr()
     text = (target / "main.tf").read_text()
     assert "    hostNetwork = false\n" in text and '    value = "ClusterIP"\n' in text
-    assert text.replace("false", "true").replace("ClusterIP", "LoadBalancer") == (FOLDER / "sets" / "main.tf").read_text()
+    assert (
+        text.replace("false", "true").replace("ClusterIP", "LoadBalancer") == (FOLDER / "sets" / "main.tf").read_text()
+    )
 
 
 def test_scanned_through_a_symlink_the_chart_is_reported_once(tmp_path):
@@ -55,5 +59,8 @@ def test_scanned_through_a_symlink_the_chart_is_reported_once(tmp_path):
     (tmp_path / "link").symlink_to(FOLDER, target_is_directory=True)
     analysis = run([tmp_path / "link"], select=["AIS201", "AIS107"])
     assert sorted((f.rule, f.file.removeprefix(str(tmp_path / "link") + "/")) for f in analysis.findings) == [
-        ("AIS107", "files/main.tf"), ("AIS107", "sets/main.tf"),
-        ("AIS201", "files/values-prod.yaml"), ("AIS201", "sets/main.tf")]  # once each, never the resolved path
+        ("AIS107", "files/main.tf"),
+        ("AIS107", "sets/main.tf"),
+        ("AIS201", "files/values-prod.yaml"),
+        ("AIS201", "sets/main.tf"),
+    ]  # once each, never the resolved path

@@ -62,8 +62,10 @@ def test_editing_the_end_of_a_reference_chain_reaches_its_start(tmp_path):
     assert found == _check(tmp_path)
     # the public ACL is reported on all three: c wrote it, b and models read it through the chain
     assert [(rule, resource, line) for rule, resource, line, _, _ in found] == [
-        ("AIS402", "aws_s3_bucket_acl.b", 7), ("AIS402", "aws_s3_bucket_acl.c", 12),
-        ("AIS402", "aws_s3_bucket_acl.models", 2)]
+        ("AIS402", "aws_s3_bucket_acl.b", 7),
+        ("AIS402", "aws_s3_bucket_acl.c", 12),
+        ("AIS402", "aws_s3_bucket_acl.models", 2),
+    ]
 
 
 def test_editing_a_local_module_reaches_the_caller(tmp_path):
@@ -83,7 +85,8 @@ def test_editing_a_local_module_reaches_the_caller(tmp_path):
     found = _findings(workspace.analyse(unit))
     assert found == _check(tmp_path)
     assert [(rule, resource, line) for rule, resource, line, _, _ in found] == [
-        ("AIS402", "aws_s3_bucket_acl.models", 6)]
+        ("AIS402", "aws_s3_bucket_acl.models", 6)
+    ]
 
 
 BUCKETS = textwrap.dedent("""\

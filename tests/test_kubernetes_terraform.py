@@ -25,8 +25,9 @@ def test_kubernetes_rules_report_on_the_terraform_attributes():
         ("AIS101", 58, 17, "kubernetes_manifest.isvc"),  # KServe's predictor container
     ]
     by_rule = {f.rule: f for f in analysis.findings}
-    assert by_rule["AIS201"].message == ("LoadBalancer Service exposes model-serving port 8000 (Triton HTTP / vLLM) "
-                                         "to the internet")
+    assert by_rule["AIS201"].message == (
+        "LoadBalancer Service exposes model-serving port 8000 (Triton HTTP / vLLM) to the internet"
+    )
     assert by_rule["AIS103"].message == "container `triton` is privileged"
 
 
@@ -45,18 +46,28 @@ def test_value_fixes_are_written_in_hcl_and_key_additions_are_not_offered(tmp_pa
     capsys.readouterr()
     original = (FOLDER / "main.tf").read_text().splitlines()
     fixed = target.read_text().splitlines()
-    changed = [(number + 1, before.strip(), after.strip())
-               for number, (before, after) in enumerate(zip(original, fixed, strict=True)) if before != after]
-    assert changed == [(7, 'type = "LoadBalancer"', 'type = "ClusterIP"'),
-                       (32, "host_network = true", "host_network = false"),
-                       (37, "privileged = true", "privileged = false")]
+    changed = [
+        (number + 1, before.strip(), after.strip())
+        for number, (before, after) in enumerate(zip(original, fixed, strict=True))
+        if before != after
+    ]
+    assert changed == [
+        (7, 'type = "LoadBalancer"', 'type = "ClusterIP"'),
+        (32, "host_network = true", "host_network = false"),
+        (37, "privileged = true", "privileged = false"),
+    ]
     assert not [f for f in run([target], select=["AIS103", "AIS107", "AIS201"]).findings]  # re-parsed: clean
 
 
 def test_suppression_comment_in_terraform_covers_a_kubernetes_finding(tmp_path):
-    text = (FOLDER / "main.tf").read_text().replace(
-        '        host_network = true',
-        '        host_network = true # aiiac:ignore AIS107 -- the DCGM exporter needs the node network')
+    text = (
+        (FOLDER / "main.tf")
+        .read_text()
+        .replace(
+            "        host_network = true",
+            "        host_network = true # aiiac:ignore AIS107 -- the DCGM exporter needs the node network",
+        )
+    )
     (tmp_path / "main.tf").write_text(text)
     analysis = run([tmp_path], select=["AIS107"])
     assert not analysis.findings and analysis.suppressed == 1

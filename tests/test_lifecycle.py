@@ -19,18 +19,32 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _start(tmp_path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "server"), str(ROOT / "rules")])}
-    process = subprocess.Popen([sys.executable, "-m", "aiiac_ls.cli"], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path, env=env)
-    _send(process, {"jsonrpc": "2.0", "id": 1, "method": "initialize",
-                    "params": {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}}})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aiiac_ls.cli"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        env=env,
+    )
+    _send(
+        process,
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}},
+        },
+    )
     assert "capabilities" in _read(process)["result"]
     _send(process, {"jsonrpc": "2.0", "method": "initialized", "params": {}})
     return process
 
 
 def _send(process, message: dict | bytes) -> None:
-    process.stdin.write(frame(message) if isinstance(message, dict) else
-                        b"Content-Length: %d\r\n\r\n%s" % (len(message), message))
+    process.stdin.write(
+        frame(message) if isinstance(message, dict) else b"Content-Length: %d\r\n\r\n%s" % (len(message), message)
+    )
     process.stdin.flush()
 
 
@@ -53,21 +67,46 @@ def _exit_code(process, within: float) -> int:
 def test_malformed_messages_get_json_rpc_errors_and_the_server_goes_on(tmp_path):
     process = _start(tmp_path)
     _send(process, b'{"jsonrpc": "2.0", "id": 2, "method": ')  # cut off
-    assert _read(process) == {"jsonrpc": "2.0", "id": None, "error": {
-        "code": -32700, "message": "Parse error: Expecting value: line 1 column 39 (char 38)"}}
+    assert _read(process) == {
+        "jsonrpc": "2.0",
+        "id": None,
+        "error": {"code": -32700, "message": "Parse error: Expecting value: line 1 column 39 (char 38)"},
+    }
     _send(process, b"\xff\xfe not UTF-8")
     assert _read(process)["error"]["code"] == -32700
     _send(process, {"jsonrpc": "2.0", "id": 3, "method": "textDocument/hover", "params": {"position": "x"}})
     assert _read(process) == {"jsonrpc": "2.0", "id": 3, "error": {"code": -32602, "message": "Invalid Params"}}
     _send(process, {"jsonrpc": "2.0", "id": 4, "method": "aiiac/noSuchMethod", "params": {}})
     assert _read(process)["error"] == {"code": -32601, "message": "Method Not Found: aiiac/noSuchMethod"}
-    (tmp_path / "pod.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  hostNetwork: true\n"
-                                       "  containers: [{name: a, image: a}]\n")
+    (tmp_path / "pod.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  hostNetwork: true\n"
+        "  containers: [{name: a, image: a}]\n"
+    )
     uri = (tmp_path / "pod.yaml").as_uri()
-    _send(process, {"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
-        "uri": uri, "languageId": "yaml", "version": 1, "text": (tmp_path / "pod.yaml").read_text()}}})
-    _send(process, {"jsonrpc": "2.0", "id": 5, "method": "textDocument/hover", "params": {
-        "textDocument": {"uri": uri}, "position": {"line": 4, "character": 4}}})
+    _send(
+        process,
+        {
+            "jsonrpc": "2.0",
+            "method": "textDocument/didOpen",
+            "params": {
+                "textDocument": {
+                    "uri": uri,
+                    "languageId": "yaml",
+                    "version": 1,
+                    "text": (tmp_path / "pod.yaml").read_text(),
+                }
+            },
+        },
+    )
+    _send(
+        process,
+        {
+            "jsonrpc": "2.0",
+            "id": 5,
+            "method": "textDocument/hover",
+            "params": {"textDocument": {"uri": uri}, "position": {"line": 4, "character": 4}},
+        },
+    )
     hover = _read(process)
     assert hover["id"] == 5 and "AIS" in hover["result"]["contents"]["value"], "still serving after the errors"
     _send(process, {"jsonrpc": "2.0", "id": 6, "method": "shutdown"})
@@ -86,8 +125,21 @@ def test_closed_stdin_ends_the_process_even_mid_analysis(tmp_path):
     process = _start(tmp_path)
     big = "".join(f'resource "aws_s3_bucket" "b{i}" {{\n  bucket = "acme-models-{i}"\n}}\n' for i in range(6000))
     (tmp_path / "main.tf").write_text(big)
-    _send(process, {"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
-        "uri": (tmp_path / "main.tf").as_uri(), "languageId": "terraform", "version": 1, "text": big}}})
+    _send(
+        process,
+        {
+            "jsonrpc": "2.0",
+            "method": "textDocument/didOpen",
+            "params": {
+                "textDocument": {
+                    "uri": (tmp_path / "main.tf").as_uri(),
+                    "languageId": "terraform",
+                    "version": 1,
+                    "text": big,
+                }
+            },
+        },
+    )
     process.stdin.close()  # the editor went away without a word; its analysis thread is busy
     _exit_code(process, within=5)
 
@@ -97,11 +149,30 @@ def test_the_server_starts_no_process_of_its_own(tmp_path):
     server never starts a child process, even while it analyses."""
     process = _start(tmp_path)
     (tmp_path / "main.tf").write_text('resource "aws_s3_bucket" "b" {\n  bucket = "acme-models"\n}\n')
-    _send(process, {"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
-        "uri": (tmp_path / "main.tf").as_uri(), "languageId": "terraform", "version": 1,
-        "text": (tmp_path / "main.tf").read_text()}}})
-    _send(process, {"jsonrpc": "2.0", "id": 2, "method": "textDocument/diagnostic", "params": {
-        "textDocument": {"uri": (tmp_path / "main.tf").as_uri()}}})
+    _send(
+        process,
+        {
+            "jsonrpc": "2.0",
+            "method": "textDocument/didOpen",
+            "params": {
+                "textDocument": {
+                    "uri": (tmp_path / "main.tf").as_uri(),
+                    "languageId": "terraform",
+                    "version": 1,
+                    "text": (tmp_path / "main.tf").read_text(),
+                }
+            },
+        },
+    )
+    _send(
+        process,
+        {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "textDocument/diagnostic",
+            "params": {"textDocument": {"uri": (tmp_path / "main.tf").as_uri()}},
+        },
+    )
     _read(process)  # answered: the analysis ran
     if not Path("/proc/self/stat").exists():
         pytest.skip("no /proc here")

@@ -52,12 +52,14 @@ def project(tmp_path):
     (tmp_path / "k8s").mkdir()
     (tmp_path / "k8s" / "pod.yaml").write_text(POD, encoding="utf-8")
     (tmp_path / "infra").mkdir()
-    (tmp_path / "infra" / "main.tf").write_text(textwrap.dedent("""\
+    (tmp_path / "infra" / "main.tf").write_text(
+        textwrap.dedent("""\
         resource "aws_s3_bucket_acl" "models" {
           bucket = "acme-models"
           acl    = var.acl
         }
-        """))
+        """)
+    )
     (tmp_path / "infra" / "variables.tf").write_text('variable "acl" {\n  default = "private"\n}\n')
     return tmp_path
 
@@ -77,9 +79,13 @@ async def client(request, lsp_client: LanguageClient, project):
     lsp_client.project = project
     lsp_client.encoding = _encoding(capabilities)
     lsp_client.pull = bool(capabilities.text_document and capabilities.text_document.diagnostic)
-    await lsp_client.initialize_session(types.InitializeParams(
-        capabilities=capabilities, root_uri=project.as_uri(),
-        workspace_folders=[types.WorkspaceFolder(uri=project.as_uri(), name="project")]))
+    await lsp_client.initialize_session(
+        types.InitializeParams(
+            capabilities=capabilities,
+            root_uri=project.as_uri(),
+            workspace_folders=[types.WorkspaceFolder(uri=project.as_uri(), name="project")],
+        )
+    )
     yield
     await lsp_client.shutdown_session()
 
@@ -105,7 +111,7 @@ def _lines(text: str) -> list[str]:
 
 def _offset(text: str, position: types.Position, encoding: str) -> int:
     lines = _lines(text)
-    before = sum(len(line) + 1 for line in lines[:position.line])
+    before = sum(len(line) + 1 for line in lines[: position.line])
     line = lines[position.line]
     for index in range(len(line) + 1):
         if _units(line[:index], encoding) >= position.character:
@@ -123,8 +129,13 @@ def _apply(text: str, edits: list[types.TextEdit], encoding: str) -> str:
 async def _open(client: LanguageClient, path: Path, language_id: str = "yaml") -> str:
     uri = path.as_uri()
     client.diagnostics.pop(uri, None)
-    client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(
-        uri=uri, language_id=language_id, version=1, text=path.read_text(encoding="utf-8"))))
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(
+                uri=uri, language_id=language_id, version=1, text=path.read_text(encoding="utf-8")
+            )
+        )
+    )
     return uri
 
 
@@ -133,7 +144,8 @@ async def _diagnostics(client: LanguageClient, uri: str, expect_change_from=None
     for _ in range(200):
         if client.pull:
             report = await client.text_document_diagnostic_async(
-                types.DocumentDiagnosticParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+                types.DocumentDiagnosticParams(text_document=types.TextDocumentIdentifier(uri=uri))
+            )
             items = list(report.items)
         else:
             items = client.diagnostics.get(uri)
@@ -161,7 +173,8 @@ async def test_exact_ranges_in_the_negotiated_encoding(client: LanguageClient):
     end = line.index('",', start) + 1
     assert image.range == types.Range(
         start=types.Position(line=8, character=_units(line[:start], client.encoding)),
-        end=types.Position(line=8, character=_units(line[:end], client.encoding)))
+        end=types.Position(line=8, character=_units(line[:end], client.encoding)),
+    )
     assert image.source == "aiiac" and image.severity == types.DiagnosticSeverity.Warning
     assert image.code_description.href.endswith("/docs/rules/AIS110.md")
     if client.pull:
@@ -175,12 +188,20 @@ async def test_incremental_edit_after_a_line_separator_lands_on_the_right_line(c
     before = await _diagnostics(client, uri)
     line = _lines(POD).index("  type: ClusterIP")
     start = _lines(POD)[line].index("ClusterIP")
-    client.text_document_did_change(types.DidChangeTextDocumentParams(
-        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
-        content_changes=[types.TextDocumentContentChangePartial(
-            range=types.Range(start=types.Position(line=line, character=start),
-                              end=types.Position(line=line, character=start + len("ClusterIP"))),
-            text="LoadBalancer")]))
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+            content_changes=[
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(
+                        start=types.Position(line=line, character=start),
+                        end=types.Position(line=line, character=start + len("ClusterIP")),
+                    ),
+                    text="LoadBalancer",
+                )
+            ],
+        )
+    )
     after = await _diagnostics(client, uri, expect_change_from=before)
     [exposed] = [d for d in after if d.code == "AIS201"]
     assert exposed.range.start == types.Position(line=line, character=2)
@@ -196,9 +217,13 @@ async def _exposed_service_actions(client: LanguageClient):
     uri = await _open(client, path)
     diagnostics = await _diagnostics(client, uri)
     [exposed] = [d for d in diagnostics if d.code == "AIS201"]
-    actions = await client.text_document_code_action_async(types.CodeActionParams(
-        text_document=types.TextDocumentIdentifier(uri=uri), range=exposed.range,
-        context=types.CodeActionContext(diagnostics=[exposed])))
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=exposed.range,
+            context=types.CodeActionContext(diagnostics=[exposed]),
+        )
+    )
     return text, uri, diagnostics, exposed, actions
 
 
@@ -215,9 +240,12 @@ async def test_quick_fix_applied_and_reparsed(client: LanguageClient):
     new_text = _apply(text, list(change.edits), client.encoding)
     assert new_text == text.replace("type: LoadBalancer", "type: ClusterIP")
     list(YAML(typ="safe").load_all(new_text))
-    client.text_document_did_change(types.DidChangeTextDocumentParams(
-        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
-        content_changes=[types.TextDocumentContentChangeWholeDocument(text=new_text)]))
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=new_text)],
+        )
+    )
     after = await _diagnostics(client, uri, expect_change_from=diagnostics)
     assert "AIS201" not in {d.code for d in after}
 
@@ -228,9 +256,13 @@ async def test_ignore_action_and_fix_all(client: LanguageClient):
     ignore = next(a for a in actions if a.title.startswith("aiiac: ignore"))
     ignored = _apply(text, list(ignore.edit.document_changes[0].edits), client.encoding)
     assert "  type: LoadBalancer  # aiiac:ignore AIS201 -- reason" in _lines(ignored)
-    fix_all = await client.text_document_code_action_async(types.CodeActionParams(
-        text_document=types.TextDocumentIdentifier(uri=uri), range=exposed.range,
-        context=types.CodeActionContext(diagnostics=[], only=["source.fixAll.aiiac"])))
+    fix_all = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=exposed.range,
+            context=types.CodeActionContext(diagnostics=[], only=["source.fixAll.aiiac"]),
+        )
+    )
     [action] = fix_all
     assert action.kind == "source.fixAll.aiiac"
     fixed = _apply(text, list(action.edit.document_changes[0].edits), client.encoding)
@@ -246,15 +278,19 @@ async def test_hover_on_finding_and_on_suppression_comment(client: LanguageClien
     uri = await _open(client, path)
     diagnostics = await _diagnostics(client, uri)
     [exposed] = [d for d in diagnostics if d.code == "AIS201"]
-    hover = await client.text_document_hover_async(types.HoverParams(
-        text_document=types.TextDocumentIdentifier(uri=uri), position=exposed.range.start))
+    hover = await client.text_document_hover_async(
+        types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=exposed.range.start)
+    )
     assert hover.contents.kind == types.MarkupKind.Markdown
     assert hover.contents.value.startswith("**AIS201** · Service exposes pods outside the cluster · *high*")
     assert "Why it matters." in hover.contents.value and "docs/rules/AIS201.md" in hover.contents.value
     line = exposed.range.start.line
     col = _lines(text)[line].index("AIS110") + 2
-    hover = await client.text_document_hover_async(types.HoverParams(
-        text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=line, character=col)))
+    hover = await client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=line, character=col)
+        )
+    )
     assert hover.contents.value.startswith("**AIS110** · Image is not pinned to a version")
 
 
@@ -266,10 +302,14 @@ async def test_editing_variables_rechecks_the_module(client: LanguageClient):
     vars_uri = await _open(client, variables, "terraform")
     before = await _diagnostics(client, main_uri)
     assert before == []
-    client.text_document_did_change(types.DidChangeTextDocumentParams(
-        text_document=types.VersionedTextDocumentIdentifier(uri=vars_uri, version=2),
-        content_changes=[types.TextDocumentContentChangeWholeDocument(
-            text='variable "acl" {\n  default = "public-read"\n}\n')]))
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=vars_uri, version=2),
+            content_changes=[
+                types.TextDocumentContentChangeWholeDocument(text='variable "acl" {\n  default = "public-read"\n}\n')
+            ],
+        )
+    )
     after = await _diagnostics(client, main_uri, expect_change_from=before)
     assert _codes(after) == [("AIS402", 2)]
     if client.registrations:  # clients with dynamic registration were asked to watch these files
@@ -298,8 +338,9 @@ async def test_scan_workspace_reports_progress(client: LanguageClient):
     [reports] = list(client.progress_reports.values())
     assert isinstance(reports[0], types.WorkDoneProgressBegin) and reports[0].cancellable
     assert isinstance(reports[-1], types.WorkDoneProgressEnd)
-    explained = await client.workspace_execute_command_async(types.ExecuteCommandParams(
-        command="aiiac.explainRule", arguments=["AIS301"]))
+    explained = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="aiiac.explainRule", arguments=["AIS301"])
+    )
     assert explained.startswith("# AIS301:")
 
 
@@ -309,16 +350,20 @@ async def test_close_clears_and_broken_yaml_reports_a_syntax_error(client: Langu
     path = client.project / "k8s" / "pod.yaml"
     uri = await _open(client, path)
     before = await _diagnostics(client, uri)
-    client.text_document_did_change(types.DidChangeTextDocumentParams(
-        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
-        content_changes=[types.TextDocumentContentChangeWholeDocument(text=POD + "---\nkind: [oops\n")]))
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=POD + "---\nkind: [oops\n")],
+        )
+    )
     after = await _diagnostics(client, uri, expect_change_from=before)
     syntax = [d for d in after if d.code == "syntax-error"]
     assert syntax and syntax[0].range.start.line == len(_lines(POD)) + 1
     assert "AIS110" in {d.code for d in after}, "the intact documents keep their findings"
     if not client.pull:
-        client.text_document_did_close(types.DidCloseTextDocumentParams(
-            text_document=types.TextDocumentIdentifier(uri=uri)))
+        client.text_document_did_close(
+            types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
+        )
         for _ in range(100):
             if client.diagnostics.get(uri) is not None and len(client.diagnostics[uri]) == 0:
                 break
@@ -351,8 +396,11 @@ async def test_disk_change_of_a_closed_module_file_is_picked_up(client: Language
     before = await _diagnostics(client, main_uri)
     variables = client.project / "infra" / "variables.tf"
     variables.write_text('variable "acl" {\n  default = "public-read-write"\n}\n')
-    client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(changes=[
-        types.FileEvent(uri=variables.as_uri(), type=types.FileChangeType.Changed)]))
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            changes=[types.FileEvent(uri=variables.as_uri(), type=types.FileChangeType.Changed)]
+        )
+    )
     after = await _diagnostics(client, main_uri, expect_change_from=before)
     assert _codes(after) == [("AIS402", 2)]
     if client.registrations:  # clients with dynamic registration were asked to watch these files
@@ -367,7 +415,8 @@ def chart_files(project):
     (root / "templates").mkdir(parents=True)
     (root / "Chart.yaml").write_text("apiVersion: v2\nname: triton\nversion: 0.1.0\n")
     (root / "values.yaml").write_text("service:\n  type: ClusterIP\nsecurityContext:\n  readOnlyRootFilesystem: true\n")
-    (root / "templates" / "all.yaml").write_text(textwrap.dedent("""\
+    (root / "templates" / "all.yaml").write_text(
+        textwrap.dedent("""\
         apiVersion: v1
         kind: Service
         metadata: {name: triton}
@@ -385,7 +434,8 @@ def chart_files(project):
               image: nvcr.io/nvidia/tritonserver:24.05-py3
               securityContext:
                 {{- toYaml .Values.securityContext | nindent 8 }}
-        """))
+        """)
+    )
     return root
 
 
@@ -398,17 +448,24 @@ async def test_values_edit_rechecks_the_chart_and_fix_lands_in_values(client: La
     assert ("AIS101", 13) in _codes(before)
     values_before = await _diagnostics(client, values_uri)
     new_values = values.read_text().replace("type: ClusterIP", "type: LoadBalancer")
-    client.text_document_did_change(types.DidChangeTextDocumentParams(
-        text_document=types.VersionedTextDocumentIdentifier(uri=values_uri, version=2),
-        content_changes=[types.TextDocumentContentChangeWholeDocument(text=new_values)]))
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=values_uri, version=2),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=new_values)],
+        )
+    )
     after = await _diagnostics(client, values_uri, expect_change_from=values_before)
     [exposed] = [d for d in after if d.code == "AIS201"]
     assert exposed.range.start == types.Position(line=1, character=8)  # `LoadBalancer` in values.yaml
     # runAsNonRoot: the container's securityContext comes from values.yaml, so the fix edits values.yaml
     [root_finding] = [d for d in before if d.code == "AIS101"]
-    actions = await client.text_document_code_action_async(types.CodeActionParams(
-        text_document=types.TextDocumentIdentifier(uri=template_uri), range=root_finding.range,
-        context=types.CodeActionContext(diagnostics=[root_finding])))
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=template_uri),
+            range=root_finding.range,
+            context=types.CodeActionContext(diagnostics=[root_finding]),
+        )
+    )
     fix = next(a for a in actions if a.is_preferred)
     assert fix.title == "Add securityContext.runAsNonRoot: true (AIS101) — edits values.yaml"
     [change] = fix.edit.document_changes
@@ -422,7 +479,8 @@ async def test_values_edit_rechecks_the_chart_and_fix_lands_in_values(client: La
 async def test_custom_rules_in_the_editor_and_rego_errors_on_the_policy_file(client: LanguageClient):
     project = client.project
     (project / "policies").mkdir()
-    (project / "policies" / "acl.rego").write_text(textwrap.dedent("""\
+    (project / "policies" / "acl.rego").write_text(
+        textwrap.dedent("""\
         package aiiac.org.acl
 
         import rego.v1
@@ -430,7 +488,8 @@ async def test_custom_rules_in_the_editor_and_rego_errors_on_the_policy_file(cli
         deny contains {"id": "ORG5", "message": "ACLs are managed centrally", "path": "acl"} if {
           input.kind == "aws_s3_bucket_acl"
         }
-        """))
+        """)
+    )
     (project / ".aiiac.toml").write_text('policies = ["policies"]\n')
     uri = await _open(client, project / "infra" / "main.tf", "terraform")
     diagnostics = await _diagnostics(client, uri)
@@ -458,7 +517,8 @@ async def _until(client: LanguageClient, uri: str, wanted, attempts: int = 300) 
     for _ in range(attempts):
         if client.pull:
             report = await client.text_document_diagnostic_async(
-                types.DocumentDiagnosticParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+                types.DocumentDiagnosticParams(text_document=types.TextDocumentIdentifier(uri=uri))
+            )
             items = list(report.items)
         else:
             items = list(client.diagnostics.get(uri) or [])
@@ -474,7 +534,8 @@ async def test_a_folder_is_judged_knowing_the_rest_of_the_workspace(client: Lang
     """As `--check .` does: the IRSA trust in infra/ is held against the ServiceAccounts in k8s/,
     which is not open; editing k8s/ re-checks infra/."""
     project = client.project
-    (project / "infra" / "iam.tf").write_text(textwrap.dedent("""\
+    (project / "infra" / "iam.tf").write_text(
+        textwrap.dedent("""\
         resource "aws_iam_role" "triton" {
           name = "triton"
           assume_role_policy = jsonencode({
@@ -489,18 +550,29 @@ async def test_a_folder_is_judged_knowing_the_rest_of_the_workspace(client: Lang
             }]
           })
         }
-        """))
+        """)
+    )
     accounts = project / "k8s" / "accounts.yaml"
     accounts.write_text("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: other\n  namespace: ml\n")
     uri = await _open(client, project / "infra" / "iam.tf", "terraform")
     found = await _until(client, uri, lambda codes: ("AIS330", 8) in codes)
     [trust] = [d for d in found if d.code == "AIS330"]
-    assert trust.message == ("IAM role `triton` trusts ServiceAccount `ml/triton`, which no scanned manifest, "
-                             "chart or Terraform defines (Cloud identity trusts a ServiceAccount that does not use it)")
+    assert trust.message == (
+        "IAM role `triton` trusts ServiceAccount `ml/triton`, which no scanned manifest, "
+        "chart or Terraform defines (Cloud identity trusts a ServiceAccount that does not use it)"
+    )
     accounts_uri = await _open(client, accounts)
-    client.text_document_did_change(types.DidChangeTextDocumentParams(
-        text_document=types.VersionedTextDocumentIdentifier(uri=accounts_uri, version=2),
-        content_changes=[types.TextDocumentContentChangeWholeDocument(text=(
-            "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: triton\n  namespace: ml\n  annotations:\n"
-            "    eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/triton\n"))]))
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=accounts_uri, version=2),
+            content_changes=[
+                types.TextDocumentContentChangeWholeDocument(
+                    text=(
+                        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: triton\n  namespace: ml\n  annotations:\n"
+                        "    eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/triton\n"
+                    )
+                )
+            ],
+        )
+    )
     await _until(client, uri, lambda codes: not [c for c in codes if c[0] == "AIS330"])

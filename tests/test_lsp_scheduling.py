@@ -47,8 +47,9 @@ def server(monkeypatch):
     monkeypatch.setattr(AiiacServer, "model", property(lambda self: workspace))
     monkeypatch.setattr(ls, "version_of", lambda path: versions.get(path))
     published: list[tuple[int, int | None]] = []
-    monkeypatch.setattr(ls, "publish", lambda unit, state: published.append((state.analysis.files,
-                                                                              state.versions[PATH])))
+    monkeypatch.setattr(
+        ls, "publish", lambda unit, state: published.append((state.analysis.files, state.versions[PATH]))
+    )
     monkeypatch.setattr(ls, "publish_config_errors", lambda: None)
     monkeypatch.setattr(ls, "publish_policy_problems", lambda files, problems: None)
     monkeypatch.setattr(ls, "_collect_when_idle", lambda: None)
@@ -103,13 +104,15 @@ def test_ranges_of_an_overtaken_analysis_are_kept_inside_the_current_document():
     def diagnostic(start: tuple[int, int], end: tuple[int, int]) -> types.Diagnostic:
         return types.Diagnostic(range=types.Range(start=types.Position(*start), end=types.Position(*end)), message="m")
 
-    lines = ["acl = \"é😀\"", "x"]  # 10 code points, 11 UTF-16 units, 14 UTF-8 bytes
+    lines = ['acl = "é😀"', "x"]  # 10 code points, 11 UTF-16 units, 14 UTF-8 bytes
     utf16, utf8 = Encoder("utf-16"), Encoder("utf-8")
-    assert convert.clamped(diagnostic((0, 2), (0, 40)), lines, utf16).range == \
-        types.Range(start=types.Position(0, 2), end=types.Position(0, 11))
+    assert convert.clamped(diagnostic((0, 2), (0, 40)), lines, utf16).range == types.Range(
+        start=types.Position(0, 2), end=types.Position(0, 11)
+    )
     assert convert.clamped(diagnostic((0, 2), (0, 40)), lines, utf8).range.end == types.Position(0, 14)
-    assert convert.clamped(diagnostic((5, 0), (7, 3)), lines, utf16).range == \
-        types.Range(start=types.Position(1, 1), end=types.Position(1, 1))
+    assert convert.clamped(diagnostic((5, 0), (7, 3)), lines, utf16).range == types.Range(
+        start=types.Position(1, 1), end=types.Position(1, 1)
+    )
     inside = diagnostic((0, 0), (1, 1))
     assert convert.clamped(inside, lines, utf16) is inside
 
@@ -124,17 +127,26 @@ def test_published_diagnostics_are_encoded_as_pygls_encodes_them(monkeypatch):
     ls = create_server()
     sent: list[str] = []
     monkeypatch.setattr(ls.protocol, "send_encoded", sent.append)
-    diagnostics = [types.Diagnostic(range=types.Range(start=types.Position(0, 2), end=types.Position(0, 11)),
-                                    message="canned ACL `public-read` é😀", severity=types.DiagnosticSeverity.Error,
-                                    code="AIS402", source="aiiac", data={"rule": "AIS402", "fixable": True}),
-                   types.Diagnostic(range=types.Range(start=types.Position(3, 0), end=types.Position(3, 1)),
-                                    message="second")]
+    diagnostics = [
+        types.Diagnostic(
+            range=types.Range(start=types.Position(0, 2), end=types.Position(0, 11)),
+            message="canned ACL `public-read` é😀",
+            severity=types.DiagnosticSeverity.Error,
+            code="AIS402",
+            source="aiiac",
+            data={"rule": "AIS402", "fixable": True},
+        ),
+        types.Diagnostic(range=types.Range(start=types.Position(3, 0), end=types.Position(3, 1)), message="second"),
+    ]
     for version in (7, None):
         ls.publish_diagnostics("/workspace/main.tf", version, diagnostics)
         expected = types.PublishDiagnosticsNotification(
-            method="textDocument/publishDiagnostics", jsonrpc="2.0",
-            params=types.PublishDiagnosticsParams(uri="file:///workspace/main.tf", version=version,
-                                                  diagnostics=diagnostics))
+            method="textDocument/publishDiagnostics",
+            jsonrpc="2.0",
+            params=types.PublishDiagnosticsParams(
+                uri="file:///workspace/main.tf", version=version, diagnostics=diagnostics
+            ),
+        )
         assert sent[-1].isascii()
         assert json.loads(sent[-1]) == json.loads(json.dumps(expected, default=ls.protocol._serialize_message))
     ls.executor.shutdown(wait=False)

@@ -20,10 +20,23 @@ def _read(stream) -> dict:
 
 def _initialize(capabilities: dict, fast: bool) -> list[dict]:
     env = {**os.environ, "AIIAC_LSP_FAST_INIT": "1" if fast else "0"}
-    process = subprocess.Popen([sys.executable, "-m", "aiiac_ls.cli"], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
-    process.stdin.write(frame({"jsonrpc": "2.0", "id": 1, "method": "initialize",
-                                "params": {"processId": None, "rootUri": None, "capabilities": capabilities}}))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aiiac_ls.cli"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    process.stdin.write(
+        frame(
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "initialize",
+                "params": {"processId": None, "rootUri": None, "capabilities": capabilities},
+            }
+        )
+    )
     process.stdin.write(frame({"jsonrpc": "2.0", "id": 2, "method": "shutdown"}))
     process.stdin.flush()
     answers = [_read(process.stdout), _read(process.stdout)]

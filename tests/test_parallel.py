@@ -66,13 +66,21 @@ def test_two_processes_report_what_one_reports(example, capsys, splits):
     results = one["runs"][0]["results"]
     # a Terraform finding that needs a fact from the Kubernetes side (the KServe storageUri
     # says which bucket and prefix hold the model) crossed the process boundary
-    [scoped] = [r for r in results if r["ruleId"] == "AIS301"
-                and r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith("reader/main.tf")]
-    assert scoped["message"]["text"] == ("policy allows s3:GetObject on all of model bucket `acme-data` "
-                                         "(InferenceService/llama loads a model from it)")
+    [scoped] = [
+        r
+        for r in results
+        if r["ruleId"] == "AIS301"
+        and r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith("reader/main.tf")
+    ]
+    assert scoped["message"]["text"] == (
+        "policy allows s3:GetObject on all of model bucket `acme-data` (InferenceService/llama loads a model from it)"
+    )
     assert scoped["locations"][0]["physicalLocation"]["region"]["startLine"] == 3
     assert {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].split("/")[1] for r in results} == {
-        "infra", "k8s", "reader"}
+        "infra",
+        "k8s",
+        "reader",
+    }
 
 
 def test_a_failing_worker_falls_back_to_one_process(example, capsys, monkeypatch, splits):

@@ -32,8 +32,10 @@ def _scan(root: Path, *policies: str, paths=None):
 
 
 def _where(analysis, root: Path):
-    return sorted((f.rule, os.path.relpath(f.file, root), f.span.start_line + 1, f.span.start_col + 1,
-                   f.span.end_col + 1) for f in analysis.findings)
+    return sorted(
+        (f.rule, os.path.relpath(f.file, root), f.span.start_line + 1, f.span.start_col + 1, f.span.end_col + 1)
+        for f in analysis.findings
+    )
 
 
 def test_the_example_policy_folder_passes_its_own_fixtures(capsys):
@@ -44,8 +46,9 @@ def test_the_example_policy_folder_passes_its_own_fixtures(capsys):
 
 
 def test_example_findings_exact_places():
-    analysis = _scan(EXAMPLE, "model-buckets.rego", "serving.rego", "conftest", "org.rules.yaml",
-                     paths=[EXAMPLE / "fixtures"])
+    analysis = _scan(
+        EXAMPLE, "model-buckets.rego", "serving.rego", "conftest", "org.rules.yaml", paths=[EXAMPLE / "fixtures"]
+    )
     assert not analysis.problems
     assert _where(analysis, EXAMPLE / "fixtures") == [
         ("ORG001", "infra/main.tf", 7, 3, 7),  # `tags`, whose value (an object from a local) is not on its line
@@ -67,12 +70,16 @@ def test_example_findings_exact_places():
     assert by_rule["REGO-MAIN"].severity == "high" and by_rule["REGO-TERRAFORM-SAGEMAKER"].severity == "low"
     assert by_rule["REGO-MAIN"].message == "Deployment triton must set runAsNonRoot"
     assert sorted(f.message for f in analysis.findings if f.rule == "ORG010") == [
-        "versioning of logs is not Enabled", "versioning of models is not Enabled"]
+        "versioning of logs is not Enabled",
+        "versioning of models is not Enabled",
+    ]
 
 
 def test_rego_syntax_error_is_reported_at_its_line_and_other_policies_still_run(tmp_path):
-    _write(tmp_path, {
-        "policies/broken.rego": """
+    _write(
+        tmp_path,
+        {
+            "policies/broken.rego": """
             package aiiac.broken
 
             import rego.v1
@@ -81,31 +88,36 @@ def test_rego_syntax_error_is_reported_at_its_line_and_other_policies_still_run(
               input.kind ==
             }
             """,
-        "policies/good.rego": """
+            "policies/good.rego": """
             package aiiac.good
 
             import rego.v1
 
             deny contains {"id": "ORG100", "message": "a bucket"} if input.kind == "aws_s3_bucket"
             """,
-        "main.tf": 'resource "aws_s3_bucket" "b" {\n  bucket = "x"\n}\n',
-    })
+            "main.tf": 'resource "aws_s3_bucket" "b" {\n  bucket = "x"\n}\n',
+        },
+    )
     analysis = _scan(tmp_path, "policies", paths=[tmp_path / "main.tf"])
-    assert [(p.kind, os.path.relpath(p.file, tmp_path), p.span.start_line + 1, p.span.start_col + 1, p.message)
-            for p in analysis.problems] == [("syntax", "policies/broken.rego", 6, 14, "Rego: Invalid boolean operator")]
+    assert [
+        (p.kind, os.path.relpath(p.file, tmp_path), p.span.start_line + 1, p.span.start_col + 1, p.message)
+        for p in analysis.problems
+    ] == [("syntax", "policies/broken.rego", 6, 14, "Rego: Invalid boolean operator")]
     assert [f.rule for f in analysis.findings] == ["ORG100"]
 
 
 def test_malformed_findings_and_evaluation_errors_are_problems_on_the_policy(tmp_path):
-    _write(tmp_path, {
-        "p/no_id.rego": """
+    _write(
+        tmp_path,
+        {
+            "p/no_id.rego": """
             package aiiac.noid
 
             import rego.v1
 
             deny contains {"message": "no id"} if true
             """,
-        "p/conflict.rego": """
+            "p/conflict.rego": """
             package aiiac.conflict
 
             import rego.v1
@@ -114,15 +126,22 @@ def test_malformed_findings_and_evaluation_errors_are_problems_on_the_policy(tmp
             value := 1 if input.kind
             value := 2 if input.kind
             """,
-        "main.tf": 'resource "aws_s3_bucket" "b" {\n  bucket = "x"\n}\n',
-    })
+            "main.tf": 'resource "aws_s3_bucket" "b" {\n  bucket = "x"\n}\n',
+        },
+    )
     analysis = _scan(tmp_path, "p", paths=[tmp_path / "main.tf"])
     problems = sorted((os.path.basename(p.file), p.span.start_line + 1, p.message) for p in analysis.problems)
     assert problems == [
-        ("conflict.rego", 1, "Rego evaluation error in package aiiac.conflict: conflicting values or a failing "
-                             "built-in"),
-        ("no_id.rego", 1, "finding id None is not a valid custom rule id (letters, digits, `-`, `_`; not starting "
-                          "with AIS)"),
+        (
+            "conflict.rego",
+            1,
+            "Rego evaluation error in package aiiac.conflict: conflicting values or a failing built-in",
+        ),
+        (
+            "no_id.rego",
+            1,
+            "finding id None is not a valid custom rule id (letters, digits, `-`, `_`; not starting with AIS)",
+        ),
     ]
     assert not analysis.findings
 
@@ -132,8 +151,10 @@ def test_native_document_shape(tmp_path):
     from aiiac_ls.engine import Analysis, ParseCache, _default_reader
     from aiiac_ls.policy.documents import resource_document
 
-    _write(tmp_path, {
-        "p/shape.rego": """
+    _write(
+        tmp_path,
+        {
+            "p/shape.rego": """
             package aiiac.shape
 
             import rego.v1
@@ -145,7 +166,7 @@ def test_native_document_shape(tmp_path):
               not input.config.absent
             }
             """,
-        "main.tf": """
+            "main.tf": """
             variable "name" { default = "acme-models" }
             resource "aws_s3_bucket" "b" {
               bucket = var.name
@@ -155,21 +176,31 @@ def test_native_document_shape(tmp_path):
               }
             }
             """,
-    })
+        },
+    )
     engine = Engine(Config(), absolute_paths=True)
     [[resource]] = engine.load([str(tmp_path / "main.tf")], Analysis(), [], _default_reader, ParseCache())
     assert resource_document(resource) == {
-        "schema": "aiiac.resource/v1", "source": "terraform", "kind": "aws_s3_bucket", "name": "b",
-        "namespace": None, "address": "aws_s3_bucket.b", "file": str(tmp_path / "main.tf"), "block_type": "resource",
-        "module": "", "config": {"bucket": "acme-models", "arn": None, "lifecycle_rule": [{"enabled": True}]},
+        "schema": "aiiac.resource/v1",
+        "source": "terraform",
+        "kind": "aws_s3_bucket",
+        "name": "b",
+        "namespace": None,
+        "address": "aws_s3_bucket.b",
+        "file": str(tmp_path / "main.tf"),
+        "block_type": "resource",
+        "module": "",
+        "config": {"bucket": "acme-models", "arn": None, "lifecycle_rule": [{"enabled": True}]},
     }
     analysis = _scan(tmp_path, "p", paths=[tmp_path / "main.tf"])
     assert [(f.rule, f.message) for f in analysis.findings] == [("SHAPE", "read as documented")]
 
 
 def test_yaml_rule_operators(tmp_path):
-    _write(tmp_path, {
-        "r.rules.yaml": """
+    _write(
+        tmp_path,
+        {
+            "r.rules.yaml": """
             rules:
               - id: T-IN
                 title: t
@@ -198,7 +229,7 @@ def test_yaml_rule_operators(tmp_path):
                 match: {kind: Deployment}
                 when: {path: "spec.revisionHistoryLimit", op: less_than, value: 3}
             """,
-        "d.yaml": """
+            "d.yaml": """
             apiVersion: apps/v1
             kind: Deployment
             metadata:
@@ -219,7 +250,8 @@ def test_yaml_rule_operators(tmp_path):
                         limits:
                           memory: 16Gi
             """,
-    })
+        },
+    )
     analysis = _scan(tmp_path, "r.rules.yaml", paths=[tmp_path / "d.yaml"])
     assert not analysis.problems
     assert _where(analysis, tmp_path) == [
@@ -231,8 +263,10 @@ def test_yaml_rule_operators(tmp_path):
 
 
 def test_yaml_rule_file_errors_name_the_line(tmp_path):
-    _write(tmp_path, {
-        "bad.rules.yaml": """
+    _write(
+        tmp_path,
+        {
+            "bad.rules.yaml": """
             rules:
               - id: AIS999
                 title: t
@@ -260,14 +294,18 @@ def test_yaml_rule_file_errors_name_the_line(tmp_path):
                 match: {kind: Service}
                 when: {path: spec.type, op: equals, value: LoadBalancer}
             """,
-        "s.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  type: LoadBalancer\n",
-    })
+            "s.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  type: LoadBalancer\n",
+        },
+    )
     analysis = _scan(tmp_path, "bad.rules.yaml", paths=[tmp_path / "s.yaml"])
     assert [(p.span.start_line + 1, p.message) for p in analysis.problems] == [
         (2, "`AIS999` is not a valid custom rule id (letters, digits, `-`, `_`; not starting with AIS)"),
         (9, "severity must be one of low, medium, high, critical"),
-        (16, "`op` must be one of equals, not_equals, in, not_in, matches, not_matches, contains, exists, absent, "
-             "greater_than, less_than"),
+        (
+            16,
+            "`op` must be one of equals, not_equals, in, not_in, matches, not_matches, contains, exists, absent, "
+            "greater_than, less_than",
+        ),
         (21, '`spec..type` is not a path (keys joined by `.`, `[N]`, `[*]`, `["key.with.dots"]`)'),
     ]
     assert [f.rule for f in analysis.findings] == ["ORG5"]  # the valid rule still runs
@@ -281,17 +319,28 @@ def test_schema_accepts_the_example_and_rejects_mistakes():
     validator = jsonschema.Draft202012Validator(schema)
     example = YAML(typ="safe").load((EXAMPLE / "org.rules.yaml").read_text())
     assert not list(validator.iter_errors(example))
-    wrong = {"rules": [{"id": "AIS1", "title": "t", "severity": "low", "match": {"kind": "Service"},
-                        "when": {"path": "a", "op": "exists", "value": 1}}]}
+    wrong = {
+        "rules": [
+            {
+                "id": "AIS1",
+                "title": "t",
+                "severity": "low",
+                "match": {"kind": "Service"},
+                "when": {"path": "a", "op": "exists", "value": 1},
+            }
+        ]
+    }
     messages = sorted(error.json_path for error in validator.iter_errors(wrong))
     assert messages == ["$.rules[0].id", "$.rules[0].when"]
 
 
 def test_custom_rules_obey_select_ignore_and_suppressions(tmp_path):
-    _write(tmp_path, {
-        "p.rego": 'package aiiac.p\n\nimport rego.v1\n\n'
-                  'deny contains {"id": "ORG7", "message": "m", "path": "bucket"} if input.kind == "aws_s3_bucket"\n',
-        "main.tf": """
+    _write(
+        tmp_path,
+        {
+            "p.rego": "package aiiac.p\n\nimport rego.v1\n\n"
+            'deny contains {"id": "ORG7", "message": "m", "path": "bucket"} if input.kind == "aws_s3_bucket"\n',
+            "main.tf": """
             resource "aws_s3_bucket" "a" {
               bucket = "a" # aiiac:ignore ORG7 -- a sandbox bucket
             }
@@ -299,7 +348,8 @@ def test_custom_rules_obey_select_ignore_and_suppressions(tmp_path):
               bucket = "b"
             }
             """,
-    })
+        },
+    )
     config = Config(policies=(str(tmp_path / "p.rego"),), root=str(tmp_path))
     analysis = Engine(config).analyse_paths([str(tmp_path / "main.tf")])
     assert [(f.rule, f.span.start_line + 1) for f in analysis.findings if f.rule == "ORG7"] == [("ORG7", 5)]
@@ -311,20 +361,50 @@ def test_custom_rules_obey_select_ignore_and_suppressions(tmp_path):
 
 def test_check_output_stays_json_when_a_policy_is_broken(tmp_path):
     """regopy prints compile errors on file descriptor 1: they must not reach the report."""
-    _write(tmp_path, {"p/bad.rego": "package aiiac.bad\n\ndeny contains f if {\n  input.kind ==\n}\n",
-                      "main.tf": 'resource "aws_s3_bucket" "b" {\n  bucket = "x"\n}\n'})
-    done = subprocess.run([sys.executable, "-m", "aiiac_ls.cli", "--check", "main.tf", "--policies", "p",
-                           "--format", "json", "--select", "ORG"], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=120)
+    _write(
+        tmp_path,
+        {
+            "p/bad.rego": "package aiiac.bad\n\ndeny contains f if {\n  input.kind ==\n}\n",
+            "main.tf": 'resource "aws_s3_bucket" "b" {\n  bucket = "x"\n}\n',
+        },
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "aiiac_ls.cli",
+            "--check",
+            "main.tf",
+            "--policies",
+            "p",
+            "--format",
+            "json",
+            "--select",
+            "ORG",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     report = json.loads(done.stdout)
-    assert report["errors"] == [{"file": os.path.join("p", "bad.rego"), "kind": "syntax",
-                                 "message": "Rego: Invalid boolean operator", "line": 4, "column": 14}]
+    assert report["errors"] == [
+        {
+            "file": os.path.join("p", "bad.rego"),
+            "kind": "syntax",
+            "message": "Rego: Invalid boolean operator",
+            "line": 4,
+            "column": 14,
+        }
+    ]
     assert done.returncode == 2
 
 
 def test_test_policies_reports_missing_and_unexpected_findings(tmp_path, capsys):
-    _write(tmp_path, {
-        "rules.rules.yaml": """
+    _write(
+        tmp_path,
+        {
+            "rules.rules.yaml": """
             rules:
               - id: ORG1
                 title: public service
@@ -337,7 +417,7 @@ def test_test_policies_reports_missing_and_unexpected_findings(tmp_path, capsys)
                 match: {kind: Pod}
                 when: {path: spec.hostNetwork, op: equals, value: true}
             """,
-        "fixtures/svc.yaml": """
+            "fixtures/svc.yaml": """
             apiVersion: v1
             kind: Service
             metadata:
@@ -352,7 +432,8 @@ def test_test_policies_reports_missing_and_unexpected_findings(tmp_path, capsys)
             spec:
               type: ClusterIP # expect: ORG1
             """,
-    })
+        },
+    )
     assert main(["--test-policies", str(tmp_path)]) == 1
     out = capsys.readouterr().out.replace(str(tmp_path) + os.sep, "").replace(os.path.relpath(tmp_path) + os.sep, "")
     assert out.splitlines() == [
@@ -367,8 +448,10 @@ def test_test_policies_reports_missing_and_unexpected_findings(tmp_path, capsys)
 def test_a_runaway_policy_is_stopped_and_the_rest_of_the_scan_goes_on(tmp_path):
     from aiiac_ls.limits import Limits
 
-    _write(tmp_path, {
-        "p/slow.rego": """
+    _write(
+        tmp_path,
+        {
+            "p/slow.rego": """
             package aiiac.slow
 
             import rego.v1
@@ -378,7 +461,7 @@ def test_a_runaway_policy_is_stopped_and_the_rest_of_the_scan_goes_on(tmp_path):
               i < 0
             }
             """,
-        "y.rules.yaml": """
+            "y.rules.yaml": """
             rules:
               - id: FAST
                 title: bucket
@@ -386,16 +469,21 @@ def test_a_runaway_policy_is_stopped_and_the_rest_of_the_scan_goes_on(tmp_path):
                 match: {kind: aws_s3_bucket}
                 when: {path: bucket, op: exists}
             """,
-        "main.tf": 'resource "aws_s3_bucket" "b" {\n  bucket = "x"\n}\n',
-    })
-    config = Config(policies=(str(tmp_path / "p"), str(tmp_path / "y.rules.yaml")), builtin_rules=False,
-                    limits=Limits(rego_timeout_seconds=1.0))
+            "main.tf": 'resource "aws_s3_bucket" "b" {\n  bucket = "x"\n}\n',
+        },
+    )
+    config = Config(
+        policies=(str(tmp_path / "p"), str(tmp_path / "y.rules.yaml")),
+        builtin_rules=False,
+        limits=Limits(rego_timeout_seconds=1.0),
+    )
     for _ in range(2):  # the second analysis starts a new worker and stops it again
         analysis = Engine(config).analyse_paths([str(tmp_path / "main.tf")])
         assert [f.rule for f in analysis.findings] == ["FAST"]
         assert [p.message for p in analysis.problems] == [
             "Rego policies did not finish within 1 s and were stopped; their findings are missing (limit "
-            "`rego-timeout-seconds`)"]
+            "`rego-timeout-seconds`)"
+        ]
 
 
 def test_list_rules_and_explain_include_the_configured_custom_rules(tmp_path, monkeypatch, capsys):
@@ -407,7 +495,12 @@ def test_list_rules_and_explain_include_the_configured_custom_rules(tmp_path, mo
     assert main(["--list-rules"]) == 0
     listed = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in listed if not line.startswith("AIS")] == [
-        "ORG010", "ORG011", "ORG012", "ORG001", "ORG002"]
+        "ORG010",
+        "ORG011",
+        "ORG012",
+        "ORG001",
+        "ORG002",
+    ]
     assert main(["--explain", "ORG001"]) == 0
     page = capsys.readouterr().out
     assert page.startswith("# ORG001: Model buckets carry a cost-centre tag\n")

@@ -97,22 +97,38 @@ def test_the_language_server_never_sends_a_credential(project):
     with tempfile.TemporaryDirectory() as scratch:
         client = lsp_fuzz.Client(lsp_fuzz.server_command(), Path(scratch))
         answers = []
-        for path in (project / "k8s" / "pod.yaml", project / "infra" / "main.tf", project / "chart" / "values.yaml",
-                     project / "chart" / "templates" / "pod.yaml"):
+        for path in (
+            project / "k8s" / "pod.yaml",
+            project / "infra" / "main.tf",
+            project / "chart" / "values.yaml",
+            project / "chart" / "templates" / "pod.yaml",
+        ):
             document = lsp_fuzz.Document(path.as_uri(), path.read_text())
-            client.notify("textDocument/didOpen", {"textDocument": {
-                "uri": document.uri, "languageId": "yaml", "version": 1, "text": document.text}})
+            client.notify(
+                "textDocument/didOpen",
+                {"textDocument": {"uri": document.uri, "languageId": "yaml", "version": 1, "text": document.text}},
+            )
             report = client.request("textDocument/diagnostic", {"textDocument": {"uri": document.uri}})
             answers.append(report)
             for secret in SECRETS:
                 offset = document.text.find(secret)
                 if offset >= 0:
-                    answers.append(client.request("textDocument/hover", {
-                        "textDocument": {"uri": document.uri}, "position": document.position(offset + 2)}))
-            answers.append(client.request("textDocument/codeAction", {
-                "textDocument": {"uri": document.uri},
-                "range": {"start": {"line": 0, "character": 0}, "end": document.position(len(document.text))},
-                "context": {"diagnostics": report["items"]}}))
+                    answers.append(
+                        client.request(
+                            "textDocument/hover",
+                            {"textDocument": {"uri": document.uri}, "position": document.position(offset + 2)},
+                        )
+                    )
+            answers.append(
+                client.request(
+                    "textDocument/codeAction",
+                    {
+                        "textDocument": {"uri": document.uri},
+                        "range": {"start": {"line": 0, "character": 0}, "end": document.position(len(document.text))},
+                        "context": {"diagnostics": report["items"]},
+                    },
+                )
+            )
         assert client.close() == 0
         sent = json.dumps(answers, ensure_ascii=False)
         assert "Hugging Face token written in plain text" in sent and "hf_Q…" in sent

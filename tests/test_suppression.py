@@ -45,7 +45,10 @@ def test_inline_and_above_the_line(tmp_path, monkeypatch):
 
 def test_above_an_enclosing_block_and_the_resource(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    _write(tmp_path, "a.yaml", """
+    _write(
+        tmp_path,
+        "a.yaml",
+        """
         # aiiac:ignore AIS103, AIS101 -- the GPU driver DaemonSet needs the host
         # (reviewed 2026-11)
         apiVersion: v1
@@ -58,7 +61,8 @@ def test_above_an_enclosing_block_and_the_resource(tmp_path, monkeypatch):
               image: nvcr.io/nvidia/driver:550.90.07
               securityContext:
                 privileged: true
-        """)
+        """,
+    )
     rules = {f.rule for f in run(["a.yaml"], select=["AIS1", "AIS0"]).findings}
     assert not rules & {"AIS103", "AIS101", "AIS105"}
     assert {"AIS104", "AIS106"} <= rules
@@ -72,7 +76,10 @@ def test_other_rules_on_the_same_line_are_kept(tmp_path, monkeypatch):
 
 def test_checkov_trivy_tfsec_and_kics_comments_are_honoured(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    _write(tmp_path, "main.tf", """
+    _write(
+        tmp_path,
+        "main.tf",
+        """
         resource "aws_security_group" "a" {
           ingress {
             from_port   = 22
@@ -111,7 +118,8 @@ def test_checkov_trivy_tfsec_and_kics_comments_are_honoured(tmp_path, monkeypatc
           protocol    = "tcp"
           cidr_blocks = ["0.0.0.0/0"] #checkov:skip=CKV_AWS_999:unrelated check
         }
-        """)
+        """,
+    )
     analysis = run(["main.tf"], select=["AIS202", "AIS0"])
     assert _rules(analysis) == [("AIS202", 37)]
     assert analysis.suppressed == 4
@@ -119,12 +127,16 @@ def test_checkov_trivy_tfsec_and_kics_comments_are_honoured(tmp_path, monkeypatc
 
 def test_suppression_above_terraform_resource_and_missing_reason(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    _write(tmp_path, "main.tf", """
+    _write(
+        tmp_path,
+        "main.tf",
+        """
         // aiiac:ignore AIS401
         resource "aws_s3_bucket" "logs" {
           bucket = "acme-logs"
         }
-        """)
+        """,
+    )
     analysis = run(["main.tf"], select=["AIS401", "AIS0"])
     assert _rules(analysis) == [("AIS001", 1)]
     assert analysis.findings[0].span.start_col == 0

@@ -29,14 +29,16 @@ def _resource(instance, address):
 
 
 def test_variables_tfvars_locals_and_functions(tmp_path):
-    instance = _module(tmp_path, {
-        "variables.tf": """
+    instance = _module(
+        tmp_path,
+        {
+            "variables.tf": """
             variable "env" { default = "dev" }
             variable "team" {}
             variable "ports" { default = [8000, 8001] }
             """,
-        "terraform.tfvars": 'env = "prod"\n',
-        "main.tf": """
+            "terraform.tfvars": 'env = "prod"\n',
+            "main.tf": """
             locals {
               name   = "${var.team}-${var.env}"
               bucket = format("acme-%s-%s", var.env, lower("MODELS"))
@@ -54,7 +56,8 @@ def test_variables_tfvars_locals_and_functions(tmp_path):
               y      = local.name
             }
             """,
-    })
+        },
+    )
     body = _resource(instance, "aws_s3_bucket.b").body
     assert body.get("bucket").value == "acme-prod-models"
     assert body.get("tags").plain() == {"env": "prod", "owner": "ml"}
@@ -65,7 +68,10 @@ def test_variables_tfvars_locals_and_functions(tmp_path):
 def test_operators_on_references(tmp_path):
     """tree-sitter-hcl gives `var.x == null` as four siblings, not an expression per operand:
     each operand that is a traversal must still be evaluated (it was Unknown before)."""
-    instance = _module(tmp_path, {"main.tf": """
+    instance = _module(
+        tmp_path,
+        {
+            "main.tf": """
         variable "owner" { default = null }
         variable "public" { default = false }
         variable "ports" { default = [8000] }
@@ -76,26 +82,41 @@ def test_operators_on_references(tmp_path):
           count_ok = length(var.ports) > 0 && var.ports[0] != 22
           reversed = null == var.owner
         }
-        """})
+        """
+        },
+    )
     body = _resource(instance, "x.a").body
-    assert body.plain() == {"is_null": True, "tags": {"purpose": "models"}, "private": True, "count_ok": True,
-                            "reversed": True}
+    assert body.plain() == {
+        "is_null": True,
+        "tags": {"purpose": "models"},
+        "private": True,
+        "count_ok": True,
+        "reversed": True,
+    }
 
 
 def test_reference_is_reanchored_at_the_use_site(tmp_path):
-    instance = _module(tmp_path, {"main.tf": """
+    instance = _module(
+        tmp_path,
+        {
+            "main.tf": """
         variable "acl" { default = "public-read" }
         resource "aws_s3_bucket" "b" {
           acl = var.acl
         }
-        """})
+        """
+        },
+    )
     acl = _resource(instance, "aws_s3_bucket.b").body.get("acl")
     assert isinstance(acl, Scalar) and acl.value == "public-read"
     assert (acl.span.start_line, acl.span.start_col, acl.span.end_col) == (2, 8, 15)
 
 
 def test_count_for_each_and_dynamic_blocks(tmp_path):
-    instance = _module(tmp_path, {"main.tf": """
+    instance = _module(
+        tmp_path,
+        {
+            "main.tf": """
         variable "rules" {
           default = { ssh = 22, triton = 8000 }
         }
@@ -121,7 +142,9 @@ def test_count_for_each_and_dynamic_blocks(tmp_path):
             }
           }
         }
-        """})
+        """
+        },
+    )
     addresses = {r.address: r for r in instance.resources()}
     assert "aws_s3_bucket.none" not in addresses and "aws_s3_bucket.none[0]" not in addresses
     assert addresses["aws_s3_bucket.two[1]"].body.get("bucket").value == "b-1"
@@ -131,7 +154,10 @@ def test_count_for_each_and_dynamic_blocks(tmp_path):
 
 
 def test_unknown_collections_stay_unknown(tmp_path):
-    instance = _module(tmp_path, {"main.tf": """
+    instance = _module(
+        tmp_path,
+        {
+            "main.tf": """
         variable "cidrs" { type = list(string) }
         resource "aws_security_group" "sg" {
           dynamic "ingress" {
@@ -141,7 +167,9 @@ def test_unknown_collections_stay_unknown(tmp_path):
           tags = { for c in var.cidrs : c => c }
           name = var.cidrs[0]
         }
-        """})
+        """
+        },
+    )
     body = _resource(instance, "aws_security_group.sg").body
     assert body.blocks("ingress")[0].get("cidr_blocks").plain() == [UNKNOWN]
     assert isinstance(body.get("tags"), Unknown) and isinstance(body.get("name"), Unknown)
@@ -167,13 +195,15 @@ def test_local_module_gets_its_inputs(tmp_path, monkeypatch):
         (tmp_path / name).write_text(textwrap.dedent(text).lstrip("\n"))
     analysis = run(["root", "modules"], select=["AIS401"])
     assert [(f.resource, f.file, f.span.start_line) for f in analysis.findings] == [
-        ("module.store.aws_s3_bucket.this", "modules/store/main.tf", 1)]
+        ("module.store.aws_s3_bucket.this", "modules/store/main.tf", 1)
+    ]
     assert "acme-prod-models" in analysis.findings[0].message or True
 
 
 def test_self_referencing_locals_and_modules_terminate(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "main.tf").write_text(textwrap.dedent("""
+    (tmp_path / "main.tf").write_text(
+        textwrap.dedent("""
         locals {
           a = local.b
           b = local.a
@@ -184,14 +214,16 @@ def test_self_referencing_locals_and_modules_terminate(tmp_path, monkeypatch):
         resource "aws_s3_bucket" "b" {
           bucket = local.a
         }
-        """))
+        """)
+    )
     analysis = run(["."], select=["AIS4"])
     assert [f.rule for f in analysis.findings] == ["AIS401"]
 
 
 def test_syntax_error_has_precise_message_and_rest_of_file_is_analysed(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "main.tf").write_text(textwrap.dedent("""\
+    (tmp_path / "main.tf").write_text(
+        textwrap.dedent("""\
         resource "aws_s3_bucket" "b" {
           bucket = "acme-models"
         }
@@ -204,7 +236,8 @@ def test_syntax_error_has_precise_message_and_rest_of_file_is_analysed(tmp_path,
             cidr_blocks = ["0.0.0.0/0"
           }
         }
-        """))
+        """)
+    )
     analysis = run(["main.tf"], select=["AIS401", "AIS202"])
     [problem] = analysis.problems
     assert problem.kind == "syntax"
@@ -214,12 +247,22 @@ def test_syntax_error_has_precise_message_and_rest_of_file_is_analysed(tmp_path,
     assert [(f.rule, f.span.start_line) for f in analysis.findings] == [("AIS401", 0), ("AIS202", 9)]
 
 
-@pytest.mark.parametrize("expression, expected", [
-    ('"a${"b"}c"', "abc"), ("1 + 2 * 3", 7), ("!true", False), ('upper("x")', "X"),
-    ('"x" == "x" ? "yes" : "no"', "yes"), ('split(",", "a,b")', ["a", "b"]),
-    ('jsondecode("{\\"a\\": [1]}")', {"a": [1]}), ('try(["a"][3], "fallback")', "fallback"),
-    ('substr("abcdef", 1, 3)', "bcd"), ('replace("a-b", "-", "_")', "a_b"), ('length([1, 2])', 2),
-])
+@pytest.mark.parametrize(
+    "expression, expected",
+    [
+        ('"a${"b"}c"', "abc"),
+        ("1 + 2 * 3", 7),
+        ("!true", False),
+        ('upper("x")', "X"),
+        ('"x" == "x" ? "yes" : "no"', "yes"),
+        ('split(",", "a,b")', ["a", "b"]),
+        ('jsondecode("{\\"a\\": [1]}")', {"a": [1]}),
+        ('try(["a"][3], "fallback")', "fallback"),
+        ('substr("abcdef", 1, 3)', "bcd"),
+        ('replace("a-b", "-", "_")', "a_b"),
+        ("length([1, 2])", 2),
+    ],
+)
 def test_expressions(tmp_path, expression, expected):
     instance = _module(tmp_path, {"main.tf": f'resource "x" "y" {{\n  v = {expression}\n}}\n'})
     assert _resource(instance, "x.y").body.get("v").plain() == expected
@@ -231,8 +274,9 @@ def test_file_built_from_path_module_is_read_when_paths_are_relative(tmp_path, m
     module = tmp_path / "infra"
     module.mkdir()
     (module / "policy.json").write_text('{"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}')
-    (module / "main.tf").write_text('resource "aws_iam_policy" "p" {\n'
-                                    '  policy = file("${path.module}/policy.json")\n}\n')
+    (module / "main.tf").write_text(
+        'resource "aws_iam_policy" "p" {\n  policy = file("${path.module}/policy.json")\n}\n'
+    )
     monkeypatch.chdir(tmp_path)
     analysis = run(["infra"], select=["AIS302"])
     assert [(f.rule, f.file, f.span.start_line + 1) for f in analysis.findings] == [("AIS302", "infra/main.tf", 2)]

@@ -69,8 +69,11 @@ def _walk_uris(node, depth: int = 0):
     if isinstance(node, Mapping):
         env_name = as_str(node.get("name"))
         for key, child in node.items():
-            if isinstance(child, Scalar) and isinstance(child.value, str) and (
-                    key in _MODEL_URI_KEYS or (key == "value" and env_name in _MODEL_URI_KEYS)):
+            if (
+                isinstance(child, Scalar)
+                and isinstance(child.value, str)
+                and (key in _MODEL_URI_KEYS or (key == "value" and env_name in _MODEL_URI_KEYS))
+            ):
                 yield child.value
             else:
                 yield from _walk_uris(child, depth + 1)
@@ -87,10 +90,16 @@ def collect_facts(resources: list[Resource], settings) -> Facts:
         if resource.kind in ("aws_s3_bucket", "google_storage_bucket"):
             name = as_str(resource.body.get("bucket" if resource.kind == "aws_s3_bucket" else "name"))
             tags = resource.body.get("tags" if resource.kind == "aws_s3_bucket" else "labels")
-            tag_text = " ".join(f"{k} {v.value}" for k, v in tags.items() if isinstance(v, Scalar)) \
-                if isinstance(tags, Mapping) else ""
-            if name and (MODEL_NAME_HINT.search(name) or MODEL_NAME_HINT.search(resource.name)
-                         or MODEL_NAME_HINT.search(tag_text)):
+            tag_text = (
+                " ".join(f"{k} {v.value}" for k, v in tags.items() if isinstance(v, Scalar))
+                if isinstance(tags, Mapping)
+                else ""
+            )
+            if name and (
+                MODEL_NAME_HINT.search(name)
+                or MODEL_NAME_HINT.search(resource.name)
+                or MODEL_NAME_HINT.search(tag_text)
+            ):
                 facts.add(name, "", f"bucket `{name}` is named or tagged as a model store")
             continue
         if resource.source == "terraform" and not resource.kind.startswith(("aws_sagemaker", "google_vertex")):

@@ -102,7 +102,8 @@ def collect_identity(resources: list[Resource]) -> IdentityFacts:
                     match = _SUBJECT.match(value.value)
                     if match:
                         facts.trusts.setdefault(("aws", role), []).append(
-                            (match.group(1), match.group(2), Place(resource.address, value.span or resource.head)))
+                            (match.group(1), match.group(2), Place(resource.address, value.span or resource.head))
+                        )
         elif resource.kind == "google_service_account":
             account = as_str(resource.body.get("account_id"))
             if account:
@@ -121,7 +122,8 @@ def collect_identity(resources: list[Resource]) -> IdentityFacts:
                 match = _GKE_MEMBER.match(member.value)
                 if match:
                     facts.trusts.setdefault(("gcp", account), []).append(
-                        (match.group(1), match.group(2), Place(resource.address, member.span or resource.head)))
+                        (match.group(1), match.group(2), Place(resource.address, member.span or resource.head))
+                    )
         elif resource.source == "kubernetes":
             facts.kubernetes_seen = True
             namespace = resource.namespace or "default"
@@ -137,11 +139,13 @@ def collect_identity(resources: list[Resource]) -> IdentityFacts:
                     identity = arn.group(1) if arn else text.split("@")[0] if cloud == "gcp" else None
                     if identity and value is not None:
                         facts.annotations.setdefault((namespace, resource.name), []).append(
-                            (cloud, identity, Place(resource.address, value.span or resource.head)))
+                            (cloud, identity, Place(resource.address, value.span or resource.head))
+                        )
             elif resource.kind in WORKLOAD_KINDS:
                 for pod in pod_specs(resource):
                     account = as_str(pod.spec.get("serviceAccountName")) or as_str(pod.spec.get("serviceAccount"))
                     if account and _is_model_server(pod):
                         facts.model_servers.setdefault((namespace, account), []).append(
-                            Place(resource.address, pod.entry.key_span or resource.head))
+                            Place(resource.address, pod.entry.key_span or resource.head)
+                        )
     return facts

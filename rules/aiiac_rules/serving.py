@@ -6,10 +6,19 @@ import re
 
 # Ports that model servers and ML tools listen on by default.
 MODEL_PORTS: dict[int, str] = {
-    8500: "TF Serving gRPC", 8501: "TF Serving REST",
-    8000: "Triton HTTP / vLLM", 8001: "Triton gRPC", 8002: "Triton metrics",
-    8080: "TorchServe / KServe inference", 8081: "TorchServe management", 8082: "TorchServe metrics",
-    8265: "Ray dashboard", 11434: "Ollama", 7860: "Gradio", 8888: "Jupyter", 5000: "MLflow",
+    8500: "TF Serving gRPC",
+    8501: "TF Serving REST",
+    8000: "Triton HTTP / vLLM",
+    8001: "Triton gRPC",
+    8002: "Triton metrics",
+    8080: "TorchServe / KServe inference",
+    8081: "TorchServe management",
+    8082: "TorchServe metrics",
+    8265: "Ray dashboard",
+    11434: "Ollama",
+    7860: "Gradio",
+    8888: "Jupyter",
+    5000: "MLflow",
 }
 
 
@@ -39,8 +48,11 @@ MODEL_NAME_HINT = re.compile(r"model|weight|artifact|checkpoint|ckpt", re.I)
 def exposed_ports(first: int, last: int, extra_ports: frozenset[int] = frozenset()) -> list[str]:
     """SSH and the model-serving ports in a port range, described for a message."""
     found = ["22 (SSH)"] if first <= 22 <= last else []
-    found += [f"{port} ({port_label(port, extra_ports)})" for port in sorted(set(MODEL_PORTS) | set(extra_ports))
-              if first <= port <= last]
+    found += [
+        f"{port} ({port_label(port, extra_ports)})"
+        for port in sorted(set(MODEL_PORTS) | set(extra_ports))
+        if first <= port <= last
+    ]
     return found
 
 

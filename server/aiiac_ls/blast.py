@@ -75,8 +75,9 @@ def _git(root: str, *args: str, data: bytes | None = None) -> bytes:
     command = ["git", "-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null", "-C", root, *args]
     environment = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"}
     try:
-        done = subprocess.run(command, input=data, capture_output=True, timeout=GIT_TIMEOUT, env=environment,
-                              check=False)
+        done = subprocess.run(
+            command, input=data, capture_output=True, timeout=GIT_TIMEOUT, env=environment, check=False
+        )
     except FileNotFoundError:
         raise DiffError("--diff needs git on PATH") from None
     except subprocess.TimeoutExpired:
@@ -118,12 +119,13 @@ def export_revision(root: str, revision: str, under: list[str], target: str) -> 
     for _, path in wanted:
         header_end = output.index(b"\n", offset)
         size = int(output[offset:header_end].split()[2])
-        body = output[header_end + 1:header_end + 1 + size]
+        body = output[header_end + 1 : header_end + 1 + size]
         offset = header_end + 1 + size + 1
         total += size
         if total > MAX_REVISION_BYTES:
-            raise DiffError(f"revision {revision} holds more than {MAX_REVISION_BYTES >> 20} MiB below the "
-                            "scanned paths")
+            raise DiffError(
+                f"revision {revision} holds more than {MAX_REVISION_BYTES >> 20} MiB below the scanned paths"
+            )
         destination = os.path.join(target, *path.split("/"))
         os.makedirs(os.path.dirname(destination), exist_ok=True)
         with open(destination, "wb") as handle:
@@ -233,8 +235,9 @@ def _resource_changes(old: dict, new: dict, changed: list[tuple[str, str]], root
             because = []
             if file not in changed_paths:
                 unit = chart_root(file) or os.path.dirname(os.path.abspath(file))
-                because = sorted(path for path in changed_paths
-                                 if os.path.abspath(path).startswith(unit.rstrip(os.sep) + os.sep))
+                because = sorted(
+                    path for path in changed_paths if os.path.abspath(path).startswith(unit.rstrip(os.sep) + os.sep)
+                )
                 because = because or ["a module input or shared file"]
             result.append(ResourceChange(new[identity][2], file, "modified", because))
     return result

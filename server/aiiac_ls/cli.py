@@ -17,49 +17,113 @@ def _parser():
 
     parser = argparse.ArgumentParser(
         prog="aiiac-ls",
-        description="Security linter for the infrastructure code that serves AI models "
-                    "(Terraform, Kubernetes YAML).",
+        description="Security linter for the infrastructure code that serves AI models (Terraform, Kubernetes YAML).",
     )
-    parser.add_argument("--check", nargs="*", metavar="PATH",
-                        help="analyse files and folders (default: the current folder) and report findings")
-    parser.add_argument("--format", choices=["text", "json", "sarif", "github", "junit", "markdown"], default="text",
-                        help="output format: text, json, sarif (code scanning), github (workflow annotations), "
-                             "junit, markdown (a PR comment)")
+    parser.add_argument(
+        "--check",
+        nargs="*",
+        metavar="PATH",
+        help="analyse files and folders (default: the current folder) and report findings",
+    )
+    parser.add_argument(
+        "--format",
+        choices=["text", "json", "sarif", "github", "junit", "markdown"],
+        default="text",
+        help="output format: text, json, sarif (code scanning), github (workflow annotations), "
+        "junit, markdown (a PR comment)",
+    )
     parser.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
-    parser.add_argument("--config", metavar="FILE", help="configuration file (default: nearest .aiiac.toml or "
-                                                         "pyproject.toml with [tool.aiiac])")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="configuration file (default: nearest .aiiac.toml or pyproject.toml with [tool.aiiac])",
+    )
     parser.add_argument("--select", metavar="ID,...", help="only these rules (ID prefixes, comma-separated)")
     parser.add_argument("--ignore", metavar="ID,...", help="skip these rules (ID prefixes, comma-separated)")
-    parser.add_argument("--policies", action="append", default=[], metavar="PATH",
-                        help="custom rules: a .rego file, a *.rules.yaml file or a folder of them (repeatable; "
-                             "adds to the `policies` setting)")
-    parser.add_argument("--test-policies", metavar="DIR",
-                        help="run the policies in DIR against the fixture files in DIR and their # expect: lines")
-    parser.add_argument("--baseline", metavar="FILE", help="findings recorded in FILE are accepted: only new ones "
-                                                           "are reported and fail the run")
+    parser.add_argument(
+        "--policies",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="custom rules: a .rego file, a *.rules.yaml file or a folder of them (repeatable; "
+        "adds to the `policies` setting)",
+    )
+    parser.add_argument(
+        "--test-policies",
+        metavar="DIR",
+        help="run the policies in DIR against the fixture files in DIR and their # expect: lines",
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="FILE",
+        help="findings recorded in FILE are accepted: only new ones are reported and fail the run",
+    )
     parser.add_argument("--write-baseline", metavar="FILE", help="record the current findings in FILE")
-    parser.add_argument("--diff", metavar="REV", help="compare with git revision REV: changed resources (also "
-                                                      "through variables and values) and new/fixed findings")
-    parser.add_argument("--fail-on", choices=["new", "any"], default=None,
-                        help="exit 1 for new findings only (default with --baseline or --diff) or for any")
-    parser.add_argument("--severity-threshold", choices=["low", "medium", "high", "critical"], default="low",
-                        help="exit 1 only for findings at or above this severity (default: low)")
-    parser.add_argument("--var-file", action="append", default=[], metavar="FILE",
-                        help="Terraform variables file for root modules (repeatable)")
-    parser.add_argument("--values", "-f", action="append", default=[], metavar="FILE",
-                        help="Helm values file for charts, over the chart's values.yaml (repeatable)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="set_values",
-                        help="Helm value for charts, like helm --set (repeatable)")
-    parser.add_argument("--render", metavar="CHART_DIR",
-                        help="print a chart's rendered manifests like `helm template`, with # Source: headers")
-    parser.add_argument("--release-name", default="release-name", help="release name for --render (default "
-                                                                        "release-name)")
-    parser.add_argument("--kube-version", default=None, metavar="vX.Y.Z",
-                        help="Kubernetes version charts see in .Capabilities (default v1.31.0)")
+    parser.add_argument(
+        "--diff",
+        metavar="REV",
+        help="compare with git revision REV: changed resources (also "
+        "through variables and values) and new/fixed findings",
+    )
+    parser.add_argument(
+        "--fail-on",
+        choices=["new", "any"],
+        default=None,
+        help="exit 1 for new findings only (default with --baseline or --diff) or for any",
+    )
+    parser.add_argument(
+        "--severity-threshold",
+        choices=["low", "medium", "high", "critical"],
+        default="low",
+        help="exit 1 only for findings at or above this severity (default: low)",
+    )
+    parser.add_argument(
+        "--var-file",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="Terraform variables file for root modules (repeatable)",
+    )
+    parser.add_argument(
+        "--values",
+        "-f",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="Helm values file for charts, over the chart's values.yaml (repeatable)",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="set_values",
+        help="Helm value for charts, like helm --set (repeatable)",
+    )
+    parser.add_argument(
+        "--render",
+        metavar="CHART_DIR",
+        help="print a chart's rendered manifests like `helm template`, with # Source: headers",
+    )
+    parser.add_argument(
+        "--release-name", default="release-name", help="release name for --render (default release-name)"
+    )
+    parser.add_argument(
+        "--kube-version",
+        default=None,
+        metavar="vX.Y.Z",
+        help="Kubernetes version charts see in .Capabilities (default v1.31.0)",
+    )
     parser.add_argument("--fix", action="store_true", help="apply the available fixes to the files")
-    parser.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
-                        help="processes for --check: 2 analyses Terraform beside the Kubernetes files, "
-                             "1 uses one (default: 2 on a machine with more than one core)")
+    parser.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=None,
+        metavar="N",
+        help="processes for --check: 2 analyses Terraform beside the Kubernetes files, "
+        "1 uses one (default: 2 on a machine with more than one core)",
+    )
     parser.add_argument("--no-color", action="store_true", help="never colour text output")
     parser.add_argument("--explain", metavar="RULE", help="print a rule's documentation")
     parser.add_argument("--list-rules", action="store_true", help="list the rules (text or --format json)")
@@ -113,8 +177,9 @@ def _render_chart(args) -> int:
     if not os.path.isfile(os.path.join(args.render, "Chart.yaml")):
         print(f"aiiac-ls: {args.render}: no Chart.yaml: not a chart", file=sys.stderr)
         return EXIT_ERROR
-    options = RenderOptions(release_name=args.release_name, values_files=tuple(args.values),
-                            set_values=tuple(args.set_values))
+    options = RenderOptions(
+        release_name=args.release_name, values_files=tuple(args.values), set_values=tuple(args.set_values)
+    )
     if args.kube_version:
         options.kube_version = args.kube_version
     result = render_chart(args.render, options)
@@ -159,9 +224,15 @@ def _configured_rules() -> list:
             for rule_id, meta in sorted(policies.rego.metadata.items()):
                 origin = next((m.source.path for m in policies.rego.modules if rule_id in m.source.text), "")
                 severity = str(meta.get("severity"))
-                rules.append(custom_rule(rule_id, str(meta.get("title") or rule_id),
-                                         severity if severity in ("low", "medium", "high", "critical") else "medium",
-                                         origin, meta))
+                rules.append(
+                    custom_rule(
+                        rule_id,
+                        str(meta.get("title") or rule_id),
+                        severity if severity in ("low", "medium", "high", "critical") else "medium",
+                        origin,
+                        meta,
+                    )
+                )
     return rules
 
 
@@ -237,6 +308,7 @@ def _check(args) -> int:
         config.values_files = tuple(config.values_files) + tuple(os.path.abspath(v) for v in args.values)
     if args.kube_version:
         config.kube_version = args.kube_version
+
     def make_engine():
         return Engine(config, set_values=tuple(args.set_values))
 
@@ -262,8 +334,9 @@ def _check(args) -> int:
 
         if not _write(args.write_baseline, baseline_json(analysis.findings, analysis.sources)):
             return EXIT_ERROR
-        print(f"aiiac-ls: wrote {len(analysis.findings)} findings to the baseline {args.write_baseline}",
-              file=sys.stderr)
+        print(
+            f"aiiac-ls: wrote {len(analysis.findings)} findings to the baseline {args.write_baseline}", file=sys.stderr
+        )
     failing = analysis.findings
     blast = None
     if args.baseline:

@@ -22,8 +22,20 @@ from .limits import DEFAULT_LIMITS, KEYS, Limits
 from .model.findings import SEVERITIES
 
 CONFIG_FILES = (".aiiac.toml", "pyproject.toml")
-KNOWN_KEYS = ("select", "ignore", "severity", "exclude", "model-ports", "model-buckets", "values-files",
-              "var-files", "kube-version", "allowed-registries", "limits", "policies")
+KNOWN_KEYS = (
+    "select",
+    "ignore",
+    "severity",
+    "exclude",
+    "model-ports",
+    "model-buckets",
+    "values-files",
+    "var-files",
+    "kube-version",
+    "allowed-registries",
+    "limits",
+    "policies",
+)
 DEFAULT_EXCLUDES = (".git", ".terraform", "node_modules", ".venv", "venv", "__pycache__", ".tox")
 
 
@@ -70,8 +82,11 @@ class Config:
         relative = os.path.relpath(os.path.abspath(path), os.path.abspath(self.root)).replace(os.sep, "/")
         name = os.path.basename(path)
         for pattern in self.exclude:
-            if fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(name, pattern) \
-                    or fnmatch.fnmatch(relative, pattern.rstrip("/") + "/*"):
+            if (
+                fnmatch.fnmatch(relative, pattern)
+                or fnmatch.fnmatch(name, pattern)
+                or fnmatch.fnmatch(relative, pattern.rstrip("/") + "/*")
+            ):
                 return True
         return False
 
@@ -105,7 +120,7 @@ def parse_config(data: dict, source: str, root: str) -> Config:
     if "severity" in data:
         table = data["severity"]
         if not isinstance(table, dict):
-            raise ConfigError(f"{source}: `severity` must be a table of RULE = \"level\"")
+            raise ConfigError(f'{source}: `severity` must be a table of RULE = "level"')
         for rule_id, level in table.items():
             if level not in SEVERITIES:
                 raise ConfigError(f"{source}: severity of {rule_id} must be one of {', '.join(SEVERITIES)}")
@@ -126,7 +141,7 @@ def parse_config(data: dict, source: str, root: str) -> Config:
     if "kube-version" in data:
         version = data["kube-version"]
         if not isinstance(version, str) or not re.fullmatch(r"v?\d+\.\d+(\.\d+)?", version):
-            raise ConfigError(f"{source}: `kube-version` must look like \"v1.31.0\"")
+            raise ConfigError(f'{source}: `kube-version` must look like "v1.31.0"')
         config.kube_version = version if version.startswith("v") else "v" + version
     if "limits" in data:
         config.limits = parse_limits(data["limits"], source)
@@ -145,8 +160,12 @@ def load_config_file(path: str) -> Config:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         where = re.search(r"at line (\d+), column (\d+)", str(exc))
-        raise ConfigError(f"{path}: invalid TOML: {exc}", path,
-                          int(where.group(1)) if where else None, int(where.group(2)) if where else None) from None
+        raise ConfigError(
+            f"{path}: invalid TOML: {exc}",
+            path,
+            int(where.group(1)) if where else None,
+            int(where.group(2)) if where else None,
+        ) from None
     root = os.path.dirname(os.path.abspath(path))
     if os.path.basename(path) == "pyproject.toml":
         data = data.get("tool", {}).get("aiiac", {})
@@ -218,8 +237,12 @@ def parse_limits(table, source: str) -> Limits:
         if name is None:
             raise ConfigError(f"{source}: unknown key `{key}` in limits (known: {', '.join(KEYS)})")
         integer = isinstance(getattr(DEFAULT_LIMITS, name), int)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0 or \
-                (integer and not isinstance(value, int)):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or value <= 0
+            or (integer and not isinstance(value, int))
+        ):
             kind = "a positive whole number" if integer else "a positive number"
             raise ConfigError(f"{source}: `{key}` must be {kind}")
         values[name] = value

@@ -25,8 +25,10 @@ def rule_table() -> str:
             kinds = "suppression comments"
         if len(kinds) > 70:
             kinds = kinds[:67] + "..."
-        rows.append(f"| [{rule.id}](docs/rules/{rule.id}.md) | {rule.title} | {rule.severity} | {kinds} "
-                    f"| {'yes' if rule.fixable else ''} |")
+        rows.append(
+            f"| [{rule.id}](docs/rules/{rule.id}.md) | {rule.title} | {rule.severity} | {kinds} "
+            f"| {'yes' if rule.fixable else ''} |"
+        )
     return "\n".join(rows)
 
 

@@ -60,6 +60,7 @@ def compare(findings, expected: set[Expectation]) -> Comparison:
     wanted = {(file, rule, line) for file, rule, line, _ in expected}
     missing = sorted(e for e in expected if (e[0], e[1], e[2]) not in actual)
     unexpected = sorted(key for key in actual if key not in wanted)
-    wrong = sorted((e, actual[e[:3]]) for e in expected
-                   if e[3] is not None and e[:3] in actual and actual[e[:3]] != e[3])
+    wrong = sorted(
+        (e, actual[e[:3]]) for e in expected if e[3] is not None and e[:3] in actual and actual[e[:3]] != e[3]
+    )
     return Comparison(missing, unexpected, wrong)

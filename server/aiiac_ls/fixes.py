@@ -54,8 +54,9 @@ def text_edits(fix: Fix, source_of: SourceLookup) -> list[TextEdit]:
     for edit in fix.edits:
         if isinstance(edit, AddBlockAfter):
             end = edit.after
-            edits.append(TextEdit(Span(end.file, end.end_line, end.end_col, end.end_line, end.end_col),
-                                  "\n\n" + edit.text))
+            edits.append(
+                TextEdit(Span(end.file, end.end_line, end.end_col, end.end_line, end.end_col), "\n\n" + edit.text)
+            )
             continue
         if isinstance(edit, SetPath):
             edits.append(_set_path(edit, source_of))
@@ -98,7 +99,7 @@ def _set_path(edit: SetPath, source_of: SourceLookup) -> TextEdit:
         writer = _writer(child, source_of)
         if not isinstance(writer, _YamlWriter):
             raise FixError(f"`{key}` is not a block or object")
-        return writer.replace_empty(entry, edit.path[index + 1:], edit.value)
+        return writer.replace_empty(entry, edit.path[index + 1 :], edit.value)
     raise FixError("empty path")
 
 
@@ -207,8 +208,9 @@ def select_fixes(findings, source_of: SourceLookup, path: str | None = None) -> 
         except (FixError, KeyError):
             continue
         ranges = _merged_ranges(edits)
-        if any(file in taken and taken[file].touches(start, end)
-               for file, spans in ranges.items() for start, end in spans):
+        if any(
+            file in taken and taken[file].touches(start, end) for file, spans in ranges.items() for start, end in spans
+        ):
             continue
         for file, spans in ranges.items():
             for start, end in spans:
@@ -237,14 +239,14 @@ def _minimal_string_edit(source: SourceFile, node: Scalar, new: str) -> TextEdit
         suffix += 1
     if prefix + suffix != len(old) or suffix == 0:
         return None
-    text = source.line(node.span.start_line)[node.span.start_col:node.span.end_col]
+    text = source.line(node.span.start_line)[node.span.start_col : node.span.end_col]
     quoted = text[:1] in "\"'" and text[-1:] == text[:1]
     body_end = len(text) - (1 if quoted else 0)
-    tail = old[len(old) - suffix:]
-    if text[body_end - suffix:body_end] != tail:
+    tail = old[len(old) - suffix :]
+    if text[body_end - suffix : body_end] != tail:
         return None
     col = node.span.start_col + body_end - suffix
-    return _insertion(node.span.file, node.span.start_line, col, new[prefix:len(new) - suffix])
+    return _insertion(node.span.file, node.span.start_line, col, new[prefix : len(new) - suffix])
 
 
 # ---- YAML ---------------------------------------------------------------------------------------
@@ -274,8 +276,7 @@ def yaml_flow(value: Any) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{key}: {yaml_flow(item)}" for key, item in value.items()) + "}"
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(json.dumps(item) if isinstance(item, str) else yaml_flow(item)
-                               for item in value) + "]"
+        return "[" + ", ".join(json.dumps(item) if isinstance(item, str) else yaml_flow(item) for item in value) + "]"
     return yaml_scalar(value)
 
 
@@ -314,10 +315,15 @@ def content_end(node: Node, source: SourceFile) -> tuple[int, int]:
 def _entries_in_order(mapping: Mapping) -> list[Entry]:
     """The mapping's own entries in text order (merged `<<` entries live elsewhere)."""
     span = mapping.span
-    own = [e for e in mapping.entries.values() if e.key_span is not None and span is not None
-           and e.key_span.file == span.file
-           and (span.start_line, span.start_col) <= (e.key_span.start_line, e.key_span.start_col)
-           and (e.key_span.end_line, e.key_span.end_col) <= (span.end_line, span.end_col)]
+    own = [
+        e
+        for e in mapping.entries.values()
+        if e.key_span is not None
+        and span is not None
+        and e.key_span.file == span.file
+        and (span.start_line, span.start_col) <= (e.key_span.start_line, e.key_span.start_col)
+        and (e.key_span.end_line, e.key_span.end_col) <= (span.end_line, span.end_col)
+    ]
     return sorted(own, key=lambda e: (e.key_span.start_line, e.key_span.start_col))  # type: ignore[union-attr]
 
 
@@ -353,7 +359,7 @@ class _YamlWriter:
             if isinstance(child, Mapping) and (child.entries or child.style == "block"):
                 node = child
                 continue
-            return self.replace_empty(entry, path[index + 1:], value)
+            return self.replace_empty(entry, path[index + 1 :], value)
         raise FixError("empty path")
 
     def insert(self, mapping: Mapping, keys: tuple[str, ...], value: Any) -> TextEdit:
@@ -423,8 +429,9 @@ class _YamlWriter:
         for node in sequence.items[-1].walk():
             _check_editable(node, self.source)
         line, _ = content_end(sequence, self.source)
-        return _insertion(span.file, line, len(self.source.line(line)),
-                          "\n" + " " * span.start_col + "- " + yaml_flow(value))
+        return _insertion(
+            span.file, line, len(self.source.line(line)), "\n" + " " * span.start_col + "- " + yaml_flow(value)
+        )
 
     def remove_key(self, mapping: Mapping, key: str) -> TextEdit:
         _check_editable(mapping, self.source)
@@ -441,18 +448,31 @@ class _YamlWriter:
         if position + 1 < len(entries):
             following = entries[position + 1].key_span
             assert following is not None
-            return TextEdit(Span(file, target.key_span.start_line, target.key_span.start_col,
-                                 following.start_line, following.start_col), "")
+            return TextEdit(
+                Span(
+                    file,
+                    target.key_span.start_line,
+                    target.key_span.start_col,
+                    following.start_line,
+                    following.start_col,
+                ),
+                "",
+            )
         if position > 0:
             previous_line, _ = content_end(entries[position - 1].value, self.source)
             end_line, _ = content_end(target.value, self.source)
-            return TextEdit(Span(file, previous_line, len(self.source.line(previous_line)),
-                                 end_line, len(self.source.line(end_line))), "")
+            return TextEdit(
+                Span(
+                    file, previous_line, len(self.source.line(previous_line)), end_line, len(self.source.line(end_line))
+                ),
+                "",
+            )
         end_line, end_col = content_end(target.value, self.source)
         return TextEdit(Span(file, target.key_span.start_line, target.key_span.start_col, end_line, end_col), "{}")
 
 
 # ---- HCL ----------------------------------------------------------------------------------------
+
 
 def hcl_literal(value: Any) -> str:
     if value is True:
@@ -502,10 +522,10 @@ class _HclWriter:
             raise FixError("cannot insert here")
         close_line, close_col = span.end_line, span.end_col - 1
         line_text = self.source.line(close_line)
-        if line_text[close_col:close_col + 1] != "}":
+        if line_text[close_col : close_col + 1] != "}":
             raise FixError("block end not found")
         start_line = self.source.line(span.start_line)
-        base = start_line[:len(start_line) - len(start_line.lstrip())]
+        base = start_line[: len(start_line) - len(start_line.lstrip())]
         indent = " " * mapping.indent if mapping.entries else base + INDENT
         rows = self._lines(keys, value)
         if line_text[:close_col].strip() == "":

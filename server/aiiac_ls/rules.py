@@ -200,9 +200,15 @@ class Rule:
 
     def markdown(self) -> str:
         """The full documentation page."""
-        lines = [f"# {self.id}: {self.title}", "",
-                 f"Severity: **{self.severity}** · Applies to: {', '.join(sorted(self.applies_to or ['all']))}"
-                 + (" · Fix available" if self.fixable else ""), "", self.docs.strip(), ""]
+        lines = [
+            f"# {self.id}: {self.title}",
+            "",
+            f"Severity: **{self.severity}** · Applies to: {', '.join(sorted(self.applies_to or ['all']))}"
+            + (" · Fix available" if self.fixable else ""),
+            "",
+            self.docs.strip(),
+            "",
+        ]
         equivalents = [f"- {tool}: {', '.join(ids)}" for tool, ids in self.equivalents.items() if ids]
         if equivalents:
             lines += ["## Equivalent checks", "", *equivalents, ""]
@@ -215,9 +221,18 @@ _REGISTRY: dict[str, Rule] = {}
 _CUSTOM: dict[str, Rule] = {}  # the user's Rego and YAML rules, as last loaded (policy/)
 
 
-def rule(id: str, title: str, severity: str, applies_to: Iterable[str] | None = None, source: str | None = None,
-         equivalents: dict[str, list[str]] | None = None, references: Iterable[str] = (),
-         fixable: bool = False, resource_only: bool = False, finds_secrets: bool = False) -> Callable[[Check], Rule]:
+def rule(
+    id: str,
+    title: str,
+    severity: str,
+    applies_to: Iterable[str] | None = None,
+    source: str | None = None,
+    equivalents: dict[str, list[str]] | None = None,
+    references: Iterable[str] = (),
+    fixable: bool = False,
+    resource_only: bool = False,
+    finds_secrets: bool = False,
+) -> Callable[[Check], Rule]:
     """Declare a rule; the decorated function is its check and its docstring its documentation."""
     if not _ID.match(id):
         raise ValueError(f"rule id {id!r} must look like AIS123")
@@ -234,12 +249,21 @@ def rule(id: str, title: str, severity: str, applies_to: Iterable[str] | None = 
         for heading in ("What it does", "Why is this bad?", "Fix"):
             if f"## {heading}" not in docs:
                 raise ValueError(f"{id}: documentation lacks a '## {heading}' section")
-        created = Rule(id=id, title=title, severity=severity,
-                       applies_to=frozenset(applies_to) if applies_to is not None else None, source=source,
-                       check=check, docs=docs, equivalents={tool: list((equivalents or {}).get(tool, []))
-                                                            for tool in EQUIVALENT_TOOLS},
-                       references=tuple(references), fixable=fixable, name=check.__name__,
-                       resource_only=resource_only, finds_secrets=finds_secrets)
+        created = Rule(
+            id=id,
+            title=title,
+            severity=severity,
+            applies_to=frozenset(applies_to) if applies_to is not None else None,
+            source=source,
+            check=check,
+            docs=docs,
+            equivalents={tool: list((equivalents or {}).get(tool, [])) for tool in EQUIVALENT_TOOLS},
+            references=tuple(references),
+            fixable=fixable,
+            name=check.__name__,
+            resource_only=resource_only,
+            finds_secrets=finds_secrets,
+        )
         _REGISTRY[id] = created
         return created
 
@@ -291,8 +315,7 @@ def rule_packs() -> list[RulePack]:
 
         found = sorted(entry_points(group=RULE_PACK_GROUP), key=lambda point: point.name)
         if not found:
-            raise RuntimeError(f"no rule pack is installed (entry point group `{RULE_PACK_GROUP}`): "
-                               "reinstall aiiac-ls")
+            raise RuntimeError(f"no rule pack is installed (entry point group `{RULE_PACK_GROUP}`): reinstall aiiac-ls")
         for point in found:
             pack = point.load()
             if not isinstance(pack, RulePack):

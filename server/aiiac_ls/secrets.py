@@ -52,6 +52,7 @@ def redact_text(text: str) -> str:
     if not text or not any(marker in text for marker in _QUICK):
         return text
     for label, pattern in TOKEN_PATTERNS:
+
         def masked(match: re.Match[str], label: str = label) -> str:
             return mask(match.group(0)) if _is_real(label, match.group(0)) else match.group(0)
 

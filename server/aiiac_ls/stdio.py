@@ -30,7 +30,10 @@ def reserve_stdout() -> BinaryIO:
         _reserved = sys.stdout.buffer
         return _reserved
     _reserved = os.fdopen(private, "wb", buffering=0)
-    sys.stdout = io.TextIOWrapper(os.fdopen(os.dup(private), "wb"), encoding="utf-8",
-                                  line_buffering=bool(sys.stdout.line_buffering), write_through=True)
+    sys.stdout = io.TextIOWrapper(
+        os.fdopen(os.dup(private), "wb"),
+        encoding="utf-8",
+        line_buffering=bool(sys.stdout.line_buffering),
+        write_through=True,
+    )
     return _reserved
-

@@ -69,8 +69,9 @@ class Workspace:
         An open buffer obeys the same size limit as the file on disk."""
         text = self._buffers.get(os.path.abspath(path))
         if text is not None:
-            check_size(len(text.encode("utf-8", "surrogatepass")) if len(text) * 4 > max_bytes else len(text),
-                       max_bytes)
+            check_size(
+                len(text.encode("utf-8", "surrogatepass")) if len(text) * 4 > max_bytes else len(text), max_bytes
+            )
             return SourceFile(shown, text)
         return read_source(path, shown, max_bytes)
 
@@ -127,14 +128,19 @@ class Workspace:
     def analyse(self, unit: Unit, cache: ParseCache | None = None) -> Analysis:
         """`cache`: the workspace's own (kept warm for open documents) unless another is given.
         `analysis.facts_changed` tells whether this unit now says something new to the others."""
-        engine = Engine(self.config_for(unit.directory), absolute_paths=True, cache=cache or self.cache,
-                        overlay=self.text)
+        engine = Engine(
+            self.config_for(unit.directory), absolute_paths=True, cache=cache or self.cache, overlay=self.text
+        )
         analysis = Analysis()
         files = [p for p in self.unit_files(unit) if not engine.config.excluded(p)]
         limit = engine.config.limits.max_file_bytes
-        engine.analyse_files(files, analysis, var_files=engine.config.var_files,
-                             reader=lambda path, shown: self.read(path, shown, limit),
-                             context_facts=self.context_facts(unit))
+        engine.analyse_files(
+            files,
+            analysis,
+            var_files=engine.config.var_files,
+            reader=lambda path, shown: self.read(path, shown, limit),
+            context_facts=self.context_facts(unit),
+        )
         analysis.facts_changed = self.unit_facts.get(unit) != analysis.facts
         self.unit_facts[unit] = analysis.facts
         return analysis
@@ -152,9 +158,11 @@ class Workspace:
 
     def context_facts(self, unit: Unit) -> Facts | None:
         """Every other unit's facts, merged (None when nothing else is known)."""
-        others = [facts for other, facts in sorted(self.unit_facts.items(),
-                                                   key=lambda item: (item[0].directory, item[0].kind))
-                  if other != unit and facts is not None]
+        others = [
+            facts
+            for other, facts in sorted(self.unit_facts.items(), key=lambda item: (item[0].directory, item[0].kind))
+            if other != unit and facts is not None
+        ]
         if not others:
             return None
         merged = others[0]
@@ -171,9 +179,18 @@ class Workspace:
         return sorted({u for u in map(unit_of, files) if u is not None}, key=lambda u: (u.directory, u.kind))
 
 
-_SETTING_KEYS = {"select": "select", "ignore": "ignore", "severity": "severity", "modelPorts": "model_ports",
-                 "model-ports": "model_ports", "modelBuckets": "model_buckets", "model-buckets": "model_buckets",
-                 "valuesFiles": "values_files", "values-files": "values_files", "exclude": "exclude"}
+_SETTING_KEYS = {
+    "select": "select",
+    "ignore": "ignore",
+    "severity": "severity",
+    "modelPorts": "model_ports",
+    "model-ports": "model_ports",
+    "modelBuckets": "model_buckets",
+    "model-buckets": "model_buckets",
+    "valuesFiles": "values_files",
+    "values-files": "values_files",
+    "exclude": "exclude",
+}
 
 
 def apply_editor_settings(config: Config, settings: dict, from_file: bool) -> Config:
@@ -196,4 +213,3 @@ def apply_editor_settings(config: Config, settings: dict, from_file: bool) -> Co
             value = tuple(value)
         setattr(result, field, value)
     return result
-

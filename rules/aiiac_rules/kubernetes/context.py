@@ -15,7 +15,11 @@ K8S = "kubernetes"
 
 
 @rule(
-    id="AIS124", title="GPU namespace without ResourceQuota", severity="low", applies_to={"Namespace"}, source=K8S,
+    id="AIS124",
+    title="GPU namespace without ResourceQuota",
+    severity="low",
+    applies_to={"Namespace"},
+    source=K8S,
     references=["https://kubernetes.io/docs/concepts/policy/resource-quotas/#resource-quota-for-extended-resources"],
 )
 def gpu_namespace_quota(resource, ctx):
@@ -50,8 +54,9 @@ def gpu_namespace_quota(resource, ctx):
         return
     for workload in ctx.in_namespace(name, *WORKLOAD_KINDS):
         if any(_uses_gpu(pod) for pod in pod_specs(workload)):
-            yield Hit(resource.head, f"namespace `{name}` runs GPU workloads ({workload.address}) without a "
-                                     "ResourceQuota")
+            yield Hit(
+                resource.head, f"namespace `{name}` runs GPU workloads ({workload.address}) without a ResourceQuota"
+            )
             return
 
 
@@ -121,7 +126,10 @@ def _pod_labels(resource) -> dict[str, str]:
 
 
 @rule(
-    id="AIS213", title="Workload outside every NetworkPolicy", severity="medium", applies_to=WORKLOAD_KINDS,
+    id="AIS213",
+    title="Workload outside every NetworkPolicy",
+    severity="medium",
+    applies_to=WORKLOAD_KINDS,
     source=K8S,
     references=["https://kubernetes.io/docs/concepts/services-networking/network-policies/#default-policies"],
 )
@@ -151,13 +159,19 @@ def not_selected_by_network_policy(resource, ctx):
         return
     if policies.selecting(resource.namespace, _pod_labels(resource)):
         return
-    yield Hit(resource.head, f"no NetworkPolicy in namespace `{resource.namespace or 'default'}` selects "
-                             f"the pods of {resource.address}")
+    yield Hit(
+        resource.head,
+        f"no NetworkPolicy in namespace `{resource.namespace or 'default'}` selects the pods of {resource.address}",
+    )
 
 
 @rule(
-    id="AIS132", resource_only=True, title="Image from a registry outside the allow-list", severity="medium",
-    applies_to=WORKLOAD_KINDS, source=K8S,
+    id="AIS132",
+    resource_only=True,
+    title="Image from a registry outside the allow-list",
+    severity="medium",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
     references=["https://kubernetes.io/docs/concepts/containers/images/"],
 )
 def registry_allow_list(resource, ctx):
@@ -188,8 +202,11 @@ def registry_allow_list(resource, ctx):
             text = as_str(image.value) if image else None
             if text is None:
                 continue
-            full = text if "." in text.split("/")[0] or ":" in text.split("/")[0] or \
-                text.split("/")[0] == "localhost" else f"docker.io/{text if '/' in text else 'library/' + text}"
+            full = (
+                text
+                if "." in text.split("/")[0] or ":" in text.split("/")[0] or text.split("/")[0] == "localhost"
+                else f"docker.io/{text if '/' in text else 'library/' + text}"
+            )
             if not any(full == prefix or full.startswith(prefix.rstrip("/") + "/") for prefix in allowed):
                 yield Hit(image, f"image `{text}` is not from an allowed registry")
 
@@ -199,8 +216,13 @@ _PLACEHOLDER = re.compile(r"^(\$\(.*\)|\$\{.*\}|<.*>|changeme|change-me|xxx+|\*+
 
 
 @rule(
-    id="AIS703", resource_only=True, finds_secrets=True, title="Secret-named variable set to a literal", severity="high",
-    applies_to=WORKLOAD_KINDS, source=K8S,
+    id="AIS703",
+    resource_only=True,
+    finds_secrets=True,
+    title="Secret-named variable set to a literal",
+    severity="high",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
     equivalents={"kube-linter": ["env-var-secret"]},
     references=["https://kubernetes.io/docs/concepts/configuration/secret/#using-secrets-as-environment-variables"],
 )
@@ -231,16 +253,24 @@ def secret_env_literal(resource, ctx):
                 if not isinstance(item, Mapping):
                     continue
                 name, value = as_str(item.get("name")) or "", item.get("value")
-                if _SECRET_NAME.search(name) and isinstance(value, Scalar) and isinstance(value.value, str) \
-                        and not _PLACEHOLDER.match(value.value.strip()):
-                    yield Hit(value, f"`{name}` of container `{container.name}` is set to a literal value",
-                              redact=True)
+                if (
+                    _SECRET_NAME.search(name)
+                    and isinstance(value, Scalar)
+                    and isinstance(value.value, str)
+                    and not _PLACEHOLDER.match(value.value.strip())
+                ):
+                    yield Hit(value, f"`{name}` of container `{container.name}` is set to a literal value", redact=True)
 
 
 @rule(
-    id="AIS214", title="Model server egress unrestricted", severity="medium", applies_to=WORKLOAD_KINDS,
+    id="AIS214",
+    title="Model server egress unrestricted",
+    severity="medium",
+    applies_to=WORKLOAD_KINDS,
     source=K8S,
-    references=["https://kubernetes.io/docs/concepts/services-networking/network-policies/#default-deny-all-egress-traffic"],
+    references=[
+        "https://kubernetes.io/docs/concepts/services-networking/network-policies/#default-deny-all-egress-traffic"
+    ],
 )
 def unrestricted_egress(resource, ctx):
     """## What it does
@@ -273,8 +303,9 @@ def unrestricted_egress(resource, ctx):
 
     def restricts_egress(policy) -> bool:
         spec = policy.body.mapping("spec")
-        types = [as_str(t) for t in spec.get("policyTypes").items] if isinstance(spec.get("policyTypes"), Sequence) \
-            else []
+        types = (
+            [as_str(t) for t in spec.get("policyTypes").items] if isinstance(spec.get("policyTypes"), Sequence) else []
+        )
         return "Egress" in types or "egress" in spec
 
     if not any(restricts_egress(p) for p in selecting):
@@ -299,8 +330,12 @@ def _is_model_server(pod) -> bool:
 
 
 @rule(
-    id="AIS311", title="Model server uses the default ServiceAccount", severity="low", applies_to=WORKLOAD_KINDS,
-    source=K8S, equivalents={"checkov": ["CKV_K8S_41"]},
+    id="AIS311",
+    title="Model server uses the default ServiceAccount",
+    severity="low",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
+    equivalents={"checkov": ["CKV_K8S_41"]},
     references=["https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/"],
 )
 def default_service_account(resource, ctx):
@@ -327,5 +362,6 @@ def default_service_account(resource, ctx):
     for pod in pod_specs(resource):
         account = as_str(pod.spec.get("serviceAccountName")) or as_str(pod.spec.get("serviceAccount"))
         if account in (None, "default") and _is_model_server(pod):
-            yield Hit(pod.spec.entry("serviceAccountName") or pod.entry,
-                      "model server runs as the `default` ServiceAccount")
+            yield Hit(
+                pod.spec.entry("serviceAccountName") or pod.entry, "model server runs as the `default` ServiceAccount"
+            )

@@ -16,8 +16,14 @@ _INTERNAL_LB_ANNOTATIONS = {
     "service.beta.kubernetes.io/azure-load-balancer-internal": "true",
 }
 # fields that are only valid on externally reachable Services
-_EXTERNAL_ONLY_FIELDS = ("externalTrafficPolicy", "loadBalancerSourceRanges", "loadBalancerIP",
-                         "loadBalancerClass", "allocateLoadBalancerNodePorts", "healthCheckNodePort")
+_EXTERNAL_ONLY_FIELDS = (
+    "externalTrafficPolicy",
+    "loadBalancerSourceRanges",
+    "loadBalancerIP",
+    "loadBalancerClass",
+    "allocateLoadBalancerNodePorts",
+    "healthCheckNodePort",
+)
 
 
 def _is_internal_load_balancer(resource) -> bool:
@@ -39,7 +45,11 @@ def _restricted_source_ranges(spec: Mapping) -> bool:
 
 
 @rule(
-    id="AIS201", resource_only=True, title="Service exposes pods outside the cluster", severity="medium", applies_to={"Service"},
+    id="AIS201",
+    resource_only=True,
+    title="Service exposes pods outside the cluster",
+    severity="medium",
+    applies_to={"Service"},
     source="kubernetes",
     equivalents={"kube-linter": ["exposed-services"]},
     references=["https://kubernetes.io/docs/concepts/services-networking/service/#publishing-services-service-types"],
@@ -109,12 +119,18 @@ def external_service(resource, ctx):
     yield Hit(type_entry, message, Fix(f"Change {service_type} to ClusterIP", tuple(edits)), severity=severity)
 
 
-
 @rule(
-    id="AIS203", resource_only=True, title="Service with externalIPs", severity="high", applies_to={"Service"},
-    source="kubernetes", equivalents={"kube-linter": ["exposed-services"]},
-    references=["https://kubernetes.io/docs/concepts/services-networking/service/#external-ips",
-                "https://github.com/kubernetes/kubernetes/issues/97076"],
+    id="AIS203",
+    resource_only=True,
+    title="Service with externalIPs",
+    severity="high",
+    applies_to={"Service"},
+    source="kubernetes",
+    equivalents={"kube-linter": ["exposed-services"]},
+    references=[
+        "https://kubernetes.io/docs/concepts/services-networking/service/#external-ips",
+        "https://github.com/kubernetes/kubernetes/issues/97076",
+    ],
 )
 def external_ips(resource, ctx):
     """## What it does
@@ -139,8 +155,11 @@ def external_ips(resource, ctx):
     spec = resource.body.mapping("spec")
     entry = spec.entry("externalIPs") if spec else None
     if entry is not None and isinstance(entry.value, Sequence) and entry.value.items:
-        yield Hit(entry, "Service accepts traffic on external IPs " +
-                  ", ".join(str(getattr(i, "value", "?")) for i in entry.value.items))
+        yield Hit(
+            entry,
+            "Service accepts traffic on external IPs "
+            + ", ".join(str(getattr(i, "value", "?")) for i in entry.value.items),
+        )
 
 
 def _annotations(resource) -> Mapping | None:
@@ -149,7 +168,11 @@ def _annotations(resource) -> Mapping | None:
 
 
 @rule(
-    id="AIS204", resource_only=True, title="Ingress without TLS", severity="medium", applies_to={"Ingress"},
+    id="AIS204",
+    resource_only=True,
+    title="Ingress without TLS",
+    severity="medium",
+    applies_to={"Ingress"},
     source="kubernetes",
     references=["https://kubernetes.io/docs/concepts/services-networking/ingress/#tls"],
 )
@@ -178,10 +201,16 @@ def ingress_tls(resource, ctx):
         yield Hit(resource.body.entry("spec") or resource.head, "Ingress serves its hosts without TLS")
 
 
-_AUTH_ANNOTATIONS = ("nginx.ingress.kubernetes.io/auth-url", "nginx.ingress.kubernetes.io/auth-type",
-                     "nginx.ingress.kubernetes.io/auth-signin", "traefik.ingress.kubernetes.io/router.middlewares",
-                     "alb.ingress.kubernetes.io/auth-type", "konghq.com/plugins",
-                     "haproxy-ingress.github.io/auth-url", "ingress.kubernetes.io/auth-type")
+_AUTH_ANNOTATIONS = (
+    "nginx.ingress.kubernetes.io/auth-url",
+    "nginx.ingress.kubernetes.io/auth-type",
+    "nginx.ingress.kubernetes.io/auth-signin",
+    "traefik.ingress.kubernetes.io/router.middlewares",
+    "alb.ingress.kubernetes.io/auth-type",
+    "konghq.com/plugins",
+    "haproxy-ingress.github.io/auth-url",
+    "ingress.kubernetes.io/auth-type",
+)
 
 
 def _backend_ports(spec: Mapping):
@@ -205,7 +234,10 @@ def _backend_ports(spec: Mapping):
 
 
 @rule(
-    id="AIS205", title="Model server published without authentication", severity="high", applies_to={"Ingress"},
+    id="AIS205",
+    title="Model server published without authentication",
+    severity="high",
+    applies_to={"Ingress"},
     source="kubernetes",
     references=["https://kubernetes.github.io/ingress-nginx/examples/auth/oauth-external-auth/"],
 )
@@ -255,20 +287,32 @@ def unauthenticated_model_ingress(resource, ctx):
                     if candidate is not None and port_label(candidate, extra):
                         number, label = candidate, port_label(candidate, extra)
         if label:
-            yield Hit(port if port is not None and port.span else where,
-                      f"routes to model-serving port {number} ({label}) of `{name}` without authentication")
+            yield Hit(
+                port if port is not None and port.span else where,
+                f"routes to model-serving port {number} ({label}) of `{name}` without authentication",
+            )
 
 
-_SNIPPETS = ("nginx.ingress.kubernetes.io/configuration-snippet", "nginx.ingress.kubernetes.io/server-snippet",
-             "nginx.ingress.kubernetes.io/auth-snippet", "nginx.ingress.kubernetes.io/stream-snippet",
-             "nginx.ingress.kubernetes.io/mirror-target")
+_SNIPPETS = (
+    "nginx.ingress.kubernetes.io/configuration-snippet",
+    "nginx.ingress.kubernetes.io/server-snippet",
+    "nginx.ingress.kubernetes.io/auth-snippet",
+    "nginx.ingress.kubernetes.io/stream-snippet",
+    "nginx.ingress.kubernetes.io/mirror-target",
+)
 
 
 @rule(
-    id="AIS206", resource_only=True, title="ingress-nginx snippet annotation", severity="high",
-    applies_to={"Ingress"}, source="kubernetes",
-    references=["https://github.com/kubernetes/ingress-nginx/issues/7837",
-                "https://kubernetes.io/blog/2025/03/24/ingress-nginx-cve-2025-1974/"],
+    id="AIS206",
+    resource_only=True,
+    title="ingress-nginx snippet annotation",
+    severity="high",
+    applies_to={"Ingress"},
+    source="kubernetes",
+    references=[
+        "https://github.com/kubernetes/ingress-nginx/issues/7837",
+        "https://kubernetes.io/blog/2025/03/24/ingress-nginx-cve-2025-1974/",
+    ],
 )
 def nginx_snippet(resource, ctx):
     """## What it does
@@ -302,8 +346,12 @@ def nginx_snippet(resource, ctx):
 
 
 @rule(
-    id="AIS211", resource_only=True, title="NetworkPolicy admits the whole internet", severity="medium",
-    applies_to={"NetworkPolicy"}, source="kubernetes",
+    id="AIS211",
+    resource_only=True,
+    title="NetworkPolicy admits the whole internet",
+    severity="medium",
+    applies_to={"NetworkPolicy"},
+    source="kubernetes",
     references=["https://kubernetes.io/docs/concepts/services-networking/network-policies/"],
 )
 def network_policy_world(resource, ctx):

@@ -16,7 +16,12 @@ def _set_true_fix(title: str, container, key: str, value=True) -> Fix:
 
 
 @rule(
-    id="AIS101", resource_only=True, title="Container may run as root", severity="high", applies_to=WORKLOAD_KINDS, source=K8S,
+    id="AIS101",
+    resource_only=True,
+    title="Container may run as root",
+    severity="high",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
     equivalents={"checkov": ["CKV_K8S_23"], "trivy": ["KSV012"], "kube-linter": ["run-as-non-root"]},
     references=["https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted"],
     fixable=True,
@@ -70,20 +75,34 @@ def run_as_non_root(resource, ctx):
             if uid == 0:
                 continue  # AIS102 reports the explicit root UID
             if own is not None:  # runAsNonRoot: false on the container
-                yield Hit(own, f"container `{container.name}` sets runAsNonRoot: false",
-                          Fix("Set runAsNonRoot: true", (ReplaceValue(own.value, True),)))
+                yield Hit(
+                    own,
+                    f"container `{container.name}` sets runAsNonRoot: false",
+                    Fix("Set runAsNonRoot: true", (ReplaceValue(own.value, True),)),
+                )
             elif pod_non_root is not None:  # runAsNonRoot: false on the pod, not overridden
                 if not pod_reported:
                     pod_reported = True
-                    yield Hit(pod_non_root, "pod sets runAsNonRoot: false",
-                              Fix("Set runAsNonRoot: true", (ReplaceValue(pod_non_root.value, True),)))
+                    yield Hit(
+                        pod_non_root,
+                        "pod sets runAsNonRoot: false",
+                        Fix("Set runAsNonRoot: true", (ReplaceValue(pod_non_root.value, True),)),
+                    )
             else:
-                yield Hit(container.node, f"container `{container.name}` may run as root (runAsNonRoot is not set)",
-                          _set_true_fix("Add securityContext.runAsNonRoot: true", container, "runAsNonRoot"))
+                yield Hit(
+                    container.node,
+                    f"container `{container.name}` may run as root (runAsNonRoot is not set)",
+                    _set_true_fix("Add securityContext.runAsNonRoot: true", container, "runAsNonRoot"),
+                )
 
 
 @rule(
-    id="AIS102", resource_only=True, title="Container runs as UID 0", severity="high", applies_to=WORKLOAD_KINDS, source=K8S,
+    id="AIS102",
+    resource_only=True,
+    title="Container runs as UID 0",
+    severity="high",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
     equivalents={"checkov": ["CKV_K8S_23"], "trivy": ["KSV105"], "kube-linter": ["run-as-non-root"]},
     references=["https://kubernetes.io/docs/tasks/configure-pod-container/security-context/"],
 )
@@ -122,7 +141,12 @@ def run_as_uid_zero(resource, ctx):
 
 
 @rule(
-    id="AIS103", resource_only=True, title="Privileged container", severity="critical", applies_to=WORKLOAD_KINDS, source=K8S,
+    id="AIS103",
+    resource_only=True,
+    title="Privileged container",
+    severity="critical",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
     equivalents={"checkov": ["CKV_K8S_16"], "trivy": ["KSV017"], "kube-linter": ["privileged-container"]},
     references=["https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline"],
     fixable=True,
@@ -158,12 +182,20 @@ def privileged_container(resource, ctx):
         for container in pod.containers():
             setting = container.setting("privileged")
             if setting is not None and as_bool(setting.value) is True:
-                yield Hit(setting, f"container `{container.name}` is privileged",
-                          Fix("Set privileged: false", (ReplaceValue(setting.value, False),)))
+                yield Hit(
+                    setting,
+                    f"container `{container.name}` is privileged",
+                    Fix("Set privileged: false", (ReplaceValue(setting.value, False),)),
+                )
 
 
 @rule(
-    id="AIS104", resource_only=True, title="Privilege escalation allowed", severity="medium", applies_to=WORKLOAD_KINDS, source=K8S,
+    id="AIS104",
+    resource_only=True,
+    title="Privilege escalation allowed",
+    severity="medium",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
     equivalents={"checkov": ["CKV_K8S_20"], "trivy": ["KSV001"], "kube-linter": ["privilege-escalation-container"]},
     references=["https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted"],
     fixable=True,
@@ -198,16 +230,31 @@ def privilege_escalation(resource, ctx):
         for container in pod.containers():
             setting = container.setting("allowPrivilegeEscalation")
             if setting is None:
-                yield Hit(container.node, f"container `{container.name}` does not set allowPrivilegeEscalation: false",
-                          _set_true_fix("Add securityContext.allowPrivilegeEscalation: false", container,
-                                        "allowPrivilegeEscalation", False))
+                yield Hit(
+                    container.node,
+                    f"container `{container.name}` does not set allowPrivilegeEscalation: false",
+                    _set_true_fix(
+                        "Add securityContext.allowPrivilegeEscalation: false",
+                        container,
+                        "allowPrivilegeEscalation",
+                        False,
+                    ),
+                )
             elif as_bool(setting.value) is True:
-                yield Hit(setting, f"container `{container.name}` allows privilege escalation",
-                          Fix("Set allowPrivilegeEscalation: false", (ReplaceValue(setting.value, False),)))
+                yield Hit(
+                    setting,
+                    f"container `{container.name}` allows privilege escalation",
+                    Fix("Set allowPrivilegeEscalation: false", (ReplaceValue(setting.value, False),)),
+                )
 
 
 @rule(
-    id="AIS105", resource_only=True, title="Root filesystem is writable", severity="medium", applies_to=WORKLOAD_KINDS, source=K8S,
+    id="AIS105",
+    resource_only=True,
+    title="Root filesystem is writable",
+    severity="medium",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
     equivalents={"checkov": ["CKV_K8S_22"], "trivy": ["KSV014"], "kube-linter": ["no-read-only-root-fs"]},
     references=["https://kubernetes.io/docs/tasks/configure-pod-container/security-context/"],
     fixable=True,
@@ -243,18 +290,33 @@ def read_only_root_filesystem(resource, ctx):
         for container in pod.containers(include_ephemeral=False):
             setting = container.setting("readOnlyRootFilesystem")
             if setting is None:
-                yield Hit(container.node, f"container `{container.name}` has a writable root filesystem",
-                          _set_true_fix("Add securityContext.readOnlyRootFilesystem: true", container,
-                                        "readOnlyRootFilesystem"))
+                yield Hit(
+                    container.node,
+                    f"container `{container.name}` has a writable root filesystem",
+                    _set_true_fix(
+                        "Add securityContext.readOnlyRootFilesystem: true", container, "readOnlyRootFilesystem"
+                    ),
+                )
             elif as_bool(setting.value) is False:
-                yield Hit(setting, f"container `{container.name}` sets readOnlyRootFilesystem: false",
-                          Fix("Set readOnlyRootFilesystem: true", (ReplaceValue(setting.value, True),)))
+                yield Hit(
+                    setting,
+                    f"container `{container.name}` sets readOnlyRootFilesystem: false",
+                    Fix("Set readOnlyRootFilesystem: true", (ReplaceValue(setting.value, True),)),
+                )
 
 
 @rule(
-    id="AIS106", resource_only=True, title="Capabilities are not dropped", severity="medium", applies_to=WORKLOAD_KINDS, source=K8S,
-    equivalents={"checkov": ["CKV_K8S_37", "CKV_K8S_28"], "trivy": ["KSV003"],
-                 "kube-linter": ["drop-net-raw-capability"]},
+    id="AIS106",
+    resource_only=True,
+    title="Capabilities are not dropped",
+    severity="medium",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
+    equivalents={
+        "checkov": ["CKV_K8S_37", "CKV_K8S_28"],
+        "trivy": ["KSV003"],
+        "kube-linter": ["drop-net-raw-capability"],
+    },
     references=["https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted"],
     fixable=True,
 )
@@ -292,16 +354,25 @@ def drop_all_capabilities(resource, ctx):
             capabilities = context.mapping("capabilities") if context else None
             drop_entry = capabilities.entry("drop") if capabilities else None
             if drop_entry is None:
-                yield Hit(container.node, f"container `{container.name}` does not drop ALL capabilities",
-                          Fix('Add securityContext.capabilities.drop: ["ALL"]',
-                              (SetPath(container.node, ("securityContext", "capabilities", "drop"), ["ALL"]),)))
+                yield Hit(
+                    container.node,
+                    f"container `{container.name}` does not drop ALL capabilities",
+                    Fix(
+                        'Add securityContext.capabilities.drop: ["ALL"]',
+                        (SetPath(container.node, ("securityContext", "capabilities", "drop"), ["ALL"]),),
+                    ),
+                )
                 continue
             dropped = drop_entry.value
             items = dropped.items if isinstance(dropped, Sequence) else []
             if not isinstance(dropped, Sequence) or not any(
-                    isinstance(item, Scalar) and str(item.value).upper() == "ALL" for item in items):
-                yield Hit(drop_entry, f"container `{container.name}` does not drop ALL capabilities",
-                          Fix('Drop ALL capabilities', (ReplaceValue(dropped, ["ALL"]),)))
+                isinstance(item, Scalar) and str(item.value).upper() == "ALL" for item in items
+            ):
+                yield Hit(
+                    drop_entry,
+                    f"container `{container.name}` does not drop ALL capabilities",
+                    Fix("Drop ALL capabilities", (ReplaceValue(dropped, ["ALL"]),)),
+                )
 
 
 _HOST_NAMESPACES = {
@@ -312,9 +383,17 @@ _HOST_NAMESPACES = {
 
 
 @rule(
-    id="AIS107", resource_only=True, title="Pod shares a host namespace", severity="high", applies_to=WORKLOAD_KINDS, source=K8S,
-    equivalents={"checkov": ["CKV_K8S_17", "CKV_K8S_18", "CKV_K8S_19"], "trivy": ["KSV008", "KSV009", "KSV010"],
-                 "kube-linter": ["host-network", "host-pid", "host-ipc"]},
+    id="AIS107",
+    resource_only=True,
+    title="Pod shares a host namespace",
+    severity="high",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
+    equivalents={
+        "checkov": ["CKV_K8S_17", "CKV_K8S_18", "CKV_K8S_19"],
+        "trivy": ["KSV008", "KSV009", "KSV010"],
+        "kube-linter": ["host-network", "host-pid", "host-ipc"],
+    },
     references=["https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline"],
     fixable=True,
 )
@@ -363,8 +442,11 @@ def _private_shm_fix(pod, entry, plain: Fix) -> Fix | None:
     volume or a /dev/shm mount; the plain `hostIPC: false` fix is offered then, and where this one
     cannot be written (containers produced by a Helm action)."""
     volumes = pod.spec.get("volumes")
-    names = {as_str(v.get("name")) for v in volumes.items if isinstance(v, Mapping)} \
-        if isinstance(volumes, Sequence) else set()
+    names = (
+        {as_str(v.get("name")) for v in volumes.items if isinstance(v, Mapping)}
+        if isinstance(volumes, Sequence)
+        else set()
+    )
     if "dshm" in names:
         return None
     edits: list = [ReplaceValue(entry.value, False)]
@@ -388,7 +470,12 @@ def _private_shm_fix(pod, entry, plain: Fix) -> Fix | None:
 
 
 @rule(
-    id="AIS108", resource_only=True, title="hostPath volume", severity="high", applies_to=WORKLOAD_KINDS, source=K8S,
+    id="AIS108",
+    resource_only=True,
+    title="hostPath volume",
+    severity="high",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
     equivalents={"trivy": ["KSV023"], "kube-linter": ["sensitive-host-mounts"]},
     references=["https://kubernetes.io/docs/concepts/storage/volumes/#hostpath"],
 )
@@ -435,8 +522,12 @@ def host_path_volume(resource, ctx):
 
 
 @rule(
-    id="AIS109", title="Service account token is mounted", severity="medium", applies_to=WORKLOAD_KINDS,
-    source=K8S, equivalents={"checkov": ["CKV_K8S_38"], "trivy": ["KSV036"]},
+    id="AIS109",
+    title="Service account token is mounted",
+    severity="medium",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
+    equivalents={"checkov": ["CKV_K8S_38"], "trivy": ["KSV036"]},
     references=["https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/"],
     fixable=True,
 )
@@ -473,22 +564,35 @@ def automount_service_account_token(resource, ctx):
         setting = pod.spec.entry("automountServiceAccountToken")
         if setting is not None:
             if as_bool(setting.value) is True:
-                yield Hit(setting, "pod mounts a Kubernetes API token (automountServiceAccountToken: true)",
-                          Fix("Set automountServiceAccountToken: false", (ReplaceValue(setting.value, False),)))
+                yield Hit(
+                    setting,
+                    "pod mounts a Kubernetes API token (automountServiceAccountToken: true)",
+                    Fix("Set automountServiceAccountToken: false", (ReplaceValue(setting.value, False),)),
+                )
             continue
         account_node = pod.spec.get("serviceAccountName") or pod.spec.get("serviceAccount")
         account_name = getattr(account_node, "value", None) or "default"
         account = ctx.named("ServiceAccount", account_name, resource.namespace)
         if account is not None and as_bool(account.body.get("automountServiceAccountToken")) is False:
             continue
-        yield Hit(pod.entry, "pod mounts a Kubernetes API token it likely does not need",
-                  Fix("Add automountServiceAccountToken: false",
-                      (SetPath(pod.spec, ("automountServiceAccountToken",), False),)))
+        yield Hit(
+            pod.entry,
+            "pod mounts a Kubernetes API token it likely does not need",
+            Fix(
+                "Add automountServiceAccountToken: false",
+                (SetPath(pod.spec, ("automountServiceAccountToken",), False),),
+            ),
+        )
 
 
 @rule(
-    id="AIS110", resource_only=True, title="Image is not pinned to a version", severity="medium", applies_to=WORKLOAD_KINDS,
-    source=K8S, equivalents={"checkov": ["CKV_K8S_14"], "trivy": ["KSV013"], "kube-linter": ["latest-tag"]},
+    id="AIS110",
+    resource_only=True,
+    title="Image is not pinned to a version",
+    severity="medium",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
+    equivalents={"checkov": ["CKV_K8S_14"], "trivy": ["KSV013"], "kube-linter": ["latest-tag"]},
     references=["https://kubernetes.io/docs/concepts/containers/images/#image-names"],
 )
 def image_tag(resource, ctx):

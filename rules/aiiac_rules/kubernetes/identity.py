@@ -27,8 +27,9 @@ def _object_store_use(spec: Mapping) -> tuple[str, str] | None:
             texts: list[str] = []
             for key in ("args", "command"):
                 node = container.get(key)
-                texts += [str(i.value) for i in (node.items if isinstance(node, Sequence) else [])
-                          if isinstance(i, Scalar)]
+                texts += [
+                    str(i.value) for i in (node.items if isinstance(node, Sequence) else []) if isinstance(i, Scalar)
+                ]
             env = container.get("env")
             for item in env.items if isinstance(env, Sequence) else []:
                 if not isinstance(item, Mapping):
@@ -58,10 +59,15 @@ def _static_keys(spec: Mapping) -> bool:
 
 
 @rule(
-    id="AIS310", title="Model server reaches object storage without workload identity", severity="high",
-    applies_to={"ServiceAccount"} | WORKLOAD_KINDS, source="kubernetes",
-    references=["https://docs.aws.amazon.com/eks/latest/userguide/iam-roles-for-service-accounts.html",
-                "https://cloud.google.com/kubernetes-engine/docs/how-to/workload-identity"],
+    id="AIS310",
+    title="Model server reaches object storage without workload identity",
+    severity="high",
+    applies_to={"ServiceAccount"} | WORKLOAD_KINDS,
+    source="kubernetes",
+    references=[
+        "https://docs.aws.amazon.com/eks/latest/userguide/iam-roles-for-service-accounts.html",
+        "https://cloud.google.com/kubernetes-engine/docs/how-to/workload-identity",
+    ],
     fixable=True,
 )
 def workload_identity(resource, ctx):
@@ -113,12 +119,12 @@ def workload_identity(resource, ctx):
             keys = " (and uses static keys)" if _static_keys(pod.spec) else ""
             target = resource.body.find("metadata")
             name_entry = target.entry("name") if isinstance(target, Mapping) else None
-            yield Hit(name_entry or resource.head,
-                      f"ServiceAccount `{resource.name}` of {workload.address} has no {key} annotation, "
-                      f"yet {evidence}{keys}",
-                      Fix(f"Add the {key} annotation", (SetPath(resource.body, ("metadata", "annotations", key),
-                                                              value),)),
-                      related=((pod.entry.key_span or workload.head, evidence),))
+            yield Hit(
+                name_entry or resource.head,
+                f"ServiceAccount `{resource.name}` of {workload.address} has no {key} annotation, yet {evidence}{keys}",
+                Fix(f"Add the {key} annotation", (SetPath(resource.body, ("metadata", "annotations", key), value),)),
+                related=((pod.entry.key_span or workload.head, evidence),),
+            )
             return
         return
     default_defined = ctx.named("ServiceAccount", "default", resource.namespace) is not None
@@ -128,5 +134,8 @@ def workload_identity(resource, ctx):
             continue
         use = _object_store_use(pod.spec)
         if use is not None:
-            yield Hit(pod.entry, f"model server runs as the `default` ServiceAccount, yet {use[1]}: give it a "
-                                 "dedicated ServiceAccount with workload identity")
+            yield Hit(
+                pod.entry,
+                f"model server runs as the `default` ServiceAccount, yet {use[1]}: give it a "
+                "dedicated ServiceAccount with workload identity",
+            )

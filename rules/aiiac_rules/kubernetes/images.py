@@ -12,8 +12,13 @@ K8S = "kubernetes"
 
 
 @rule(
-    id="AIS131", resource_only=True, title="Image not pinned by digest", severity="low", applies_to=WORKLOAD_KINDS,
-    source=K8S, equivalents={"checkov": ["CKV_K8S_43"]},
+    id="AIS131",
+    resource_only=True,
+    title="Image not pinned by digest",
+    severity="low",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
+    equivalents={"checkov": ["CKV_K8S_43"]},
     references=["https://kubernetes.io/docs/concepts/containers/images/#image-names"],
 )
 def image_digest(resource, ctx):
@@ -50,10 +55,17 @@ def image_digest(resource, ctx):
 
 
 @rule(
-    id="AIS133", resource_only=True, title="Cached image used without a registry check", severity="low",
-    applies_to=WORKLOAD_KINDS, source=K8S, equivalents={"checkov": ["CKV_K8S_15"]},
-    references=["https://kubernetes.io/docs/concepts/containers/images/#image-pull-policy",
-                "https://kubernetes.io/docs/reference/access-authn-authz/admission-controllers/#alwayspullimages"],
+    id="AIS133",
+    resource_only=True,
+    title="Cached image used without a registry check",
+    severity="low",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
+    equivalents={"checkov": ["CKV_K8S_15"]},
+    references=[
+        "https://kubernetes.io/docs/concepts/containers/images/#image-pull-policy",
+        "https://kubernetes.io/docs/reference/access-authn-authz/admission-controllers/#alwayspullimages",
+    ],
 )
 def image_pull_policy(resource, ctx):
     """## What it does
@@ -90,15 +102,25 @@ def image_pull_policy(resource, ctx):
                 yield Hit(entry, f"container `{container.name}` may run a cached `{image}` (IfNotPresent by default)")
 
 
-_VISIBILITY_LABELS = ("networking.knative.dev/visibility", "networking.kserve.io/visibility",
-                      "serving.knative.dev/visibility")
+_VISIBILITY_LABELS = (
+    "networking.knative.dev/visibility",
+    "networking.kserve.io/visibility",
+    "serving.knative.dev/visibility",
+)
 
 
 @rule(
-    id="AIS207", resource_only=True, title="Model service routed outside the cluster", severity="medium",
-    applies_to={"InferenceService", "InferenceGraph", "Service"}, source=K8S, fixable=True,
-    references=["https://knative.dev/docs/serving/services/private-services/",
-                "https://kserve.github.io/website/latest/modelserving/v1beta1/custom/custom_model/#deploy-the-custom-predictor-on-kserve"],
+    id="AIS207",
+    resource_only=True,
+    title="Model service routed outside the cluster",
+    severity="medium",
+    applies_to={"InferenceService", "InferenceGraph", "Service"},
+    source=K8S,
+    fixable=True,
+    references=[
+        "https://knative.dev/docs/serving/services/private-services/",
+        "https://kserve.github.io/website/latest/modelserving/v1beta1/custom/custom_model/#deploy-the-custom-predictor-on-kserve",
+    ],
 )
 def serving_visibility(resource, ctx):
     """## What it does
@@ -133,12 +155,17 @@ def serving_visibility(resource, ctx):
     suppress this finding with the reason.
     """
     if resource.kind == "Service" and not (as_str(resource.body.get("apiVersion")) or "").startswith(
-            "serving.knative.dev/"):
+        "serving.knative.dev/"
+    ):
         return
     labels = resource.body.find("metadata.labels")
     if isinstance(labels, Mapping) and any(as_str(labels.get(key)) == "cluster-local" for key in _VISIBILITY_LABELS):
         return
-    yield Hit(resource.head, f"{resource.kind} `{resource.name}` is routed through the external gateway "
-                             "(no cluster-local visibility label)",
-              Fix("Label it networking.knative.dev/visibility: cluster-local",
-                  (SetPath(resource.body, ("metadata", "labels", _VISIBILITY_LABELS[0]), "cluster-local"),)))
+    yield Hit(
+        resource.head,
+        f"{resource.kind} `{resource.name}` is routed through the external gateway (no cluster-local visibility label)",
+        Fix(
+            "Label it networking.knative.dev/visibility: cluster-local",
+            (SetPath(resource.body, ("metadata", "labels", _VISIBILITY_LABELS[0]), "cluster-local"),),
+        ),
+    )

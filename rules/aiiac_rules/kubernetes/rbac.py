@@ -12,13 +12,23 @@ BINDINGS = frozenset({"RoleBinding", "ClusterRoleBinding"})
 
 def _rules(resource):
     for item in resource.body.blocks("rules"):
-        yield item, [s.value for s in strings(item.get("verbs"))], strings(item.get("verbs")), \
-            strings(item.get("resources")), strings(item.get("apiGroups"))
+        yield (
+            item,
+            [s.value for s in strings(item.get("verbs"))],
+            strings(item.get("verbs")),
+            strings(item.get("resources")),
+            strings(item.get("apiGroups")),
+        )
 
 
 @rule(
-    id="AIS320", resource_only=True, title="RBAC rule with wildcards", severity="high", applies_to=ROLES,
-    source="kubernetes", equivalents={"checkov": ["CKV_K8S_49"]},
+    id="AIS320",
+    resource_only=True,
+    title="RBAC rule with wildcards",
+    severity="high",
+    applies_to=ROLES,
+    source="kubernetes",
+    equivalents={"checkov": ["CKV_K8S_49"]},
     references=["https://kubernetes.io/docs/concepts/security/rbac-good-practices/"],
 )
 def rbac_wildcards(resource, ctx):
@@ -49,8 +59,13 @@ def rbac_wildcards(resource, ctx):
 
 
 @rule(
-    id="AIS321", resource_only=True, title="RBAC rule reads Secrets", severity="high", applies_to=ROLES,
-    source="kubernetes", equivalents={"trivy": ["KSV041"]},
+    id="AIS321",
+    resource_only=True,
+    title="RBAC rule reads Secrets",
+    severity="high",
+    applies_to=ROLES,
+    source="kubernetes",
+    equivalents={"trivy": ["KSV041"]},
     references=["https://kubernetes.io/docs/concepts/security/rbac-good-practices/#listing-secrets"],
 )
 def rbac_secrets(resource, ctx):
@@ -78,13 +93,21 @@ def rbac_secrets(resource, ctx):
             continue
         for node in resources:
             if node.value == "secrets" and {"get", "list", "watch", "*"} & set(verbs):
-                yield Hit(node, f"{resource.kind} `{resource.name}` can read every Secret "
-                                f"({', '.join(v for v in verbs if v in ('get', 'list', 'watch', '*'))})")
+                yield Hit(
+                    node,
+                    f"{resource.kind} `{resource.name}` can read every Secret "
+                    f"({', '.join(v for v in verbs if v in ('get', 'list', 'watch', '*'))})",
+                )
 
 
 @rule(
-    id="AIS322", resource_only=True, title="RBAC rule allows exec into pods", severity="high", applies_to=ROLES,
-    source="kubernetes", equivalents={"trivy": ["KSV053"]},
+    id="AIS322",
+    resource_only=True,
+    title="RBAC rule allows exec into pods",
+    severity="high",
+    applies_to=ROLES,
+    source="kubernetes",
+    equivalents={"trivy": ["KSV053"]},
     references=["https://kubernetes.io/docs/concepts/security/rbac-good-practices/#workload-creation"],
 )
 def rbac_exec(resource, ctx):
@@ -113,9 +136,15 @@ def rbac_exec(resource, ctx):
 
 
 @rule(
-    id="AIS323", resource_only=True, title="RBAC rule allows privilege escalation", severity="critical",
-    applies_to=ROLES, source="kubernetes",
-    references=["https://kubernetes.io/docs/reference/access-authn-authz/rbac/#privilege-escalation-prevention-and-bootstrapping"],
+    id="AIS323",
+    resource_only=True,
+    title="RBAC rule allows privilege escalation",
+    severity="critical",
+    applies_to=ROLES,
+    source="kubernetes",
+    references=[
+        "https://kubernetes.io/docs/reference/access-authn-authz/rbac/#privilege-escalation-prevention-and-bootstrapping"
+    ],
 )
 def rbac_escalation(resource, ctx):
     """## What it does
@@ -146,7 +175,11 @@ def rbac_escalation(resource, ctx):
 
 
 @rule(
-    id="AIS324", resource_only=True, title="Binding to cluster-admin", severity="critical", applies_to=BINDINGS,
+    id="AIS324",
+    resource_only=True,
+    title="Binding to cluster-admin",
+    severity="critical",
+    applies_to=BINDINGS,
     source="kubernetes",
     references=["https://kubernetes.io/docs/reference/access-authn-authz/rbac/#user-facing-roles"],
 )
@@ -172,8 +205,9 @@ def cluster_admin_binding(resource, ctx):
     name = resource.body.find("roleRef.name")
     if as_str(name) == "cluster-admin":
         subjects = resource.body.get("subjects")
-        who = ", ".join(f"{as_str(s.get('kind'))}/{as_str(s.get('name'))}" for s in
-                        (subjects.items if hasattr(subjects, "items") and isinstance(subjects.items, list) else [])
-                        if isinstance(s, Mapping))
+        who = ", ".join(
+            f"{as_str(s.get('kind'))}/{as_str(s.get('name'))}"
+            for s in (subjects.items if hasattr(subjects, "items") and isinstance(subjects.items, list) else [])
+            if isinstance(s, Mapping)
+        )
         yield Hit(name, f"binds cluster-admin to {who or 'its subjects'}")
-

@@ -10,16 +10,38 @@ from .workloads import WORKLOAD_KINDS, is_gpu_node_agent, pod_specs
 
 K8S = "kubernetes"
 GPU_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu")
-DANGEROUS_CAPABILITIES = {"SYS_ADMIN", "NET_ADMIN", "NET_RAW", "SYS_PTRACE", "SYS_MODULE", "DAC_READ_SEARCH",
-                          "BPF", "PERFMON", "SYS_RAWIO", "SYS_BOOT", "ALL"}
-RUNTIME_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock", "/run/containerd/containerd.sock",
-                   "/var/run/containerd/containerd.sock", "/var/run/crio/crio.sock", "/run/crio/crio.sock",
-                   "/var/run/cri-dockerd.sock")
+DANGEROUS_CAPABILITIES = {
+    "SYS_ADMIN",
+    "NET_ADMIN",
+    "NET_RAW",
+    "SYS_PTRACE",
+    "SYS_MODULE",
+    "DAC_READ_SEARCH",
+    "BPF",
+    "PERFMON",
+    "SYS_RAWIO",
+    "SYS_BOOT",
+    "ALL",
+}
+RUNTIME_SOCKETS = (
+    "/var/run/docker.sock",
+    "/run/docker.sock",
+    "/run/containerd/containerd.sock",
+    "/var/run/containerd/containerd.sock",
+    "/var/run/crio/crio.sock",
+    "/run/crio/crio.sock",
+    "/var/run/cri-dockerd.sock",
+)
 
 
 @rule(
-    id="AIS111", resource_only=True, title="No seccomp profile", severity="medium", applies_to=WORKLOAD_KINDS,
-    source=K8S, equivalents={"checkov": ["CKV_K8S_31"], "trivy": ["KSV030"]},
+    id="AIS111",
+    resource_only=True,
+    title="No seccomp profile",
+    severity="medium",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
+    equivalents={"checkov": ["CKV_K8S_31"], "trivy": ["KSV030"]},
     references=["https://kubernetes.io/docs/tutorials/security/seccomp/"],
     fixable=True,
 )
@@ -55,26 +77,42 @@ def seccomp_profile(resource, ctx):
         pod_profile = pod.security_context.find("seccompProfile.type") if pod.security_context else None
         pod_type = as_str(pod_profile)
         if pod_type == "Unconfined":
-            yield Hit(pod_profile, "pod seccomp profile is Unconfined",
-                      Fix("Set seccompProfile.type: RuntimeDefault", (ReplaceValue(pod_profile, "RuntimeDefault"),)))
+            yield Hit(
+                pod_profile,
+                "pod seccomp profile is Unconfined",
+                Fix("Set seccompProfile.type: RuntimeDefault", (ReplaceValue(pod_profile, "RuntimeDefault"),)),
+            )
             continue
         unprotected = []
         for container in pod.containers(include_ephemeral=False):
             own = container.security_context.find("seccompProfile.type") if container.security_context else None
             if as_str(own) == "Unconfined":
-                yield Hit(own, f"container `{container.name}` seccomp profile is Unconfined",
-                          Fix("Set seccompProfile.type: RuntimeDefault", (ReplaceValue(own, "RuntimeDefault"),)))
+                yield Hit(
+                    own,
+                    f"container `{container.name}` seccomp profile is Unconfined",
+                    Fix("Set seccompProfile.type: RuntimeDefault", (ReplaceValue(own, "RuntimeDefault"),)),
+                )
             elif own is None and pod_type not in ("RuntimeDefault", "Localhost"):
                 unprotected.append(container.name)
         if unprotected:
-            yield Hit(pod.entry, f"no seccomp profile for {', '.join(f'`{n}`' for n in unprotected)}",
-                      Fix("Add securityContext.seccompProfile.type: RuntimeDefault to the pod",
-                          (SetPath(pod.spec, ("securityContext", "seccompProfile", "type"), "RuntimeDefault"),)))
+            yield Hit(
+                pod.entry,
+                f"no seccomp profile for {', '.join(f'`{n}`' for n in unprotected)}",
+                Fix(
+                    "Add securityContext.seccompProfile.type: RuntimeDefault to the pod",
+                    (SetPath(pod.spec, ("securityContext", "seccompProfile", "type"), "RuntimeDefault"),),
+                ),
+            )
 
 
 @rule(
-    id="AIS112", resource_only=True, title="Dangerous capability added", severity="high", applies_to=WORKLOAD_KINDS,
-    source=K8S, equivalents={"checkov": ["CKV_K8S_39"], "trivy": ["KSV005", "KSV022"]},
+    id="AIS112",
+    resource_only=True,
+    title="Dangerous capability added",
+    severity="high",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
+    equivalents={"checkov": ["CKV_K8S_39"], "trivy": ["KSV005", "KSV022"]},
     references=["https://man7.org/linux/man-pages/man7/capabilities.7.html"],
 )
 def dangerous_capabilities(resource, ctx):
@@ -108,8 +146,13 @@ def dangerous_capabilities(resource, ctx):
 
 
 @rule(
-    id="AIS113", resource_only=True, title="Container binds a host port", severity="medium", applies_to=WORKLOAD_KINDS,
-    source=K8S, equivalents={"checkov": ["CKV_K8S_26"], "trivy": ["KSV024"]},
+    id="AIS113",
+    resource_only=True,
+    title="Container binds a host port",
+    severity="medium",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
+    equivalents={"checkov": ["CKV_K8S_26"], "trivy": ["KSV024"]},
     references=["https://kubernetes.io/docs/concepts/configuration/overview/#services"],
 )
 def host_port(resource, ctx):
@@ -141,8 +184,13 @@ def host_port(resource, ctx):
 
 
 @rule(
-    id="AIS114", resource_only=True, title="Container runtime socket mounted", severity="critical",
-    applies_to=WORKLOAD_KINDS, source=K8S, equivalents={"checkov": ["CKV_K8S_27"], "trivy": ["KSV006"]},
+    id="AIS114",
+    resource_only=True,
+    title="Container runtime socket mounted",
+    severity="critical",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
+    equivalents={"checkov": ["CKV_K8S_27"], "trivy": ["KSV006"]},
     references=["https://kubernetes.io/docs/concepts/storage/volumes/#hostpath"],
 )
 def runtime_socket(resource, ctx):
@@ -188,8 +236,12 @@ def _gpu_quantities(container) -> dict[str, tuple[object, object]]:
 
 
 @rule(
-    id="AIS120", resource_only=True, title="GPU requested without a matching limit", severity="medium",
-    applies_to=WORKLOAD_KINDS, source=K8S,
+    id="AIS120",
+    resource_only=True,
+    title="GPU requested without a matching limit",
+    severity="medium",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
     references=["https://kubernetes.io/docs/tasks/manage-gpus/scheduling-gpus/"],
     fixable=True,
 )
@@ -230,18 +282,29 @@ def gpu_limit(resource, ctx):
                     continue
                 wanted = request.value.plain() if hasattr(request.value, "plain") else None
                 if limit is None:
-                    yield Hit(request, f"container `{container.name}` requests {name} without a limit",
-                              Fix(f"Set limits.{name} to the request",
-                                  (SetPath(container.node, ("resources", "limits", name), wanted),)))
+                    yield Hit(
+                        request,
+                        f"container `{container.name}` requests {name} without a limit",
+                        Fix(
+                            f"Set limits.{name} to the request",
+                            (SetPath(container.node, ("resources", "limits", name), wanted),),
+                        ),
+                    )
                 elif limit.value.plain() != wanted:
-                    yield Hit(limit, f"container `{container.name}` limits {name} to {limit.value.plain()} "
-                                     f"but requests {wanted}",
-                              Fix(f"Set limits.{name} to the request", (ReplaceValue(limit.value, wanted),)))
+                    yield Hit(
+                        limit,
+                        f"container `{container.name}` limits {name} to {limit.value.plain()} but requests {wanted}",
+                        Fix(f"Set limits.{name} to the request", (ReplaceValue(limit.value, wanted),)),
+                    )
 
 
 @rule(
-    id="AIS122", resource_only=True, title="Shared memory volume without a size limit", severity="medium",
-    applies_to=WORKLOAD_KINDS, source=K8S,
+    id="AIS122",
+    resource_only=True,
+    title="Shared memory volume without a size limit",
+    severity="medium",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
     references=["https://kubernetes.io/docs/concepts/storage/volumes/#emptydir"],
     fixable=True,
 )
@@ -275,14 +338,23 @@ def shm_size_limit(resource, ctx):
                 continue
             if as_str(empty_dir.value.get("medium")) == "Memory" and "sizeLimit" not in empty_dir.value:
                 name = as_str(volume.get("name")) or "unnamed"
-                yield Hit(empty_dir, f"memory-backed volume `{name}` has no sizeLimit",
-                          Fix("Add sizeLimit: 8Gi (adjust to the workload)",
-                              (SetPath(empty_dir.value, ("sizeLimit",), "8Gi"),)))
+                yield Hit(
+                    empty_dir,
+                    f"memory-backed volume `{name}` has no sizeLimit",
+                    Fix(
+                        "Add sizeLimit: 8Gi (adjust to the workload)",
+                        (SetPath(empty_dir.value, ("sizeLimit",), "8Gi"),),
+                    ),
+                )
 
 
 @rule(
-    id="AIS123", resource_only=True, title="Model server without a memory limit", severity="medium",
-    applies_to=WORKLOAD_KINDS, source=K8S,
+    id="AIS123",
+    resource_only=True,
+    title="Model server without a memory limit",
+    severity="medium",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
     equivalents={"checkov": ["CKV_K8S_13"], "trivy": ["KSV018"], "kube-linter": ["unset-memory-requirements"]},
     references=["https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/"],
 )
@@ -314,11 +386,17 @@ def memory_limit(resource, ctx):
 
 
 @rule(
-    id="AIS125", resource_only=True, title="Container without CPU or memory requests", severity="low",
-    applies_to=WORKLOAD_KINDS, source=K8S,
+    id="AIS125",
+    resource_only=True,
+    title="Container without CPU or memory requests",
+    severity="low",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
     equivalents={"checkov": ["CKV_K8S_10", "CKV_K8S_12"], "kube-linter": ["unset-cpu-requirements"]},
-    references=["https://kubernetes.io/docs/concepts/workloads/pods/pod-qos/",
-                "https://kubernetes.io/docs/concepts/scheduling-eviction/node-pressure-eviction/"],
+    references=[
+        "https://kubernetes.io/docs/concepts/workloads/pods/pod-qos/",
+        "https://kubernetes.io/docs/concepts/scheduling-eviction/node-pressure-eviction/",
+    ],
 )
 def resource_requests(resource, ctx):
     """## What it does
@@ -366,8 +444,12 @@ def _uses_gpu(pod) -> bool:
 
 
 @rule(
-    id="AIS121", resource_only=True, title="GPU pod not pinned to GPU nodes", severity="low",
-    applies_to=WORKLOAD_KINDS, source=K8S,
+    id="AIS121",
+    resource_only=True,
+    title="GPU pod not pinned to GPU nodes",
+    severity="low",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
     references=["https://kubernetes.io/docs/concepts/scheduling-eviction/taint-and-toleration/"],
 )
 def gpu_scheduling(resource, ctx):
@@ -402,10 +484,13 @@ def gpu_scheduling(resource, ctx):
             continue
         tolerations = pod.spec.get("tolerations")
         keys = [as_str(t.get("key")) or "" for t in tolerations.items] if isinstance(tolerations, Sequence) else []
-        tolerated = any(key in GPU_RESOURCES or "gpu" in key.lower() for key in keys) or \
-            (isinstance(tolerations, Sequence) and any(isinstance(t, Mapping) and t.get("key") is None
-                                                       and as_str(t.get("operator")) == "Exists"
-                                                       for t in tolerations.items))
+        tolerated = any(key in GPU_RESOURCES or "gpu" in key.lower() for key in keys) or (
+            isinstance(tolerations, Sequence)
+            and any(
+                isinstance(t, Mapping) and t.get("key") is None and as_str(t.get("operator")) == "Exists"
+                for t in tolerations.items
+            )
+        )
         pinned = pod.spec.get("nodeSelector") is not None or pod.spec.find("affinity.nodeAffinity") is not None
         if not tolerated and not pinned:
             yield Hit(pod.entry, "pod requests GPUs without a GPU toleration or node selection")
@@ -429,8 +514,12 @@ def _model_uris(pod):
 
 
 @rule(
-    id="AIS142", resource_only=True, title="Model downloaded over plain HTTP", severity="high",
-    applies_to=WORKLOAD_KINDS, source=K8S,
+    id="AIS142",
+    resource_only=True,
+    title="Model downloaded over plain HTTP",
+    severity="high",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
     references=["https://kserve.github.io/website/latest/modelserving/storage/uri/uri/"],
 )
 def model_over_http(resource, ctx):
@@ -458,8 +547,13 @@ def model_over_http(resource, ctx):
 
 
 @rule(
-    id="AIS702", resource_only=True, finds_secrets=True, title="Credentials embedded in a model URI", severity="critical",
-    applies_to=WORKLOAD_KINDS, source=K8S,
+    id="AIS702",
+    resource_only=True,
+    finds_secrets=True,
+    title="Credentials embedded in a model URI",
+    severity="critical",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
     references=["https://kserve.github.io/website/latest/modelserving/storage/s3/s3/"],
 )
 def credentials_in_uri(resource, ctx):
@@ -483,8 +577,11 @@ def credentials_in_uri(resource, ctx):
     for pod in pod_specs(resource):
         for node, uri in _model_uris(pod):
             head = uri.split("?", 1)[0]
-            if "://" in head and "@" in head.split("://", 1)[1].split("/", 1)[0] and \
-                    ":" in head.split("://", 1)[1].split("@", 1)[0]:
+            if (
+                "://" in head
+                and "@" in head.split("://", 1)[1].split("/", 1)[0]
+                and ":" in head.split("://", 1)[1].split("@", 1)[0]
+            ):
                 yield Hit(node, "model URI embeds a user and password", redact=True)
             elif "?" in uri and any(marker in uri for marker in ("X-Amz-Signature=", "sig=", "X-Goog-Signature=")):
                 yield Hit(node, "model URI embeds a signed-URL secret", redact=True)
@@ -494,8 +591,12 @@ _MODEL_PATHS = ("/mnt/models", "/models", "/model", "/root/.cache/huggingface", 
 
 
 @rule(
-    id="AIS143", resource_only=True, title="Model volume mounted writable", severity="medium",
-    applies_to=WORKLOAD_KINDS, source=K8S,
+    id="AIS143",
+    resource_only=True,
+    title="Model volume mounted writable",
+    severity="medium",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
     references=["https://kubernetes.io/docs/concepts/storage/volumes/#persistentvolumeclaim"],
     fixable=True,
 )
@@ -536,20 +637,35 @@ def writable_model_mount(resource, ctx):
                     continue
                 read_only = mount.entry("readOnly")
                 if read_only is None:
-                    yield Hit(mount.entry("mountPath"), f"container `{container.name}` can write the models at {path}",
-                              Fix("Mount the models read-only", (SetPath(mount, ("readOnly",), True),)))
+                    yield Hit(
+                        mount.entry("mountPath"),
+                        f"container `{container.name}` can write the models at {path}",
+                        Fix("Mount the models read-only", (SetPath(mount, ("readOnly",), True),)),
+                    )
                 elif read_only.value.plain() is False:
-                    yield Hit(read_only, f"container `{container.name}` can write the models at {path}",
-                              Fix("Mount the models read-only", (ReplaceValue(read_only.value, True),)))
+                    yield Hit(
+                        read_only,
+                        f"container `{container.name}` can write the models at {path}",
+                        Fix("Mount the models read-only", (ReplaceValue(read_only.value, True),)),
+                    )
 
 
-_STATIC_KEY_NAMES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "GOOGLE_APPLICATION_CREDENTIALS",
-                     "AZURE_CLIENT_SECRET", "AZURE_STORAGE_KEY")
+_STATIC_KEY_NAMES = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_STORAGE_KEY",
+)
 
 
 @rule(
-    id="AIS312", resource_only=True, title="Static cloud keys given to a workload", severity="medium",
-    applies_to=WORKLOAD_KINDS, source=K8S,
+    id="AIS312",
+    resource_only=True,
+    title="Static cloud keys given to a workload",
+    severity="medium",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
     references=["https://docs.aws.amazon.com/eks/latest/userguide/iam-roles-for-service-accounts.html"],
 )
 def static_cloud_keys(resource, ctx):
@@ -579,19 +695,33 @@ def static_cloud_keys(resource, ctx):
             for item in env.items if isinstance(env, Sequence) else []:
                 name = as_str(item.get("name")) if isinstance(item, Mapping) else None
                 if name in _STATIC_KEY_NAMES:
-                    yield Hit(item.entry("name"), f"container `{container.name}` gets static cloud credentials "
-                                                  f"({name})")
+                    yield Hit(
+                        item.entry("name"), f"container `{container.name}` gets static cloud credentials ({name})"
+                    )
 
 
-_SAFE_SYSCTLS = {"kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.ip_unprivileged_port_start",
-                 "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_local_reserved_ports",
-                 "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl",
-                 "net.ipv4.tcp_keepalive_probes"}
+_SAFE_SYSCTLS = {
+    "kernel.shm_rmid_forced",
+    "net.ipv4.ip_local_port_range",
+    "net.ipv4.ip_unprivileged_port_start",
+    "net.ipv4.tcp_syncookies",
+    "net.ipv4.ping_group_range",
+    "net.ipv4.ip_local_reserved_ports",
+    "net.ipv4.tcp_keepalive_time",
+    "net.ipv4.tcp_fin_timeout",
+    "net.ipv4.tcp_keepalive_intvl",
+    "net.ipv4.tcp_keepalive_probes",
+}
 
 
 @rule(
-    id="AIS115", resource_only=True, title="Unsafe sysctl or unmasked /proc", severity="high",
-    applies_to=WORKLOAD_KINDS, source=K8S, equivalents={"trivy": ["KSV026", "KSV027"]},
+    id="AIS115",
+    resource_only=True,
+    title="Unsafe sysctl or unmasked /proc",
+    severity="high",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
+    equivalents={"trivy": ["KSV026", "KSV027"]},
     references=["https://kubernetes.io/docs/tasks/administer-cluster/sysctl-cluster/"],
 )
 def unsafe_sysctls(resource, ctx):
@@ -628,8 +758,13 @@ def unsafe_sysctls(resource, ctx):
 
 
 @rule(
-    id="AIS116", resource_only=True, title="Low user or group ID", severity="low", applies_to=WORKLOAD_KINDS,
-    source=K8S, equivalents={"checkov": ["CKV_K8S_40"], "trivy": ["KSV020", "KSV021"]},
+    id="AIS116",
+    resource_only=True,
+    title="Low user or group ID",
+    severity="low",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
+    equivalents={"checkov": ["CKV_K8S_40"], "trivy": ["KSV020", "KSV021"]},
     references=["https://kubernetes.io/docs/concepts/security/pod-security-standards/"],
 )
 def low_ids(resource, ctx):
@@ -662,8 +797,13 @@ def low_ids(resource, ctx):
 
 
 @rule(
-    id="AIS117", resource_only=True, title="No security context at all", severity="medium",
-    applies_to=WORKLOAD_KINDS, source=K8S, equivalents={"checkov": ["CKV_K8S_30", "CKV_K8S_29"]},
+    id="AIS117",
+    resource_only=True,
+    title="No security context at all",
+    severity="medium",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
+    equivalents={"checkov": ["CKV_K8S_30", "CKV_K8S_29"]},
     references=["https://kubernetes.io/docs/tasks/configure-pod-container/security-context/"],
 )
 def security_context_missing(resource, ctx):
@@ -692,8 +832,12 @@ def security_context_missing(resource, ctx):
 
 
 @rule(
-    id="AIS118", resource_only=True, title="hostPath mounted writable", severity="high",
-    applies_to=WORKLOAD_KINDS, source=K8S,
+    id="AIS118",
+    resource_only=True,
+    title="hostPath mounted writable",
+    severity="high",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
     references=["https://kubernetes.io/docs/concepts/storage/volumes/#hostpath"],
 )
 def writable_host_path(resource, ctx):
@@ -722,14 +866,19 @@ def writable_host_path(resource, ctx):
         return
     for pod in pod_specs(resource):
         volumes = pod.spec.get("volumes")
-        host = {as_str(v.get("name")) for v in (volumes.items if isinstance(volumes, Sequence) else [])
-                if isinstance(v, Mapping) and "hostPath" in v}
+        host = {
+            as_str(v.get("name"))
+            for v in (volumes.items if isinstance(volumes, Sequence) else [])
+            if isinstance(v, Mapping) and "hostPath" in v
+        }
         for container in pod.containers():
             mounts = container.node.get("volumeMounts")
             for mount in mounts.items if isinstance(mounts, Sequence) else []:
                 if isinstance(mount, Mapping) and as_str(mount.get("name")) in host:
                     read_only = mount.get("readOnly")
                     if not (isinstance(read_only, Scalar) and read_only.value is True):
-                        yield Hit(mount.entry("mountPath") or mount.head,
-                                  f"container `{container.name}` can write the node path mounted at "
-                                  f"{as_str(mount.get('mountPath'))}")
+                        yield Hit(
+                            mount.entry("mountPath") or mount.head,
+                            f"container `{container.name}` can write the node path mounted at "
+                            f"{as_str(mount.get('mountPath'))}",
+                        )

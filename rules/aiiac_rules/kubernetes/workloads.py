@@ -24,8 +24,12 @@ POD_SPEC_PATHS: dict[str, tuple[tuple[str, ...], ...]] = {
     "InferenceService": (("spec", "predictor"), ("spec", "transformer"), ("spec", "explainer")),
     "ServingRuntime": (("spec",),),
     "ClusterServingRuntime": (("spec",),),
-    "LLMInferenceService": (("spec", "template"), ("spec", "worker"), ("spec", "prefill", "template"),
-                            ("spec", "prefill", "worker")),
+    "LLMInferenceService": (
+        ("spec", "template"),
+        ("spec", "worker"),
+        ("spec", "prefill", "template"),
+        ("spec", "prefill", "worker"),
+    ),
     # KubeRay
     "RayCluster": tuple(("spec", *path) for path in _RAY_CLUSTER),
     "RayService": tuple(("spec", "rayClusterConfig", *path) for path in _RAY_CLUSTER),
@@ -35,8 +39,10 @@ POD_SPEC_PATHS: dict[str, tuple[tuple[str, ...], ...]] = {
     "SeldonDeployment": (("spec", "predictors", "*", "componentSpecs", "*", "spec"),),
     "Server": (("spec", "podSpec"),),
     # LeaderWorkerSet (multi-node inference)
-    "LeaderWorkerSet": (("spec", "leaderWorkerTemplate", "leaderTemplate", "spec"),
-                        ("spec", "leaderWorkerTemplate", "workerTemplate", "spec")),
+    "LeaderWorkerSet": (
+        ("spec", "leaderWorkerTemplate", "leaderTemplate", "spec"),
+        ("spec", "leaderWorkerTemplate", "workerTemplate", "spec"),
+    ),
     # Knative Service (the core Service has no pod spec, so it never matches)
     "Service": (_TEMPLATE,),
 }
@@ -45,8 +51,20 @@ _API_GROUPS = {"Service": "serving.knative.dev/", "Server": "mlops.seldon.io/"}
 WORKLOAD_KINDS = frozenset(POD_SPEC_PATHS)
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 # KServe predictors describe their server as a container-like object under the framework's key
-KSERVE_CONTAINERS = ("model", "sklearn", "xgboost", "tensorflow", "pytorch", "triton", "onnx", "huggingface",
-                     "pmml", "lightgbm", "paddle", "mlflow")
+KSERVE_CONTAINERS = (
+    "model",
+    "sklearn",
+    "xgboost",
+    "tensorflow",
+    "pytorch",
+    "triton",
+    "onnx",
+    "huggingface",
+    "pmml",
+    "lightgbm",
+    "paddle",
+    "mlflow",
+)
 
 
 @dataclass
@@ -103,10 +121,16 @@ class PodSpec:
 # modules and configure the runtime. Host-access rules exempt these DaemonSets when every
 # container runs an image of these projects; anything else in them is still checked.
 GPU_NODE_AGENT_IMAGES = (
-    "nvcr.io/nvidia/k8s-device-plugin", "nvcr.io/nvidia/gpu-operator", "nvcr.io/nvidia/driver",
-    "nvcr.io/nvidia/k8s/container-toolkit", "nvcr.io/nvidia/k8s/dcgm-exporter", "nvcr.io/nvidia/cloud-native/",
-    "nvcr.io/nvidia/gpu-feature-discovery", "registry.k8s.io/nfd/node-feature-discovery",
-    "docker.io/rocm/k8s-device-plugin", "rocm/k8s-device-plugin",
+    "nvcr.io/nvidia/k8s-device-plugin",
+    "nvcr.io/nvidia/gpu-operator",
+    "nvcr.io/nvidia/driver",
+    "nvcr.io/nvidia/k8s/container-toolkit",
+    "nvcr.io/nvidia/k8s/dcgm-exporter",
+    "nvcr.io/nvidia/cloud-native/",
+    "nvcr.io/nvidia/gpu-feature-discovery",
+    "registry.k8s.io/nfd/node-feature-discovery",
+    "docker.io/rocm/k8s-device-plugin",
+    "rocm/k8s-device-plugin",
 )
 
 

@@ -29,10 +29,17 @@ def _string_scalars(node, key: str = "", depth: int = 0):
 
 
 @rule(
-    id="AIS701", resource_only=True, finds_secrets=True, title="Credential written in configuration", severity="critical", source=None,
+    id="AIS701",
+    resource_only=True,
+    finds_secrets=True,
+    title="Credential written in configuration",
+    severity="critical",
+    source=None,
     equivalents={"checkov": ["CKV_SECRET_2"], "kube-linter": ["env-var-secret"]},
-    references=["https://huggingface.co/docs/hub/security-tokens",
-                "https://kubernetes.io/docs/concepts/configuration/secret/"],
+    references=[
+        "https://huggingface.co/docs/hub/security-tokens",
+        "https://kubernetes.io/docs/concepts/configuration/secret/",
+    ],
 )
 def literal_credential(resource, ctx):
     """## What it does

@@ -16,16 +16,29 @@ from .aws.policies import IDENTITY_POLICY_TYPES, policy_documents, statements
 
 TF = "terraform"
 TRUST_TYPES = {"aws_iam_role", "google_service_account_iam_member", "google_service_account_iam_binding"}
-_WRITE_ACTIONS = ("s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectAcl",
-                  "s3:PutBucketPolicy", "s3:DeleteBucket", "s3:PutLifecycleConfiguration")
+_WRITE_ACTIONS = (
+    "s3:PutObject",
+    "s3:DeleteObject",
+    "s3:DeleteObjectVersion",
+    "s3:PutObjectAcl",
+    "s3:PutBucketPolicy",
+    "s3:DeleteBucket",
+    "s3:PutLifecycleConfiguration",
+)
 _IDENTITY_NAME = {"aws": "IAM role", "gcp": "Google service account"}
-_REFERENCES = ["https://docs.aws.amazon.com/eks/latest/userguide/associate-service-account-role.html",
-               "https://cloud.google.com/kubernetes-engine/docs/how-to/workload-identity"]
+_REFERENCES = [
+    "https://docs.aws.amazon.com/eks/latest/userguide/associate-service-account-role.html",
+    "https://cloud.google.com/kubernetes-engine/docs/how-to/workload-identity",
+]
 
 
 @rule(
-    id="AIS330", title="Cloud identity trusts a ServiceAccount that does not use it", severity="medium",
-    applies_to=TRUST_TYPES, source=TF, references=_REFERENCES,
+    id="AIS330",
+    title="Cloud identity trusts a ServiceAccount that does not use it",
+    severity="medium",
+    applies_to=TRUST_TYPES,
+    source=TF,
+    references=_REFERENCES,
 )
 def trust_without_service_account(resource, ctx):
     """## What it does
@@ -67,21 +80,32 @@ def trust_without_service_account(resource, ctx):
             defined = identity.service_accounts.get((namespace, account))
             what = f"{_IDENTITY_NAME[cloud]} `{name}`"
             if defined is None:
-                yield Hit(place.span, f"{what} trusts ServiceAccount `{namespace}/{account}`, which no scanned "
-                                      "manifest, chart or Terraform defines")
+                yield Hit(
+                    place.span,
+                    f"{what} trusts ServiceAccount `{namespace}/{account}`, which no scanned "
+                    "manifest, chart or Terraform defines",
+                )
                 continue
             asked = [(c, i) for c, i, _ in identity.annotations.get((namespace, account), [])]
             if (cloud, name) in asked:
                 continue
             other = ", ".join(f"`{i}`" for c, i in asked if c == cloud)
-            yield Hit(place.span, f"{what} trusts ServiceAccount `{namespace}/{account}`, but its annotation "
-                                  + (f"names {other}" if other else "is missing") + ": pods cannot assume this identity",
-                      related=((defined.span, f"ServiceAccount {namespace}/{account}"),))
+            yield Hit(
+                place.span,
+                f"{what} trusts ServiceAccount `{namespace}/{account}`, but its annotation "
+                + (f"names {other}" if other else "is missing")
+                + ": pods cannot assume this identity",
+                related=((defined.span, f"ServiceAccount {namespace}/{account}"),),
+            )
 
 
 @rule(
-    id="AIS331", title="ServiceAccount names a cloud identity that does not trust it", severity="medium",
-    applies_to={"ServiceAccount"}, source="kubernetes", references=_REFERENCES,
+    id="AIS331",
+    title="ServiceAccount names a cloud identity that does not trust it",
+    severity="medium",
+    applies_to={"ServiceAccount"},
+    source="kubernetes",
+    references=_REFERENCES,
 )
 def annotation_without_trust(resource, ctx):
     """## What it does
@@ -126,14 +150,21 @@ def annotation_without_trust(resource, ctx):
         if any((c, i) == (cloud, name) for c, i, _ in identity.trusted_by(namespace, resource.name)):
             continue
         trusted = ", ".join(sorted(f"{ns}/{sa}" for ns, sa, _ in identity.trusts.get((cloud, name), [])))
-        yield Hit(place.span, f"{what} does not trust ServiceAccount `{namespace}/{resource.name}`"
-                              + (f" (it trusts {trusted})" if trusted else " (it has no Kubernetes trust)"),
-                  related=((defined.span, f"{what} is defined here"),))
+        yield Hit(
+            place.span,
+            f"{what} does not trust ServiceAccount `{namespace}/{resource.name}`"
+            + (f" (it trusts {trusted})" if trusted else " (it has no Kubernetes trust)"),
+            related=((defined.span, f"{what} is defined here"),),
+        )
 
 
 @rule(
-    id="AIS332", title="Model server's cloud identity can change model artifacts", severity="high",
-    applies_to=IDENTITY_POLICY_TYPES | {"aws_iam_role_policy_attachment"}, source=TF, references=_REFERENCES,
+    id="AIS332",
+    title="Model server's cloud identity can change model artifacts",
+    severity="high",
+    applies_to=IDENTITY_POLICY_TYPES | {"aws_iam_role_policy_attachment"},
+    source=TF,
+    references=_REFERENCES,
 )
 def model_server_can_write_models(resource, ctx):
     """## What it does
@@ -165,8 +196,11 @@ def model_server_can_write_models(resource, ctx):
     if role is None:
         return
     identity = ctx.facts.identity
-    servers = [(ns, sa, place) for ns, sa, place in identity.trusts.get(("aws", role), [])
-               if identity.model_servers.get((ns, sa))]
+    servers = [
+        (ns, sa, place)
+        for ns, sa, place in identity.trusts.get(("aws", role), [])
+        if identity.model_servers.get((ns, sa))
+    ]
     if not servers:
         return
     namespace, account, trust = servers[0]
@@ -175,10 +209,15 @@ def model_server_can_write_models(resource, ctx):
     if resource.kind == "aws_iam_role_policy_attachment":
         managed = resource.body.get("policy_arn")
         if (as_str(managed) or "").endswith(":policy/AmazonS3FullAccess") and ctx.facts.model_buckets:
-            yield Hit(managed, f"AmazonS3FullAccess lets model server {workload.address} (ServiceAccount "
-                               f"{namespace}/{account}, role `{role}`) change model artifacts",
-                      related=((workload.span, f"{workload.address} runs as {namespace}/{account}"),
-                               (trust.span, f"role `{role}` trusts {namespace}/{account}")))
+            yield Hit(
+                managed,
+                f"AmazonS3FullAccess lets model server {workload.address} (ServiceAccount "
+                f"{namespace}/{account}, role `{role}`) change model artifacts",
+                related=(
+                    (workload.span, f"{workload.address} runs as {namespace}/{account}"),
+                    (trust.span, f"role `{role}` trusts {namespace}/{account}"),
+                ),
+            )
             return
         documents = _attached_documents(resource, ctx)
     for document in documents:
@@ -189,10 +228,15 @@ def model_server_can_write_models(resource, ctx):
             if not granted or not _touches_model_bucket(statement, ctx.facts):
                 continue
             action = as_str(granted[0])
-            yield Hit(granted[0], f"`{action}` lets model server {workload.address} (ServiceAccount "
-                                  f"{namespace}/{account}, role `{role}`) change model artifacts",
-                      related=((workload.span, f"{workload.address} runs as {namespace}/{account}"),
-                               (trust.span, f"role `{role}` trusts {namespace}/{account}")))
+            yield Hit(
+                granted[0],
+                f"`{action}` lets model server {workload.address} (ServiceAccount "
+                f"{namespace}/{account}, role `{role}`) change model artifacts",
+                related=(
+                    (workload.span, f"{workload.address} runs as {namespace}/{account}"),
+                    (trust.span, f"role `{role}` trusts {namespace}/{account}"),
+                ),
+            )
             break
 
 
@@ -231,7 +275,7 @@ def _touches_model_bucket(statement, facts) -> bool:
         if arn in ("*", "arn:aws:s3:::*", "arn:aws:s3:::*/*"):
             return bool(facts.model_buckets)
         if arn.startswith("arn:aws:s3:::"):
-            bucket = arn[len("arn:aws:s3:::"):].split("/", 1)[0]
+            bucket = arn[len("arn:aws:s3:::") :].split("/", 1)[0]
             if facts.is_model_bucket(bucket):
                 return True
     return False

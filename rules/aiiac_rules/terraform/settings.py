@@ -31,8 +31,9 @@ def entry_at(block: Mapping, path: str) -> tuple[Entry | None, Mapping, bool]:
     return node.entry(parts[-1]), node, True
 
 
-def require(resource, path: str, wanted: Wanted, fixed_value, absent: str, wrong: str,
-            absent_is_ok: bool = False) -> Iterator[Hit]:
+def require(
+    resource, path: str, wanted: Wanted, fixed_value, absent: str, wrong: str, absent_is_ok: bool = False
+) -> Iterator[Hit]:
     """A hit when the setting at `path` is absent (unless `absent_is_ok`) or fails `wanted`.
     Unknown values (variables without a value, apply-time attributes) are never judged."""
     entry, block, own_block = entry_at(resource.body, path)
@@ -41,16 +42,22 @@ def require(resource, path: str, wanted: Wanted, fixed_value, absent: str, wrong
             return
         last = path.rsplit(".", 1)[-1]
         at = block.head if block is not resource.body and block.head else resource.head
-        fix = Fix(f"Set {last} = {_hcl(fixed_value)}", (SetPath(block, (last,), fixed_value),)) \
-            if fixed_value is not None and own_block else None
+        fix = (
+            Fix(f"Set {last} = {_hcl(fixed_value)}", (SetPath(block, (last,), fixed_value),))
+            if fixed_value is not None and own_block
+            else None
+        )
         yield Hit(at, absent, fix)
         return
     value = entry.value
     if isinstance(value, Unknown) or not value.known:
         return
     if not wanted(value.plain()):
-        fix = Fix(f"Set {path.rsplit('.', 1)[-1]} = {_hcl(fixed_value)}", (ReplaceValue(value, fixed_value),)) \
-            if fixed_value is not None and not isinstance(value, (Mapping, Sequence)) else None
+        fix = (
+            Fix(f"Set {path.rsplit('.', 1)[-1]} = {_hcl(fixed_value)}", (ReplaceValue(value, fixed_value),))
+            if fixed_value is not None and not isinstance(value, (Mapping, Sequence))
+            else None
+        )
         yield Hit(entry, wrong.format(value=_shown(value)), fix)
 
 
@@ -73,8 +80,12 @@ def is_true(value) -> bool:
 
 def equals(expected) -> Wanted:
     def check(value) -> bool:
-        return isinstance(value, str) and value.lower() == str(expected).lower() if isinstance(expected, str) \
+        return (
+            isinstance(value, str) and value.lower() == str(expected).lower()
+            if isinstance(expected, str)
             else value == expected
+        )
+
     return check
 
 

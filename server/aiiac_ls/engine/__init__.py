@@ -19,5 +19,18 @@ from .discovery import chart_root, classify, discover, display_path
 from .loading import ParseCache, Reader, _default_reader, module_groups
 from .locate import locate, writable_fix
 
-__all__ = ["Analysis", "Engine", "ParseCache", "Reader", "_default_reader", "chart_root", "classify", "discover",
-           "display_path", "guarded", "locate", "module_groups", "writable_fix"]
+__all__ = [
+    "Analysis",
+    "Engine",
+    "ParseCache",
+    "Reader",
+    "_default_reader",
+    "chart_root",
+    "classify",
+    "discover",
+    "display_path",
+    "guarded",
+    "locate",
+    "module_groups",
+    "writable_fix",
+]

@@ -43,7 +43,7 @@ class Analysis:
         the list directly are indexed here as they come, so each call is O(1) amortised."""
         if self._problems_indexed > len(self.problems):  # the list was replaced: index it again
             self._problem_keys, self._problems_indexed = set(), 0
-        for known in self.problems[self._problems_indexed:]:
+        for known in self.problems[self._problems_indexed :]:
             self._problem_keys.add(known.key)
         self._problems_indexed = len(self.problems)
         if problem.key not in self._problem_keys:
@@ -60,5 +60,8 @@ def guarded(analysis: Analysis, path: str, doing: str):
         yield
     except Exception as exc:
         log.exception("internal error while %s %s", doing, path)
-        analysis.problems.append(Problem(path, f"internal error while {doing}: {type(exc).__name__}: {exc} "
-                                               "(please report this)", kind="internal"))
+        analysis.problems.append(
+            Problem(
+                path, f"internal error while {doing}: {type(exc).__name__}: {exc} (please report this)", kind="internal"
+            )
+        )

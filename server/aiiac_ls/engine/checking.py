@@ -49,8 +49,9 @@ class Checking:
             reads, context.reads = context.reads, None
         return _RuleResult(rule, hits, frozenset(reads), [None] * len(hits))
 
-    def _cached_results(self, resource: Resource, rules: list[Rule], context: RuleContext, fresh: dict,
-                        analysis: Analysis) -> list[_RuleResult]:
+    def _cached_results(
+        self, resource: Resource, rules: list[Rule], context: RuleContext, fresh: dict, analysis: Analysis
+    ) -> list[_RuleResult]:
         """In the editor, the last analysis's results are reused while the resource is the same
         object (its text and position unchanged), the rule the same, and nothing the check read
         of its neighbours (the kinds it looked up, the facts) has changed: a keystroke in one
@@ -60,8 +61,12 @@ class Checking:
         entry = self.cache.rule_hits.get(resource.file, {}).get(key)
         if entry is not None and entry.resource is not resource:
             entry = None
-        if entry is not None and self._unchanged(entry.reads, entry.view, context) and \
-                len(entry.results) == len(rules) and all(r.rule is rule for r, rule in zip(entry.results, rules, strict=True)):
+        if (
+            entry is not None
+            and self._unchanged(entry.reads, entry.view, context)
+            and len(entry.results) == len(rules)
+            and all(r.rule is rule for r, rule in zip(entry.results, rules, strict=True))
+        ):
             results = entry.results
         else:
             previous = {id(result.rule): result for result in entry.results} if entry is not None else {}
@@ -77,7 +82,8 @@ class Checking:
                 results.append(result)
         # stamped with this analysis's view, which equals the one they were made in for all they read
         fresh.setdefault(resource.file, {})[key] = _CachedResults(
-            resource, self._view(context), frozenset().union(*(result.reads for result in results)), results)
+            resource, self._view(context), frozenset().union(*(result.reads for result in results)), results
+        )
         return results
 
     def _view(self, context: RuleContext) -> tuple:
@@ -98,8 +104,9 @@ class Checking:
             changes = memo[id(then)] = _changes(then, now)
         return reads.isdisjoint(changes) and not (changes and EVERYTHING in reads)
 
-    def _rule_hits(self, resource: Resource, context: RuleContext, analysis: Analysis,
-                   fresh: dict | None) -> Iterable[tuple[Rule, list[Hit], list[Finding | None] | None]]:
+    def _rule_hits(
+        self, resource: Resource, context: RuleContext, analysis: Analysis, fresh: dict | None
+    ) -> Iterable[tuple[Rule, list[Hit], list[Finding | None] | None]]:
         """Each applicable rule's hits (and in the editor the findings made of them so far):
         built-in and YAML rules, then the Rego policies."""
         rules = self.rules_for(resource)
@@ -120,9 +127,14 @@ class Checking:
 
     def _rule_failed(self, rule: Rule, resource: Resource, exc: Exception, analysis: Analysis) -> None:
         log.exception("rule %s failed on %s", rule.id, resource.address)
-        analysis.problems.append(Problem(resource.file, f"internal error in rule {rule.id} on "
-                                         f"{resource.address}: {type(exc).__name__}: {exc}",
-                                         resource.head, kind="internal"))
+        analysis.problems.append(
+            Problem(
+                resource.file,
+                f"internal error in rule {rule.id} on {resource.address}: {type(exc).__name__}: {exc}",
+                resource.head,
+                kind="internal",
+            )
+        )
 
     def reported_rules(self) -> list[Rule]:
         """The enabled rules and the Rego rules findings have named so far (for SARIF)."""
@@ -136,8 +148,9 @@ class Checking:
             rule = self._custom_rules[rule_id] = custom_rule(rule_id, title, severity, origin, meta)
         return rule
 
-    def check(self, resource: Resource, context: RuleContext, analysis: Analysis,
-              fresh: dict | None = None) -> Iterable[Finding]:
+    def check(
+        self, resource: Resource, context: RuleContext, analysis: Analysis, fresh: dict | None = None
+    ) -> Iterable[Finding]:
         for rule, hits, made in self._rule_hits(resource, context, analysis, fresh):
             for index, hit in enumerate(hits):
                 if hit.redact:
@@ -159,9 +172,18 @@ class Checking:
         span = locate(hit.at) or resource.head
         severity = self.config.severity.get(rule.id) or hit.severity or rule.severity
         fix = None if resource.plan else writable_fix(hit.fix) if resource.translated else hit.fix
-        return Finding(rule=rule.id, severity=severity, title=rule.title, message=hit.message, span=span,
-                       resource=resource.address, fix=fix, related=hit.related,
-                       equivalents=rule.equivalents, redact=hit.redact)
+        return Finding(
+            rule=rule.id,
+            severity=severity,
+            title=rule.title,
+            message=hit.message,
+            span=span,
+            resource=resource.address,
+            fix=fix,
+            related=hit.related,
+            equivalents=rule.equivalents,
+            redact=hit.redact,
+        )
 
 
 @dataclass

@@ -25,8 +25,14 @@ class Engine(Loading, Checking, Suppressing):
     `absolute_paths` makes every reported path absolute (the language server maps them to URIs);
     `cache` lets a long-lived caller reuse parses of unchanged files."""
 
-    def __init__(self, config: Config | None = None, absolute_paths: bool = False, cache: ParseCache | None = None,
-                 overlay: Callable[[str], str | None] | None = None, set_values: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        config: Config | None = None,
+        absolute_paths: bool = False,
+        cache: ParseCache | None = None,
+        overlay: Callable[[str], str | None] | None = None,
+        set_values: tuple[str, ...] = (),
+    ):
         self.config = config or Config()
         self.overlay = overlay  # the text of an open editor buffer, for files read in bulk (charts)
         self.set_values = set_values
@@ -38,8 +44,9 @@ class Engine(Loading, Checking, Suppressing):
         from ..policy.loader import load_policies
 
         self.policies = load_policies(self.config, self.display)
-        self.rules: list[Rule] = [rule for rule in [*all_rules(), *self.policies.rules]
-                                  if self.config.rule_enabled(rule.id)]
+        self.rules: list[Rule] = [
+            rule for rule in [*all_rules(), *self.policies.rules] if self.config.rule_enabled(rule.id)
+        ]
         self._custom_rules: dict[str, Rule] = {}  # Rego findings' rules, by id
         self._rego_hits: dict[int, list] = {}  # id(resource) -> Rego (rule, hit)s of the current analysis
         # rules that find credentials run even when switched off: their hits are only masked
@@ -54,8 +61,9 @@ class Engine(Loading, Checking, Suppressing):
                 for kind in rule.applies_to:
                     self._by_kind.setdefault(kind, []).append(rule)
 
-    def analyse_paths(self, paths: list[str], var_files: Iterable[str] = (),
-                      reader: Reader = _default_reader) -> Analysis:
+    def analyse_paths(
+        self, paths: list[str], var_files: Iterable[str] = (), reader: Reader = _default_reader
+    ) -> Analysis:
         """Everything under `paths`, in this process (`parallel.analyse_paths` may use two)."""
         analysis = Analysis()
         files = self.files_under(paths, analysis)
@@ -69,8 +77,14 @@ class Engine(Loading, Checking, Suppressing):
             files = [path for path in files if os.path.abspath(path) not in policy_files]
         return files
 
-    def analyse_files(self, files: list[str], analysis: Analysis, var_files: Iterable[str] = (),
-                      reader: Reader = _default_reader, context_facts=None) -> Analysis:
+    def analyse_files(
+        self,
+        files: list[str],
+        analysis: Analysis,
+        var_files: Iterable[str] = (),
+        reader: Reader = _default_reader,
+        context_facts=None,
+    ) -> Analysis:
         """`context_facts`: what the rest of the workspace says (the editor analyses one folder
         at a time): which buckets hold models, which ServiceAccounts roles trust."""
         cache = self.cache or ParseCache()
@@ -95,10 +109,14 @@ class Engine(Loading, Checking, Suppressing):
         fresh: dict[str, dict] | None = {} if self.cache is not None else None
         self._rego_hits = {}
         if self.policies.rego is not None:  # one batch for the whole analysis (policy/rego.py)
-            with guarded(analysis, self.policies.rego.modules[0].source.path if self.policies.rego.modules
-                         else "policies", "evaluating Rego policies"):
+            with guarded(
+                analysis,
+                self.policies.rego.modules[0].source.path if self.policies.rego.modules else "policies",
+                "evaluating Rego policies",
+            ):
                 self._rego_hits = self.policies.rego.evaluate_all(
-                    [resource for scope in scopes for resource in scope], self._custom_rule)
+                    [resource for scope in scopes for resource in scope], self._custom_rule
+                )
         for scope in scopes:
             context = RuleContext(scope=scope, facts=facts, settings=self.config)
             for observe in self.scope_observers:

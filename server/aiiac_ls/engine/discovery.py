@@ -38,8 +38,11 @@ def classify(path: str) -> str | None:
         root = chart_root(path)
         if root is not None:
             relative = os.path.relpath(os.path.abspath(path), root).replace(os.sep, "/")
-            if relative.startswith(("templates/", "charts/")) or relative == "Chart.yaml" or \
-                    (relative.startswith("values") and "/" not in relative):
+            if (
+                relative.startswith(("templates/", "charts/"))
+                or relative == "Chart.yaml"
+                or (relative.startswith("values") and "/" not in relative)
+            ):
                 return "helm"
         return "yaml" if name.endswith(YAML_SUFFIXES) else None
     return None
@@ -58,10 +61,9 @@ def chart_root(path: str) -> str | None:
     return None
 
 
-
-
-def discover(paths: Iterable[str], config: Config, problems: list[Problem],
-             display: Callable[[str], str] = display_path) -> list[str]:
+def discover(
+    paths: Iterable[str], config: Config, problems: list[Problem], display: Callable[[str], str] = display_path
+) -> list[str]:
     """Files to analyse under `paths` (explicit files are always analysed), in a stable order.
 
     Symlinks inside a scanned folder are not followed (a loop, or a link to /etc, must not widen
@@ -75,8 +77,7 @@ def discover(paths: Iterable[str], config: Config, problems: list[Problem],
         inside = any(target == root or target.startswith(root + os.sep) for root in roots)
         what = "symlinked folder" if folder else "symlink"
         where = "inside the scan, read at its own path" if inside else "outside the scanned folders"
-        problems.append(Problem(display(link), f"{what} to {display(target)} ({where}); not followed",
-                                kind="skipped"))
+        problems.append(Problem(display(link), f"{what} to {display(target)} ({where}); not followed", kind="skipped"))
 
     for path in paths:
         if not os.path.exists(path):
@@ -89,7 +90,9 @@ def discover(paths: Iterable[str], config: Config, problems: list[Problem],
                 found.append(path)
             continue
         for root, dirs, files in os.walk(path, followlinks=False):
-            dirs[:] = sorted(d for d in dirs if d not in DEFAULT_EXCLUDES and not config.excluded(os.path.join(root, d)))
+            dirs[:] = sorted(
+                d for d in dirs if d not in DEFAULT_EXCLUDES and not config.excluded(os.path.join(root, d))
+            )
             for name in [d for d in dirs if os.path.islink(os.path.join(root, d))]:
                 dirs.remove(name)
                 skip_link(os.path.join(root, name), folder=True)

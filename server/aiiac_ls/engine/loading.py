@@ -88,8 +88,9 @@ class Loading:
     set_values: tuple[str, ...]  # `--set` for charts
     cache: ParseCache | None  # the editor's, kept across analyses
 
-    def load(self, files: list[str], analysis: Analysis, var_files: list[str], reader: Reader,
-             cache: ParseCache) -> list[list[Resource]]:
+    def load(
+        self, files: list[str], analysis: Analysis, var_files: list[str], reader: Reader, cache: ParseCache
+    ) -> list[list[Resource]]:
         """Read, parse, render and evaluate: the resources in their rule scopes (all Kubernetes
         objects of the scan are one scope; each Terraform module instance is one)."""
         if reader is _default_reader:
@@ -151,13 +152,18 @@ class Loading:
     def _chart(self, root: str, analysis: Analysis, reader: Reader, cache: ParseCache) -> list[Resource]:
         """Render a chart in-process; its objects join the Kubernetes scope, located at their origin."""
         values_files = [os.path.join(root, f) if not os.path.isabs(f) else f for f in self.config.values_files]
-        options = RenderOptions(values_files=tuple(f for f in values_files if os.path.isfile(f) or (self.overlay
-                                                   and self.overlay(f) is not None)),
-                                set_values=self.set_values, limits=self.config.limits)
+        options = RenderOptions(
+            values_files=tuple(
+                f for f in values_files if os.path.isfile(f) or (self.overlay and self.overlay(f) is not None)
+            ),
+            set_values=self.set_values,
+            limits=self.config.limits,
+        )
         return self._render(root, options, root, analysis, reader, cache)
 
-    def _releases(self, resources: list[Resource], module_dir: str, analysis: Analysis, reader: Reader,
-                  cache: ParseCache) -> list[Resource]:
+    def _releases(
+        self, resources: list[Resource], module_dir: str, analysis: Analysis, reader: Reader, cache: ParseCache
+    ) -> list[Resource]:
         """Charts in the repository that a `helm_release` deploys, rendered with its values."""
         if not any(resource.kind == "helm_release" for resource in resources):
             return []
@@ -169,21 +175,26 @@ class Loading:
 
         rendered: list[Resource] = []
         for release in local_releases(resources, module_dir, text_of):
-            options = RenderOptions(release_name=release.name, namespace=release.namespace,
-                                    values_files=release.values_files, value_overrides=release.overrides,
-                                    limits=self.config.limits)
+            options = RenderOptions(
+                release_name=release.name,
+                namespace=release.namespace,
+                values_files=release.values_files,
+                value_overrides=release.overrides,
+                limits=self.config.limits,
+            )
             with guarded(analysis, release.resource.file, f"rendering the chart of {release.resource.address}"):
-                rendered += self._render(release.chart_root, options, (release.chart_root, release.resource.address),
-                                         analysis, reader, cache)
+                rendered += self._render(
+                    release.chart_root, options, (release.chart_root, release.resource.address), analysis, reader, cache
+                )
         return rendered
 
-    def _render(self, root: str, options: RenderOptions, key, analysis: Analysis, reader: Reader,
-                cache: ParseCache) -> list[Resource]:
+    def _render(
+        self, root: str, options: RenderOptions, key, analysis: Analysis, reader: Reader, cache: ParseCache
+    ) -> list[Resource]:
         if self.config.kube_version:
             options.kube_version = self.config.kube_version
         previous = cache.charts.get(key)
-        render = render_chart(root, options, display=self.display, read=reader, overlay=self.overlay,
-                              previous=previous)
+        render = render_chart(root, options, display=self.display, read=reader, overlay=self.overlay, previous=previous)
         render.files = []  # the rendered text and its segments are not needed once objects are mapped
         if self.cache is not None:  # an editor keeps the last good render of each template
             cache.charts[key] = render
@@ -197,8 +208,9 @@ class Loading:
             analysis.add_problem(Problem(problem.path, problem.message, problem.span, kind=kind))
         return render.resources
 
-    def _plan(self, path: str, source: SourceFile, analysis: Analysis, var_files: list[str],
-              reader: Reader) -> list[Resource]:
+    def _plan(
+        self, path: str, source: SourceFile, analysis: Analysis, var_files: list[str], reader: Reader
+    ) -> list[Resource]:
         """A plan's resources (one scope), located in the configuration of the plan's folder or
         its parent when that holds the `.tf` files, else in the plan file."""
         from ..formats.tfplan import plan_resources
@@ -211,24 +223,28 @@ class Loading:
         config: dict[str, Resource] = {}
         folder = os.path.dirname(os.path.abspath(path))
         for directory in (folder, os.path.dirname(folder)):
-            tf_files = sorted(os.path.join(directory, name) for name in os.listdir(directory)
-                              if name.endswith(TF_SUFFIXES + TFVARS_SUFFIXES))
+            tf_files = sorted(
+                os.path.join(directory, name)
+                for name in os.listdir(directory)
+                if name.endswith(TF_SUFFIXES + TFVARS_SUFFIXES)
+            )
             if any(name.endswith(TF_SUFFIXES) for name in tf_files):
                 scratch = Analysis()  # only the configuration's positions and texts are wanted
                 for scope in self._terraform({directory: tf_files}, scratch, var_files, reader, ParseCache()):
-                    config.update((resource.address, resource) for resource in scope
-                                  if resource.source == "terraform")
+                    config.update((resource.address, resource) for resource in scope if resource.source == "terraform")
                 for shown, text in scratch.sources.items():
                     analysis.sources.setdefault(shown, text)
                 break
         resources = plan_resources(root, config)
         if not resources:
-            analysis.problems.append(Problem(source.path, "Terraform plan JSON has no planned_values resources",
-                                             kind="warning"))
+            analysis.problems.append(
+                Problem(source.path, "Terraform plan JSON has no planned_values resources", kind="warning")
+            )
         return resources
 
-    def _terraform(self, tf_dirs: dict[str, list[str]], analysis: Analysis, var_files: list[str],
-                   reader: Reader, cache: ParseCache) -> list[list[Resource]]:
+    def _terraform(
+        self, tf_dirs: dict[str, list[str]], analysis: Analysis, var_files: list[str], reader: Reader, cache: ParseCache
+    ) -> list[list[Resource]]:
         """Module instances of the scanned Terraform, group by group: folders that call each other
         as local modules are one group. In `--check` each group gets its own parse cache, so its
         syntax trees (~60 bytes per byte of HCL) are freed before the next group is parsed."""
@@ -241,17 +257,29 @@ class Loading:
         extra_sources = [s for s in (self._read(p, self.display(p), analysis, reader) for p in var_files) if s]
         scopes: list[list[Resource]] = []
         # the editor analyses one folder, with a cache it keeps: one group, no regex per keystroke
-        groups = module_groups(tf_dirs, {path: source.text for path, source in sources.items()}) \
-            if self.cache is None else [list(tf_dirs)]
+        groups = (
+            module_groups(tf_dirs, {path: source.text for path, source in sources.items()})
+            if self.cache is None
+            else [list(tf_dirs)]
+        )
         for group in groups:
             group_cache = cache if self.cache is not None else ParseCache()
-            scopes.extend(self._terraform_group({d: tf_dirs[d] for d in group}, sources, extra_sources, analysis,
-                                                reader, group_cache))
+            scopes.extend(
+                self._terraform_group(
+                    {d: tf_dirs[d] for d in group}, sources, extra_sources, analysis, reader, group_cache
+                )
+            )
         return scopes
 
-    def _terraform_group(self, tf_dirs: dict[str, list[str]], sources: dict[str, SourceFile],
-                         extra_sources: list[SourceFile], analysis: Analysis, reader: Reader,
-                         cache: ParseCache) -> list[list[Resource]]:
+    def _terraform_group(
+        self,
+        tf_dirs: dict[str, list[str]],
+        sources: dict[str, SourceFile],
+        extra_sources: list[SourceFile],
+        analysis: Analysis,
+        reader: Reader,
+        cache: ParseCache,
+    ) -> list[list[Resource]]:
         def load(path: str) -> HclFile:
             """Files of child modules outside the scan: read (through the editor's buffers) and parsed."""
             source = reader(path, self.display(path))
@@ -289,16 +317,26 @@ class Loading:
             with guarded(analysis, instance.files.display_dir, "evaluating the Terraform module"):
                 self._instance_scopes(instance, scopes, analysis, reader, cache)
         for path, error in project.problems:
-            analysis.problems.append(Problem(self.display(path), getattr(error, "message", str(error)),
-                                             getattr(error, "span", None)))
+            analysis.problems.append(
+                Problem(self.display(path), getattr(error, "message", str(error)), getattr(error, "span", None))
+            )
         return scopes
 
-    def _instance_scopes(self, instance: ModuleInstance, scopes: list[list[Resource]], analysis: Analysis,
-                         reader: Reader, cache: ParseCache) -> None:
+    def _instance_scopes(
+        self,
+        instance: ModuleInstance,
+        scopes: list[list[Resource]],
+        analysis: Analysis,
+        reader: Reader,
+        cache: ParseCache,
+    ) -> None:
         try:
             resources = instance.resources()
-            scopes.append(resources + kubernetes_objects(resources)
-                          + self._releases(resources, instance.files.display_dir, analysis, reader, cache))
+            scopes.append(
+                resources
+                + kubernetes_objects(resources)
+                + self._releases(resources, instance.files.display_dir, analysis, reader, cache)
+            )
         except RecursionError:
             analysis.problems.append(Problem(instance.files.display_dir, "module too deeply nested to evaluate"))
             return
@@ -306,8 +344,14 @@ class Loading:
             if call.child_dir is None:
                 continue
             if not os.path.isdir(call.child_dir):
-                analysis.problems.append(Problem(call.span.file, f"module `{call.name}`: source folder "
-                                                 f"`{call.source}` not found", call.span, kind="warning"))
+                analysis.problems.append(
+                    Problem(
+                        call.span.file,
+                        f"module `{call.name}`: source folder `{call.source}` not found",
+                        call.span,
+                        kind="warning",
+                    )
+                )
                 continue
             child = instance.child(call.name)
             if child is not None:

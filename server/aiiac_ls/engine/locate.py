@@ -23,8 +23,12 @@ def locate(target) -> Span | None:
         key, value = target.key_span, target.value.span
         if key is not None and value is not None and key.file != value.file:
             return value  # a chart value written in values.yaml: report where the user changes it
-        if key is not None and value is not None and key.start_line == value.end_line and \
-                not isinstance(target.value, (Mapping, Sequence)):
+        if (
+            key is not None
+            and value is not None
+            and key.start_line == value.end_line
+            and not isinstance(target.value, (Mapping, Sequence))
+        ):
             return Span(key.file, key.start_line, key.start_col, value.end_line, value.end_col)
         return key or value
     if isinstance(target, Mapping):

@@ -60,14 +60,21 @@ class Suppressing:
                     if directive.tool == "kics":
                         continue
                     if directive.tool == "aiiac":
-                        unknown = [i for i in directive.ids if not self._known_rule(i)] or \
-                            ([] if directive.ids else ["(none)"])
+                        unknown = [i for i in directive.ids if not self._known_rule(i)] or (
+                            [] if directive.ids else ["(none)"]
+                        )
                         if unknown and "AIS002" in enabled:
-                            analysis.findings.append(self._meta_finding(
-                                "AIS002", directive, f"suppression names unknown rule {', '.join(unknown)}"))
+                            analysis.findings.append(
+                                self._meta_finding(
+                                    "AIS002", directive, f"suppression names unknown rule {', '.join(unknown)}"
+                                )
+                            )
                     if not directive.reason and "AIS001" in enabled:
-                        analysis.findings.append(self._meta_finding(
-                            "AIS001", directive, "suppression gives no reason (add `-- why this is acceptable`)"))
+                        analysis.findings.append(
+                            self._meta_finding(
+                                "AIS001", directive, "suppression gives no reason (add `-- why this is acceptable`)"
+                            )
+                        )
 
     def _known_rule(self, rule_id: str) -> bool:
         """Rego rules exist only once a finding names them; with Rego policies configured, any
@@ -79,5 +86,12 @@ class Suppressing:
     def _meta_finding(self, rule_id: str, directive: Directive, message: str) -> Finding:
         rule = get_rule(rule_id)
         assert rule is not None
-        return Finding(rule=rule_id, severity=self.config.severity.get(rule_id, rule.severity), title=rule.title,
-                       message=message, span=directive.span, resource="", equivalents=rule.equivalents)
+        return Finding(
+            rule=rule_id,
+            severity=self.config.severity.get(rule_id, rule.severity),
+            title=rule.title,
+            message=message,
+            span=directive.span,
+            resource="",
+            equivalents=rule.equivalents,
+        )

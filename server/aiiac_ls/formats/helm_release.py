@@ -55,8 +55,9 @@ def local_releases(resources: list[Resource], module_dir: str, text_of: Callable
                 if isinstance(parsed, Mapping):
                     overrides.append(parsed)
         sets = Mapping(resource.head, style="flow")
-        for block in resource.body.blocks("set") + resource.body.blocks("set_sensitive") + \
-                resource.body.blocks("set_list"):
+        for block in (
+            resource.body.blocks("set") + resource.body.blocks("set_sensitive") + resource.body.blocks("set_list")
+        ):
             name = as_str(block.get("name"))
             value = block.get("value")
             if not name or value is None:
@@ -67,9 +68,16 @@ def local_releases(resources: list[Resource], module_dir: str, text_of: Callable
             set_node(sets, name, value, entry.key_span if entry else value.span)
         if sets.entries:
             overrides.append(sets)
-        found.append(Release(resource, root, as_str(resource.body.get("name")) or resource.name,
-                             as_str(resource.body.get("namespace")) or "default", tuple(values_files),
-                             tuple(overrides)))
+        found.append(
+            Release(
+                resource,
+                root,
+                as_str(resource.body.get("name")) or resource.name,
+                as_str(resource.body.get("namespace")) or "default",
+                tuple(values_files),
+                tuple(overrides),
+            )
+        )
     return found
 
 

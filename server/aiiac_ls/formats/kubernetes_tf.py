@@ -44,16 +44,39 @@ KINDS = {
 }
 # nested blocks that are lists in the API, with the API's name when it is not the camelCase one
 LIST_BLOCKS = {
-    "container": "containers", "init_container": "initContainers", "ephemeral_container": "ephemeralContainers",
-    "port": "ports", "ports": "ports", "volume": "volumes", "volume_mount": "volumeMounts",
-    "volume_device": "volumeDevices", "env": "env", "env_from": "envFrom", "toleration": "tolerations",
-    "image_pull_secrets": "imagePullSecrets", "image_pull_secret": "imagePullSecrets", "secret": "secrets",
-    "rule": "rules", "path": "paths", "tls": "tls", "subject": "subjects", "ingress": "ingress",
-    "egress": "egress", "from": "from", "to": "to", "match_expressions": "matchExpressions",
-    "host_aliases": "hostAliases", "topology_spread_constraint": "topologySpreadConstraints",
-    "readiness_gate": "readinessGates", "volume_claim_template": "volumeClaimTemplates",
-    "items": "items", "http_header": "httpHeaders", "option": "options", "sysctl": "sysctls",
-    "aggregation_rule": "aggregationRule", "cluster_role_selectors": "clusterRoleSelectors",
+    "container": "containers",
+    "init_container": "initContainers",
+    "ephemeral_container": "ephemeralContainers",
+    "port": "ports",
+    "ports": "ports",
+    "volume": "volumes",
+    "volume_mount": "volumeMounts",
+    "volume_device": "volumeDevices",
+    "env": "env",
+    "env_from": "envFrom",
+    "toleration": "tolerations",
+    "image_pull_secrets": "imagePullSecrets",
+    "image_pull_secret": "imagePullSecrets",
+    "secret": "secrets",
+    "rule": "rules",
+    "path": "paths",
+    "tls": "tls",
+    "subject": "subjects",
+    "ingress": "ingress",
+    "egress": "egress",
+    "from": "from",
+    "to": "to",
+    "match_expressions": "matchExpressions",
+    "host_aliases": "hostAliases",
+    "topology_spread_constraint": "topologySpreadConstraints",
+    "readiness_gate": "readinessGates",
+    "volume_claim_template": "volumeClaimTemplates",
+    "items": "items",
+    "http_header": "httpHeaders",
+    "option": "options",
+    "sysctl": "sysctls",
+    "aggregation_rule": "aggregationRule",
+    "cluster_role_selectors": "clusterRoleSelectors",
 }
 # single nested blocks whose API name is not the camelCase of the provider's
 RENAMES = {"job_template": "jobTemplate"}
@@ -94,8 +117,7 @@ def _manifest(resource: Resource) -> Resource | None:
 def _from_schema(resource: Resource, api_version: str, kind: str) -> Resource:
     body = _block(resource.body)
     head = resource.head
-    body.entries = {"apiVersion": _entry_scalar(api_version, head), "kind": _entry_scalar(kind, head),
-                    **body.entries}
+    body.entries = {"apiVersion": _entry_scalar(api_version, head), "kind": _entry_scalar(kind, head), **body.entries}
     return _resource(resource, kind, body)
 
 
@@ -110,14 +132,32 @@ def _resource(resource: Resource, kind: str, body: Mapping) -> Resource:
     name_node = metadata.get("name") if metadata else None
     namespace_node = metadata.get("namespace") if metadata else None
     name = str(name_node.value) if isinstance(name_node, Scalar) and name_node.value is not None else resource.name
-    namespace = str(namespace_node.value) if isinstance(namespace_node, Scalar) and \
-        isinstance(namespace_node.value, str) else None
+    namespace = (
+        str(namespace_node.value)
+        if isinstance(namespace_node, Scalar) and isinstance(namespace_node.value, str)
+        else None
+    )
     labels_node = metadata.mapping("labels") if metadata else None
-    labels = {key: str(value.value) for key, value in labels_node.items() if isinstance(value, Scalar)} \
-        if labels_node else {}
-    return Resource(source="kubernetes", kind=kind, name=name, address=resource.address, file=resource.file,
-                    body=body, span=resource.span, head=resource.head, namespace=namespace,
-                    block_type=resource.block_type, module=resource.module, labels=labels, translated=True)
+    labels = (
+        {key: str(value.value) for key, value in labels_node.items() if isinstance(value, Scalar)}
+        if labels_node
+        else {}
+    )
+    return Resource(
+        source="kubernetes",
+        kind=kind,
+        name=name,
+        address=resource.address,
+        file=resource.file,
+        body=body,
+        span=resource.span,
+        head=resource.head,
+        namespace=namespace,
+        block_type=resource.block_type,
+        module=resource.module,
+        labels=labels,
+        translated=True,
+    )
 
 
 def _block(block: Mapping) -> Mapping:

@@ -20,12 +20,18 @@ def computed_attribute(type_: str, attr: str, body: Node, span: Span, address: s
     configured = body.get(attr)
     if configured is not None:
         return _ref_copy(configured, span, address)
-    bucket = body.get("bucket") if type_ in _BUCKET_TYPES else body.get("name") if type_ == "google_storage_bucket" else None
+    bucket = (
+        body.get("bucket") if type_ in _BUCKET_TYPES else body.get("name") if type_ == "google_storage_bucket" else None
+    )
     if isinstance(bucket, Scalar) and isinstance(bucket.value, str):
         name = bucket.value
         if type_ == "aws_s3_bucket":
-            table = {"id": name, "bucket": name, "arn": f"arn:aws:s3:::{name}",
-                     "bucket_domain_name": f"{name}.s3.amazonaws.com"}
+            table = {
+                "id": name,
+                "bucket": name,
+                "arn": f"arn:aws:s3:::{name}",
+                "bucket_domain_name": f"{name}.s3.amazonaws.com",
+            }
         else:
             table = {"id": name, "name": name, "url": f"gs://{name}"}
         if table.get(attr) is not None:
@@ -50,8 +56,14 @@ def rendered_data_attribute(type_: str, attr: str | None, body: Node, span: Span
     return None
 
 
-_STATEMENT_KEYS = {"sid": "Sid", "effect": "Effect", "actions": "Action", "not_actions": "NotAction",
-                   "resources": "Resource", "not_resources": "NotResource"}
+_STATEMENT_KEYS = {
+    "sid": "Sid",
+    "effect": "Effect",
+    "actions": "Action",
+    "not_actions": "NotAction",
+    "resources": "Resource",
+    "not_resources": "NotResource",
+}
 
 
 def policy_document_from_data(body: Mapping, span: Span, address: str) -> Node:
@@ -94,8 +106,7 @@ def policy_document_from_data(body: Mapping, span: Span, address: str) -> Node:
                         operator = Mapping(condition.span, style="hcl-block", head=condition.head)
                         condition_map.set(str(test.value), operator, condition.head)
                     # `"${module.eks.oidc_provider}:sub"` is not known statically; its values are
-                    key = str(variable.value) if isinstance(variable, Scalar) else \
-                        f"<unknown {_line(condition)}>"
+                    key = str(variable.value) if isinstance(variable, Scalar) else f"<unknown {_line(condition)}>"
                     operator.set(key, condition.get("values") or Unknown(condition.span, ""), condition.head)
                 else:
                     condition_map.set(f"<unknown {_line(condition)}>", Unknown(condition.span, "condition"))

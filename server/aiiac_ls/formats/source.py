@@ -71,18 +71,22 @@ def decode(path: str, data: bytes) -> str:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start)
         line_start = data.rfind(b"\n", 0, exc.start) + 1
-        col = len(data[line_start:exc.start].decode("utf-8", "replace"))
+        col = len(data[line_start : exc.start].decode("utf-8", "replace"))
         span = Span(path, line, col, line, col + 1)
         raise SourceError(
             f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at line {line + 1}, column {col + 1}); "
-            "save the file as UTF-8", span) from None
+            "save the file as UTF-8",
+            span,
+        ) from None
 
 
 def check_size(size: int, max_bytes: int) -> None:
     """The `max-file-mb` limit, for files on disk and open editor buffers alike."""
     if size > max_bytes:
-        raise SourceError(f"file too large ({size / 1048576:.1f} MiB; the limit `max-file-mb` is "
-                          f"{max_bytes / 1048576:.3g} MiB); not analysed")
+        raise SourceError(
+            f"file too large ({size / 1048576:.1f} MiB; the limit `max-file-mb` is "
+            f"{max_bytes / 1048576:.3g} MiB); not analysed"
+        )
 
 
 def read_source(path: str, display_path: str | None = None, max_bytes: int = MAX_FILE_BYTES) -> SourceFile:

@@ -76,7 +76,9 @@ def top_level_blocks(hcl: HclFile) -> list[tuple[tree_sitter.Node, str, list[str
     found = hcl.memo.get("top_level_blocks")
     if found is None:
         body = next((c for c in hcl.root.children if c.type == "body"), None)
-        found = hcl.memo["top_level_blocks"] = [(block, *_block_parts(hcl, block)) for block in _children(body, "block")]
+        found = hcl.memo["top_level_blocks"] = [
+            (block, *_block_parts(hcl, block)) for block in _children(body, "block")
+        ]
     return found
 
 
@@ -117,8 +119,15 @@ def _attributes(hcl: HclFile, body: tree_sitter.Node | None):
 class ModuleInstance:
     """One instance of a module: a root module, or a child module under `module.<name>.`."""
 
-    def __init__(self, project: TerraformProject, files: ModuleFiles, prefix: str = "",
-                 inputs: dict[str, Node] | None = None, depth: int = 0, var_files: list[HclFile] | None = None):
+    def __init__(
+        self,
+        project: TerraformProject,
+        files: ModuleFiles,
+        prefix: str = "",
+        inputs: dict[str, Node] | None = None,
+        depth: int = 0,
+        var_files: list[HclFile] | None = None,
+    ):
         self.project = project
         self.files = files
         self.directory = files.directory
@@ -258,8 +267,9 @@ class ModuleInstance:
         try:
             hcl, block = found
             unknown = Unknown(span, "instance key")
-            value = self.eval_block(hcl, block, Env(self, {"count": _count_binding(unknown),
-                                                              "each": _each_binding(unknown, unknown)}))
+            value = self.eval_block(
+                hcl, block, Env(self, {"count": _count_binding(unknown), "each": _each_binding(unknown, unknown)})
+            )
         finally:
             self._active.discard(key)
         self._cache[key] = value
@@ -315,11 +325,19 @@ class ModuleInstance:
         inputs: dict[str, Node] = {}
         for attr, _, expression in _attributes(hcl, body):
             if attr not in ("source", "version", "count", "for_each", "providers", "depends_on"):
-                inputs[attr] = self.evaluator(hcl).eval(expression, Env(self, {
-                    "count": _count_binding(Unknown(None, "module instance")),
-                    "each": _each_binding(Unknown(None, "module instance"), Unknown(None, "module instance"))}))
-        instance = ModuleInstance(self.project, files, prefix=f"{self.prefix}module.{call}.",
-                                  inputs=inputs, depth=self.depth + 1)
+                inputs[attr] = self.evaluator(hcl).eval(
+                    expression,
+                    Env(
+                        self,
+                        {
+                            "count": _count_binding(Unknown(None, "module instance")),
+                            "each": _each_binding(Unknown(None, "module instance"), Unknown(None, "module instance")),
+                        },
+                    ),
+                )
+        instance = ModuleInstance(
+            self.project, files, prefix=f"{self.prefix}module.{call}.", inputs=inputs, depth=self.depth + 1
+        )
         self._children[call] = instance
         return instance
 
@@ -341,16 +359,18 @@ class ModuleInstance:
             if child.type == "attribute":
                 expression = next((c for c in child.children if c.type == "expression"), None)
                 if expression is not None:
-                    mapping.set(hcl.text(child.children[0]), evaluator.eval(expression, env),
-                                hcl.span(child.children[0]))
+                    mapping.set(
+                        hcl.text(child.children[0]), evaluator.eval(expression, env), hcl.span(child.children[0])
+                    )
             elif child.type == "block":
                 kind, labels, child_body = _block_parts(hcl, child)
                 if kind == "dynamic" and labels:
                     for produced in self._expand_dynamic(hcl, child, labels[0], child_body, env):
                         _append_block(mapping, labels[0], produced, hcl.span(child.children[0]))
                 else:
-                    _append_block(mapping, kind, self.eval_body(hcl, child, child_body, env),
-                                  hcl.span(child.children[0]))
+                    _append_block(
+                        mapping, kind, self.eval_body(hcl, child, child_body, env), hcl.span(child.children[0])
+                    )
         return mapping
 
     def _expand_dynamic(self, hcl, block, label, body, env) -> list[Mapping]:
@@ -371,7 +391,7 @@ class ModuleInstance:
             unknown = Unknown(hcl.span(block), "dynamic block iterator", ref=for_each.ref)
             pairs = [(unknown, unknown)]
         produced = []
-        for key, value in pairs[:MAX_INSTANCES * 4]:
+        for key, value in pairs[: MAX_INSTANCES * 4]:
             local = env.bind(**{iterator: _each_binding(key, value)})
             produced.append(self.eval_body(hcl, content, content_body, local))
         return produced
@@ -382,8 +402,9 @@ class ModuleInstance:
         found: list[Resource] = []
         # a root module's block evaluations, kept for the next run: only this run's survive, so
         # the cache holds one version of the module, however long the editing session
-        previous = self.project.evaluations.get(self.directory, {}) \
-            if self.prefix == "" and self.inputs is None else None
+        previous = (
+            self.project.evaluations.get(self.directory, {}) if self.prefix == "" and self.inputs is None else None
+        )
         current: dict = {}
         for (kind, type_, name), (hcl, block) in self.blocks.items():
             if previous is None:
@@ -403,10 +424,20 @@ class ModuleInstance:
             _, labels, _ = _block_parts(hcl, block)
             body = self.eval_block(hcl, block, Env(self))
             label = labels[0] if labels else "unknown"
-            found.append(Resource(source="terraform", kind=f"provider.{label}", name=label,
-                                  address=f"{self.prefix}provider.{label}", file=hcl.path, body=body,
-                                  span=hcl.span(block), head=_header_span(hcl, block), block_type="provider",
-                                  module=self.prefix))
+            found.append(
+                Resource(
+                    source="terraform",
+                    kind=f"provider.{label}",
+                    name=label,
+                    address=f"{self.prefix}provider.{label}",
+                    file=hcl.path,
+                    body=body,
+                    span=hcl.span(block),
+                    head=_header_span(hcl, block),
+                    block_type="provider",
+                    module=self.prefix,
+                )
+            )
         return found
 
     # ---- evaluation cache (editor keystrokes re-evaluate only the blocks they touch) -------------
@@ -421,7 +452,7 @@ class ModuleInstance:
                 for block, kind, _, _ in top_level_blocks(hcl):
                     if kind != "resource":
                         digest.update(f"{hcl.path}:{block.start_point[0]}:".encode())
-                        digest.update(hcl.data[block.start_byte:block.end_byte])
+                        digest.update(hcl.data[block.start_byte : block.end_byte])
             for hcl in [*self.files.tfvars, *self.var_files]:
                 digest.update(hcl.path.encode() + b"\0" + hcl.data)
             for hcl in self._called_module_files():
@@ -446,7 +477,7 @@ class ModuleInstance:
             for hcl in files.tf:
                 for block, kind, _, _ in top_level_blocks(hcl):
                     if kind == "module":
-                        source = _LOCAL_SOURCE.search(hcl.data[block.start_byte:block.end_byte])
+                        source = _LOCAL_SOURCE.search(hcl.data[block.start_byte : block.end_byte])
                         if source is not None:
                             pending.append(os.path.normpath(os.path.join(directory, source.group(1).decode())))
         return found
@@ -465,7 +496,7 @@ class ModuleInstance:
             self._names: dict[bytes, list] = {}
             for hcl in self.files.tf:
                 for block, kind, _, _ in top_level_blocks(hcl):
-                    text = hcl.data[block.start_byte:block.end_byte]
+                    text = hcl.data[block.start_byte : block.end_byte]
                     if kind == "resource" and text in store:
                         self._names[text] = store[text]
             self.project.evaluations[("names", self.directory)] = self._names
@@ -483,14 +514,14 @@ class ModuleInstance:
 
         def own(hcl: HclFile, block: tree_sitter.Node) -> hashlib._Hash:
             digest = hashlib.sha1(f"{hcl.path}:{block.start_point[0]}:".encode())
-            digest.update(hcl.data[block.start_byte:block.end_byte])
+            digest.update(hcl.data[block.start_byte : block.end_byte])
             return digest
 
         names_by_text = self._names_by_text()
 
         def referenced(key, hcl: HclFile, block: tree_sitter.Node) -> list:
             if key not in references:
-                text = hcl.data[block.start_byte:block.end_byte]
+                text = hcl.data[block.start_byte : block.end_byte]
                 names = names_by_text.get(text)
                 if names is None:
                     names = names_by_text[text] = sorted(set(_REFERENCE.findall(text)))
@@ -536,9 +567,15 @@ class ModuleInstance:
         unknown = Unknown(hcl.span(block), "instance key")
         if count_node is not None:
             count = evaluator.eval(count_node, Env(self))
-            if isinstance(count, Scalar) and isinstance(count.value, (int, float)) and not isinstance(count.value, bool):
-                bindings = [(f"{base}[{i}]", {"count": _count_binding(Scalar(i, count.span))})
-                            for i in range(min(int(count.value), MAX_INSTANCES))]
+            if (
+                isinstance(count, Scalar)
+                and isinstance(count.value, (int, float))
+                and not isinstance(count.value, bool)
+            ):
+                bindings = [
+                    (f"{base}[{i}]", {"count": _count_binding(Scalar(i, count.span))})
+                    for i in range(min(int(count.value), MAX_INSTANCES))
+                ]
             else:
                 bindings = [(base, {"count": _count_binding(unknown)})]
         elif for_each_node is not None:
@@ -556,9 +593,22 @@ class ModuleInstance:
         resources = []
         for address, names in bindings:
             resource_body = self.eval_block(hcl, block, Env(self, names))
-            resources.append(decode_policies(Resource(
-                source="terraform", kind=type_, name=name, address=address, file=hcl.path, body=resource_body,
-                span=hcl.span(block), head=_header_span(hcl, block), block_type=kind, module=self.prefix)))
+            resources.append(
+                decode_policies(
+                    Resource(
+                        source="terraform",
+                        kind=type_,
+                        name=name,
+                        address=address,
+                        file=hcl.path,
+                        body=resource_body,
+                        span=hcl.span(block),
+                        head=_header_span(hcl, block),
+                        block_type=kind,
+                        module=self.prefix,
+                    )
+                )
+            )
         return resources
 
 
@@ -596,6 +646,7 @@ def _with_ref(value: Node, address: str) -> Node:
 
 
 # ---- the project: parsed files and module folders, shared by all instances ---------------------
+
 
 class TerraformProject:
     """Parsed `.tf`/`.tfvars` files by folder; each file is parsed once however often it is used."""

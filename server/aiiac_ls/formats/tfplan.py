@@ -53,8 +53,9 @@ def _after_unknown(root: Mapping) -> dict[str, Node]:
     return result
 
 
-def _module_resources(module: Mapping, config: dict[str, Resource], unknown: dict[str, Node], found: list[Resource],
-                      depth: int) -> None:
+def _module_resources(
+    module: Mapping, config: dict[str, Resource], unknown: dict[str, Node], found: list[Resource], depth: int
+) -> None:
     if depth > 16:
         return
     resources = module.get("resources")
@@ -88,12 +89,36 @@ def _resource(item: Mapping, config: dict[str, Resource], unknown: dict[str, Nod
     if written is not None:
         body = _anchor(body, written.body, written.head)
         assert isinstance(body, Mapping)
-        return decode_policies(Resource(
-            source="terraform", kind=kind, name=name, address=address, file=written.file, body=body,
-            span=written.span, head=written.head, block_type=written.block_type, module=module, plan=True))
-    return decode_policies(Resource(
-        source="terraform", kind=kind, name=name, address=address, file=head.file, body=body, span=item.span,
-        head=head, block_type="data" if mode == "data" else "resource", module=module, plan=True))
+        return decode_policies(
+            Resource(
+                source="terraform",
+                kind=kind,
+                name=name,
+                address=address,
+                file=written.file,
+                body=body,
+                span=written.span,
+                head=written.head,
+                block_type=written.block_type,
+                module=module,
+                plan=True,
+            )
+        )
+    return decode_policies(
+        Resource(
+            source="terraform",
+            kind=kind,
+            name=name,
+            address=address,
+            file=head.file,
+            body=body,
+            span=item.span,
+            head=head,
+            block_type="data" if mode == "data" else "resource",
+            module=module,
+            plan=True,
+        )
+    )
 
 
 def _with_unknowns(values: Node, after_unknown: Node | None) -> Node:
@@ -125,8 +150,12 @@ def _anchor(node: Node, written: Node | None, fallback: Span | None) -> Node:
     span = written.span if written is not None and written.span is not None else fallback
     if isinstance(node, Mapping):
         head = written.head if isinstance(written, Mapping) and written.head else span
-        result = Mapping(span, style=written.style if isinstance(written, Mapping) else "hcl-block",
-                         indent=written.indent if isinstance(written, Mapping) else 0, head=head)
+        result = Mapping(
+            span,
+            style=written.style if isinstance(written, Mapping) else "hcl-block",
+            indent=written.indent if isinstance(written, Mapping) else 0,
+            head=head,
+        )
         for key, entry in node.entries.items():
             counterpart = written.entry(key) if isinstance(written, Mapping) else None
             key_span = counterpart.key_span if counterpart is not None else head

@@ -43,8 +43,15 @@ _NULLS = {"", "~", "null", "Null", "NULL"}
 _INT = re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$")
 _INT_OTHER = re.compile(r"^[-+]?0(?:x[0-9a-fA-F_]+|o[0-7_]+|[0-7_]+)$")
 _FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?$")
-_FLOAT_SPECIAL = {".inf": float("inf"), "+.inf": float("inf"), "-.inf": float("-inf"), ".nan": float("nan"),
-                  ".Inf": float("inf"), "-.Inf": float("-inf"), ".NaN": float("nan")}
+_FLOAT_SPECIAL = {
+    ".inf": float("inf"),
+    "+.inf": float("inf"),
+    "-.inf": float("-inf"),
+    ".nan": float("nan"),
+    ".Inf": float("inf"),
+    "-.Inf": float("-inf"),
+    ".NaN": float("nan"),
+}
 
 
 class _PlainResolver(VersionedResolver):
@@ -142,8 +149,9 @@ _LSP_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 class _Converter:
-    def __init__(self, path: str, line_offset: int, col_offset: int = 0, text: str | None = None,
-                 limits: Limits = DEFAULT_LIMITS):
+    def __init__(
+        self, path: str, line_offset: int, col_offset: int = 0, text: str | None = None, limits: Limits = DEFAULT_LIMITS
+    ):
         self.path = path
         self.offset = line_offset
         self.col_offset = col_offset
@@ -153,7 +161,7 @@ class _Converter:
         self.line_starts: list[int] | None = None
         if text is not None and _EXTRA_BREAKS.search(text):
             self.line_starts = [0] + [m.end() for m in _LSP_BREAK.finditer(text)]
-            self.text_tail = text[self.line_starts[-1]:]
+            self.text_tail = text[self.line_starts[-1] :]
 
     def _position(self, mark) -> tuple[int, int]:
         if self.line_starts is None:
@@ -170,17 +178,26 @@ class _Converter:
     def convert(self, node, depth: int = 0) -> Node:
         self.budget.left -= 1
         if self.budget.left < 0:
-            raise SourceError(f"YAML document expands to more than {self.limits.yaml_max_nodes} nodes (alias "
-                              "bomb?); not analysed (limit `yaml-max-nodes`)", self.span(node))
+            raise SourceError(
+                f"YAML document expands to more than {self.limits.yaml_max_nodes} nodes (alias "
+                "bomb?); not analysed (limit `yaml-max-nodes`)",
+                self.span(node),
+            )
         if depth > self.limits.yaml_max_depth:
-            raise SourceError(f"YAML nested deeper than {self.limits.yaml_max_depth} levels; not analysed "
-                              "(limit `yaml-max-depth`)", self.span(node))
+            raise SourceError(
+                f"YAML nested deeper than {self.limits.yaml_max_depth} levels; not analysed (limit `yaml-max-depth`)",
+                self.span(node),
+            )
         if isinstance(node, ScalarNode):
             return Scalar(_scalar_value(node), self.span(node), style=node.style or None)
         if isinstance(node, SequenceNode):
             span = self.span(node)
-            return Sequence(span, [self.convert(item, depth + 1) for item in node.value],
-                            style="flow" if node.flow_style else "block", indent=span.start_col)
+            return Sequence(
+                span,
+                [self.convert(item, depth + 1) for item in node.value],
+                style="flow" if node.flow_style else "block",
+                indent=span.start_col,
+            )
         if isinstance(node, MappingNode):
             return self.convert_mapping(node, depth)
         raise SourceError(f"unsupported YAML node {type(node).__name__}")  # pragma: no cover
@@ -194,12 +211,11 @@ class _Converter:
             value_span = self.span(first_value)
             if isinstance(first_value, ScalarNode) and value_span.end_line == head.start_line:
                 head = Span(head.file, head.start_line, head.start_col, value_span.end_line, value_span.end_col)
-        mapping = Mapping(span, style="flow" if node.flow_style else "block",
-                          indent=head.start_col, head=head)
+        mapping = Mapping(span, style="flow" if node.flow_style else "block", indent=head.start_col, head=head)
         merges: list[Mapping] = []
         for key_node, value_node in node.value:
             if isinstance(key_node, ScalarNode) and key_node.value == "<<" and not key_node.style:
-                for source in (value_node.value if isinstance(value_node, SequenceNode) else [value_node]):
+                for source in value_node.value if isinstance(value_node, SequenceNode) else [value_node]:
                     merged = self.convert(source, depth + 1)
                     if isinstance(merged, Mapping):
                         merges.append(merged)
@@ -252,8 +268,11 @@ def parse_yaml(source: SourceFile, limits: Limits = DEFAULT_LIMITS) -> tuple[lis
             errors.append(SourceError(f"YAML error: {exc}", Span(source.path, first_line, 0, first_line, 0)))
             continue
         except RecursionError:
-            errors.append(SourceError("YAML nested too deeply to parse; not analysed",
-                                      Span(source.path, first_line, 0, first_line, 0)))
+            errors.append(
+                SourceError(
+                    "YAML nested too deeply to parse; not analysed", Span(source.path, first_line, 0, first_line, 0)
+                )
+            )
             continue
         finally:
             _LOADER.doc_infos.clear()  # ruamel appends one per call and never drops them
@@ -278,8 +297,9 @@ def _syntax_error(source: SourceFile, exc: MarkedYAMLError, line_offset: int, ch
     line, col = text_position(chunk, mark.index) if mark else (0, 0)
     message = f"YAML syntax error: {problem}"
     if "{{" in chunk:
-        message += (" (the file contains `{{ }}` template markers; a Helm template belongs in a "
-                    "chart's templates/ folder)")
+        message += (
+            " (the file contains `{{ }}` template markers; a Helm template belongs in a chart's templates/ folder)"
+        )
     lines = _LSP_BREAK.split(chunk)
     end = min(col + 1, len(lines[line])) if line < len(lines) else col
     return SourceError(message, Span(source.path, line + line_offset, col, line + line_offset, end))
@@ -298,6 +318,7 @@ def json_nodes(text: str, path: str, line_offset: int, col_offset: int = 0) -> N
 
 
 # ---- Kubernetes objects ----------------------------------------------------------------------
+
 
 def kubernetes_resources(documents: list[YamlDocument], path: str) -> list[Resource]:
     """Objects with a string `apiVersion` and `kind`; `kind: List` is expanded."""
@@ -323,16 +344,26 @@ def _collect(obj: Mapping, path: str, found: list[Resource], depth: int) -> None
     name_node = metadata.get("name") if metadata else None
     namespace_node = metadata.get("namespace") if metadata else None
     name = str(name_node.value) if isinstance(name_node, Scalar) and name_node.value is not None else "unnamed"
-    namespace = (str(namespace_node.value) if isinstance(namespace_node, Scalar)
-                 and namespace_node.value is not None else None)
+    namespace = (
+        str(namespace_node.value) if isinstance(namespace_node, Scalar) and namespace_node.value is not None else None
+    )
     labels = {}
     label_map = metadata.mapping("labels") if metadata else None
     if label_map:
         labels = {key: str(value.value) for key, value in label_map.items() if isinstance(value, Scalar)}
     assert obj.span is not None
     head = obj.head or obj.span
-    found.append(Resource(
-        source="kubernetes", kind=kind.value, name=name, namespace=namespace,
-        address=k8s_address(kind.value, name, namespace), file=path, body=obj,
-        span=obj.span, head=head, labels=labels,
-    ))
+    found.append(
+        Resource(
+            source="kubernetes",
+            kind=kind.value,
+            name=name,
+            namespace=namespace,
+            address=k8s_address(kind.value, name, namespace),
+            file=path,
+            body=obj,
+            span=obj.span,
+            head=head,
+            labels=labels,
+        )
+    )

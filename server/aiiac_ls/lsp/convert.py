@@ -62,12 +62,14 @@ def diagnostic(finding: Finding, lines_of: LinesOf, encoder: Encoder) -> types.D
     related = [
         types.DiagnosticRelatedInformation(
             location=types.Location(uri=from_fs_path(span.file), range=to_range(span, lines_of(span.file), encoder)),
-            message=message)
+            message=message,
+        )
         for span, message in finding.related
     ]
     return types.Diagnostic(
         range=to_range(finding.span, lines_of(finding.file), encoder),
-        message=f"{finding.message} ({finding.title})" if rule and finding.title != finding.message
+        message=f"{finding.message} ({finding.title})"
+        if rule and finding.title != finding.message
         else finding.message,
         severity=_SEVERITY[finding.severity],
         code=finding.rule,
@@ -84,24 +86,33 @@ def problem_diagnostic(problem: Problem, lines: list[str], encoder: Encoder) -> 
         line = lines[span.start_line] if 0 <= span.start_line < len(lines) else ""
         span = Span(span.file, span.start_line, span.start_col, span.start_line, max(len(line), span.start_col))
     code = {"syntax": "syntax-error", "internal": "internal-error"}.get(problem.kind, "not-analysed")
-    severity = types.DiagnosticSeverity.Error if problem.kind in ("syntax", "internal", "error") \
+    severity = (
+        types.DiagnosticSeverity.Error
+        if problem.kind in ("syntax", "internal", "error")
         else types.DiagnosticSeverity.Information
-    return types.Diagnostic(range=to_range(span, lines, encoder), message=problem.message, severity=severity,
-                            code=code, source=SOURCE)
+    )
+    return types.Diagnostic(
+        range=to_range(span, lines, encoder), message=problem.message, severity=severity, code=code, source=SOURCE
+    )
 
 
-def workspace_edit(edits: list[TextEdit], lines_of: LinesOf, encoder: Encoder,
-                   version_of: Callable[[str], int | None]) -> types.WorkspaceEdit:
+def workspace_edit(
+    edits: list[TextEdit], lines_of: LinesOf, encoder: Encoder, version_of: Callable[[str], int | None]
+) -> types.WorkspaceEdit:
     by_file: dict[str, list[TextEdit]] = {}
     for edit in edits:
         by_file.setdefault(edit.span.file, []).append(edit)
     changes = []
     for path, file_edits in by_file.items():
         lines = lines_of(path)
-        changes.append(types.TextDocumentEdit(
-            text_document=types.OptionalVersionedTextDocumentIdentifier(uri=from_fs_path(path),
-                                                                        version=version_of(path)),
-            edits=[types.TextEdit(range=to_range(e.span, lines, encoder), new_text=e.new_text) for e in file_edits]))
+        changes.append(
+            types.TextDocumentEdit(
+                text_document=types.OptionalVersionedTextDocumentIdentifier(
+                    uri=from_fs_path(path), version=version_of(path)
+                ),
+                edits=[types.TextEdit(range=to_range(e.span, lines, encoder), new_text=e.new_text) for e in file_edits],
+            )
+        )
     return types.WorkspaceEdit(document_changes=changes)
 
 
@@ -142,7 +153,7 @@ def ignore_edit(finding: Finding, lines: list[str], resource_line: int | None) -
     path = finding.file
     if inside_multiline_string(path, lines, line) and resource_line is not None:
         text = lines[resource_line] if resource_line < len(lines) else ""
-        indent = text[:len(text) - len(text.lstrip())]
+        indent = text[: len(text) - len(text.lstrip())]
         return TextEdit(Span(path, resource_line, 0, resource_line, 0), f"{indent}# {comment}\n")
     text = lines[line] if line < len(lines) else ""
     end = len(text.rstrip())

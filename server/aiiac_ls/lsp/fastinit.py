@@ -140,11 +140,16 @@ def serve_stdio() -> int:
     stdin, stdout = sys.stdin.buffer, reserve_stdout()
     raw, message = read_message(stdin)
     request_id = None
-    if isinstance(message, dict) and message.get("method") == "initialize" and "id" in message \
-            and os.path.isfile(CAPABILITIES_FILE):
+    if (
+        isinstance(message, dict)
+        and message.get("method") == "initialize"
+        and "id" in message
+        and os.path.isfile(CAPABILITIES_FILE)
+    ):
         request_id = message["id"]
-        stdout.write(frame({"jsonrpc": "2.0", "id": request_id,
-                             "result": initialize_result(message.get("params") or {})}))
+        stdout.write(
+            frame({"jsonrpc": "2.0", "id": request_id, "result": initialize_result(message.get("params") or {})})
+        )
         stdout.flush()
     from .server import create_server  # the slow part, now off the handshake
 

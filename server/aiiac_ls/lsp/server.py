@@ -51,6 +51,7 @@ def unit_of(path: str):
 
     return _unit_of(path)
 
+
 log = logging.getLogger("aiiac_ls.lsp")
 
 CONFIG_SECTION = "aiiac"
@@ -116,8 +117,11 @@ class _Protocol(LanguageServerProtocol):
         `_send_data` frames it; pygls's writer, headers and charset (pinned to pygls 2.1)."""
         if self.writer is None:
             return
-        header = (f"Content-Length: {len(body)}\r\nContent-Type: {self.CONTENT_TYPE}; charset={self.CHARSET}\r\n\r\n"
-                  if self._include_headers else "")
+        header = (
+            f"Content-Length: {len(body)}\r\nContent-Type: {self.CONTENT_TYPE}; charset={self.CHARSET}\r\n\r\n"
+            if self._include_headers
+            else ""
+        )
         result = self.writer.write((header + body).encode(self.CHARSET))
         if inspect.isawaitable(result):  # an asynchronous transport: keep the write until done
             writes: set = self.__dict__.setdefault("_writes", set())
@@ -135,8 +139,12 @@ class _Protocol(LanguageServerProtocol):
 
 class AiiacServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("aiiac-ls", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
-                         protocol_cls=_Protocol)
+        super().__init__(
+            "aiiac-ls",
+            __version__,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+            protocol_cls=_Protocol,
+        )
         self._model: Workspace | None = None
         self._settings: dict = {}
         self.units: dict[Unit, UnitState] = {}
@@ -163,8 +171,9 @@ class AiiacServer(LanguageServer):
         instead of pygls's pop-up; the server keeps reading the next message."""
         if isinstance(error, ValueError) and not isinstance(error, JsonRpcException):
             log.warning("unreadable message: %s", error)
-            self.protocol._send_data({"jsonrpc": "2.0", "id": None,
-                                      "error": {"code": -32700, "message": f"Parse error: {error}"}})
+            self.protocol._send_data(
+                {"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": f"Parse error: {error}"}}
+            )
             return
         super().report_server_error(error, source)
 
@@ -325,15 +334,25 @@ class AiiacServer(LanguageServer):
                 continue
             span = finding.span
             # a diagnostic depends only on the finding and the text of the lines it spans
-            key = (finding.rule, span, finding.message, finding.severity, finding.fix is not None, finding.related,
-                   lines[span.start_line] if span.start_line < len(lines) else "",
-                   lines[span.end_line] if span.end_line < len(lines) else "")
+            key = (
+                finding.rule,
+                span,
+                finding.message,
+                finding.severity,
+                finding.fix is not None,
+                finding.related,
+                lines[span.start_line] if span.start_line < len(lines) else "",
+                lines[span.end_line] if span.end_line < len(lines) else "",
+            )
             converted = previous.get(key) or convert.diagnostic(finding, lines_of, self.encoder)
             current[key] = converted
             diagnostics.append(converted)
         self._converted[path] = current
-        diagnostics += [convert.problem_diagnostic(p, lines, self.encoder) for p in analysis.problems
-                        if p.file == path and p.kind != "skipped"]
+        diagnostics += [
+            convert.problem_diagnostic(p, lines, self.encoder)
+            for p in analysis.problems
+            if p.file == path and p.kind != "skipped"
+        ]
         buffer = self.model.text(path)
         if buffer is not None and path in analysis.sources and analysis.sources[path].text != buffer:
             now = lsp_lines(buffer)  # an overtaken analysis: keep every range inside the document
@@ -366,20 +385,22 @@ class AiiacServer(LanguageServer):
             encoded[id(diagnostic)] = found
             parts.append(found[1])
         self._encoded[path] = encoded
-        params = f'{{"uri": {json.dumps(from_fs_path(path))}, ' + \
-            (f'"version": {json.dumps(version)}, ' if version is not None else "") + \
-            f'"diagnostics": [{", ".join(parts)}]}}'
+        params = (
+            f'{{"uri": {json.dumps(from_fs_path(path))}, '
+            + (f'"version": {json.dumps(version)}, ' if version is not None else "")
+            + f'"diagnostics": [{", ".join(parts)}]}}'
+        )
         protocol: _Protocol = self.protocol  # type: ignore[assignment]
-        protocol.send_encoded(f'{{"method": "textDocument/publishDiagnostics", "params": {params}, '
-                                   '"jsonrpc": "2.0"}')
+        protocol.send_encoded(f'{{"method": "textDocument/publishDiagnostics", "params": {params}, "jsonrpc": "2.0"}}')
 
     async def index_workspace(self) -> None:
         """Collect every folder's facts in the background (no rules run), so an open folder is
         judged knowing the rest of the workspace, as `--check` over the repository judges it;
         open files are re-checked when that adds something."""
         loop = asyncio.get_running_loop()
-        folders = [to_fs_path(f.uri) for f in self.workspace.folders.values()] or \
-            ([to_fs_path(self.workspace.root_uri)] if self.workspace.root_uri else [])
+        folders = [to_fs_path(f.uri) for f in self.workspace.folders.values()] or (
+            [to_fs_path(self.workspace.root_uri)] if self.workspace.root_uri else []
+        )
         changed = False
         try:
             for folder in (f for f in folders if f and os.path.isdir(f)):
@@ -408,9 +429,12 @@ class AiiacServer(LanguageServer):
             if not found and path not in self._policy_published:
                 continue
             lines = self.lines_of(path, None)
-            self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
-                uri=from_fs_path(path), diagnostics=[convert.problem_diagnostic(p, lines, self.encoder)
-                                                     for p in found]))
+            self.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(
+                    uri=from_fs_path(path),
+                    diagnostics=[convert.problem_diagnostic(p, lines, self.encoder) for p in found],
+                )
+            )
             (self._policy_published.add if found else self._policy_published.discard)(path)
 
     async def check_policy_file(self, path: str) -> None:
@@ -437,14 +461,22 @@ class AiiacServer(LanguageServer):
             if error is not None:
                 line = max((error.line or 1) - 1, 0)
                 column = max((error.column or 1) - 1, 0)
-                diagnostics.append(types.Diagnostic(
-                    range=types.Range(start=types.Position(line=line, character=column),
-                                      end=types.Position(line=line, character=column + 1)),
-                    message=str(error).split(": ", 1)[-1], severity=types.DiagnosticSeverity.Error,
-                    code="config-error", source="aiiac"))
+                diagnostics.append(
+                    types.Diagnostic(
+                        range=types.Range(
+                            start=types.Position(line=line, character=column),
+                            end=types.Position(line=line, character=column + 1),
+                        ),
+                        message=str(error).split(": ", 1)[-1],
+                        severity=types.DiagnosticSeverity.Error,
+                        code="config-error",
+                        source="aiiac",
+                    )
+                )
             if diagnostics or path in self._config_published:
-                self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
-                    uri=from_fs_path(path), diagnostics=diagnostics))
+                self.text_document_publish_diagnostics(
+                    types.PublishDiagnosticsParams(uri=from_fs_path(path), diagnostics=diagnostics)
+                )
             if diagnostics:
                 self._config_published.add(path)
             else:
@@ -456,8 +488,9 @@ class AiiacServer(LanguageServer):
         if not self.supports_configuration:
             return
         try:
-            result = await self.workspace_configuration_async(types.ConfigurationParams(
-                items=[types.ConfigurationItem(section=CONFIG_SECTION)]))
+            result = await self.workspace_configuration_async(
+                types.ConfigurationParams(items=[types.ConfigurationItem(section=CONFIG_SECTION)])
+            )
             settings = result[0] if result else None
         except Exception:  # a client that fails the request keeps the previous settings
             log.warning("workspace/configuration failed", exc_info=True)
@@ -488,14 +521,30 @@ def create_server() -> AiiacServer:
     @ls.feature(types.INITIALIZED)
     async def initialized(ls: AiiacServer, params: types.InitializedParams) -> None:
         if ls.watch_files:  # disk changes to files that are not open keep the analysis in sync
-            watchers = [types.FileSystemWatcher(glob_pattern=pattern) for pattern in
-                        ("**/*.tf", "**/*.tfvars", "**/*.{yaml,yml}", "**/*.tpl", "**/.aiiac.toml",
-                         "**/pyproject.toml", "**/*.rego")]
+            watchers = [
+                types.FileSystemWatcher(glob_pattern=pattern)
+                for pattern in (
+                    "**/*.tf",
+                    "**/*.tfvars",
+                    "**/*.{yaml,yml}",
+                    "**/*.tpl",
+                    "**/.aiiac.toml",
+                    "**/pyproject.toml",
+                    "**/*.rego",
+                )
+            ]
             try:
-                await ls.client_register_capability_async(types.RegistrationParams(registrations=[
-                    types.Registration(id="aiiac-watchers", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
-                                       register_options=types.DidChangeWatchedFilesRegistrationOptions(
-                                           watchers=watchers))]))
+                await ls.client_register_capability_async(
+                    types.RegistrationParams(
+                        registrations=[
+                            types.Registration(
+                                id="aiiac-watchers",
+                                method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                                register_options=types.DidChangeWatchedFilesRegistrationOptions(watchers=watchers),
+                            )
+                        ]
+                    )
+                )
             except Exception:
                 log.warning("client refused file watchers", exc_info=True)
         await ls.refresh_settings()
@@ -543,9 +592,14 @@ def create_server() -> AiiacServer:
         if document is None:
             return {"uri": uri, "open": False}
         text = document.source
-        state = {"uri": uri, "open": True, "version": document.version, "length": len(text),
-                 "sha256": hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()}
-        if (params.get("includeText") if isinstance(params, dict) else getattr(params, "includeText", False)):
+        state = {
+            "uri": uri,
+            "open": True,
+            "version": document.version,
+            "length": len(text),
+            "sha256": hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(),
+        }
+        if params.get("includeText") if isinstance(params, dict) else getattr(params, "includeText", False):
             state["text"] = text
         return state
 
@@ -567,8 +621,9 @@ def create_server() -> AiiacServer:
         for table in (ls._converted, ls._encoded):
             table.pop(path, None)
         if not ls.pull_mode:
-            ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=params.text_document.uri,
-                                                                                diagnostics=[]))
+            ls.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[])
+            )
         unit = unit_of(path)
         if unit is not None and ls.model.open_paths(unit):
             ls.schedule(unit)  # the closed buffer's text on disk may differ
@@ -592,8 +647,10 @@ def create_server() -> AiiacServer:
             if ls.model.open_paths(unit):
                 ls.schedule(unit)
 
-    @ls.feature(types.TEXT_DOCUMENT_DIAGNOSTIC,
-                types.DiagnosticOptions(identifier="aiiac", inter_file_dependencies=True, workspace_diagnostics=False))
+    @ls.feature(
+        types.TEXT_DOCUMENT_DIAGNOSTIC,
+        types.DiagnosticOptions(identifier="aiiac", inter_file_dependencies=True, workspace_diagnostics=False),
+    )
     async def pull_diagnostics(ls: AiiacServer, params: types.DocumentDiagnosticParams):
         path = to_fs_path(params.text_document.uri)
         found = await ls.latest_analysis(path) if path else None
@@ -603,9 +660,12 @@ def create_server() -> AiiacServer:
             return types.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
         return types.RelatedFullDocumentDiagnosticReport(items=diagnostics, result_id=result_id)
 
-    @ls.feature(types.TEXT_DOCUMENT_CODE_ACTION,
-                types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL_KIND],
-                                        resolve_provider=False))
+    @ls.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(
+            code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL_KIND], resolve_provider=False
+        ),
+    )
     async def code_action(ls: AiiacServer, params: types.CodeActionParams):
         from . import convert
 
@@ -643,8 +703,9 @@ def create_server() -> AiiacServer:
         line, col = convert.from_position(params.position, lines, ls.encoder)
         rule_id = _rule_in_comment(lines[line] if line < len(lines) else "", col)
         if rule_id and (rule := get_rule(rule_id)):
-            return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown,
-                                                            value=convert.rule_markdown(rule)))
+            return types.Hover(
+                contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=convert.rule_markdown(rule))
+            )
         found = await ls.fresh_analysis(path)
         if not found:
             return None
@@ -654,8 +715,10 @@ def create_server() -> AiiacServer:
             return None
         rules = [(rule, f) for f in hits if (rule := get_rule(f.rule)) is not None]
         text = "\n\n---\n\n".join(convert.rule_markdown(rule, f) for rule, f in rules)
-        return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text),
-                           range=convert.to_range(hits[0].span, lines, ls.encoder))
+        return types.Hover(
+            contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text),
+            range=convert.to_range(hits[0].span, lines, ls.encoder),
+        )
 
     @ls.command(COMMAND_EXPLAIN)
     def explain(ls: AiiacServer, *args) -> str | None:
@@ -666,8 +729,9 @@ def create_server() -> AiiacServer:
 
     @ls.command(COMMAND_SCAN)
     async def scan_workspace(ls: AiiacServer, *args) -> dict:
-        folders = [to_fs_path(f.uri) for f in ls.workspace.folders.values()] or \
-            ([to_fs_path(ls.workspace.root_uri)] if ls.workspace.root_uri else [])
+        folders = [to_fs_path(f.uri) for f in ls.workspace.folders.values()] or (
+            [to_fs_path(ls.workspace.root_uri)] if ls.workspace.root_uri else []
+        )
         token: str | None = str(uuid.uuid4())
         try:
             await ls.work_done_progress.create_async(str(token))
@@ -675,8 +739,9 @@ def create_server() -> AiiacServer:
             token = None
         summary = {"files": 0, "findings": 0, "problems": 0, "internal": 0, "skipped": 0, "cancelled": False}
         if token:
-            ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(title="aiiac: scanning workspace",
-                                                                           cancellable=True, percentage=0))
+            ls.work_done_progress.begin(
+                token, types.WorkDoneProgressBegin(title="aiiac: scanning workspace", cancellable=True, percentage=0)
+            )
         loop = asyncio.get_running_loop()
         from ..engine import ParseCache
 
@@ -690,8 +755,12 @@ def create_server() -> AiiacServer:
                 summary["cancelled"] = True
                 break
             if token:
-                ls.work_done_progress.report(token, types.WorkDoneProgressReport(
-                    message=os.path.basename(unit.directory), percentage=int(100 * index / max(len(units), 1))))
+                ls.work_done_progress.report(
+                    token,
+                    types.WorkDoneProgressReport(
+                        message=os.path.basename(unit.directory), percentage=int(100 * index / max(len(units), 1))
+                    ),
+                )
             analysis = await loop.run_in_executor(ls.executor, ls.model.analyse, unit, ParseCache())
             summary["files"] += analysis.files
             summary["findings"] += len(analysis.findings)
@@ -701,11 +770,15 @@ def create_server() -> AiiacServer:
             if not ls.pull_mode:
                 for path in sorted({f.file for f in analysis.findings} | {p.file for p in analysis.problems}):
                     if os.path.isabs(path):
-                        ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
-                            uri=from_fs_path(path), diagnostics=ls.diagnostics_for(path, analysis)))
+                        ls.text_document_publish_diagnostics(
+                            types.PublishDiagnosticsParams(
+                                uri=from_fs_path(path), diagnostics=ls.diagnostics_for(path, analysis)
+                            )
+                        )
         if token:
-            ls.work_done_progress.end(token, types.WorkDoneProgressEnd(
-                message=f"{summary['findings']} findings in {summary['files']} files"))
+            ls.work_done_progress.end(
+                token, types.WorkDoneProgressEnd(message=f"{summary['findings']} findings in {summary['files']} files")
+            )
         return summary
 
     return ls
@@ -757,8 +830,9 @@ def _matching_diagnostics(finding: Finding, diagnostics: list[types.Diagnostic])
     return [d for d in diagnostics if d.code == finding.rule and d.range.start.line == finding.span.start_line]
 
 
-def _quick_fixes(ls: AiiacServer, finding: Finding, analysis: Analysis,
-                 diagnostics: list[types.Diagnostic]) -> list[types.CodeAction]:
+def _quick_fixes(
+    ls: AiiacServer, finding: Finding, analysis: Analysis, diagnostics: list[types.Diagnostic]
+) -> list[types.CodeAction]:
     from ..fixes import FixError, resolve_fix
     from . import convert
 
@@ -771,17 +845,27 @@ def _quick_fixes(ls: AiiacServer, finding: Finding, analysis: Analysis,
         except (FixError, KeyError) as exc:
             log.info("fix for %s not offered: %s", finding.rule, exc)
         else:
-            actions.append(types.CodeAction(
-                title=f"{fix.title} ({finding.rule}){_where(finding, edits)}", kind=types.CodeActionKind.QuickFix,
-                diagnostics=matching, is_preferred=True,
-                edit=convert.workspace_edit(edits, lines_of, ls.encoder, ls.version_of)))
+            actions.append(
+                types.CodeAction(
+                    title=f"{fix.title} ({finding.rule}){_where(finding, edits)}",
+                    kind=types.CodeActionKind.QuickFix,
+                    diagnostics=matching,
+                    is_preferred=True,
+                    edit=convert.workspace_edit(edits, lines_of, ls.encoder, ls.version_of),
+                )
+            )
     if finding.rule not in ("AIS001", "AIS002"):
         lines = lines_of(finding.file)
         resource_line = _resource_line(finding, analysis)
         edit = convert.ignore_edit(finding, lines, resource_line)
-        actions.append(types.CodeAction(
-            title=f"aiiac: ignore {finding.rule} on this line", kind=types.CodeActionKind.QuickFix,
-            diagnostics=matching, edit=convert.workspace_edit([edit], lines_of, ls.encoder, ls.version_of)))
+        actions.append(
+            types.CodeAction(
+                title=f"aiiac: ignore {finding.rule} on this line",
+                kind=types.CodeActionKind.QuickFix,
+                diagnostics=matching,
+                edit=convert.workspace_edit([edit], lines_of, ls.encoder, ls.version_of),
+            )
+        )
     return actions
 
 
@@ -814,13 +898,14 @@ def _fix_all(ls: AiiacServer, path: str, analysis: Analysis) -> types.CodeAction
     from ..fixes import select_fixes
     from . import convert
 
-    chosen = [edit for edits in select_fixes(analysis.findings, analysis.source, path).edits.values()
-              for edit in edits]
+    chosen = [edit for edits in select_fixes(analysis.findings, analysis.source, path).edits.values() for edit in edits]
     if not chosen:
         return None
-    return types.CodeAction(title="aiiac: fix all auto-fixable findings in this file", kind=FIX_ALL_KIND,
-                            edit=convert.workspace_edit(chosen, lambda p: ls.lines_of(p, analysis),
-                                                        ls.encoder, ls.version_of))
+    return types.CodeAction(
+        title="aiiac: fix all auto-fixable findings in this file",
+        kind=FIX_ALL_KIND,
+        edit=convert.workspace_edit(chosen, lambda p: ls.lines_of(p, analysis), ls.encoder, ls.version_of),
+    )
 
 
 _RULE_ID = re.compile(r"AIS\d{3}")

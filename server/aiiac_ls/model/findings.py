@@ -19,6 +19,7 @@ SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 
 # ---- semantic edits --------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class SetPath:
     """Ensure `path` (keys below `mapping`) exists with `value`, creating missing parents."""

@@ -115,8 +115,9 @@ class Mapping(Node):
 
     __slots__ = ("entries", "style", "indent", "head")
 
-    def __init__(self, span: Span | None, style: str = "block", indent: int = 0, head: Span | None = None,
-                 ref: str | None = None):
+    def __init__(
+        self, span: Span | None, style: str = "block", indent: int = 0, head: Span | None = None, ref: str | None = None
+    ):
         super().__init__(span, ref)
         self.entries: dict[str, Entry] = {}
         self.style = style
@@ -187,8 +188,14 @@ class Sequence(Node):
 
     __slots__ = ("items", "style", "indent")
 
-    def __init__(self, span: Span | None, items: list[Node] | None = None, style: str = "block",
-                 indent: int = 0, ref: str | None = None):
+    def __init__(
+        self,
+        span: Span | None,
+        items: list[Node] | None = None,
+        style: str = "block",
+        indent: int = 0,
+        ref: str | None = None,
+    ):
         super().__init__(span, ref)
         self.items: list[Node] = items if items is not None else []
         self.style = style

@@ -40,9 +40,15 @@ def plain_json(value: Any) -> Any:
 
 def resource_document(resource: Resource) -> dict:
     return {
-        "schema": SCHEMA, "source": resource.source, "kind": resource.kind, "name": resource.name,
-        "namespace": resource.namespace, "address": resource.address, "file": resource.file,
-        "block_type": resource.block_type, "module": resource.module,
+        "schema": SCHEMA,
+        "source": resource.source,
+        "kind": resource.kind,
+        "name": resource.name,
+        "namespace": resource.namespace,
+        "address": resource.address,
+        "file": resource.file,
+        "block_type": resource.block_type,
+        "module": resource.module,
         "config": plain_json(resource.body.plain()),
     }
 

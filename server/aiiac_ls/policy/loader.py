@@ -57,15 +57,15 @@ def load_policies(config: Config, display=os.path.relpath) -> PolicySet:
         return PolicySet()
     missing = [path for path in config.policies if not os.path.exists(path)]
     rego_files, yaml_files = policy_files([p for p in config.policies if p not in missing])
-    signature = (config.policies, config.limits, display,
-                 tuple(_stat(path) for path in rego_files + yaml_files))
+    signature = (config.policies, config.limits, display, tuple(_stat(path) for path in rego_files + yaml_files))
     if signature in _CACHE:
         _CACHE[signature] = _CACHE.pop(signature)  # most recently used last
         return _CACHE[signature]
     policies = PolicySet(files=rego_files + yaml_files)
     for path in missing:
-        policies.problems.append(Problem(config.path or display(path),
-                                         f"policy path `{display(path)}` does not exist (`policies` setting)"))
+        policies.problems.append(
+            Problem(config.path or display(path), f"policy path `{display(path)}` does not exist (`policies` setting)")
+        )
     rego_sources = []
     for path in rego_files + yaml_files:
         try:
@@ -85,9 +85,10 @@ def load_policies(config: Config, display=os.path.relpath) -> PolicySet:
             policies.rego.load(rego_sources)
         except RegoUnavailable:
             policies.rego = None
-            policies.problems.append(Problem(rego_sources[0].path, "Rego policies need the `regopy` package "
-                                                                   "(pip install 'aiiac-ls[rego]')"))
-    for stale in [key for key in _CACHE if key[0] == signature[0]] + list(_CACHE)[:max(len(_CACHE) + 1 - _KEEP, 0)]:
+            policies.problems.append(
+                Problem(rego_sources[0].path, "Rego policies need the `regopy` package (pip install 'aiiac-ls[rego]')")
+            )
+    for stale in [key for key in _CACHE if key[0] == signature[0]] + list(_CACHE)[: max(len(_CACHE) + 1 - _KEEP, 0)]:
         previous = _CACHE.pop(stale, None)  # an older version of these files, or the least recently used
         if previous is not None and previous.rego is not None:
             previous.rego.close()

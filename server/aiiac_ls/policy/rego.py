@@ -123,8 +123,14 @@ class RegoPolicies:
             if length and span.start_line == source.point(offset + length - 1).start_line:
                 span = span._replace(end_col=span.start_col + length)
             package = next((m for m in self.modules if m.source.path == path), None)
-            self.problems.append(Problem(path, message, span if offset is not None else
-                                         (package.package_span if package else span), kind="syntax"))
+            self.problems.append(
+                Problem(
+                    path,
+                    message,
+                    span if offset is not None else (package.package_span if package else span),
+                    kind="syntax",
+                )
+            )
         self.metadata = answer["metadata"]
 
     def evaluate_all(self, resources: list[Resource], rule_for) -> dict[int, list[tuple[Rule, Hit]]]:
@@ -133,8 +139,10 @@ class RegoPolicies:
         if not self.modules or not resources:
             return {}
         kinds = {module.native for module in self.modules}
-        batch = [(resource_document(r) if True in kinds else None, conftest_input(r) if False in kinds else None)
-                 for r in resources]
+        batch = [
+            (resource_document(r) if True in kinds else None, conftest_input(r) if False in kinds else None)
+            for r in resources
+        ]
         answer = self._call("evaluate", batch, self.limits.rego_timeout_seconds)
         if answer is None:
             return {}
@@ -174,8 +182,11 @@ class RegoPolicies:
             return self._worker.call(request, payload, timeout)
         except TimeoutError:
             self._worker = None
-            self._report_at(first, f"Rego policies did not finish within {timeout:g} s and were stopped; their "
-                                   "findings are missing (limit `rego-timeout-seconds`)")
+            self._report_at(
+                first,
+                f"Rego policies did not finish within {timeout:g} s and were stopped; their "
+                "findings are missing (limit `rego-timeout-seconds`)",
+            )
         except ConnectionError as exc:
             self._worker = None
             self._report_at(first, f"{exc}; Rego findings are missing (please report this with the policies)")
@@ -192,8 +203,11 @@ class RegoPolicies:
         message = item.get("message", item.get("msg"))
         rule_id = item.get("id") or (None if module.native else "REGO-" + module.package.upper().replace(".", "-"))
         if not isinstance(rule_id, str) or not valid_rule_id(rule_id):
-            return self._bad_finding(module, f"finding id {rule_id!r} is not a valid custom rule id "
-                                             "(letters, digits, `-`, `_`; not starting with AIS)")
+            return self._bad_finding(
+                module,
+                f"finding id {rule_id!r} is not a valid custom rule id "
+                "(letters, digits, `-`, `_`; not starting with AIS)",
+            )
         if not isinstance(message, str):
             return self._bad_finding(module, f"finding {rule_id} has no `message` string")
         meta = self.metadata.get(rule_id, {})
@@ -202,10 +216,14 @@ class RegoPolicies:
             return self._bad_finding(module, f"finding {rule_id}: severity must be one of {', '.join(SEVERITIES)}")
         path = parse_path(item.get("path", []))
         if path is None:
-            return self._bad_finding(module, f"finding {rule_id}: `path` must be a list of keys and indexes "
-                                             "or a dotted string")
-        title = item.get("title") or meta.get("title") or (message if module.native else
-                                                            f"conftest policy `{module.package}`")
+            return self._bad_finding(
+                module, f"finding {rule_id}: `path` must be a list of keys and indexes or a dotted string"
+            )
+        title = (
+            item.get("title")
+            or meta.get("title")
+            or (message if module.native else f"conftest policy `{module.package}`")
+        )
         rule = rule_for(rule_id.upper(), str(title), severity, module.source.path, meta)
         return rule, Hit(locate_path(resource.body, path), message, severity=severity)
 

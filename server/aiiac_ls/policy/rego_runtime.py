@@ -166,7 +166,7 @@ class Runtime:
             message = _length_prefixed(str(exc), _ERROR_MESSAGE) or "invalid Rego"
             where = _ERROR_AT.search(str(exc))
             if where is not None:
-                rest = str(exc)[where.end() + int(where.group(1)):]
+                rest = str(exc)[where.end() + int(where.group(1)) :]
                 location = re.match(r"\|(\d+)\|(\d+)", rest)
                 if location is not None:
                     start = _char_offset(text, int(location.group(1)))
@@ -202,7 +202,7 @@ def _length_prefixed(text: str, pattern: re.Pattern) -> str | None:
     if match is None:
         return None
     length = int(match.group(1))
-    return text[match.end():match.end() + length]
+    return text[match.end() : match.end() + length]
 
 
 def _char_offset(text: str, byte_offset: int) -> int:

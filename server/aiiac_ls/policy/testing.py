@@ -37,10 +37,13 @@ def run_policy_tests(folder: str) -> PolicyTestResult:
     analysis = engine.analyse_paths([folder])
     rego_files, yaml_files = policy_files([folder])
     policy_paths = {display_path(path) for path in rego_files + yaml_files}
-    result.problems = [f"{p.file}" + (f":{p.span.start_line + 1}:{p.span.start_col + 1}" if p.span else "")
-                       + f": {p.message}" for p in blocking(analysis.problems)]
-    fixture_files = sorted(path for path in analysis.sources if path not in policy_paths
-                           and not path.endswith(RULE_FILE_SUFFIXES))
+    result.problems = [
+        f"{p.file}" + (f":{p.span.start_line + 1}:{p.span.start_col + 1}" if p.span else "") + f": {p.message}"
+        for p in blocking(analysis.problems)
+    ]
+    fixture_files = sorted(
+        path for path in analysis.sources if path not in policy_paths and not path.endswith(RULE_FILE_SUFFIXES)
+    )
     expected = set()
     for path in fixture_files:
         expected |= expectations_in(path, path)
@@ -48,8 +51,9 @@ def run_policy_tests(folder: str) -> PolicyTestResult:
     for path in fixture_files:
         result.fixtures[path] = []
     for file, rule, line, column in comparison.missing:
-        result.fixtures.setdefault(file, []).append(f"line {line}: expected {rule}, not found"
-                                                    + (f" (column {column})" if column else ""))
+        result.fixtures.setdefault(file, []).append(
+            f"line {line}: expected {rule}, not found" + (f" (column {column})" if column else "")
+        )
     messages = {(f.file, f.rule, f.span.start_line + 1): f.message for f in analysis.findings}
     for file, rule, line in comparison.unexpected:
         result.fixtures.setdefault(file, []).append(f"line {line}: unexpected {rule}: {messages[(file, rule, line)]}")
@@ -73,7 +77,13 @@ def format_result(result: PolicyTestResult) -> str:
     for rule_id in result.untested:
         lines.append(f"note: no fixture expects {rule_id}")
     passed = len(result.fixtures) - result.failed
-    lines.append(f"{passed} fixture file{'s' if passed != 1 else ''} passed, {result.failed} failed"
-                 + (f", {len(result.problems)} policy error{'s' if len(result.problems) != 1 else ''}"
-                    if result.problems else "") + ".")
+    lines.append(
+        f"{passed} fixture file{'s' if passed != 1 else ''} passed, {result.failed} failed"
+        + (
+            f", {len(result.problems)} policy error{'s' if len(result.problems) != 1 else ''}"
+            if result.problems
+            else ""
+        )
+        + "."
+    )
     return "\n".join(lines) + "\n"

@@ -32,8 +32,19 @@ from ..model.resources import Resource
 from .documents import locate_path, parse_path
 from .meta import custom_rule, valid_rule_id
 
-OPERATORS = ("equals", "not_equals", "in", "not_in", "matches", "not_matches", "contains", "exists",
-             "absent", "greater_than", "less_than")
+OPERATORS = (
+    "equals",
+    "not_equals",
+    "in",
+    "not_in",
+    "matches",
+    "not_matches",
+    "contains",
+    "exists",
+    "absent",
+    "greater_than",
+    "less_than",
+)
 _NO_VALUE = ("exists", "absent")
 Place = Entry | Node
 
@@ -141,13 +152,15 @@ def _compare(op: str, node: Node, expected) -> bool:
 def _same(actual, expected) -> bool:
     if isinstance(actual, bool) or isinstance(expected, bool):
         return actual is expected or (isinstance(actual, str) and actual.lower() == str(expected).lower())
-    if (isinstance(actual, (int, float)) and isinstance(expected, str)) or \
-            (isinstance(expected, (int, float)) and isinstance(actual, str)):
+    if (isinstance(actual, (int, float)) and isinstance(expected, str)) or (
+        isinstance(expected, (int, float)) and isinstance(actual, str)
+    ):
         return str(actual) == str(expected)
     return actual == expected
 
 
 # ---- reading rule files ----------------------------------------------------------------------
+
 
 def load_rule_file(source: SourceFile, limits: Limits) -> tuple[list, list[Problem]]:
     """The rules of one file; every mistake is a problem at its line, the valid rules still load."""
@@ -158,8 +171,9 @@ def load_rule_file(source: SourceFile, limits: Limits) -> tuple[list, list[Probl
         root = document.root
         listed = root.get("rules") if isinstance(root, Mapping) else None
         if not isinstance(listed, Sequence):
-            problems.append(Problem(source.path, "a rule file is a mapping with a `rules:` list",
-                                    _span(root, source), kind="error"))
+            problems.append(
+                Problem(source.path, "a rule file is a mapping with a `rules:` list", _span(root, source), kind="error")
+            )
             continue
         for item in listed.items:
             try:
@@ -193,8 +207,10 @@ def _rule(item: Node, source: SourceFile):
             raise RuleFileError(f"unknown key `{key}` (known: {', '.join(sorted(known))})", item.entries[key].value)
     rule_id = _text(item, "id")
     if rule_id is None or not valid_rule_id(rule_id):
-        raise RuleFileError(f"`{rule_id}` is not a valid custom rule id (letters, digits, `-`, `_`; "
-                            "not starting with AIS)", item.get("id"))
+        raise RuleFileError(
+            f"`{rule_id}` is not a valid custom rule id (letters, digits, `-`, `_`; not starting with AIS)",
+            item.get("id"),
+        )
     title = _text(item, "title") or rule_id
     severity = _text(item, "severity")
     if severity is None or severity not in SEVERITIES:
@@ -204,8 +220,13 @@ def _rule(item: Node, source: SourceFile):
     if not isinstance(match, Mapping):
         raise RuleFileError("rule lacks `match: {kind: ...}`", match or item)
     kinds_node = match.get("kind")
-    kinds = [kinds_node.value] if isinstance(kinds_node, Scalar) else \
-        [getattr(n, "value", None) for n in kinds_node.items] if isinstance(kinds_node, Sequence) else []
+    kinds = (
+        [kinds_node.value]
+        if isinstance(kinds_node, Scalar)
+        else [getattr(n, "value", None) for n in kinds_node.items]
+        if isinstance(kinds_node, Sequence)
+        else []
+    )
     if not kinds or not all(isinstance(kind, str) for kind in kinds):
         raise RuleFileError("`match.kind` must be a resource kind or a list of them", kinds_node or match)
     source_name = _text(match, "source", required=False)
@@ -215,10 +236,20 @@ def _rule(item: Node, source: SourceFile):
     if when is None:
         raise RuleFileError("rule lacks `when:` (the condition that makes a finding)", item)
     condition = _condition(when)
-    meta = {"description": _text(item, "description", required=False),
-            "remediation": _text(item, "remediation", required=False)}
-    return custom_rule(rule_id, title, severity, source.path, meta, check=_check(condition, message),
-                       applies_to=kinds, source=source_name)
+    meta = {
+        "description": _text(item, "description", required=False),
+        "remediation": _text(item, "remediation", required=False),
+    }
+    return custom_rule(
+        rule_id,
+        title,
+        severity,
+        source.path,
+        meta,
+        check=_check(condition, message),
+        applies_to=kinds,
+        source=source_name,
+    )
 
 
 def _condition(node: Node, depth: int = 0):
@@ -243,8 +274,9 @@ def _condition(node: Node, depth: int = 0):
     op = op_node.value
     path = parse_path(path_node.value)
     if not path:
-        raise RuleFileError(f"`{path_node.value}` is not a path (keys joined by `.`, `[N]`, `[*]`, "
-                            "`[\"key.with.dots\"]`)", path_node)
+        raise RuleFileError(
+            f'`{path_node.value}` is not a path (keys joined by `.`, `[N]`, `[*]`, `["key.with.dots"]`)', path_node
+        )
     value_node = node.get("value")
     if op not in _NO_VALUE and value_node is None:
         raise RuleFileError(f"`{op}` needs a `value`", node)
@@ -273,6 +305,7 @@ def _check(condition, message: str) -> Callable:
             except (ValueError, IndexError, AttributeError):  # stray braces: the message as written
                 text = message
             yield Hit(place if place is not None else resource.head, text)
+
     return check
 
 

@@ -22,11 +22,25 @@ class BaselineError(Exception):
 
 
 def baseline_json(findings: list[Finding], sources: dict) -> str:
-    entries = [{"fingerprint": print_, "rule": finding.rule, "file": finding.file,
-                "line": finding.span.start_line + 1, "resource": finding.resource, "message": finding.message}
-               for finding, print_ in zip(findings, fingerprints(findings, sources), strict=True)]
-    return json.dumps({"aiiac-baseline": FORMAT_VERSION, "tool-version": __version__, "findings": entries},
-                      indent=2, ensure_ascii=False) + "\n"
+    entries = [
+        {
+            "fingerprint": print_,
+            "rule": finding.rule,
+            "file": finding.file,
+            "line": finding.span.start_line + 1,
+            "resource": finding.resource,
+            "message": finding.message,
+        }
+        for finding, print_ in zip(findings, fingerprints(findings, sources), strict=True)
+    ]
+    return (
+        json.dumps(
+            {"aiiac-baseline": FORMAT_VERSION, "tool-version": __version__, "findings": entries},
+            indent=2,
+            ensure_ascii=False,
+        )
+        + "\n"
+    )
 
 
 def load_baseline(path: str) -> Counter:
@@ -38,10 +52,14 @@ def load_baseline(path: str) -> Counter:
         raise BaselineError(f"cannot read baseline {path}: {exc.strerror or exc}") from None
     except ValueError as exc:
         raise BaselineError(f"baseline {path} is not JSON: {exc}") from None
-    if not isinstance(data, dict) or data.get("aiiac-baseline") != FORMAT_VERSION \
-            or not isinstance(data.get("findings"), list):
-        raise BaselineError(f"baseline {path} is not an aiiac-ls baseline (version {FORMAT_VERSION}); "
-                            "write one with --write-baseline")
+    if (
+        not isinstance(data, dict)
+        or data.get("aiiac-baseline") != FORMAT_VERSION
+        or not isinstance(data.get("findings"), list)
+    ):
+        raise BaselineError(
+            f"baseline {path} is not an aiiac-ls baseline (version {FORMAT_VERSION}); write one with --write-baseline"
+        )
     return Counter(entry.get("fingerprint") for entry in data["findings"] if isinstance(entry, dict))
 
 

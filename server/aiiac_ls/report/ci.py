@@ -25,11 +25,15 @@ def to_github(analysis: Analysis) -> str:
     lines = []
     for finding in analysis.findings:
         span = finding.span
-        properties = (f"file={_github_property(span.file)},line={span.start_line + 1},col={span.start_col + 1},"
-                      f"endLine={span.end_line + 1},endColumn={span.end_col + 1},"
-                      f"title={_github_property(f'{finding.rule} {finding.title}')}")
-        lines.append(f"::{GITHUB_LEVEL[finding.severity]} {properties}::"
-                     f"{_github_data(f'[{finding.severity}] {finding.message}')}")
+        properties = (
+            f"file={_github_property(span.file)},line={span.start_line + 1},col={span.start_col + 1},"
+            f"endLine={span.end_line + 1},endColumn={span.end_col + 1},"
+            f"title={_github_property(f'{finding.rule} {finding.title}')}"
+        )
+        lines.append(
+            f"::{GITHUB_LEVEL[finding.severity]} {properties}::"
+            f"{_github_data(f'[{finding.severity}] {finding.message}')}"
+        )
     failing = blocking(analysis.problems)
     for problem in analysis.problems:
         where = f"file={_github_property(problem.file)}"
@@ -54,21 +58,29 @@ def to_junit(analysis: Analysis) -> str:
             span = finding.span
             name = f"{finding.rule} {finding.resource or path}:{span.start_line + 1}"
             detail = f"{path}:{span.start_line + 1}:{span.start_col + 1}: {finding.message}"
-            cases.append(f'    <testcase classname={quoteattr(path)} name={quoteattr(name)}>\n'
-                         f'      <failure type={quoteattr(finding.severity)} message={quoteattr(finding.title)}>'
-                         f'{escape(detail)}</failure>\n    </testcase>')
+            cases.append(
+                f"    <testcase classname={quoteattr(path)} name={quoteattr(name)}>\n"
+                f"      <failure type={quoteattr(finding.severity)} message={quoteattr(finding.title)}>"
+                f"{escape(detail)}</failure>\n    </testcase>"
+            )
         for problem in problems_by_file.get(path, []):
-            cases.append(f'    <testcase classname={quoteattr(path)} name="analysis">\n'
-                         f'      <error type={quoteattr(problem.kind)} message={quoteattr(problem.message)}/>\n'
-                         f'    </testcase>')
+            cases.append(
+                f'    <testcase classname={quoteattr(path)} name="analysis">\n'
+                f"      <error type={quoteattr(problem.kind)} message={quoteattr(problem.message)}/>\n"
+                f"    </testcase>"
+            )
         if path not in by_file and path not in problems_by_file:
             cases.append(f'    <testcase classname={quoteattr(path)} name="aiiac-ls"/>')
     failures = len(analysis.findings)
     errors = sum(len(items) for items in problems_by_file.values())
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
-            f'<testsuites name="aiiac-ls" tests="{len(cases)}" failures="{failures}" errors="{errors}">\n'
-            f'  <testsuite name="aiiac-ls" tests="{len(cases)}" failures="{failures}" errors="{errors}">\n'
-            + "\n".join(cases) + ("\n" if cases else "") + "  </testsuite>\n</testsuites>\n")
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<testsuites name="aiiac-ls" tests="{len(cases)}" failures="{failures}" errors="{errors}">\n'
+        f'  <testsuite name="aiiac-ls" tests="{len(cases)}" failures="{failures}" errors="{errors}">\n'
+        + "\n".join(cases)
+        + ("\n" if cases else "")
+        + "  </testsuite>\n</testsuites>\n"
+    )
 
 
 def _cell(text: str) -> str:
@@ -79,8 +91,10 @@ def _finding_rows(findings: list[Finding]) -> list[str]:
     rows = ["| Severity | Rule | Location | Finding |", "|---|---|---|---|"]
     for finding in findings:
         span = finding.span
-        rows.append(f"| {finding.severity} | `{finding.rule}` | `{_cell(span.file)}:{span.start_line + 1}` | "
-                    f"{_cell(finding.message)} |")
+        rows.append(
+            f"| {finding.severity} | `{finding.rule}` | `{_cell(span.file)}:{span.start_line + 1}` | "
+            f"{_cell(finding.message)} |"
+        )
     return rows
 
 
@@ -93,29 +107,40 @@ def to_markdown(analysis: Analysis, blast=None) -> str:
     """A report for a pull-request comment; with `--diff`, the blast radius of the change first."""
     out = ["## aiiac-ls", ""]
     if blast is not None:
-        out += [f"Compared with `{_cell(blast.revision)}` ({blast.commit[:12]}): "
-                f"**{len(blast.new)} new** ({_counts(blast.new)}), {len(blast.fixed)} fixed, "
-                f"{len(blast.unchanged)} unchanged findings.", ""]
+        out += [
+            f"Compared with `{_cell(blast.revision)}` ({blast.commit[:12]}): "
+            f"**{len(blast.new)} new** ({_counts(blast.new)}), {len(blast.fixed)} fixed, "
+            f"{len(blast.unchanged)} unchanged findings.",
+            "",
+        ]
         out += ["### Blast radius", ""]
         if blast.resources:
             out += ["| Change | Resource | File | Why |", "|---|---|---|---|"]
             for change in blast.resources:
-                why = ("through " + ", ".join(f"`{_cell(p)}`" for p in change.because)) if change.indirect \
+                why = (
+                    ("through " + ", ".join(f"`{_cell(p)}`" for p in change.because))
+                    if change.indirect
                     else "its own configuration"
+                )
                 out.append(f"| {change.status} | `{_cell(change.address)}` | `{_cell(change.file)}` | {why} |")
         else:
             out.append("No resource configuration changed.")
         out.append("")
         if blast.changed_files:
-            out += [f"Changed files: {', '.join(f'`{_cell(path)}` ({status})' for status, path in blast.changed_files)}",
-                    ""]
+            out += [
+                f"Changed files: {', '.join(f'`{_cell(path)}` ({status})' for status, path in blast.changed_files)}",
+                "",
+            ]
         if blast.new:
             out += ["### New findings", "", *_finding_rows(blast.new), ""]
         if blast.fixed:
             out += ["### Fixed findings", "", *_finding_rows(blast.fixed), ""]
         return "\n".join(out) + "\n"
-    out.append(f"{len(analysis.findings)} findings ({_counts(analysis.findings)}) in {analysis.files} files"
-               + (f"; {analysis.baselined} more in the baseline" if analysis.baselined else "") + ".")
+    out.append(
+        f"{len(analysis.findings)} findings ({_counts(analysis.findings)}) in {analysis.files} files"
+        + (f"; {analysis.baselined} more in the baseline" if analysis.baselined else "")
+        + "."
+    )
     out.append("")
     if analysis.findings:
         out += [*_finding_rows(analysis.findings), ""]

@@ -17,19 +17,37 @@ SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "
 
 def _position(finding: Finding) -> dict:
     span = finding.span
-    return {"line": span.start_line + 1, "column": span.start_col + 1,
-            "end_line": span.end_line + 1, "end_column": span.end_col + 1}
+    return {
+        "line": span.start_line + 1,
+        "column": span.start_col + 1,
+        "end_line": span.end_line + 1,
+        "end_column": span.end_col + 1,
+    }
 
 
 def _blast_json(blast) -> dict:
     return {
-        "revision": blast.revision, "commit": blast.commit,
+        "revision": blast.revision,
+        "commit": blast.commit,
         "changed_files": [{"status": status, "file": path} for status, path in blast.changed_files],
-        "resources": [{"status": c.status, "resource": c.address, "file": c.file, "because": c.because}
-                      for c in blast.resources],
-        "findings": {"new": [f.fingerprint for f in blast.new], "unchanged": [f.fingerprint for f in blast.unchanged],
-                     "fixed": [{"rule": f.rule, "file": f.file, "line": f.span.start_line + 1, "resource": f.resource,
-                                "message": f.message, "fingerprint": f.fingerprint} for f in blast.fixed]},
+        "resources": [
+            {"status": c.status, "resource": c.address, "file": c.file, "because": c.because} for c in blast.resources
+        ],
+        "findings": {
+            "new": [f.fingerprint for f in blast.new],
+            "unchanged": [f.fingerprint for f in blast.unchanged],
+            "fixed": [
+                {
+                    "rule": f.rule,
+                    "file": f.file,
+                    "line": f.span.start_line + 1,
+                    "resource": f.resource,
+                    "message": f.message,
+                    "fingerprint": f.fingerprint,
+                }
+                for f in blast.fixed
+            ],
+        },
     }
 
 
@@ -42,8 +60,8 @@ def _streamed_json(document: dict, items: Iterator[dict]) -> Iterator[str]:
     nor the whole report as one string (the report of 20,000 buckets peaked at 700 MB)."""
     text = json.dumps(document, indent=2, ensure_ascii=False, default=lambda _: "\0")
     head, _, tail = text.partition(_PLACEHOLDER)
-    key_line = head[head.rfind("\n") + 1:]
-    key_indent = key_line[:len(key_line) - len(key_line.lstrip(" "))]
+    key_line = head[head.rfind("\n") + 1 :]
+    key_indent = key_line[: len(key_line) - len(key_line.lstrip(" "))]
     inner = "\n" + key_indent + "  "
     yield head
     first = True
@@ -67,12 +85,19 @@ def json_chunks(analysis: Analysis, blast=None) -> Iterator[str]:
 
     def findings() -> Iterator[dict]:
         for finding, print_ in zip(analysis.findings, prints, strict=True):
-            equivalents = {tool: finding.equivalents.get(tool, []) for tool in ("checkov", "trivy", "kics",
-                                                                                "kube-linter")}
+            equivalents = {
+                tool: finding.equivalents.get(tool, []) for tool in ("checkov", "trivy", "kics", "kube-linter")
+            }
             yield {
-                "rule": finding.rule, "severity": finding.severity, "title": finding.title, "message": finding.message,
-                "file": finding.file, **_position(finding), "resource": finding.resource,
-                "equivalents": equivalents, "fixable": finding.fix is not None,
+                "rule": finding.rule,
+                "severity": finding.severity,
+                "title": finding.title,
+                "message": finding.message,
+                "file": finding.file,
+                **_position(finding),
+                "resource": finding.resource,
+                "equivalents": equivalents,
+                "fixable": finding.fix is not None,
                 "fingerprint": print_,
             }
 
@@ -92,14 +117,18 @@ def json_chunks(analysis: Analysis, blast=None) -> Iterator[str]:
 
 def _sarif_rule(rule: Rule) -> dict:
     return {
-        "id": rule.id, "name": rule.name or rule.id,
+        "id": rule.id,
+        "name": rule.name or rule.id,
         "shortDescription": {"text": rule.title},
         "fullDescription": {"text": rule.summary or rule.title},
         "help": {"text": f"{rule.rationale}\n\nFix: {rule.remediation}", "markdown": rule.markdown()},
         "helpUri": rule.url,
         "defaultConfiguration": {"level": SARIF_LEVEL[rule.severity]},
-        "properties": {"security-severity": SECURITY_SEVERITY[rule.severity], "tags": ["security"],
-                       "equivalents": {k: v for k, v in rule.equivalents.items() if v}},
+        "properties": {
+            "security-severity": SECURITY_SEVERITY[rule.severity],
+            "tags": ["security"],
+            "equivalents": {k: v for k, v in rule.equivalents.items() if v},
+        },
     }
 
 
@@ -118,13 +147,24 @@ def _results(analysis: Analysis, index: dict[str, int], prints: list[str]) -> It
     for finding, print_ in zip(analysis.findings, prints, strict=True):
         span = finding.span
         result = {
-            "ruleId": finding.rule, "ruleIndex": index.get(finding.rule, 0), "level": SARIF_LEVEL[finding.severity],
+            "ruleId": finding.rule,
+            "ruleIndex": index.get(finding.rule, 0),
+            "level": SARIF_LEVEL[finding.severity],
             "message": {"text": finding.message},
-            "locations": [{"physicalLocation": {
-                "artifactLocation": {"uri": span.file.replace("\\", "/")},
-                "region": {"startLine": span.start_line + 1, "startColumn": span.start_col + 1,
-                           "endLine": span.end_line + 1, "endColumn": span.end_col + 1},
-            }, "logicalLocations": [{"fullyQualifiedName": finding.resource}] if finding.resource else []}],
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": span.file.replace("\\", "/")},
+                        "region": {
+                            "startLine": span.start_line + 1,
+                            "startColumn": span.start_col + 1,
+                            "endLine": span.end_line + 1,
+                            "endColumn": span.end_col + 1,
+                        },
+                    },
+                    "logicalLocations": [{"fullyQualifiedName": finding.resource}] if finding.resource else [],
+                }
+            ],
             "partialFingerprints": {"aiiacFingerprint/v1": print_},
             "properties": {"severity": finding.severity},
         }
@@ -135,31 +175,61 @@ def _results(analysis: Analysis, index: dict[str, int], prints: list[str]) -> It
 
 
 def _streamed_sarif(analysis: Analysis, rules: list[Rule], index: dict[str, int], prints: list[str]) -> Iterator[str]:
-    notifications = [{
-        "level": "error" if problem.kind in ("error", "syntax", "internal") else "note",
-        "message": {"text": f"{problem.file}: {problem.message}"},
-        "locations": [{"physicalLocation": {"artifactLocation": {"uri": problem.file.replace("\\", "/")}}}],
-    } for problem in analysis.problems]
+    notifications = [
+        {
+            "level": "error" if problem.kind in ("error", "syntax", "internal") else "note",
+            "message": {"text": f"{problem.file}: {problem.message}"},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": problem.file.replace("\\", "/")}}}],
+        }
+        for problem in analysis.problems
+    ]
     document = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "aiiac-ls", "version": __version__, "semanticVersion": __version__,
-                                "informationUri": "https://github.com/aiiac-ls/aiiac-ls",
-                                "rules": [_sarif_rule(rule) for rule in rules]}},
-            "invocations": [{"executionSuccessful": not any(p.kind in ("error", "syntax", "internal")
-                                                            for p in analysis.problems),
-                             "toolExecutionNotifications": notifications}],
-            "results": _STREAMED,
-            "columnKind": "unicodeCodePoints",
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "aiiac-ls",
+                        "version": __version__,
+                        "semanticVersion": __version__,
+                        "informationUri": "https://github.com/aiiac-ls/aiiac-ls",
+                        "rules": [_sarif_rule(rule) for rule in rules],
+                    }
+                },
+                "invocations": [
+                    {
+                        "executionSuccessful": not any(
+                            p.kind in ("error", "syntax", "internal") for p in analysis.problems
+                        ),
+                        "toolExecutionNotifications": notifications,
+                    }
+                ],
+                "results": _STREAMED,
+                "columnKind": "unicodeCodePoints",
+            }
+        ],
     }
     yield from _streamed_json(document, _results(analysis, index, prints))
 
 
 def rules_json(rules: list[Rule]) -> str:
-    return json.dumps([{
-        "id": rule.id, "title": rule.title, "severity": rule.severity,
-        "applies_to": sorted(rule.applies_to) if rule.applies_to is not None else ["*"],
-        "source": rule.source or "any", "equivalents": rule.equivalents, "fixable": rule.fixable, "url": rule.url,
-    } for rule in rules], indent=2) + "\n"
+    return (
+        json.dumps(
+            [
+                {
+                    "id": rule.id,
+                    "title": rule.title,
+                    "severity": rule.severity,
+                    "applies_to": sorted(rule.applies_to) if rule.applies_to is not None else ["*"],
+                    "source": rule.source or "any",
+                    "equivalents": rule.equivalents,
+                    "fixable": rule.fixable,
+                    "url": rule.url,
+                }
+                for rule in rules
+            ],
+            indent=2,
+        )
+        + "\n"
+    )

@@ -35,8 +35,10 @@ def render(analysis: Analysis, colour: bool = False, show_frames: bool = True, b
         if problem.span is not None:
             where += f":{problem.span.start_line + 1}:{problem.span.start_col + 1}"
         label = {"syntax": "error", "internal": "internal error", "skipped": "skipped"}.get(problem.kind, problem.kind)
-        out.append(f"{c(_BOLD, where + ':')} {c(_COLOURS['high'] if problem.kind != 'skipped' else _DIM, label)}: "
-                   f"{problem.message}")
+        out.append(
+            f"{c(_BOLD, where + ':')} {c(_COLOURS['high'] if problem.kind != 'skipped' else _DIM, label)}: "
+            f"{problem.message}"
+        )
     if blast is not None:
         out.extend(_blast_lines(blast, c))
     out.append(_summary(analysis, c))

@@ -12,10 +12,17 @@ TF = "terraform"
 
 
 @rule(
-    id="AIS410", resource_only=True, title="Model cache volume not encrypted", severity="medium",
-    applies_to={"aws_ebs_volume", "aws_efs_file_system", "aws_fsx_lustre_file_system"}, source=TF,
-    equivalents={"checkov": ["CKV_AWS_3", "CKV_AWS_42"], "trivy": ["AVD-AWS-0026", "AVD-AWS-0037"],
-                 "tfsec": ["aws-ebs-enable-volume-encryption", "aws-efs-enable-at-rest-encryption"]},
+    id="AIS410",
+    resource_only=True,
+    title="Model cache volume not encrypted",
+    severity="medium",
+    applies_to={"aws_ebs_volume", "aws_efs_file_system", "aws_fsx_lustre_file_system"},
+    source=TF,
+    equivalents={
+        "checkov": ["CKV_AWS_3", "CKV_AWS_42"],
+        "trivy": ["AVD-AWS-0026", "AVD-AWS-0037"],
+        "tfsec": ["aws-ebs-enable-volume-encryption", "aws-efs-enable-at-rest-encryption"],
+    },
     references=["https://docs.aws.amazon.com/efs/latest/ug/encryption-at-rest.html"],
     fixable=True,
 )
@@ -41,15 +48,28 @@ def cache_volume_encryption(resource, ctx):
     """
     if resource.kind == "aws_fsx_lustre_file_system":
         return
-    yield from require(resource, "encrypted", is_true, True,
-                       f"{resource.kind} `{resource.name}` is not encrypted (encrypted is not set)",
-                       "encrypted = {value}: the volume and its snapshots hold model copies in clear")
+    yield from require(
+        resource,
+        "encrypted",
+        is_true,
+        True,
+        f"{resource.kind} `{resource.name}` is not encrypted (encrypted is not set)",
+        "encrypted = {value}: the volume and its snapshots hold model copies in clear",
+    )
 
 
 @rule(
-    id="AIS411", resource_only=True, title="ECR image tags are mutable", severity="medium",
-    applies_to={"aws_ecr_repository"}, source=TF,
-    equivalents={"checkov": ["CKV_AWS_51"], "trivy": ["AVD-AWS-0031"], "tfsec": ["aws-ecr-enforce-immutable-repository"]},
+    id="AIS411",
+    resource_only=True,
+    title="ECR image tags are mutable",
+    severity="medium",
+    applies_to={"aws_ecr_repository"},
+    source=TF,
+    equivalents={
+        "checkov": ["CKV_AWS_51"],
+        "trivy": ["AVD-AWS-0031"],
+        "tfsec": ["aws-ecr-enforce-immutable-repository"],
+    },
     references=["https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-tag-mutability.html"],
     fixable=True,
 )
@@ -73,14 +93,23 @@ def ecr_immutable_tags(resource, ctx):
     ## Fix
     `image_tag_mutability = "IMMUTABLE"` (quick fix), and deploy by digest.
     """
-    yield from require(resource, "image_tag_mutability", equals("IMMUTABLE"), "IMMUTABLE",
-                       "image tags are mutable (image_tag_mutability defaults to MUTABLE)",
-                       "image_tag_mutability = {value}: a push can replace a deployed tag")
+    yield from require(
+        resource,
+        "image_tag_mutability",
+        equals("IMMUTABLE"),
+        "IMMUTABLE",
+        "image tags are mutable (image_tag_mutability defaults to MUTABLE)",
+        "image_tag_mutability = {value}: a push can replace a deployed tag",
+    )
 
 
 @rule(
-    id="AIS412", resource_only=True, title="ECR images not scanned on push", severity="low",
-    applies_to={"aws_ecr_repository"}, source=TF,
+    id="AIS412",
+    resource_only=True,
+    title="ECR images not scanned on push",
+    severity="low",
+    applies_to={"aws_ecr_repository"},
+    source=TF,
     equivalents={"checkov": ["CKV_AWS_163"], "trivy": ["AVD-AWS-0030"], "tfsec": ["aws-ecr-enable-image-scans"]},
     references=["https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-scanning.html"],
     fixable=True,
@@ -104,14 +133,23 @@ def ecr_scan_on_push(resource, ctx):
     ## Fix
     `scan_on_push = true`, or an account-level enhanced scanning configuration.
     """
-    yield from require(resource, "image_scanning_configuration.scan_on_push", is_true, True,
-                       "images are not scanned on push (no image_scanning_configuration)",
-                       "scan_on_push = {value}")
+    yield from require(
+        resource,
+        "image_scanning_configuration.scan_on_push",
+        is_true,
+        True,
+        "images are not scanned on push (no image_scanning_configuration)",
+        "scan_on_push = {value}",
+    )
 
 
 @rule(
-    id="AIS413", resource_only=True, title="ECR repository not encrypted with a customer KMS key", severity="low",
-    applies_to={"aws_ecr_repository"}, source=TF,
+    id="AIS413",
+    resource_only=True,
+    title="ECR repository not encrypted with a customer KMS key",
+    severity="low",
+    applies_to={"aws_ecr_repository"},
+    source=TF,
     equivalents={"checkov": ["CKV_AWS_136"], "trivy": ["AVD-AWS-0033"], "tfsec": ["aws-ecr-repository-customer-key"]},
     references=["https://docs.aws.amazon.com/AmazonECR/latest/userguide/encryption-at-rest.html"],
 )
@@ -140,6 +178,6 @@ def ecr_kms(resource, ctx):
         return
     kind = block.entry("encryption_type")
     if kind is not None and kind.value.known and as_str(kind.value) != "KMS":
-        yield Hit(kind, f"encryption_type = \"{as_str(kind.value)}\", not KMS")
+        yield Hit(kind, f'encryption_type = "{as_str(kind.value)}", not KMS')
     elif block.get("kms_key") is None:
         yield Hit(block, "KMS encryption with the AWS-managed key, not a key you manage")

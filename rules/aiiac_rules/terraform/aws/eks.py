@@ -10,10 +10,17 @@ from ..settings import equals, require
 
 
 @rule(
-    id="AIS601", resource_only=True, title="EKS API endpoint is open to the internet", severity="high", applies_to={"aws_eks_cluster"},
+    id="AIS601",
+    resource_only=True,
+    title="EKS API endpoint is open to the internet",
+    severity="high",
+    applies_to={"aws_eks_cluster"},
     source="terraform",
-    equivalents={"checkov": ["CKV_AWS_38", "CKV_AWS_39"], "trivy": ["AVD-AWS-0040", "AVD-AWS-0041"],
-                 "tfsec": ["aws-eks-no-public-cluster-access", "aws-eks-no-public-cluster-access-to-cidr"]},
+    equivalents={
+        "checkov": ["CKV_AWS_38", "CKV_AWS_39"],
+        "trivy": ["AVD-AWS-0040", "AVD-AWS-0041"],
+        "tfsec": ["aws-eks-no-public-cluster-access", "aws-eks-no-public-cluster-access-to-cidr"],
+    },
     references=["https://docs.aws.amazon.com/eks/latest/userguide/cluster-endpoint.html"],
     fixable=True,
 )
@@ -58,21 +65,31 @@ def public_cluster_endpoint(resource, ctx):
         if cidrs is not None and not world:
             continue  # restricted, or not known statically
         edits = [SetPath(vpc_config, ("endpoint_private_access",), True)]
-        edits.append(ReplaceValue(public.value, False) if public is not None
-                     else SetPath(vpc_config, ("endpoint_public_access",), False))
+        edits.append(
+            ReplaceValue(public.value, False)
+            if public is not None
+            else SetPath(vpc_config, ("endpoint_public_access",), False)
+        )
         fix = Fix("Make the EKS API endpoint private", tuple(edits))
         if world:
             yield Hit(world[0], "EKS API endpoint is public and open to 0.0.0.0/0", fix)
         elif public is not None:
             yield Hit(public, "EKS API endpoint is public and open to 0.0.0.0/0 (public_access_cidrs default)", fix)
         else:
-            yield Hit(vpc_config.head or resource.head,
-                      "EKS API endpoint is public and open to 0.0.0.0/0 (provider defaults)", fix)
+            yield Hit(
+                vpc_config.head or resource.head,
+                "EKS API endpoint is public and open to 0.0.0.0/0 (provider defaults)",
+                fix,
+            )
 
 
 @rule(
-    id="AIS602", resource_only=True, title="EKS secrets not envelope-encrypted with KMS", severity="medium",
-    applies_to={"aws_eks_cluster"}, source="terraform",
+    id="AIS602",
+    resource_only=True,
+    title="EKS secrets not envelope-encrypted with KMS",
+    severity="medium",
+    applies_to={"aws_eks_cluster"},
+    source="terraform",
     equivalents={"checkov": ["CKV_AWS_58"], "trivy": ["AVD-AWS-0039"], "tfsec": ["aws-eks-encrypt-secrets"]},
     references=["https://docs.aws.amazon.com/eks/latest/userguide/enable-kms.html"],
 )
@@ -113,9 +130,17 @@ def secrets_encryption(resource, ctx):
 
 
 @rule(
-    id="AIS603", resource_only=True, title="EKS control-plane audit logging is off", severity="medium",
-    applies_to={"aws_eks_cluster"}, source="terraform",
-    equivalents={"checkov": ["CKV_AWS_37"], "trivy": ["AVD-AWS-0038"], "tfsec": ["aws-eks-enable-control-plane-logging"]},
+    id="AIS603",
+    resource_only=True,
+    title="EKS control-plane audit logging is off",
+    severity="medium",
+    applies_to={"aws_eks_cluster"},
+    source="terraform",
+    equivalents={
+        "checkov": ["CKV_AWS_37"],
+        "trivy": ["AVD-AWS-0038"],
+        "tfsec": ["aws-eks-enable-control-plane-logging"],
+    },
     references=["https://docs.aws.amazon.com/eks/latest/userguide/control-plane-logs.html"],
 )
 def control_plane_logging(resource, ctx):
@@ -149,8 +174,12 @@ def control_plane_logging(resource, ctx):
 
 
 @rule(
-    id="AIS604", resource_only=True, title="EKS node group SSH open to any source", severity="high",
-    applies_to={"aws_eks_node_group"}, source="terraform",
+    id="AIS604",
+    resource_only=True,
+    title="EKS node group SSH open to any source",
+    severity="high",
+    applies_to={"aws_eks_node_group"},
+    source="terraform",
     equivalents={"checkov": ["CKV_AWS_100"], "trivy": ["AVD-AWS-0041"], "tfsec": []},
     references=["https://docs.aws.amazon.com/eks/latest/APIReference/API_RemoteAccessConfig.html"],
 )
@@ -180,10 +209,17 @@ def node_group_ssh(resource, ctx):
 
 
 @rule(
-    id="AIS605", resource_only=True, title="GPU launch template allows IMDSv1 or pods reaching IMDS",
-    severity="high", applies_to={"aws_launch_template"}, source="terraform",
-    equivalents={"checkov": ["CKV_AWS_79", "CKV_AWS_341"], "trivy": ["AVD-AWS-0130"],
-                 "tfsec": ["aws-ec2-enforce-launch-config-http-token-imds"]},
+    id="AIS605",
+    resource_only=True,
+    title="GPU launch template allows IMDSv1 or pods reaching IMDS",
+    severity="high",
+    applies_to={"aws_launch_template"},
+    source="terraform",
+    equivalents={
+        "checkov": ["CKV_AWS_79", "CKV_AWS_341"],
+        "trivy": ["AVD-AWS-0130"],
+        "tfsec": ["aws-ec2-enforce-launch-config-http-token-imds"],
+    },
     references=["https://docs.aws.amazon.com/eks/latest/best-practices/identity-and-access-management.html"],
     fixable=True,
 )
@@ -210,9 +246,20 @@ def launch_template_imds(resource, ctx):
     ## Fix
     `http_tokens = "required"` and `http_put_response_hop_limit = 1` (quick fix for either).
     """
-    yield from require(resource, "metadata_options.http_tokens", equals("required"), "required",
-                       "IMDSv1 is allowed (metadata_options.http_tokens is not set to \"required\")",
-                       "http_tokens = {value}: IMDSv1 is allowed")
-    yield from require(resource, "metadata_options.http_put_response_hop_limit", lambda v: v == 1, 1,
-                       "", "http_put_response_hop_limit = {value}: pods can reach the instance metadata",
-                       absent_is_ok=True)
+    yield from require(
+        resource,
+        "metadata_options.http_tokens",
+        equals("required"),
+        "required",
+        'IMDSv1 is allowed (metadata_options.http_tokens is not set to "required")',
+        "http_tokens = {value}: IMDSv1 is allowed",
+    )
+    yield from require(
+        resource,
+        "metadata_options.http_put_response_hop_limit",
+        lambda v: v == 1,
+        1,
+        "",
+        "http_put_response_hop_limit = {value}: pods can reach the instance metadata",
+        absent_is_ok=True,
+    )

@@ -16,7 +16,7 @@ def _whole_bucket(resource_arn: str) -> str | None:
     """The bucket an ARN grants in full (`arn:aws:s3:::b/*`), else None."""
     if not resource_arn.startswith(_S3_ARN):
         return None
-    rest = resource_arn[len(_S3_ARN):]
+    rest = resource_arn[len(_S3_ARN) :]
     bucket, _, key = rest.partition("/")
     if bucket and "*" not in bucket and key.strip("*") == "":
         return bucket
@@ -24,11 +24,16 @@ def _whole_bucket(resource_arn: str) -> str | None:
 
 
 @rule(
-    id="AIS301", title="Model artifacts readable beyond the model prefix", severity="high",
-    applies_to=IDENTITY_POLICY_TYPES, source=TF,
+    id="AIS301",
+    title="Model artifacts readable beyond the model prefix",
+    severity="high",
+    applies_to=IDENTITY_POLICY_TYPES,
+    source=TF,
     equivalents={"checkov": ["CKV_AWS_288"], "trivy": ["AVD-AWS-0057"], "tfsec": ["aws-iam-no-policy-wildcards"]},
-    references=["https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-iam-policies.html",
-                "https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html"],
+    references=[
+        "https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-iam-policies.html",
+        "https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html",
+    ],
     fixable=True,
 )
 def model_read_scope(resource, ctx):
@@ -80,24 +85,37 @@ def model_read_scope(resource, ctx):
                     bucket = buckets[0] if len(buckets) == 1 else "MODEL_BUCKET"
                     prefix = facts.model_prefix(bucket) or "MODEL_PREFIX/"
                     scoped = f"{_S3_ARN}{bucket}/{prefix}*"
-                    yield Hit(target, "policy allows s3:GetObject on every object of every bucket",
-                              Fix(f"Scope to {scoped}", (ReplaceValue(target, scoped),)))
+                    yield Hit(
+                        target,
+                        "policy allows s3:GetObject on every object of every bucket",
+                        Fix(f"Scope to {scoped}", (ReplaceValue(target, scoped),)),
+                    )
                     continue
                 bucket = _whole_bucket(arn)
                 if bucket is None or not facts.is_model_bucket(bucket):
                     continue
                 prefix = facts.model_prefix(bucket) or "MODEL_PREFIX/"
                 scoped = f"{_S3_ARN}{bucket}/{prefix}*"
-                yield Hit(target, f"policy allows s3:GetObject on all of model bucket `{bucket}` "
-                                  f"({facts.reasons.get(bucket, 'model bucket')})",
-                          Fix(f"Scope to {scoped}", (ReplaceValue(target, scoped),)))
+                yield Hit(
+                    target,
+                    f"policy allows s3:GetObject on all of model bucket `{bucket}` "
+                    f"({facts.reasons.get(bucket, 'model bucket')})",
+                    Fix(f"Scope to {scoped}", (ReplaceValue(target, scoped),)),
+                )
 
 
 @rule(
-    id="AIS302", resource_only=True, title="IAM policy allows every action", severity="critical", applies_to=IDENTITY_POLICY_TYPES,
+    id="AIS302",
+    resource_only=True,
+    title="IAM policy allows every action",
+    severity="critical",
+    applies_to=IDENTITY_POLICY_TYPES,
     source=TF,
-    equivalents={"checkov": ["CKV_AWS_62", "CKV_AWS_63", "CKV_AWS_1"], "trivy": ["AVD-AWS-0057"],
-                 "tfsec": ["aws-iam-no-policy-wildcards"]},
+    equivalents={
+        "checkov": ["CKV_AWS_62", "CKV_AWS_63", "CKV_AWS_1"],
+        "trivy": ["AVD-AWS-0057"],
+        "tfsec": ["aws-iam-no-policy-wildcards"],
+    },
     references=["https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html#grant-least-privilege"],
 )
 def wildcard_action(resource, ctx):
@@ -131,8 +149,12 @@ def wildcard_action(resource, ctx):
 
 
 @rule(
-    id="AIS303", resource_only=True, title="iam:PassRole allowed on every role", severity="high",
-    applies_to=IDENTITY_POLICY_TYPES, source=TF,
+    id="AIS303",
+    resource_only=True,
+    title="iam:PassRole allowed on every role",
+    severity="high",
+    applies_to=IDENTITY_POLICY_TYPES,
+    source=TF,
     equivalents={"checkov": ["CKV_AWS_286"], "trivy": [], "tfsec": []},
     references=["https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html"],
 )
@@ -173,8 +195,12 @@ def _trust_statements(resource):
 
 
 @rule(
-    id="AIS304", resource_only=True, title="Role can be assumed by any AWS principal", severity="critical",
-    applies_to={"aws_iam_role"}, source=TF,
+    id="AIS304",
+    resource_only=True,
+    title="Role can be assumed by any AWS principal",
+    severity="critical",
+    applies_to={"aws_iam_role"},
+    source=TF,
     equivalents={"checkov": ["CKV_AWS_60", "CKV_AWS_61"], "trivy": [], "tfsec": []},
     references=["https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_terms-and-concepts.html"],
 )
@@ -208,8 +234,12 @@ def trust_everyone(resource, ctx):
 
 
 @rule(
-    id="AIS305", resource_only=True, title="IRSA trust not scoped to one ServiceAccount", severity="high",
-    applies_to={"aws_iam_role"}, source=TF,
+    id="AIS305",
+    resource_only=True,
+    title="IRSA trust not scoped to one ServiceAccount",
+    severity="high",
+    applies_to={"aws_iam_role"},
+    source=TF,
     equivalents={"checkov": [], "trivy": [], "tfsec": []},
     references=["https://docs.aws.amazon.com/eks/latest/userguide/associate-service-account-role.html"],
 )
@@ -254,30 +284,59 @@ def irsa_trust_scope(resource, ctx):
                     if (text and text.startswith("system:serviceaccount:")) or key.endswith(":sub"):
                         subjects.append((operator, value, text))
         if not subjects:
-            yield Hit(federated, "web-identity trust without a `:sub` condition: every ServiceAccount of the "
-                                 "cluster may assume the role")
+            yield Hit(
+                federated,
+                "web-identity trust without a `:sub` condition: every ServiceAccount of the "
+                "cluster may assume the role",
+            )
             continue
         for operator, value, text in subjects:
             if text and ("*" in text or "?" in text):
                 yield Hit(value, f"{operator} `{text}` lets many ServiceAccounts assume the role")
-        audiences = [key for entry in condition.entries.values() if hasattr(entry.value, "entries")
-                     for key in entry.value.entries if key.endswith(":aud")]
-        if not audiences and all("<unknown" not in key for entry in condition.entries.values()
-                                 if hasattr(entry.value, "entries") for key in entry.value.entries):
-            yield Hit(federated, "web-identity trust without an `:aud` condition (sts.amazonaws.com)",
-                      severity="medium")
+        audiences = [
+            key
+            for entry in condition.entries.values()
+            if hasattr(entry.value, "entries")
+            for key in entry.value.entries
+            if key.endswith(":aud")
+        ]
+        if not audiences and all(
+            "<unknown" not in key
+            for entry in condition.entries.values()
+            if hasattr(entry.value, "entries")
+            for key in entry.value.entries
+        ):
+            yield Hit(
+                federated, "web-identity trust without an `:aud` condition (sts.amazonaws.com)", severity="medium"
+            )
 
 
-_RESTRICTABLE = ("s3:GetObject", "s3:PutObject", "s3:DeleteObject", "kms:Decrypt", "kms:GenerateDataKey",
-                 "secretsmanager:GetSecretValue", "ssm:GetParameter", "sagemaker:InvokeEndpoint",
-                 "bedrock:InvokeModel", "ecr:BatchGetImage")
+_RESTRICTABLE = (
+    "s3:GetObject",
+    "s3:PutObject",
+    "s3:DeleteObject",
+    "kms:Decrypt",
+    "kms:GenerateDataKey",
+    "secretsmanager:GetSecretValue",
+    "ssm:GetParameter",
+    "sagemaker:InvokeEndpoint",
+    "bedrock:InvokeModel",
+    "ecr:BatchGetImage",
+)
 
 
 @rule(
-    id="AIS307", resource_only=True, title="Data-plane action allowed on every resource", severity="high",
-    applies_to=IDENTITY_POLICY_TYPES, source=TF,
-    equivalents={"checkov": ["CKV_AWS_355", "CKV_AWS_356"], "trivy": ["AVD-AWS-0057"],
-                 "tfsec": ["aws-iam-no-policy-wildcards"]},
+    id="AIS307",
+    resource_only=True,
+    title="Data-plane action allowed on every resource",
+    severity="high",
+    applies_to=IDENTITY_POLICY_TYPES,
+    source=TF,
+    equivalents={
+        "checkov": ["CKV_AWS_355", "CKV_AWS_356"],
+        "trivy": ["AVD-AWS-0057"],
+        "tfsec": ["aws-iam-no-policy-wildcards"],
+    },
     references=["https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html"],
 )
 def restrictable_action_on_everything(resource, ctx):
@@ -313,10 +372,13 @@ def restrictable_action_on_everything(resource, ctx):
             everything = [t for t in statement.values("Resource") if as_str(t) == "*"]
             if not everything:
                 continue
-            granted = sorted({action for action in _RESTRICTABLE if statement.action_matches(action)}
-                             - {"s3:GetObject"})
+            granted = sorted(
+                {action for action in _RESTRICTABLE if statement.action_matches(action)} - {"s3:GetObject"}
+            )
             if any(isinstance(item, Scalar) and item.value in ("*", "*:*") for item in statement.values("Action")):
                 continue  # AIS302 reports it
             if granted:
-                yield Hit(everything[0], f"{', '.join(granted[:3])}{' and more' if len(granted) > 3 else ''} "
-                                         "allowed on every resource")
+                yield Hit(
+                    everything[0],
+                    f"{', '.join(granted[:3])}{' and more' if len(granted) > 3 else ''} allowed on every resource",
+                )

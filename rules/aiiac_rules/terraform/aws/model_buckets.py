@@ -30,8 +30,11 @@ def _companion_block(resource, kind: str, body: list[str]) -> str:
 
 
 @rule(
-    id="AIS405", title="S3 bucket still honours ACLs", severity="medium",
-    applies_to={"aws_s3_bucket", "aws_s3_bucket_ownership_controls"}, source=TF,
+    id="AIS405",
+    title="S3 bucket still honours ACLs",
+    severity="medium",
+    applies_to={"aws_s3_bucket", "aws_s3_bucket_ownership_controls"},
+    source=TF,
     equivalents={"checkov": ["CKV2_AWS_65"], "trivy": [], "tfsec": []},
     references=["https://docs.aws.amazon.com/AmazonS3/latest/userguide/about-object-ownership.html"],
     fixable=True,
@@ -62,14 +65,20 @@ def ownership_controls(resource, ctx):
         for block in resource.body.blocks("rule"):
             entry = block.entry("object_ownership")
             if entry is not None and entry.value.known and as_str(entry.value) != "BucketOwnerEnforced":
-                yield Hit(entry, f"object_ownership = \"{as_str(entry.value)}\": ACLs still apply")
+                yield Hit(entry, f'object_ownership = "{as_str(entry.value)}": ACLs still apply')
         return
     if _model_bucket(resource, ctx) is None or companions(resource, ctx, "aws_s3_bucket_ownership_controls"):
         return
-    text = _companion_block(resource, "aws_s3_bucket_ownership_controls",
-                            ["  rule {", '    object_ownership = "BucketOwnerEnforced"', "  }"])
-    yield Hit(resource.head, f"model bucket `{resource.name}` has no ownership controls: object ACLs apply",
-              Fix("Add aws_s3_bucket_ownership_controls (BucketOwnerEnforced)", (AddBlockAfter(resource.span, text),)))
+    text = _companion_block(
+        resource,
+        "aws_s3_bucket_ownership_controls",
+        ["  rule {", '    object_ownership = "BucketOwnerEnforced"', "  }"],
+    )
+    yield Hit(
+        resource.head,
+        f"model bucket `{resource.name}` has no ownership controls: object ACLs apply",
+        Fix("Add aws_s3_bucket_ownership_controls (BucketOwnerEnforced)", (AddBlockAfter(resource.span, text),)),
+    )
 
 
 def _sse_algorithm(block: Mapping) -> tuple[str | None, object]:
@@ -81,8 +90,11 @@ def _sse_algorithm(block: Mapping) -> tuple[str | None, object]:
 
 
 @rule(
-    id="AIS406", title="Model bucket not encrypted with a customer-managed KMS key", severity="medium",
-    applies_to={"aws_s3_bucket", "aws_s3_bucket_server_side_encryption_configuration"}, source=TF,
+    id="AIS406",
+    title="Model bucket not encrypted with a customer-managed KMS key",
+    severity="medium",
+    applies_to={"aws_s3_bucket", "aws_s3_bucket_server_side_encryption_configuration"},
+    source=TF,
     equivalents={"checkov": ["CKV_AWS_145"], "trivy": ["AVD-AWS-0132"], "tfsec": ["aws-s3-encryption-customer-key"]},
     references=["https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html"],
 )
@@ -134,8 +146,11 @@ def model_bucket_kms(resource, ctx):
 
 
 @rule(
-    id="AIS407", title="Model bucket keeps no object versions", severity="medium",
-    applies_to={"aws_s3_bucket", "aws_s3_bucket_versioning"}, source=TF,
+    id="AIS407",
+    title="Model bucket keeps no object versions",
+    severity="medium",
+    applies_to={"aws_s3_bucket", "aws_s3_bucket_versioning"},
+    source=TF,
     equivalents={"checkov": ["CKV_AWS_21"], "trivy": ["AVD-AWS-0090"], "tfsec": ["aws-s3-enable-versioning"]},
     references=["https://docs.aws.amazon.com/AmazonS3/latest/userguide/Versioning.html"],
     fixable=True,
@@ -168,8 +183,11 @@ def model_bucket_versioning(resource, ctx):
         for block in resource.body.blocks("versioning_configuration"):
             entry = block.entry("status")
             if entry is not None and entry.value.known and as_str(entry.value) != "Enabled":
-                yield Hit(entry, f"model bucket versioning is {as_str(entry.value)}",
-                          Fix('Set status = "Enabled"', (ReplaceValue(entry.value, "Enabled"),)))
+                yield Hit(
+                    entry,
+                    f"model bucket versioning is {as_str(entry.value)}",
+                    Fix('Set status = "Enabled"', (ReplaceValue(entry.value, "Enabled"),)),
+                )
         return
     if _model_bucket(resource, ctx) is None:
         return
@@ -180,15 +198,22 @@ def model_bucket_versioning(resource, ctx):
         return
     if companions(resource, ctx, "aws_s3_bucket_versioning"):
         return
-    text = _companion_block(resource, "aws_s3_bucket_versioning",
-                            ["  versioning_configuration {", '    status = "Enabled"', "  }"])
-    yield Hit(resource.head, f"model bucket `{resource.name}` keeps no object versions",
-              Fix("Add aws_s3_bucket_versioning (Enabled)", (AddBlockAfter(resource.span, text),)))
+    text = _companion_block(
+        resource, "aws_s3_bucket_versioning", ["  versioning_configuration {", '    status = "Enabled"', "  }"]
+    )
+    yield Hit(
+        resource.head,
+        f"model bucket `{resource.name}` keeps no object versions",
+        Fix("Add aws_s3_bucket_versioning (Enabled)", (AddBlockAfter(resource.span, text),)),
+    )
 
 
 @rule(
-    id="AIS408", title="Model bucket without access logging", severity="low",
-    applies_to={"aws_s3_bucket"}, source=TF,
+    id="AIS408",
+    title="Model bucket without access logging",
+    severity="low",
+    applies_to={"aws_s3_bucket"},
+    source=TF,
     equivalents={"checkov": ["CKV_AWS_18"], "trivy": ["AVD-AWS-0089"], "tfsec": ["aws-s3-enable-bucket-logging"]},
     references=["https://docs.aws.amazon.com/AmazonS3/latest/userguide/ServerLogs.html"],
 )
@@ -226,15 +251,19 @@ def _denies_insecure_transport(document: Mapping) -> bool:
         for operator in condition.entries.values() if isinstance(condition, Mapping) else []:
             values = operator.value
             if isinstance(values, Mapping) and "aws:SecureTransport" in values:
-                if [str(getattr(v, "value", "")).lower() for v in as_list(values.get("aws:SecureTransport"))] \
-                        == ["false"]:
+                if [str(getattr(v, "value", "")).lower() for v in as_list(values.get("aws:SecureTransport"))] == [
+                    "false"
+                ]:
                     return True
     return False
 
 
 @rule(
-    id="AIS409", title="Model bucket accepts requests without TLS", severity="medium",
-    applies_to={"aws_s3_bucket"}, source=TF,
+    id="AIS409",
+    title="Model bucket accepts requests without TLS",
+    severity="medium",
+    applies_to={"aws_s3_bucket"},
+    source=TF,
     equivalents={"checkov": ["CKV_AWS_379"], "trivy": [], "tfsec": []},
     references=["https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html"],
 )
@@ -262,8 +291,15 @@ def model_bucket_tls_only(resource, ctx):
     """
     if _model_bucket(resource, ctx) is None:
         return
-    policies = [resource, *(policy for kind in sorted(BUCKET_POLICY_TYPES)
-                            for policy in companions(resource, ctx, kind, unknown=False) if policy is not resource)]
+    policies = [
+        resource,
+        *(
+            policy
+            for kind in sorted(BUCKET_POLICY_TYPES)
+            for policy in companions(resource, ctx, kind, unknown=False)
+            if policy is not resource
+        ),
+    ]
     for policy in policies:
         for document in policy_documents(policy):
             if _denies_insecure_transport(document):
@@ -272,8 +308,11 @@ def model_bucket_tls_only(resource, ctx):
 
 
 @rule(
-    id="AIS419", title="Model registry bucket without Object Lock", severity="medium",
-    applies_to={"aws_s3_bucket"}, source=TF,
+    id="AIS419",
+    title="Model registry bucket without Object Lock",
+    severity="medium",
+    applies_to={"aws_s3_bucket"},
+    source=TF,
     equivalents={"checkov": ["CKV_AWS_143"], "trivy": [], "tfsec": []},
     references=["https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock.html"],
 )
@@ -308,8 +347,11 @@ def model_registry_object_lock(resource, ctx):
         words += [f"{key} {as_str(value) or ''}" for key, value in tags.items()]
     if not any("registry" in word.lower() for word in words):
         return
-    if as_bool(resource.body.get("object_lock_enabled")) is True or \
-            companions(resource, ctx, "aws_s3_bucket_object_lock_configuration"):
+    if as_bool(resource.body.get("object_lock_enabled")) is True or companions(
+        resource, ctx, "aws_s3_bucket_object_lock_configuration"
+    ):
         return
-    yield Hit(resource.head, f"model registry bucket `{resource.name}` has no Object Lock: released models "
-                             "can be overwritten or deleted")
+    yield Hit(
+        resource.head,
+        f"model registry bucket `{resource.name}` has no Object Lock: released models can be overwritten or deleted",
+    )

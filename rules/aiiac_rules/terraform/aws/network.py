@@ -39,10 +39,17 @@ def _check_rule(body: Mapping, cidr_keys: tuple[str, ...], protocol_key: str, ex
 
 
 @rule(
-    id="AIS202", resource_only=True, title="Security group opens SSH or a model port to the internet", severity="high",
-    applies_to=SG_TYPES, source="terraform",
-    equivalents={"checkov": ["CKV_AWS_24", "CKV_AWS_277"], "trivy": ["AVD-AWS-0107"],
-                 "tfsec": ["aws-ec2-no-public-ingress-sgr"]},
+    id="AIS202",
+    resource_only=True,
+    title="Security group opens SSH or a model port to the internet",
+    severity="high",
+    applies_to=SG_TYPES,
+    source="terraform",
+    equivalents={
+        "checkov": ["CKV_AWS_24", "CKV_AWS_277"],
+        "trivy": ["AVD-AWS-0107"],
+        "tfsec": ["aws-ec2-no-public-ingress-sgr"],
+    },
     references=["https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html"],
 )
 def open_security_group(resource, ctx):
@@ -85,7 +92,6 @@ def open_security_group(resource, ctx):
         yield from _check_rule(body, ("cidr_ipv4", "cidr_ipv6"), "ip_protocol", extra)
 
 
-
 _GPU_FAMILIES = ("p2.", "p3", "p4", "p5", "g4", "g5", "g6", "inf1.", "inf2.", "trn1", "trn2", "dl1.")
 
 
@@ -109,14 +115,20 @@ def _gpu_security_groups(ctx) -> set[str]:
         nodes = [template.body.get("vpc_security_group_ids")]
         nodes += [n.get("security_groups") for n in template.body.blocks("network_interfaces")]
         for node in nodes:
-            groups.update(base_address(item.ref) for item in (as_list(node) if node is not None else [])
-                          if item is not None and item.ref)
+            groups.update(
+                base_address(item.ref)
+                for item in (as_list(node) if node is not None else [])
+                if item is not None and item.ref
+            )
     return groups
 
 
 @rule(
-    id="AIS217", title="GPU nodes may send traffic anywhere", severity="medium",
-    applies_to={"aws_security_group"}, source="terraform",
+    id="AIS217",
+    title="GPU nodes may send traffic anywhere",
+    severity="medium",
+    applies_to={"aws_security_group"},
+    source="terraform",
     equivalents={"checkov": [], "trivy": ["AVD-AWS-0104"], "tfsec": ["aws-ec2-no-public-egress-sgr"]},
     references=["https://docs.aws.amazon.com/eks/latest/best-practices/network-security.html"],
 )

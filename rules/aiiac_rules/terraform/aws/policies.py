@@ -9,8 +9,16 @@ from dataclasses import dataclass
 from aiiac_ls.model.nodes import Mapping, Node, Scalar, as_list, as_str
 from aiiac_ls.model.resources import Resource
 
-IDENTITY_POLICY_TYPES = frozenset({"aws_iam_policy", "aws_iam_role_policy", "aws_iam_user_policy",
-                                   "aws_iam_group_policy", "aws_iam_role", "aws_iam_policy_document"})
+IDENTITY_POLICY_TYPES = frozenset(
+    {
+        "aws_iam_policy",
+        "aws_iam_role_policy",
+        "aws_iam_user_policy",
+        "aws_iam_group_policy",
+        "aws_iam_role",
+        "aws_iam_policy_document",
+    }
+)
 BUCKET_POLICY_TYPES = frozenset({"aws_s3_bucket_policy", "aws_s3_bucket"})
 
 
@@ -35,7 +43,11 @@ class Statement:
         hits = []
         for item in self.values("Action"):
             pattern = as_str(item)
-            if isinstance(item, Scalar) and pattern is not None and fnmatch.fnmatchcase(action.lower(), pattern.lower()):
+            if (
+                isinstance(item, Scalar)
+                and pattern is not None
+                and fnmatch.fnmatchcase(action.lower(), pattern.lower())
+            ):
                 hits.append(item)
         return hits
 

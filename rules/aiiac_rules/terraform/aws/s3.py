@@ -11,8 +11,10 @@ from .policies import BUCKET_POLICY_TYPES, policy_documents, principal_is_public
 TF = "terraform"
 PUBLIC_ACCESS_FLAGS = ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
 PUBLIC_ACLS = {"public-read", "public-read-write", "authenticated-read"}
-_PUBLIC_GRANTEES = ("http://acs.amazonaws.com/groups/global/AllUsers",
-                    "http://acs.amazonaws.com/groups/global/AuthenticatedUsers")
+_PUBLIC_GRANTEES = (
+    "http://acs.amazonaws.com/groups/global/AllUsers",
+    "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
+)
 
 
 def _bucket_index(ctx) -> tuple[dict[str, list], dict[str, list]]:
@@ -92,12 +94,22 @@ def _public_access_block_text(bucket) -> str:
 
 
 @rule(
-    id="AIS401", title="S3 bucket public access is not fully blocked", severity="high",
-    applies_to={"aws_s3_bucket", "aws_s3_bucket_public_access_block"}, source=TF,
-    equivalents={"checkov": ["CKV2_AWS_6", "CKV_AWS_53", "CKV_AWS_54", "CKV_AWS_55", "CKV_AWS_56"],
-                 "trivy": ["AVD-AWS-0094", "AVD-AWS-0086", "AVD-AWS-0087", "AVD-AWS-0091", "AVD-AWS-0093"],
-                 "tfsec": ["aws-s3-specify-public-access-block", "aws-s3-block-public-acls",
-                           "aws-s3-block-public-policy", "aws-s3-ignore-public-acls", "aws-s3-no-public-buckets"]},
+    id="AIS401",
+    title="S3 bucket public access is not fully blocked",
+    severity="high",
+    applies_to={"aws_s3_bucket", "aws_s3_bucket_public_access_block"},
+    source=TF,
+    equivalents={
+        "checkov": ["CKV2_AWS_6", "CKV_AWS_53", "CKV_AWS_54", "CKV_AWS_55", "CKV_AWS_56"],
+        "trivy": ["AVD-AWS-0094", "AVD-AWS-0086", "AVD-AWS-0087", "AVD-AWS-0091", "AVD-AWS-0093"],
+        "tfsec": [
+            "aws-s3-specify-public-access-block",
+            "aws-s3-block-public-acls",
+            "aws-s3-block-public-policy",
+            "aws-s3-ignore-public-acls",
+            "aws-s3-no-public-buckets",
+        ],
+    },
     references=["https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html"],
     fixable=True,
 )
@@ -128,27 +140,41 @@ def public_access_block(resource, ctx):
         for flag in PUBLIC_ACCESS_FLAGS:
             entry = resource.body.entry(flag)
             if entry is None:
-                yield Hit(resource.head, f"`{flag}` is not set (defaults to false)",
-                          Fix(f"Set {flag} = true", (SetPath(resource.body, (flag,), True),)))
+                yield Hit(
+                    resource.head,
+                    f"`{flag}` is not set (defaults to false)",
+                    Fix(f"Set {flag} = true", (SetPath(resource.body, (flag,), True),)),
+                )
             elif as_bool(entry.value) is False:
-                yield Hit(entry, f"`{flag}` is false",
-                          Fix(f"Set {flag} = true", (ReplaceValue(entry.value, True),)))
+                yield Hit(entry, f"`{flag}` is false", Fix(f"Set {flag} = true", (ReplaceValue(entry.value, True),)))
         return
     for account_block in ctx.of_kind("aws_s3_account_public_access_block"):
         if all(as_bool(account_block.body.get(flag)) is True for flag in PUBLIC_ACCESS_FLAGS):
             return
     if companions(resource, ctx, "aws_s3_bucket_public_access_block"):
         return
-    yield Hit(resource.head, f"bucket `{resource.name}` has no public access block",
-              Fix("Add aws_s3_bucket_public_access_block with all four flags",
-                  (AddBlockAfter(resource.span, _public_access_block_text(resource)),)))
+    yield Hit(
+        resource.head,
+        f"bucket `{resource.name}` has no public access block",
+        Fix(
+            "Add aws_s3_bucket_public_access_block with all four flags",
+            (AddBlockAfter(resource.span, _public_access_block_text(resource)),),
+        ),
+    )
 
 
 @rule(
-    id="AIS402", resource_only=True, title="S3 bucket grants public access", severity="critical",
-    applies_to={"aws_s3_bucket", "aws_s3_bucket_acl"} | BUCKET_POLICY_TYPES, source=TF,
-    equivalents={"checkov": ["CKV_AWS_20", "CKV_AWS_57", "CKV_AWS_70"], "trivy": ["AVD-AWS-0092"],
-                 "tfsec": ["aws-s3-no-public-access-with-acl"]},
+    id="AIS402",
+    resource_only=True,
+    title="S3 bucket grants public access",
+    severity="critical",
+    applies_to={"aws_s3_bucket", "aws_s3_bucket_acl"} | BUCKET_POLICY_TYPES,
+    source=TF,
+    equivalents={
+        "checkov": ["CKV_AWS_20", "CKV_AWS_57", "CKV_AWS_70"],
+        "trivy": ["AVD-AWS-0092"],
+        "tfsec": ["aws-s3-no-public-access-with-acl"],
+    },
     references=["https://docs.aws.amazon.com/AmazonS3/latest/userguide/acl-overview.html#canned-acl"],
     fixable=True,
 )
@@ -178,8 +204,11 @@ def public_bucket(resource, ctx):
     """
     acl = resource.body.entry("acl")
     if acl is not None and as_str(acl.value) in PUBLIC_ACLS:
-        yield Hit(acl, f"canned ACL `{as_str(acl.value)}` makes the bucket public",
-                  Fix('Set acl = "private"', (ReplaceValue(acl.value, "private"),)))
+        yield Hit(
+            acl,
+            f"canned ACL `{as_str(acl.value)}` makes the bucket public",
+            Fix('Set acl = "private"', (ReplaceValue(acl.value, "private"),)),
+        )
     for policy_block in resource.body.blocks("access_control_policy"):
         for grant in policy_block.blocks("grant"):
             for grantee in grant.blocks("grantee"):
@@ -194,7 +223,9 @@ def public_bucket(resource, ctx):
                 continue
             public = principal_is_public(statement.node.get("Principal"))
             if public is not None:
-                actions = ", ".join(a.value for a in as_list(statement.node.get("Action"))
-                                    if hasattr(a, "value") and isinstance(a.value, str))
+                actions = ", ".join(
+                    a.value
+                    for a in as_list(statement.node.get("Action"))
+                    if hasattr(a, "value") and isinstance(a.value, str)
+                )
                 yield Hit(public, f"bucket policy allows {actions or 'actions'} to everyone (Principal *)")
-

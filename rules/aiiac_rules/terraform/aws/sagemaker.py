@@ -12,8 +12,13 @@ NOTEBOOK = {"aws_sagemaker_notebook_instance"}
 
 
 @rule(
-    id="AIS501", resource_only=True, title="SageMaker notebook has direct internet access", severity="high", applies_to=NOTEBOOK,
-    source="terraform", equivalents={"checkov": ["CKV_AWS_122"]},
+    id="AIS501",
+    resource_only=True,
+    title="SageMaker notebook has direct internet access",
+    severity="high",
+    applies_to=NOTEBOOK,
+    source="terraform",
+    equivalents={"checkov": ["CKV_AWS_122"]},
     references=["https://docs.aws.amazon.com/sagemaker/latest/dg/appendix-notebook-and-internet-access.html"],
     fixable=True,
 )
@@ -47,16 +52,24 @@ def notebook_direct_internet(resource, ctx):
         return
     fix = None
     if resource.body.get("subnet_id") is not None:
-        edit = ReplaceValue(entry.value, "Disabled") if entry is not None else \
-            SetPath(resource.body, ("direct_internet_access",), "Disabled")
+        edit = (
+            ReplaceValue(entry.value, "Disabled")
+            if entry is not None
+            else SetPath(resource.body, ("direct_internet_access",), "Disabled")
+        )
         fix = Fix('Set direct_internet_access = "Disabled"', (edit,))
     where = entry if entry is not None else resource.head
     yield Hit(where, "notebook has direct internet access" + ("" if entry is not None else " (the default)"), fix)
 
 
 @rule(
-    id="AIS502", resource_only=True, title="SageMaker notebook allows root access", severity="medium", applies_to=NOTEBOOK,
-    source="terraform", equivalents={"checkov": ["CKV_AWS_307"]},
+    id="AIS502",
+    resource_only=True,
+    title="SageMaker notebook allows root access",
+    severity="medium",
+    applies_to=NOTEBOOK,
+    source="terraform",
+    equivalents={"checkov": ["CKV_AWS_307"]},
     references=["https://docs.aws.amazon.com/sagemaker/latest/dg/nbi-root-access.html"],
     fixable=True,
 )
@@ -85,16 +98,26 @@ def notebook_root_access(resource, ctx):
     if value != "Enabled":
         return
     if entry is not None:
-        yield Hit(entry, "notebook users get root access",
-                  Fix('Set root_access = "Disabled"', (ReplaceValue(entry.value, "Disabled"),)))
+        yield Hit(
+            entry,
+            "notebook users get root access",
+            Fix('Set root_access = "Disabled"', (ReplaceValue(entry.value, "Disabled"),)),
+        )
     else:
-        yield Hit(resource.head, "notebook users get root access (the default)",
-                  Fix('Set root_access = "Disabled"', (SetPath(resource.body, ("root_access",), "Disabled"),)))
+        yield Hit(
+            resource.head,
+            "notebook users get root access (the default)",
+            Fix('Set root_access = "Disabled"', (SetPath(resource.body, ("root_access",), "Disabled"),)),
+        )
 
 
 @rule(
-    id="AIS503", resource_only=True, title="SageMaker endpoint storage not encrypted with a customer key", severity="medium",
-    applies_to={"aws_sagemaker_endpoint_configuration"}, source="terraform",
+    id="AIS503",
+    resource_only=True,
+    title="SageMaker endpoint storage not encrypted with a customer key",
+    severity="medium",
+    applies_to={"aws_sagemaker_endpoint_configuration"},
+    source="terraform",
     equivalents={"checkov": ["CKV_AWS_98"]},
     references=["https://docs.aws.amazon.com/sagemaker/latest/dg/encryption-at-rest.html"],
 )
@@ -123,8 +146,12 @@ def endpoint_configuration_kms(resource, ctx):
 
 
 @rule(
-    id="AIS504", resource_only=True, title="SageMaker notebook storage not encrypted with a customer key",
-    severity="medium", applies_to=NOTEBOOK | {"aws_sagemaker_domain"}, source="terraform",
+    id="AIS504",
+    resource_only=True,
+    title="SageMaker notebook storage not encrypted with a customer key",
+    severity="medium",
+    applies_to=NOTEBOOK | {"aws_sagemaker_domain"},
+    source="terraform",
     equivalents={"checkov": ["CKV_AWS_22", "CKV_AWS_187"], "trivy": [], "tfsec": []},
     references=["https://docs.aws.amazon.com/sagemaker/latest/dg/encryption-at-rest-nbi.html"],
 )
@@ -154,8 +181,12 @@ def notebook_kms(resource, ctx):
 
 
 @rule(
-    id="AIS505", resource_only=True, title="SageMaker model can reach the network", severity="medium",
-    applies_to={"aws_sagemaker_model"}, source="terraform",
+    id="AIS505",
+    resource_only=True,
+    title="SageMaker model can reach the network",
+    severity="medium",
+    applies_to={"aws_sagemaker_model"},
+    source="terraform",
     equivalents={"checkov": ["CKV_AWS_370"], "trivy": [], "tfsec": []},
     references=["https://docs.aws.amazon.com/sagemaker/latest/dg/mkt-algo-model-internet-free.html"],
     fixable=True,
@@ -183,14 +214,23 @@ def model_network_isolation(resource, ctx):
     ## Fix
     `enable_network_isolation = true` (quick fix), and a `vpc_config` in private subnets.
     """
-    yield from require(resource, "enable_network_isolation", is_true, True,
-                       "model container can reach the internet (enable_network_isolation is not set)",
-                       "enable_network_isolation = {value}")
+    yield from require(
+        resource,
+        "enable_network_isolation",
+        is_true,
+        True,
+        "model container can reach the internet (enable_network_isolation is not set)",
+        "enable_network_isolation = {value}",
+    )
 
 
 @rule(
-    id="AIS506", resource_only=True, title="SageMaker domain apps reach the internet directly", severity="high",
-    applies_to={"aws_sagemaker_domain"}, source="terraform",
+    id="AIS506",
+    resource_only=True,
+    title="SageMaker domain apps reach the internet directly",
+    severity="high",
+    applies_to={"aws_sagemaker_domain"},
+    source="terraform",
     equivalents={"checkov": [], "trivy": [], "tfsec": []},
     references=["https://docs.aws.amazon.com/sagemaker/latest/dg/studio-notebooks-and-internet-access.html"],
     fixable=True,
@@ -216,15 +256,23 @@ def domain_vpc_only(resource, ctx):
     ## Fix
     `app_network_access_type = "VpcOnly"` (quick fix) with private subnets and VPC endpoints.
     """
-    yield from require(resource, "app_network_access_type", equals("VpcOnly"), "VpcOnly",
-                       "domain apps use SageMaker's internet access (app_network_access_type defaults to "
-                       "PublicInternetOnly)",
-                       "app_network_access_type = {value}")
+    yield from require(
+        resource,
+        "app_network_access_type",
+        equals("VpcOnly"),
+        "VpcOnly",
+        "domain apps use SageMaker's internet access (app_network_access_type defaults to PublicInternetOnly)",
+        "app_network_access_type = {value}",
+    )
 
 
 @rule(
-    id="AIS507", resource_only=True, title="Bedrock agent without a customer key or guardrail", severity="medium",
-    applies_to={"aws_bedrockagent_agent"}, source="terraform",
+    id="AIS507",
+    resource_only=True,
+    title="Bedrock agent without a customer key or guardrail",
+    severity="medium",
+    applies_to={"aws_bedrockagent_agent"},
+    source="terraform",
     equivalents={"checkov": ["CKV_AWS_373"], "trivy": [], "tfsec": []},
     references=["https://docs.aws.amazon.com/bedrock/latest/userguide/guardrails.html"],
 )
@@ -258,8 +306,12 @@ def bedrock_agent(resource, ctx):
 
 
 @rule(
-    id="AIS508", resource_only=True, title="SageMaker notebook allows IMDSv1", severity="medium",
-    applies_to=NOTEBOOK, source="terraform",
+    id="AIS508",
+    resource_only=True,
+    title="SageMaker notebook allows IMDSv1",
+    severity="medium",
+    applies_to=NOTEBOOK,
+    source="terraform",
     equivalents={"checkov": ["CKV_AWS_371"], "trivy": [], "tfsec": []},
     references=["https://docs.aws.amazon.com/sagemaker/latest/dg/nbi-imds.html"],
     fixable=True,
@@ -284,6 +336,11 @@ def notebook_imds(resource, ctx):
     ## Fix
     `minimum_instance_metadata_service_version = "2"` (quick fix when the block exists).
     """
-    yield from require(resource, "instance_metadata_service_configuration.minimum_instance_metadata_service_version",
-                       equals("2"), "2", "IMDSv1 is allowed (no instance_metadata_service_configuration)",
-                       "minimum_instance_metadata_service_version = {value}: IMDSv1 is allowed")
+    yield from require(
+        resource,
+        "instance_metadata_service_configuration.minimum_instance_metadata_service_version",
+        equals("2"),
+        "2",
+        "IMDSv1 is allowed (no instance_metadata_service_configuration)",
+        "minimum_instance_metadata_service_version = {value}: IMDSv1 is allowed",
+    )

@@ -12,10 +12,17 @@ _GPU_SIZES = ("Standard_NC", "Standard_ND", "Standard_NV", "Standard_NG")
 
 
 @rule(
-    id="AIS620", resource_only=True, title="AKS API server reachable from any network", severity="high",
-    applies_to=CLUSTER, source=TF,
-    equivalents={"checkov": ["CKV_AZURE_6", "CKV_AZURE_115"], "trivy": ["AVD-AZU-0041"],
-                 "tfsec": ["azure-container-limit-authorized-ips"]},
+    id="AIS620",
+    resource_only=True,
+    title="AKS API server reachable from any network",
+    severity="high",
+    applies_to=CLUSTER,
+    source=TF,
+    equivalents={
+        "checkov": ["CKV_AZURE_6", "CKV_AZURE_115"],
+        "trivy": ["AVD-AZU-0041"],
+        "tfsec": ["azure-container-limit-authorized-ips"],
+    },
     references=["https://learn.microsoft.com/azure/aks/api-server-authorized-ip-ranges"],
 )
 def aks_api_server(resource, ctx):
@@ -45,8 +52,9 @@ def aks_api_server(resource, ctx):
     if not ranges:
         if profile is not None and profile.get("authorized_ip_ranges") is not None:
             return  # not known statically
-        yield Hit(resource.head, "the API server accepts connections from any network (not private, no authorized "
-                                 "IP ranges)")
+        yield Hit(
+            resource.head, "the API server accepts connections from any network (not private, no authorized IP ranges)"
+        )
         return
     for cidr in ranges:
         if cidr.value in ("0.0.0.0/0", "::/0"):
@@ -54,10 +62,17 @@ def aks_api_server(resource, ctx):
 
 
 @rule(
-    id="AIS621", resource_only=True, title="AKS local accounts or Kubernetes RBAC off", severity="high",
-    applies_to=CLUSTER, source=TF,
-    equivalents={"checkov": ["CKV_AZURE_141", "CKV_AZURE_5"], "trivy": ["AVD-AZU-0042"],
-                 "tfsec": ["azure-container-use-rbac-permissions"]},
+    id="AIS621",
+    resource_only=True,
+    title="AKS local accounts or Kubernetes RBAC off",
+    severity="high",
+    applies_to=CLUSTER,
+    source=TF,
+    equivalents={
+        "checkov": ["CKV_AZURE_141", "CKV_AZURE_5"],
+        "trivy": ["AVD-AZU-0042"],
+        "tfsec": ["azure-container-use-rbac-permissions"],
+    },
     references=["https://learn.microsoft.com/azure/aks/manage-local-accounts-managed-azure-ad"],
 )
 def aks_local_accounts(resource, ctx):
@@ -86,13 +101,23 @@ def aks_local_accounts(resource, ctx):
         yield Hit(rbac, "Kubernetes RBAC is disabled")
     local = resource.body.entry("local_account_disabled")
     if local is None or (local.value.known and as_bool(local.value) is not True):
-        yield Hit(local or resource.head, "local cluster-admin accounts are enabled (local_account_disabled is not true)")
+        yield Hit(
+            local or resource.head, "local cluster-admin accounts are enabled (local_account_disabled is not true)"
+        )
 
 
 @rule(
-    id="AIS622", resource_only=True, title="AKS cluster enforces no NetworkPolicy", severity="medium",
-    applies_to=CLUSTER, source=TF,
-    equivalents={"checkov": ["CKV_AZURE_7"], "trivy": ["AVD-AZU-0043"], "tfsec": ["azure-container-configured-network-policy"]},
+    id="AIS622",
+    resource_only=True,
+    title="AKS cluster enforces no NetworkPolicy",
+    severity="medium",
+    applies_to=CLUSTER,
+    source=TF,
+    equivalents={
+        "checkov": ["CKV_AZURE_7"],
+        "trivy": ["AVD-AZU-0043"],
+        "tfsec": ["azure-container-configured-network-policy"],
+    },
     references=["https://learn.microsoft.com/azure/aks/use-network-policies"],
 )
 def aks_network_policy(resource, ctx):
@@ -116,13 +141,19 @@ def aks_network_policy(resource, ctx):
     profile = resource.body.block("network_profile")
     policy = profile.entry("network_policy") if profile is not None else None
     if policy is None:
-        yield Hit(profile if profile is not None else resource.head, "NetworkPolicies are not enforced "
-                                                                     "(no network_profile.network_policy)")
+        yield Hit(
+            profile if profile is not None else resource.head,
+            "NetworkPolicies are not enforced (no network_profile.network_policy)",
+        )
 
 
 @rule(
-    id="AIS623", resource_only=True, title="GPU node pool without host encryption", severity="medium",
-    applies_to={"azurerm_kubernetes_cluster_node_pool", "azurerm_kubernetes_cluster"}, source=TF,
+    id="AIS623",
+    resource_only=True,
+    title="GPU node pool without host encryption",
+    severity="medium",
+    applies_to={"azurerm_kubernetes_cluster_node_pool", "azurerm_kubernetes_cluster"},
+    source=TF,
     equivalents={"checkov": ["CKV_AZURE_227"], "trivy": [], "tfsec": []},
     references=["https://learn.microsoft.com/azure/aks/enable-host-encryption"],
 )
@@ -146,12 +177,15 @@ def gpu_host_encryption(resource, ctx):
     ## Fix
     `host_encryption_enabled = true` (the subscription feature `EncryptionAtHost` must be registered).
     """
-    pools = resource.body.blocks("default_node_pool") if resource.kind == "azurerm_kubernetes_cluster" \
-        else [resource.body]
+    pools = (
+        resource.body.blocks("default_node_pool") if resource.kind == "azurerm_kubernetes_cluster" else [resource.body]
+    )
     for pool in pools:
         if not (as_str(pool.get("vm_size")) or "").startswith(_GPU_SIZES):
             continue
         entry = pool.entry("host_encryption_enabled") or pool.entry("enable_host_encryption")
         if entry is None or (entry.value.known and as_bool(entry.value) is not True):
-            yield Hit(entry or (pool.head if pool is not resource.body and pool.head else resource.head),
-                      "GPU node pool disks and caches are not encrypted at the host")
+            yield Hit(
+                entry or (pool.head if pool is not resource.body and pool.head else resource.head),
+                "GPU node pool disks and caches are not encrypted at the host",
+            )

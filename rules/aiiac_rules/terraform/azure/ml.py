@@ -15,8 +15,12 @@ COGNITIVE = {"azurerm_cognitive_account", "azurerm_ai_services"}
 
 
 @rule(
-    id="AIS520", resource_only=True, title="Azure ML workspace reachable from public networks", severity="high",
-    applies_to={"azurerm_machine_learning_workspace"}, source=TF,
+    id="AIS520",
+    resource_only=True,
+    title="Azure ML workspace reachable from public networks",
+    severity="high",
+    applies_to={"azurerm_machine_learning_workspace"},
+    source=TF,
     equivalents={"checkov": ["CKV_AZURE_144"], "trivy": [], "tfsec": []},
     references=["https://learn.microsoft.com/azure/machine-learning/how-to-configure-private-link"],
     fixable=True,
@@ -41,15 +45,24 @@ def aml_public_network(resource, ctx):
     ## Fix
     `public_network_access_enabled = false` (quick fix) and a private endpoint.
     """
-    yield from require(resource, "public_network_access_enabled", lambda v: v is False, False,
-                       "workspace accepts public network traffic (public_network_access_enabled defaults to true)",
-                       "public_network_access_enabled = {value}")
+    yield from require(
+        resource,
+        "public_network_access_enabled",
+        lambda v: v is False,
+        False,
+        "workspace accepts public network traffic (public_network_access_enabled defaults to true)",
+        "public_network_access_enabled = {value}",
+    )
 
 
 @rule(
-    id="AIS521", resource_only=True, title="Azure ML compute has a public IP or local SSH login", severity="high",
+    id="AIS521",
+    resource_only=True,
+    title="Azure ML compute has a public IP or local SSH login",
+    severity="high",
     applies_to={"azurerm_machine_learning_compute_cluster", "azurerm_machine_learning_compute_instance"},
-    source=TF, equivalents={"checkov": ["CKV_AZURE_142"], "trivy": [], "tfsec": []},
+    source=TF,
+    equivalents={"checkov": ["CKV_AZURE_142"], "trivy": [], "tfsec": []},
     references=["https://learn.microsoft.com/azure/machine-learning/how-to-secure-training-vnet"],
     fixable=True,
 )
@@ -72,17 +85,31 @@ def aml_compute(resource, ctx):
     ## Fix
     `node_public_ip_enabled = false` with a subnet, and `local_auth_enabled = false` (quick fix).
     """
-    yield from require(resource, "node_public_ip_enabled", lambda v: v is False, False,
-                       "compute nodes get public IP addresses (node_public_ip_enabled defaults to true)",
-                       "node_public_ip_enabled = {value}")
-    yield from require(resource, "local_auth_enabled", lambda v: v is False, False,
-                       "local (SSH) authentication is enabled (local_auth_enabled defaults to true)",
-                       "local_auth_enabled = {value}")
+    yield from require(
+        resource,
+        "node_public_ip_enabled",
+        lambda v: v is False,
+        False,
+        "compute nodes get public IP addresses (node_public_ip_enabled defaults to true)",
+        "node_public_ip_enabled = {value}",
+    )
+    yield from require(
+        resource,
+        "local_auth_enabled",
+        lambda v: v is False,
+        False,
+        "local (SSH) authentication is enabled (local_auth_enabled defaults to true)",
+        "local_auth_enabled = {value}",
+    )
 
 
 @rule(
-    id="AIS522", resource_only=True, title="Azure OpenAI / AI services reachable from public networks",
-    severity="high", applies_to=COGNITIVE, source=TF,
+    id="AIS522",
+    resource_only=True,
+    title="Azure OpenAI / AI services reachable from public networks",
+    severity="high",
+    applies_to=COGNITIVE,
+    source=TF,
     equivalents={"checkov": ["CKV_AZURE_134"], "trivy": [], "tfsec": []},
     references=["https://learn.microsoft.com/azure/ai-services/cognitive-services-virtual-networks"],
     fixable=True,
@@ -111,14 +138,23 @@ def cognitive_public_network(resource, ctx):
     acls = resource.body.block("network_acls")
     if acls is not None and as_str(acls.get("default_action")) == "Deny":
         return
-    yield from require(resource, "public_network_access_enabled", lambda v: v is False, False,
-                       "account accepts traffic from any network (public network access is on and no network_acls "
-                       "deny by default)", "public_network_access_enabled = {value}")
+    yield from require(
+        resource,
+        "public_network_access_enabled",
+        lambda v: v is False,
+        False,
+        "account accepts traffic from any network (public network access is on and no network_acls deny by default)",
+        "public_network_access_enabled = {value}",
+    )
 
 
 @rule(
-    id="AIS523", resource_only=True, title="Azure OpenAI / AI services accept API keys", severity="medium",
-    applies_to=COGNITIVE, source=TF,
+    id="AIS523",
+    resource_only=True,
+    title="Azure OpenAI / AI services accept API keys",
+    severity="medium",
+    applies_to=COGNITIVE,
+    source=TF,
     equivalents={"checkov": ["CKV_AZURE_236"], "trivy": [], "tfsec": []},
     references=["https://learn.microsoft.com/azure/ai-services/disable-local-auth"],
     fixable=True,
@@ -142,14 +178,23 @@ def cognitive_local_auth(resource, ctx):
     ## Fix
     `local_auth_enabled = false` (quick fix) and role assignments (`Cognitive Services OpenAI User`).
     """
-    yield from require(resource, "local_auth_enabled", lambda v: v is False, False,
-                       "API keys are accepted (local_auth_enabled defaults to true)",
-                       "local_auth_enabled = {value}")
+    yield from require(
+        resource,
+        "local_auth_enabled",
+        lambda v: v is False,
+        False,
+        "API keys are accepted (local_auth_enabled defaults to true)",
+        "local_auth_enabled = {value}",
+    )
 
 
 @rule(
-    id="AIS524", resource_only=True, title="Azure OpenAI / AI services outbound access unrestricted",
-    severity="medium", applies_to=COGNITIVE, source=TF,
+    id="AIS524",
+    resource_only=True,
+    title="Azure OpenAI / AI services outbound access unrestricted",
+    severity="medium",
+    applies_to=COGNITIVE,
+    source=TF,
     equivalents={"checkov": ["CKV_AZURE_247"], "trivy": [], "tfsec": []},
     references=["https://learn.microsoft.com/azure/ai-services/cognitive-services-data-loss-prevention"],
     fixable=True,
@@ -172,16 +217,28 @@ def cognitive_outbound(resource, ctx):
     ## Fix
     `outbound_network_access_restricted = true` (quick fix) and `fqdns` listing the hosts it may reach.
     """
-    yield from require(resource, "outbound_network_access_restricted", is_true, True,
-                       "the service may send data to any host (outbound_network_access_restricted is not set)",
-                       "outbound_network_access_restricted = {value}")
+    yield from require(
+        resource,
+        "outbound_network_access_restricted",
+        is_true,
+        True,
+        "the service may send data to any host (outbound_network_access_restricted is not set)",
+        "outbound_network_access_restricted = {value}",
+    )
 
 
 @rule(
-    id="AIS418", resource_only=True, title="Storage account open to public networks or anonymous reads",
-    severity="high", applies_to={"azurerm_storage_account"}, source=TF,
-    equivalents={"checkov": ["CKV_AZURE_59", "CKV_AZURE_190", "CKV_AZURE_35"], "trivy": ["AVD-AZU-0007"],
-                 "tfsec": ["azure-storage-default-action-deny"]},
+    id="AIS418",
+    resource_only=True,
+    title="Storage account open to public networks or anonymous reads",
+    severity="high",
+    applies_to={"azurerm_storage_account"},
+    source=TF,
+    equivalents={
+        "checkov": ["CKV_AZURE_59", "CKV_AZURE_190", "CKV_AZURE_35"],
+        "trivy": ["AVD-AZU-0007"],
+        "tfsec": ["azure-storage-default-action-deny"],
+    },
     references=["https://learn.microsoft.com/azure/storage/common/storage-network-security"],
 )
 def storage_account_public(resource, ctx):
@@ -209,7 +266,9 @@ def storage_account_public(resource, ctx):
     """
     nested = resource.body.entry("allow_nested_items_to_be_public")
     if nested is None or (nested.value.known and as_bool(nested.value) is not False):
-        yield Hit(nested or resource.head, "containers may be made public (allow_nested_items_to_be_public is not false)")
+        yield Hit(
+            nested or resource.head, "containers may be made public (allow_nested_items_to_be_public is not false)"
+        )
     if as_bool(resource.body.get("public_network_access_enabled")) is False:
         return
     rules = resource.body.block("network_rules")
@@ -219,10 +278,17 @@ def storage_account_public(resource, ctx):
 
 
 @rule(
-    id="AIS216", resource_only=True, title="NSG rule opens SSH or a model port to the internet", severity="high",
-    applies_to={"azurerm_network_security_rule", "azurerm_network_security_group"}, source=TF,
-    equivalents={"checkov": ["CKV_AZURE_10", "CKV_AZURE_160"], "trivy": ["AVD-AZU-0047"],
-                 "tfsec": ["azure-network-no-public-ingress"]},
+    id="AIS216",
+    resource_only=True,
+    title="NSG rule opens SSH or a model port to the internet",
+    severity="high",
+    applies_to={"azurerm_network_security_rule", "azurerm_network_security_group"},
+    source=TF,
+    equivalents={
+        "checkov": ["CKV_AZURE_10", "CKV_AZURE_160"],
+        "trivy": ["AVD-AZU-0047"],
+        "tfsec": ["azure-network-no-public-ingress"],
+    },
     references=["https://learn.microsoft.com/azure/virtual-network/network-security-groups-overview"],
 )
 def open_nsg(resource, ctx):
@@ -250,14 +316,19 @@ def open_nsg(resource, ctx):
     Allow only the application gateway's or your networks' prefixes, and authenticate in front of
     the model server.
     """
-    blocks = resource.body.blocks("security_rule") if resource.kind == "azurerm_network_security_group" \
-        else [resource.body]
+    blocks = (
+        resource.body.blocks("security_rule") if resource.kind == "azurerm_network_security_group" else [resource.body]
+    )
     for block in blocks:
-        if (as_str(block.get("direction")) or "").lower() != "inbound" or \
-                (as_str(block.get("access")) or "").lower() != "allow":
+        if (as_str(block.get("direction")) or "").lower() != "inbound" or (
+            as_str(block.get("access")) or ""
+        ).lower() != "allow":
             continue
-        sources = [s for s in strings(block.get("source_address_prefix")) + strings(block.get("source_address_prefixes"))
-                   if s.value in ("*", "Internet", "Any", "0.0.0.0/0", "::/0")]
+        sources = [
+            s
+            for s in strings(block.get("source_address_prefix")) + strings(block.get("source_address_prefixes"))
+            if s.value in ("*", "Internet", "Any", "0.0.0.0/0", "::/0")
+        ]
         if not sources:
             continue
         ports = _nsg_ports(block, ctx.settings.model_ports)
@@ -269,13 +340,19 @@ def _nsg_ports(block, extra: frozenset[int]) -> list[str]:
     protocol = (as_str(block.get("protocol")) or "*").lower()
     if protocol not in ("tcp", "*"):
         return []
-    return exposed_in_ranges([s.value for s in strings(block.get("destination_port_range"))
-                              + strings(block.get("destination_port_ranges"))], extra)
+    return exposed_in_ranges(
+        [s.value for s in strings(block.get("destination_port_range")) + strings(block.get("destination_port_ranges"))],
+        extra,
+    )
 
 
 @rule(
-    id="AIS525", resource_only=True, title="Azure OpenAI / AI services not encrypted with a customer key",
-    severity="medium", applies_to=COGNITIVE, source=TF,
+    id="AIS525",
+    resource_only=True,
+    title="Azure OpenAI / AI services not encrypted with a customer key",
+    severity="medium",
+    applies_to=COGNITIVE,
+    source=TF,
     equivalents={"checkov": ["CKV2_AZURE_22"], "trivy": [], "tfsec": []},
     references=["https://learn.microsoft.com/azure/ai-services/openai/encrypt-data-at-rest"],
 )

@@ -21,7 +21,11 @@ _MEMBER_KEYS = {
 
 
 @rule(
-    id="AIS403", resource_only=True, title="GCS bucket is public", severity="critical", applies_to=set(_MEMBER_KEYS),
+    id="AIS403",
+    resource_only=True,
+    title="GCS bucket is public",
+    severity="critical",
+    applies_to=set(_MEMBER_KEYS),
     source="terraform",
     equivalents={"checkov": ["CKV_GCP_28"], "trivy": ["AVD-GCP-0001"], "tfsec": ["google-storage-no-public-access"]},
     references=["https://cloud.google.com/storage/docs/access-control/making-data-public"],
@@ -56,8 +60,12 @@ def public_gcs_bucket(resource, ctx):
 
 
 @rule(
-    id="AIS404", resource_only=True, title="GCS bucket without uniform bucket-level access", severity="medium",
-    applies_to={"google_storage_bucket"}, source="terraform",
+    id="AIS404",
+    resource_only=True,
+    title="GCS bucket without uniform bucket-level access",
+    severity="medium",
+    applies_to={"google_storage_bucket"},
+    source="terraform",
     equivalents={"checkov": ["CKV_GCP_29"], "trivy": ["AVD-GCP-0002"], "tfsec": ["google-storage-enable-ubla"]},
     references=["https://cloud.google.com/storage/docs/uniform-bucket-level-access"],
     fixable=True,
@@ -85,17 +93,29 @@ def uniform_bucket_level_access(resource, ctx):
     """
     entry = resource.body.entry("uniform_bucket_level_access")
     if entry is None:
-        yield Hit(resource.head, "bucket uses fine-grained object ACLs (uniform bucket-level access is off)",
-                  Fix("Set uniform_bucket_level_access = true",
-                      (SetPath(resource.body, ("uniform_bucket_level_access",), True),)))
+        yield Hit(
+            resource.head,
+            "bucket uses fine-grained object ACLs (uniform bucket-level access is off)",
+            Fix(
+                "Set uniform_bucket_level_access = true",
+                (SetPath(resource.body, ("uniform_bucket_level_access",), True),),
+            ),
+        )
     elif as_bool(entry.value) is False:
-        yield Hit(entry, "uniform bucket-level access is disabled",
-                  Fix("Set uniform_bucket_level_access = true", (ReplaceValue(entry.value, True),)))
+        yield Hit(
+            entry,
+            "uniform bucket-level access is disabled",
+            Fix("Set uniform_bucket_level_access = true", (ReplaceValue(entry.value, True),)),
+        )
 
 
 @rule(
-    id="AIS414", resource_only=True, title="GCS bucket does not enforce public access prevention", severity="medium",
-    applies_to={"google_storage_bucket"}, source="terraform",
+    id="AIS414",
+    resource_only=True,
+    title="GCS bucket does not enforce public access prevention",
+    severity="medium",
+    applies_to={"google_storage_bucket"},
+    source="terraform",
     equivalents={"checkov": ["CKV_GCP_114"], "trivy": [], "tfsec": []},
     references=["https://cloud.google.com/storage/docs/public-access-prevention"],
     fixable=True,
@@ -121,9 +141,14 @@ def public_access_prevention(resource, ctx):
     ## Fix
     `public_access_prevention = "enforced"` (quick fix).
     """
-    yield from require(resource, "public_access_prevention", equals("enforced"), "enforced",
-                       "public access prevention is not enforced (public_access_prevention is not set)",
-                       "public_access_prevention = {value}")
+    yield from require(
+        resource,
+        "public_access_prevention",
+        equals("enforced"),
+        "enforced",
+        "public access prevention is not enforced (public_access_prevention is not set)",
+        "public_access_prevention = {value}",
+    )
 
 
 def _gcs_model_bucket(resource, ctx) -> bool:
@@ -132,8 +157,11 @@ def _gcs_model_bucket(resource, ctx) -> bool:
 
 
 @rule(
-    id="AIS415", title="GCS model bucket keeps no object versions", severity="medium",
-    applies_to={"google_storage_bucket"}, source="terraform",
+    id="AIS415",
+    title="GCS model bucket keeps no object versions",
+    severity="medium",
+    applies_to={"google_storage_bucket"},
+    source="terraform",
     equivalents={"checkov": ["CKV_GCP_78"], "trivy": ["AVD-GCP-0078"], "tfsec": []},
     references=["https://cloud.google.com/storage/docs/object-versioning"],
 )
@@ -160,13 +188,22 @@ def gcs_model_versioning(resource, ctx):
         return
     entry, _, _ = entry_at(resource.body, "versioning.enabled")
     if entry is None or (entry.value.known and as_bool(entry.value) is not True):
-        yield Hit(entry or resource.head, f"model bucket `{as_str(resource.body.get('name'))}` keeps no object versions")
+        yield Hit(
+            entry or resource.head, f"model bucket `{as_str(resource.body.get('name'))}` keeps no object versions"
+        )
 
 
 @rule(
-    id="AIS416", title="GCS model bucket not encrypted with a customer-managed key", severity="medium",
-    applies_to={"google_storage_bucket"}, source="terraform",
-    equivalents={"checkov": ["CKV_GCP_62"], "trivy": ["AVD-GCP-0066"], "tfsec": ["google-storage-bucket-encryption-customer-key"]},
+    id="AIS416",
+    title="GCS model bucket not encrypted with a customer-managed key",
+    severity="medium",
+    applies_to={"google_storage_bucket"},
+    source="terraform",
+    equivalents={
+        "checkov": ["CKV_GCP_62"],
+        "trivy": ["AVD-GCP-0066"],
+        "tfsec": ["google-storage-bucket-encryption-customer-key"],
+    },
     references=["https://cloud.google.com/storage/docs/encryption/customer-managed-keys"],
 )
 def gcs_model_cmek(resource, ctx):
@@ -189,4 +226,6 @@ def gcs_model_cmek(resource, ctx):
     `encryption { default_kms_key_name = google_kms_crypto_key.models.id }`.
     """
     if _gcs_model_bucket(resource, ctx) and resource.body.block("encryption") is None:
-        yield Hit(resource.head, f"model bucket `{as_str(resource.body.get('name'))}` uses Google-managed encryption keys")
+        yield Hit(
+            resource.head, f"model bucket `{as_str(resource.body.get('name'))}` uses Google-managed encryption keys"
+        )

@@ -27,9 +27,17 @@ def _has_gpus(resource, node_config: Mapping) -> bool:
 
 
 @rule(
-    id="AIS610", resource_only=True, title="GKE nodes or control plane have public addresses", severity="high",
-    applies_to=CLUSTER, source=TF,
-    equivalents={"checkov": ["CKV_GCP_25", "CKV_GCP_18"], "trivy": ["AVD-GCP-0059"], "tfsec": ["google-gke-enable-private-cluster"]},
+    id="AIS610",
+    resource_only=True,
+    title="GKE nodes or control plane have public addresses",
+    severity="high",
+    applies_to=CLUSTER,
+    source=TF,
+    equivalents={
+        "checkov": ["CKV_GCP_25", "CKV_GCP_18"],
+        "trivy": ["AVD-GCP-0059"],
+        "tfsec": ["google-gke-enable-private-cluster"],
+    },
     references=["https://cloud.google.com/kubernetes-engine/docs/how-to/private-clusters"],
     fixable=True,
 )
@@ -53,14 +61,23 @@ def private_cluster(resource, ctx):
     `private_cluster_config { enable_private_nodes = true  enable_private_endpoint = true
     master_ipv4_cidr_block = "172.16.0.0/28" }`, with Cloud NAT for egress you allow.
     """
-    yield from require(resource, "private_cluster_config.enable_private_nodes", is_true, True,
-                       "nodes get public IP addresses (no private_cluster_config)",
-                       "enable_private_nodes = {value}: nodes get public IP addresses")
+    yield from require(
+        resource,
+        "private_cluster_config.enable_private_nodes",
+        is_true,
+        True,
+        "nodes get public IP addresses (no private_cluster_config)",
+        "enable_private_nodes = {value}: nodes get public IP addresses",
+    )
 
 
 @rule(
-    id="AIS611", resource_only=True, title="GKE control plane reachable from any network", severity="high",
-    applies_to=CLUSTER, source=TF,
+    id="AIS611",
+    resource_only=True,
+    title="GKE control plane reachable from any network",
+    severity="high",
+    applies_to=CLUSTER,
+    source=TF,
     equivalents={"checkov": ["CKV_GCP_20"], "trivy": ["AVD-GCP-0061"], "tfsec": ["google-gke-enable-master-networks"]},
     references=["https://cloud.google.com/kubernetes-engine/docs/how-to/authorized-networks"],
 )
@@ -88,8 +105,10 @@ def master_authorized_networks(resource, ctx):
     config = resource.body.block("master_authorized_networks_config")
     if config is None:
         if private is None or as_bool(private.value) is not True:
-            yield Hit(resource.head, "the control plane accepts connections from any network "
-                                     "(no master_authorized_networks_config)")
+            yield Hit(
+                resource.head,
+                "the control plane accepts connections from any network (no master_authorized_networks_config)",
+            )
         return
     for block in config.blocks("cidr_blocks"):
         for cidr in strings(block.get("cidr_block")):
@@ -98,8 +117,12 @@ def master_authorized_networks(resource, ctx):
 
 
 @rule(
-    id="AIS612", resource_only=True, title="GKE cluster without Workload Identity", severity="high",
-    applies_to=CLUSTER, source=TF,
+    id="AIS612",
+    resource_only=True,
+    title="GKE cluster without Workload Identity",
+    severity="high",
+    applies_to=CLUSTER,
+    source=TF,
     equivalents={"checkov": ["CKV_GCP_66"], "trivy": [], "tfsec": []},
     references=["https://cloud.google.com/kubernetes-engine/docs/how-to/workload-identity"],
 )
@@ -131,8 +154,12 @@ def cluster_workload_identity(resource, ctx):
 
 
 @rule(
-    id="AIS613", resource_only=True, title="GPU node pool exposes the node metadata server", severity="high",
-    applies_to=POOLS, source=TF,
+    id="AIS613",
+    resource_only=True,
+    title="GPU node pool exposes the node metadata server",
+    severity="high",
+    applies_to=POOLS,
+    source=TF,
     equivalents={"checkov": ["CKV_GCP_69"], "trivy": ["AVD-GCP-0048"], "tfsec": ["google-gke-node-metadata-security"]},
     references=["https://cloud.google.com/kubernetes-engine/docs/how-to/workload-identity#enable_on_node_pool"],
     fixable=True,
@@ -164,15 +191,23 @@ def node_metadata(resource, ctx):
         if entry is None:
             yield Hit(node_config, "GPU nodes expose the node metadata server (no workload_metadata_config)")
         elif entry.value.known and as_str(entry.value) != "GKE_METADATA":
-            yield Hit(entry, f"mode = \"{as_str(entry.value)}\": pods reach the node's credentials",
-                      Fix('Set mode = "GKE_METADATA"', (ReplaceValue(entry.value, "GKE_METADATA"),)))
+            yield Hit(
+                entry,
+                f'mode = "{as_str(entry.value)}": pods reach the node\'s credentials',
+                Fix('Set mode = "GKE_METADATA"', (ReplaceValue(entry.value, "GKE_METADATA"),)),
+            )
 
 
 @rule(
-    id="AIS614", resource_only=True, title="GKE legacy ABAC enabled", severity="high",
-    applies_to=CLUSTER, source=TF,
+    id="AIS614",
+    resource_only=True,
+    title="GKE legacy ABAC enabled",
+    severity="high",
+    applies_to=CLUSTER,
+    source=TF,
     equivalents={"checkov": ["CKV_GCP_7"], "trivy": ["AVD-GCP-0064"], "tfsec": ["google-gke-no-legacy-authentication"]},
-    references=_REF, fixable=True,
+    references=_REF,
+    fixable=True,
 )
 def legacy_abac(resource, ctx):
     """## What it does
@@ -190,13 +225,24 @@ def legacy_abac(resource, ctx):
     ## Fix
     `enable_legacy_abac = false` (quick fix) and RBAC roles per team.
     """
-    yield from require(resource, "enable_legacy_abac", lambda v: v is False, False, "",
-                       "enable_legacy_abac = {value}: permissions bypass RBAC", absent_is_ok=True)
+    yield from require(
+        resource,
+        "enable_legacy_abac",
+        lambda v: v is False,
+        False,
+        "",
+        "enable_legacy_abac = {value}: permissions bypass RBAC",
+        absent_is_ok=True,
+    )
 
 
 @rule(
-    id="AIS615", resource_only=True, title="GKE cluster enforces no NetworkPolicy", severity="medium",
-    applies_to=CLUSTER, source=TF,
+    id="AIS615",
+    resource_only=True,
+    title="GKE cluster enforces no NetworkPolicy",
+    severity="medium",
+    applies_to=CLUSTER,
+    source=TF,
     equivalents={"checkov": ["CKV_GCP_12"], "trivy": ["AVD-GCP-0056"], "tfsec": ["google-gke-enable-network-policy"]},
     references=["https://cloud.google.com/kubernetes-engine/docs/how-to/network-policy"],
 )
@@ -229,8 +275,12 @@ def network_policy(resource, ctx):
 
 
 @rule(
-    id="AIS616", resource_only=True, title="GKE nodes run as the default compute service account",
-    severity="medium", applies_to=POOLS, source=TF,
+    id="AIS616",
+    resource_only=True,
+    title="GKE nodes run as the default compute service account",
+    severity="medium",
+    applies_to=POOLS,
+    source=TF,
     equivalents={"checkov": ["CKV_GCP_30"], "trivy": ["AVD-GCP-0050"], "tfsec": ["google-gke-use-service-account"]},
     references=["https://cloud.google.com/kubernetes-engine/docs/how-to/hardening-your-cluster#use_least_privilege_sa"],
 )
@@ -264,8 +314,12 @@ def node_service_account(resource, ctx):
 
 
 @rule(
-    id="AIS617", resource_only=True, title="GPU node pool without a GPU taint", severity="low",
-    applies_to={"google_container_node_pool"}, source=TF,
+    id="AIS617",
+    resource_only=True,
+    title="GPU node pool without a GPU taint",
+    severity="low",
+    applies_to={"google_container_node_pool"},
+    source=TF,
     equivalents={"checkov": [], "trivy": [], "tfsec": []},
     references=["https://cloud.google.com/kubernetes-engine/docs/how-to/gpus#create"],
 )
@@ -297,11 +351,13 @@ def gpu_pool_taint(resource, ctx):
             yield Hit(node_config, "GPU node pool has no NoSchedule taint: any pod may be scheduled on it")
 
 
-
-
 @rule(
-    id="AIS618", resource_only=True, title="GKE shielded nodes disabled", severity="medium",
-    applies_to=CLUSTER, source=TF,
+    id="AIS618",
+    resource_only=True,
+    title="GKE shielded nodes disabled",
+    severity="medium",
+    applies_to=CLUSTER,
+    source=TF,
     equivalents={"checkov": ["CKV_GCP_71"], "trivy": ["AVD-GCP-0055"], "tfsec": ["google-gke-enable-shielded-nodes"]},
     references=["https://cloud.google.com/kubernetes-engine/docs/how-to/shielded-gke-nodes"],
     fixable=True,
@@ -323,6 +379,12 @@ def shielded_nodes(resource, ctx):
     ## Fix
     Remove the setting or set it to `true` (quick fix).
     """
-    yield from require(resource, "enable_shielded_nodes", is_true, True, "",
-                       "enable_shielded_nodes = {value}: node identity and boot integrity are not verified",
-                       absent_is_ok=True)
+    yield from require(
+        resource,
+        "enable_shielded_nodes",
+        is_true,
+        True,
+        "",
+        "enable_shielded_nodes = {value}: node identity and boot integrity are not verified",
+        absent_is_ok=True,
+    )

@@ -23,10 +23,17 @@ def _ports(allow: Mapping, extra: frozenset[int]) -> list[str]:
 
 
 @rule(
-    id="AIS215", resource_only=True, title="Firewall rule opens SSH or a model port to the internet", severity="high",
-    applies_to={"google_compute_firewall"}, source=TF,
-    equivalents={"checkov": ["CKV_GCP_2", "CKV_GCP_106"], "trivy": ["AVD-GCP-0027"],
-                 "tfsec": ["google-compute-no-public-ingress"]},
+    id="AIS215",
+    resource_only=True,
+    title="Firewall rule opens SSH or a model port to the internet",
+    severity="high",
+    applies_to={"google_compute_firewall"},
+    source=TF,
+    equivalents={
+        "checkov": ["CKV_GCP_2", "CKV_GCP_106"],
+        "trivy": ["AVD-GCP-0027"],
+        "tfsec": ["google-compute-no-public-ingress"],
+    },
     references=["https://cloud.google.com/firewall/docs/firewalls"],
 )
 def open_firewall(resource, ctx):
@@ -60,13 +67,20 @@ def open_firewall(resource, ctx):
         return
     ports = [port for allow in resource.body.blocks("allow") for port in _ports(allow, ctx.settings.model_ports)]
     if ports:
-        yield Hit(world[0], f"ingress from {world[0].value} to {', '.join(ports[:4])}"
-                            + (f" and {len(ports) - 4} more" if len(ports) > 4 else ""))
+        yield Hit(
+            world[0],
+            f"ingress from {world[0].value} to {', '.join(ports[:4])}"
+            + (f" and {len(ports) - 4} more" if len(ports) > 4 else ""),
+        )
 
 
 @rule(
-    id="AIS306", resource_only=True, title="Primitive role granted to a default service account", severity="high",
-    applies_to={"google_project_iam_member", "google_project_iam_binding"}, source=TF,
+    id="AIS306",
+    resource_only=True,
+    title="Primitive role granted to a default service account",
+    severity="high",
+    applies_to={"google_project_iam_member", "google_project_iam_binding"},
+    source=TF,
     equivalents={"checkov": ["CKV_GCP_41", "CKV_GCP_46"], "trivy": ["AVD-GCP-0006"], "tfsec": []},
     references=["https://cloud.google.com/iam/docs/service-account-types#default"],
 )
@@ -101,8 +115,12 @@ def primitive_role_default_account(resource, ctx):
 
 
 @rule(
-    id="AIS510", resource_only=True, title="Vertex AI endpoint reachable from the public internet", severity="medium",
-    applies_to={"google_vertex_ai_endpoint"}, source=TF,
+    id="AIS510",
+    resource_only=True,
+    title="Vertex AI endpoint reachable from the public internet",
+    severity="medium",
+    applies_to={"google_vertex_ai_endpoint"},
+    source=TF,
     equivalents={"checkov": ["CKV_GCP_124"], "trivy": [], "tfsec": []},
     references=["https://cloud.google.com/vertex-ai/docs/predictions/using-private-endpoints"],
 )
@@ -136,13 +154,23 @@ def vertex_endpoint_private(resource, ctx):
     yield Hit(resource.head, "endpoint is served on the public internet (no network or Private Service Connect)")
 
 
-VERTEX_CMEK = {"google_vertex_ai_endpoint", "google_vertex_ai_dataset", "google_vertex_ai_featurestore",
-               "google_vertex_ai_tensorboard", "google_vertex_ai_metadata_store", "google_vertex_ai_index"}
+VERTEX_CMEK = {
+    "google_vertex_ai_endpoint",
+    "google_vertex_ai_dataset",
+    "google_vertex_ai_featurestore",
+    "google_vertex_ai_tensorboard",
+    "google_vertex_ai_metadata_store",
+    "google_vertex_ai_index",
+}
 
 
 @rule(
-    id="AIS511", resource_only=True, title="Vertex AI resource not encrypted with a customer-managed key",
-    severity="medium", applies_to=VERTEX_CMEK, source=TF,
+    id="AIS511",
+    resource_only=True,
+    title="Vertex AI resource not encrypted with a customer-managed key",
+    severity="medium",
+    applies_to=VERTEX_CMEK,
+    source=TF,
     equivalents={"checkov": ["CKV_GCP_92", "CKV_GCP_96"], "trivy": [], "tfsec": []},
     references=["https://cloud.google.com/vertex-ai/docs/general/cmek"],
 )
@@ -171,8 +199,12 @@ def vertex_cmek(resource, ctx):
 
 
 @rule(
-    id="AIS512", resource_only=True, title="Vertex Workbench instance has a public IP", severity="high",
-    applies_to={"google_workbench_instance", "google_notebooks_instance"}, source=TF,
+    id="AIS512",
+    resource_only=True,
+    title="Vertex Workbench instance has a public IP",
+    severity="high",
+    applies_to={"google_workbench_instance", "google_notebooks_instance"},
+    source=TF,
     equivalents={"checkov": ["CKV_GCP_89"], "trivy": [], "tfsec": []},
     references=["https://cloud.google.com/vertex-ai/docs/workbench/instances/create#network"],
 )
@@ -205,5 +237,7 @@ def workbench_public_ip(resource, ctx):
     setup = resource.body.block("gce_setup")
     entry = setup.entry("disable_public_ip") if setup is not None else None
     if entry is None or (entry.value.known and as_bool(entry.value) is not True):
-        yield Hit(entry or (setup if setup is not None else resource.head),
-                  "Workbench instance gets a public IP (gce_setup.disable_public_ip is not true)")
+        yield Hit(
+            entry or (setup if setup is not None else resource.head),
+            "Workbench instance gets a public IP (gce_setup.disable_public_ip is not true)",
+        )

@@ -27,6 +27,7 @@ class References(Protocol):
         """The value of `root.names...` and how many of `names` it used."""
         ...
 
+
 MAX_DEPTH = 120
 MAX_COLLECTION = 10_000
 
@@ -163,8 +164,9 @@ class Evaluator:
             key = self._object_key(key_node, env)
             if key is None:  # the value still counts (an IRSA `"${oidc}:sub" = "system:serviceaccount:..."`)
                 where = self.hcl.span(key_node)
-                result.set(f"<unknown key {where.start_line + 1}:{where.start_col + 1}>", self.eval(val_node, env),
-                           where)
+                result.set(
+                    f"<unknown key {where.start_line + 1}:{where.start_col + 1}>", self.eval(val_node, env), where
+                )
                 continue
             result.set(key, self.eval(val_node, env), self.hcl.span(key_node))
         return result
@@ -181,9 +183,12 @@ class Evaluator:
     # ---- templates ----------------------------------------------------------------------------
 
     def _quoted_template(self, node, env):
-        return self._template_parts(node, env, [c for c in node.children
-                                                if c.type not in ("quoted_template_start", "quoted_template_end")],
-                                    quoted=True)
+        return self._template_parts(
+            node,
+            env,
+            [c for c in node.children if c.type not in ("quoted_template_start", "quoted_template_end")],
+            quoted=True,
+        )
 
     def _heredoc_template(self, node, env):
         span = self.hcl.span(node)
@@ -200,9 +205,17 @@ class Evaluator:
         body_end = line_start
         parts = [c for c in node.children if c.type in ("template_interpolation", "template_directive")]
         if parts:
-            return self._template_parts(node, env, [c for c in node.children if c.type in (
-                "template_literal", "template_interpolation", "template_directive")], quoted=False,
-                raw_range=(body_start, body_end))
+            return self._template_parts(
+                node,
+                env,
+                [
+                    c
+                    for c in node.children
+                    if c.type in ("template_literal", "template_interpolation", "template_directive")
+                ],
+                quoted=False,
+                raw_range=(body_start, body_end),
+            )
         text = self.hcl.data[body_start:body_end].decode("utf-8", "replace")
         indent = 0
         if strip:
@@ -225,14 +238,14 @@ class Evaluator:
             for part in parts:
                 if part.type == "template_literal":
                     continue
-                pieces.append(self.hcl.data[cursor:part.start_byte].decode("utf-8", "replace"))
+                pieces.append(self.hcl.data[cursor : part.start_byte].decode("utf-8", "replace"))
                 value = self._interpolate(part, env)
                 if isinstance(value, Unknown):
                     unknown = unknown or value
                 else:
                     pieces.append(value)
                 cursor = part.end_byte
-            pieces.append(self.hcl.data[cursor:raw_range[1]].decode("utf-8", "replace"))
+            pieces.append(self.hcl.data[cursor : raw_range[1]].decode("utf-8", "replace"))
         else:
             for part in parts:
                 if part.type == "template_literal":
@@ -294,7 +307,7 @@ class Evaluator:
         at = next((i for i, c in enumerate(children) if i > 0 and not c.is_named), None)
         if at is None:
             return Unknown(self.hcl.span(node), "incomplete operation")
-        left_nodes, op_node, right_nodes = children[:at], children[at], children[at + 1:]
+        left_nodes, op_node, right_nodes = children[:at], children[at], children[at + 1 :]
         op = op_node.type
         span = self.hcl.span(node)
         left = self._operand(left_nodes, node, env)
@@ -321,9 +334,15 @@ class Evaluator:
             if a is None or b is None:
                 return Unknown(span, "non-numeric operand")
             result = {
-                "+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b,
-                "/": lambda: a / b, "%": lambda: a % b,
-                "<": lambda: a < b, "<=": lambda: a <= b, ">": lambda: a > b, ">=": lambda: a >= b,
+                "+": lambda: a + b,
+                "-": lambda: a - b,
+                "*": lambda: a * b,
+                "/": lambda: a / b,
+                "%": lambda: a % b,
+                "<": lambda: a < b,
+                "<=": lambda: a <= b,
+                ">": lambda: a > b,
+                ">=": lambda: a >= b,
             }[op]()
         except (KeyError, ZeroDivisionError, TypeError):
             return Unknown(span, f"cannot evaluate {op}")
@@ -484,6 +503,7 @@ class Evaluator:
 
 
 # ---- helpers ------------------------------------------------------------------------------------
+
 
 def _get_attr(value: Node, name: str, span: Span) -> Node:
     if isinstance(value, Mapping):

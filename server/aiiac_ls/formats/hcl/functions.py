@@ -56,6 +56,7 @@ def _value_fn(fn: Callable[..., Any]) -> Callable[..., Node]:
 
 # ---- structural: keep nodes -------------------------------------------------------------------
 
+
 def _jsonencode(span, args, env=None):
     # The structure itself stands for its JSON text: rules read policies as trees.
     return args[0] if args else Unknown(span, "jsonencode() without argument")
@@ -140,8 +141,9 @@ def _try(span, thunks, env=None):
         value = thunk()
         if value.known and not _contains_unknown(value):
             return value
-        if isinstance(value, Unknown) and not value.reason.startswith(("no attribute", "no such key",
-                                                                         "index out of range")):
+        if isinstance(value, Unknown) and not value.reason.startswith(
+            ("no attribute", "no such key", "index out of range")
+        ):
             return Unknown(span, "try() of an unknown value", ref=value.ref)
     return Unknown(span, "try() with no known alternative")
 
@@ -256,7 +258,7 @@ def _join(sep, *lists):
 def _substr(text, offset, length):
     if offset < 0:
         offset += len(text)
-    return text[offset:] if length < 0 else text[offset:offset + length]
+    return text[offset:] if length < 0 else text[offset : offset + length]
 
 
 def _range(*args):
@@ -339,7 +341,7 @@ def _length(value):
 
 
 def _slice(items, start, end):
-    return items[int(start):int(end)]
+    return items[int(start) : int(end)]
 
 
 def _index(items, value):
@@ -347,20 +349,44 @@ def _index(items, value):
 
 
 VALUE_FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "format": _format, "formatlist": _formatlist, "join": _join, "split": lambda sep, text: text.split(sep),
-    "lower": str.lower, "upper": str.upper, "title": str.title, "trimspace": str.strip,
-    "chomp": lambda text: text.rstrip("\r\n"), "trim": lambda text, chars: text.strip(chars),
-    "trimprefix": lambda text, prefix: text[len(prefix):] if text.startswith(prefix) else text,
-    "trimsuffix": lambda text, suffix: text[:-len(suffix)] if suffix and text.endswith(suffix) else text,
-    "replace": _replace, "substr": _substr, "strrev": lambda text: text[::-1],
-    "startswith": _startswith, "endswith": _endswith,
-    "length": _length, "distinct": _distinct, "keys": _keys, "values": _values, "contains": _contains,
+    "format": _format,
+    "formatlist": _formatlist,
+    "join": _join,
+    "split": lambda sep, text: text.split(sep),
+    "lower": str.lower,
+    "upper": str.upper,
+    "title": str.title,
+    "trimspace": str.strip,
+    "chomp": lambda text: text.rstrip("\r\n"),
+    "trim": lambda text, chars: text.strip(chars),
+    "trimprefix": lambda text, prefix: text[len(prefix) :] if text.startswith(prefix) else text,
+    "trimsuffix": lambda text, suffix: text[: -len(suffix)] if suffix and text.endswith(suffix) else text,
+    "replace": _replace,
+    "substr": _substr,
+    "strrev": lambda text: text[::-1],
+    "startswith": _startswith,
+    "endswith": _endswith,
+    "length": _length,
+    "distinct": _distinct,
+    "keys": _keys,
+    "values": _values,
+    "contains": _contains,
     "compact": lambda items: [item for item in items if item not in (None, "")],
-    "reverse": lambda items: list(reversed(items)), "sort": lambda items: sorted(to_str(i) for i in items),
-    "slice": _slice, "index": _index, "zipmap": _zipmap, "setunion": _setunion, "range": _range,
-    "min": min, "max": max, "abs": abs, "ceil": math.ceil, "floor": math.floor,
+    "reverse": lambda items: list(reversed(items)),
+    "sort": lambda items: sorted(to_str(i) for i in items),
+    "slice": _slice,
+    "index": _index,
+    "zipmap": _zipmap,
+    "setunion": _setunion,
+    "range": _range,
+    "min": min,
+    "max": max,
+    "abs": abs,
+    "ceil": math.ceil,
+    "floor": math.floor,
     "tostring": lambda value: to_str(value) if not isinstance(value, (dict, list)) else _raise(),
-    "tonumber": _tonumber, "tobool": _tobool,
+    "tonumber": _tonumber,
+    "tobool": _tobool,
     "base64encode": lambda text: base64.b64encode(text.encode()).decode(),
     "base64decode": lambda text: base64.b64decode(text).decode("utf-8"),
 }
@@ -371,11 +397,25 @@ def _raise():
 
 
 STRUCTURAL_FUNCTIONS: dict[str, Callable[..., Node]] = {
-    "jsonencode": _jsonencode, "yamlencode": _jsonencode, "jsondecode": _jsondecode,
-    "merge": _merge, "concat": _concat, "flatten": _flatten, "lookup": _lookup, "element": _element,
-    "one": _one, "try": _try, "can": _can, "coalesce": _coalesce, "coalescelist": _coalescelist,
-    "sensitive": _identity, "nonsensitive": _identity, "file": _file,
-    "tolist": _identity, "toset": _identity, "tomap": _identity,
+    "jsonencode": _jsonencode,
+    "yamlencode": _jsonencode,
+    "jsondecode": _jsondecode,
+    "merge": _merge,
+    "concat": _concat,
+    "flatten": _flatten,
+    "lookup": _lookup,
+    "element": _element,
+    "one": _one,
+    "try": _try,
+    "can": _can,
+    "coalesce": _coalesce,
+    "coalescelist": _coalescelist,
+    "sensitive": _identity,
+    "nonsensitive": _identity,
+    "file": _file,
+    "tolist": _identity,
+    "toset": _identity,
+    "tomap": _identity,
 }
 
 

@@ -71,7 +71,7 @@ class HclFile:
         key = (node.start_byte, node.end_byte)
         found = self._texts.get(key)
         if found is None:
-            found = self._texts[key] = self.data[key[0]:key[1]].decode("utf-8", "replace")
+            found = self._texts[key] = self.data[key[0] : key[1]].decode("utf-8", "replace")
         return found
 
     def syntax_errors(self) -> list[tuple[Span, str]]:
@@ -87,7 +87,6 @@ class HclFile:
                 # tree-sitter's locations for the rest
                 found[0] = (self._clamped(line, col), message)
         return found[:MAX_SYNTAX_ERRORS]
-
 
     def _clamped(self, line: int, col: int) -> Span:
         """A one-character span at (line, col), inside the text (python-hcl2 reports the end of
@@ -106,7 +105,7 @@ def _common_prefix(a: bytes, b: bytes, limit: int | None = None) -> int:
     comparisons of small slices), then byte by byte inside the first chunk that differs."""
     limit = min(len(a), len(b)) if limit is None else limit
     index = 0
-    while index < limit and a[index:min(index + _CHUNK, limit)] == b[index:min(index + _CHUNK, limit)]:
+    while index < limit and a[index : min(index + _CHUNK, limit)] == b[index : min(index + _CHUNK, limit)]:
         index += _CHUNK
     index = min(index, limit)
     end = min(index + _CHUNK, limit)
@@ -120,7 +119,7 @@ def _common_suffix(a: bytes, b: bytes, limit: int) -> int:
     count = 0
     while count < limit:
         size = min(_CHUNK, limit - count)
-        if a[len(a) - count - size:len(a) - count] != b[len(b) - count - size:len(b) - count]:
+        if a[len(a) - count - size : len(a) - count] != b[len(b) - count - size : len(b) - count]:
             break
         count += size
     end = min(count + _CHUNK, limit)
@@ -144,8 +143,14 @@ def _edited_tree(previous: HclFile, new: bytes):
     suffix = _common_suffix(old, new, limit)
     old_end, new_end = len(old) - suffix, len(new) - suffix
     tree = previous.tree.copy()
-    tree.edit(start_byte=start, old_end_byte=old_end, new_end_byte=new_end,
-              start_point=_point(old, start), old_end_point=_point(old, old_end), new_end_point=_point(new, new_end))
+    tree.edit(
+        start_byte=start,
+        old_end_byte=old_end,
+        new_end_byte=new_end,
+        start_point=_point(old, start),
+        old_end_point=_point(old, old_end),
+        new_end_point=_point(new, new_end),
+    )
     return tree
 
 
@@ -167,9 +172,22 @@ def _collect_errors(hcl: HclFile, node: tree_sitter.Node, found: list[tuple[Span
 
 
 _TOKEN_NAMES = {
-    "RBRACE": "}", "LBRACE": "{", "RSQB": "]", "LSQB": "[", "RPAR": ")", "LPAR": "(", "COMMA": ",",
-    "EQ": "=", "COLON": ":", "DBLQUOTE": '"', "NL_OR_COMMENT": "a new line", "$END": "end of file",
-    "NAME": "a name", "STRING_CHARS": "text", "INT_LITERAL": "a number", "QMARK": "?",
+    "RBRACE": "}",
+    "LBRACE": "{",
+    "RSQB": "]",
+    "LSQB": "[",
+    "RPAR": ")",
+    "LPAR": "(",
+    "COMMA": ",",
+    "EQ": "=",
+    "COLON": ":",
+    "DBLQUOTE": '"',
+    "NL_OR_COMMENT": "a new line",
+    "$END": "end of file",
+    "NAME": "a name",
+    "STRING_CHARS": "text",
+    "INT_LITERAL": "a number",
+    "QMARK": "?",
 }
 
 
@@ -184,13 +202,11 @@ def _hcl2_message(text: str) -> tuple[int, int, str] | None:
         hcl2.loads(text)
     except UnexpectedToken as exc:
         token = "end of file" if exc.token.type == "$END" else f"`{str(exc.token).strip()[:30] or exc.token.type}`"
-        expected = sorted({_TOKEN_NAMES.get(name, name.lower()) for name in exc.expected
-                           if not name.startswith("__")})
+        expected = sorted({_TOKEN_NAMES.get(name, name.lower()) for name in exc.expected if not name.startswith("__")})
         if len(expected) > 6:
             expected_text = ""
         else:
-            expected_text = "; expected " + " or ".join(
-                f"`{name}`" if len(name) <= 2 else name for name in expected)
+            expected_text = "; expected " + " or ".join(f"`{name}`" if len(name) <= 2 else name for name in expected)
         return max(exc.line - 1, 0), max(exc.column - 1, 0), f"syntax error: unexpected {token}{expected_text}"
     except UnexpectedCharacters as exc:
         position = exc.pos_in_stream

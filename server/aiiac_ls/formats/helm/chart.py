@@ -34,9 +34,21 @@ from .template import Template, TemplateSyntaxError, parse_template
 GENERATED = "helm-generated"  # style of nodes an action produced: located at the action, never edited
 DEFAULT_KUBE_VERSION = "v1.31.0"
 DEFAULT_API_VERSIONS = [
-    "v1", "apps/v1", "batch/v1", "autoscaling/v2", "networking.k8s.io/v1", "policy/v1", "rbac.authorization.k8s.io/v1",
-    "storage.k8s.io/v1", "apiextensions.k8s.io/v1", "admissionregistration.k8s.io/v1", "coordination.k8s.io/v1",
-    "discovery.k8s.io/v1", "scheduling.k8s.io/v1", "node.k8s.io/v1", "certificates.k8s.io/v1",
+    "v1",
+    "apps/v1",
+    "batch/v1",
+    "autoscaling/v2",
+    "networking.k8s.io/v1",
+    "policy/v1",
+    "rbac.authorization.k8s.io/v1",
+    "storage.k8s.io/v1",
+    "apiextensions.k8s.io/v1",
+    "admissionregistration.k8s.io/v1",
+    "coordination.k8s.io/v1",
+    "discovery.k8s.io/v1",
+    "scheduling.k8s.io/v1",
+    "node.k8s.io/v1",
+    "certificates.k8s.io/v1",
 ]
 
 
@@ -83,6 +95,7 @@ class Chart:
 
 # ---- loading -----------------------------------------------------------------------------------
 
+
 def _read_folder(root: str, limits: Limits, skipped: list[tuple[str, str]]) -> dict[str, bytes]:
     """The chart's files (not `charts/`, read as subcharts). Every file left out is named in
     `skipped` (path, reason): a template that silently vanished would hide its findings."""
@@ -90,8 +103,11 @@ def _read_folder(root: str, limits: Limits, skipped: list[tuple[str, str]]) -> d
     total = 0
     real_root = os.path.realpath(root)
     for folder, dirs, names in os.walk(root, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not (
-            os.path.relpath(os.path.join(folder, d), root) == "charts"))
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if not d.startswith(".") and not (os.path.relpath(os.path.join(folder, d), root) == "charts")
+        )
         for name in [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
             dirs.remove(name)
             relative = os.path.relpath(os.path.join(folder, name), root).replace(os.sep, "/")
@@ -156,9 +172,16 @@ def _yaml_plain(source: SourceFile | None, limits: Limits = DEFAULT_LIMITS) -> t
     return (documents[0].root if documents else None), problems
 
 
-def load_chart(root: str, display, problems: list[ChartProblem], dependency_dirs: tuple[str, ...] = (),
-               parent: Chart | None = None, depth: int = 0, overlay=None,
-               limits: Limits = DEFAULT_LIMITS) -> Chart | None:
+def load_chart(
+    root: str,
+    display,
+    problems: list[ChartProblem],
+    dependency_dirs: tuple[str, ...] = (),
+    parent: Chart | None = None,
+    depth: int = 0,
+    overlay=None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Chart | None:
     """The chart in `root` (a folder or a .tgz) with its subcharts. `overlay(path)` returns the
     text of an open editor buffer for a file, or None to read the disk."""
     is_tgz = root.endswith((".tgz", ".tar.gz"))
@@ -192,8 +215,14 @@ def load_chart(root: str, display, problems: list[ChartProblem], dependency_dirs
     metadata = metadata_node.plain() if isinstance(metadata_node, Mapping) else {}
     values, found = _yaml_plain(values_yaml, limits)
     problems.extend(found)
-    chart = Chart(source, metadata if isinstance(metadata, dict) else {}, str(metadata.get("name", "chart")),
-                  shown, values if isinstance(values, Mapping) else None, parent=parent)
+    chart = Chart(
+        source,
+        metadata if isinstance(metadata, dict) else {},
+        str(metadata.get("name", "chart")),
+        shown,
+        values if isinstance(values, Mapping) else None,
+        parent=parent,
+    )
     chart.sources = [s for s in (chart_yaml, values_yaml) if s is not None]
     if depth > 8:
         return chart
@@ -215,7 +244,7 @@ def load_chart(root: str, display, problems: list[ChartProblem], dependency_dirs
         requirements, found = _yaml_plain(source.text("requirements.yaml", shown), limits)
         problems.extend(found)
         if isinstance(requirements, Mapping):
-            dependencies = (requirements.plain().get("dependencies") or [])
+            dependencies = requirements.plain().get("dependencies") or []
     declared = {str(d.get("name")) for d in dependencies if isinstance(d, dict)}
     for dependency in dependencies:
         if not isinstance(dependency, dict):
@@ -224,10 +253,15 @@ def load_chart(root: str, display, problems: list[ChartProblem], dependency_dirs
         path = available.get(name)
         if path is None:
             chart.missing.append(name)
-            problems.append(ChartProblem(chart_yaml.path if chart_yaml else shown("Chart.yaml"),
-                                         f"dependency `{name}` is not in charts/ (run `helm dependency build`); "
-                                         "templates that use it cannot be rendered",
-                                         _dependency_span(metadata_node, name), kind="warning"))
+            problems.append(
+                ChartProblem(
+                    chart_yaml.path if chart_yaml else shown("Chart.yaml"),
+                    f"dependency `{name}` is not in charts/ (run `helm dependency build`); "
+                    "templates that use it cannot be rendered",
+                    _dependency_span(metadata_node, name),
+                    kind="warning",
+                )
+            )
             continue
         sub = load_chart(path, display, problems, dependency_dirs, chart, depth + 1, overlay, limits)
         if sub is not None:
@@ -257,6 +291,7 @@ def _dependency_span(metadata: Node | None, name: str) -> Span | None:
 
 
 # ---- values ------------------------------------------------------------------------------------------
+
 
 def coalesce(base: Node | None, override: Node | None) -> Node | None:
     """Helm's coalescing on positioned nodes: maps merge key by key, other values replace, null deletes."""
@@ -341,6 +376,7 @@ def _plain_with_paths(node: Node, path: tuple, paths: dict[int, tuple], nodes: d
 
 # ---- .Files, .Capabilities ------------------------------------------------------------------------
 
+
 class Files:
     """`.Files`, confined to the chart: `Get`, `GetBytes`, `Glob`, `Lines`, `AsConfig`, `AsSecrets`."""
 
@@ -398,8 +434,11 @@ class APIVersions(list):
 
 def capabilities(kube_version: str = DEFAULT_KUBE_VERSION, api_versions=DEFAULT_API_VERSIONS) -> dict:
     major, minor = kube_version.lstrip("v").split(".")[:2]
-    return {"KubeVersion": {"Version": kube_version, "Major": major, "Minor": minor, "GitVersion": kube_version},
-            "APIVersions": APIVersions(api_versions), "HelmVersion": {"Version": "v3.16.0"}}
+    return {
+        "KubeVersion": {"Version": kube_version, "Major": major, "Minor": minor, "GitVersion": kube_version},
+        "APIVersions": APIVersions(api_versions),
+        "HelmVersion": {"Version": "v3.16.0"},
+    }
 
 
 def _chart_object(chart: Chart) -> dict:
@@ -411,6 +450,7 @@ def _chart_object(chart: Chart) -> dict:
 
 
 # ---- rendering ------------------------------------------------------------------------------------------
+
 
 @dataclass
 class RenderedFile:
@@ -443,8 +483,9 @@ class RenderOptions:
     limits: Limits = DEFAULT_LIMITS
 
 
-def render_chart(root: str, options: RenderOptions, display=lambda p: p, read=None, overlay=None,
-                 previous: ChartRender | None = None) -> ChartRender:
+def render_chart(
+    root: str, options: RenderOptions, display=lambda p: p, read=None, overlay=None, previous: ChartRender | None = None
+) -> ChartRender:
     """Render a chart folder; `read(path, shown)` reads extra values files and `overlay(path)` gives
     the text of open editor buffers (both default to the disk). With the `previous` render, a
     template that does not parse or render (mid-edit) keeps its last good objects."""
@@ -462,7 +503,9 @@ def render_chart(root: str, options: RenderOptions, display=lambda p: p, read=No
     overrides: list[Node] = []
     for path in options.values_files:
         try:
-            source = read(path, display(path)) if read else SourceFile(display(path), open(path, encoding="utf-8").read())
+            source = (
+                read(path, display(path)) if read else SourceFile(display(path), open(path, encoding="utf-8").read())
+            )
         except (OSError, SourceError) as exc:
             problems.append(ChartProblem(display(path), f"cannot read values file: {exc}"))
             continue
@@ -513,8 +556,11 @@ def _collect_templates(chart: Chart, name_prefix: str, templates: dict, renderab
         try:
             template, defines = parse_template(source.path, source.text)
         except TemplateSyntaxError as exc:
-            result.problems.append(ChartProblem(source.path, f"template syntax error: {exc.message}",
-                                                _offset_span(source, exc.offset), "syntax"))
+            result.problems.append(
+                ChartProblem(
+                    source.path, f"template syntax error: {exc.message}", _offset_span(source, exc.offset), "syntax"
+                )
+            )
             result.failed.add(source.path)
             continue
         template.name = name
@@ -611,8 +657,14 @@ def _render(chart: Chart, values: Mapping, templates, renderable, options: Rende
     renderer = Renderer(templates, paths, options.limits)
     data = {
         "Values": plain_values,
-        "Release": {"Name": options.release_name, "Namespace": options.namespace, "Service": "Helm",
-                    "IsInstall": True, "IsUpgrade": False, "Revision": 1},
+        "Release": {
+            "Name": options.release_name,
+            "Namespace": options.namespace,
+            "Service": "Helm",
+            "IsInstall": True,
+            "IsUpgrade": False,
+            "Revision": 1,
+        },
         "Chart": _chart_object(chart),
         "Capabilities": capabilities(options.kube_version),
         "Files": Files(chart.source.files),
@@ -621,7 +673,7 @@ def _render(chart: Chart, values: Mapping, templates, renderable, options: Rende
     for owner, name, template, source in renderable:
         if owner is not chart:
             continue
-        data["Template"] = {"Name": name, "BasePath": name[:name.find("/templates/") + len("/templates")]}
+        data["Template"] = {"Name": name, "BasePath": name[: name.find("/templates/") + len("/templates")]}
         try:
             output = renderer.render(template, data)
         except RenderError as exc:
@@ -629,13 +681,21 @@ def _render(chart: Chart, values: Mapping, templates, renderable, options: Rende
             missing = _missing_dependencies(chart)
             if missing and "not defined" in exc.message:
                 # not our failure to report as an error: the chart cannot render without its dependency
-                result.problems.append(ChartProblem(source.path, f"not rendered: {exc.message}, probably from the "
-                                                                 f"missing dependency {', '.join(missing)}",
-                                                    kind="warning"))
+                result.problems.append(
+                    ChartProblem(
+                        source.path,
+                        f"not rendered: {exc.message}, probably from the missing dependency {', '.join(missing)}",
+                        kind="warning",
+                    )
+                )
             else:
-                result.problems.append(ChartProblem(where.path, f"render error: {exc.message}",
-                                                    _offset_span(where, exc.offset) if exc.offset is not None
-                                                    else None))
+                result.problems.append(
+                    ChartProblem(
+                        where.path,
+                        f"render error: {exc.message}",
+                        _offset_span(where, exc.offset) if exc.offset is not None else None,
+                    )
+                )
             result.failed.add(source.path)
             continue
         except RecursionError:
@@ -681,6 +741,7 @@ def _offset_span(source: SourceFile, offset: int | None) -> Span:
 
 
 # ---- source map ------------------------------------------------------------------------------------------
+
 
 class _SourceMap:
     def __init__(self, rendered: RenderedFile, nodes: dict[tuple, Node], sources: dict[str, SourceFile]):
@@ -733,14 +794,20 @@ class _SourceMap:
         return Span(file, start_line, start_col, end_line, end_col), segment
 
 
-def _resources(rendered: RenderedFile, nodes: dict[tuple, Node], result: ChartRender,
-               source: SourceFile, limits: Limits = DEFAULT_LIMITS) -> list[Resource]:
+def _resources(
+    rendered: RenderedFile,
+    nodes: dict[tuple, Node],
+    result: ChartRender,
+    source: SourceFile,
+    limits: Limits = DEFAULT_LIMITS,
+) -> list[Resource]:
     documents, errors = parse_yaml(SourceFile(rendered.path, rendered.text), limits)
     source_map = _SourceMap(rendered, nodes, result.sources)
     for error in errors:
         span, _ = source_map.span(error.span) if error.span else (None, None)
-        result.problems.append(ChartProblem(rendered.path, f"rendered template is not valid YAML: {error.message}",
-                                            span, "error"))
+        result.problems.append(
+            ChartProblem(rendered.path, f"rendered template is not valid YAML: {error.message}", span, "error")
+        )
     resources = kubernetes_resources(documents, rendered.path)
     for resource in resources:
         resource.body = _remap(resource.body, source_map, yaml_bases={})  # type: ignore[assignment]
@@ -767,7 +834,7 @@ def _remap(node: Node, source_map: _SourceMap, yaml_bases: dict[int, tuple], pat
         values_path = segment.values_path
         if segment.as_yaml:
             base = yaml_bases.setdefault(id(segment), path_here)
-            values_path = values_path + path_here[len(base):]
+            values_path = values_path + path_here[len(base) :]
         original = _values_node(source_map, values_path)
         if original is not None and _same_value(node, original):
             return original  # the values-file node itself: findings and fixes land in values.yaml
@@ -791,8 +858,9 @@ def _remap(node: Node, source_map: _SourceMap, yaml_bases: dict[int, tuple], pat
     elif isinstance(node, Sequence):
         if generated:
             node.style = GENERATED
-        node.items = [_remap(item, source_map, yaml_bases, path_here + (index,))
-                      for index, item in enumerate(node.items)]
+        node.items = [
+            _remap(item, source_map, yaml_bases, path_here + (index,)) for index, item in enumerate(node.items)
+        ]
     elif isinstance(node, Scalar) and generated:
         node.style = GENERATED
     return node

@@ -79,8 +79,11 @@ class Output:
         self.parts.append(text)
         self.length += len(text)
         if self.length > self.limit:
-            raise RenderError(segment.file, segment.start, f"output larger than {self.limit / MIB:g} MiB "
-                                                           "(limit `template-max-output-mb`)")
+            raise RenderError(
+                segment.file,
+                segment.start,
+                f"output larger than {self.limit / MIB:g} MiB (limit `template-max-output-mb`)",
+            )
         self.segments.append(segment)
 
     def text(self) -> str:
@@ -115,8 +118,7 @@ class Scope:
 class Renderer:
     """Executes templates of one chart (and its subcharts) sharing one set of named templates."""
 
-    def __init__(self, templates: dict[str, Template], value_paths: dict[int, tuple],
-                 limits: Limits = DEFAULT_LIMITS):
+    def __init__(self, templates: dict[str, Template], value_paths: dict[int, tuple], limits: Limits = DEFAULT_LIMITS):
         self.templates = templates
         self.value_paths = value_paths  # id(values container) -> its path under .Values
         self.limits = limits
@@ -148,9 +150,13 @@ class Renderer:
         self.depth += 1
         if self.depth > self.limits.template_max_depth:
             self.depth -= 1
-            raise RenderError(template.file, None, f"templates nested deeper than {self.limits.template_max_depth} "
-                                                   f"(recursive include of {template.name!r}?; limit "
-                                                   "`template-max-depth`)")
+            raise RenderError(
+                template.file,
+                None,
+                f"templates nested deeper than {self.limits.template_max_depth} "
+                f"(recursive include of {template.name!r}?; limit "
+                "`template-max-depth`)",
+            )
         previous, self.current = self.current, template
         try:
             self._list(template.body, data, Scope(None, **{"$": (data, None)}), output)
@@ -163,8 +169,12 @@ class Renderer:
     def _list(self, body: ListNode, dot, scope: Scope, output: Output) -> None:
         for node in body.nodes:
             if time.monotonic() > self.deadline:
-                raise RenderError(self.file, node.start, f"rendering took longer than "
-                                  f"{self.limits.template_timeout_seconds:g} s (limit `template-timeout-seconds`)")
+                raise RenderError(
+                    self.file,
+                    node.start,
+                    f"rendering took longer than "
+                    f"{self.limits.template_timeout_seconds:g} s (limit `template-timeout-seconds`)",
+                )
             if isinstance(node, Text):
                 output.write(node.text, Segment(0, 0, self.file, node.start, node.end, True))
             elif isinstance(node, Action):
@@ -172,8 +182,7 @@ class Renderer:
                 if node.pipe.decl:
                     continue
                 path, as_yaml = origin if origin else (None, False)
-                output.write(go_string(value), Segment(0, 0, self.file, node.start, node.end, False,
-                                                       path, as_yaml))
+                output.write(go_string(value), Segment(0, 0, self.file, node.start, node.end, False, path, as_yaml))
             elif isinstance(node, If):
                 value, _ = self._pipeline(node.pipe, dot, scope)
                 branch = node.body if truthy(value) else node.else_body
@@ -218,8 +227,12 @@ class Renderer:
         for key, element in items:
             self.iterations += 1
             if self.iterations > self.limits.template_max_iterations:
-                raise RenderError(self.file, node.start, f"more than {self.limits.template_max_iterations} "
-                                  "range iterations (limit `template-max-iterations`)")
+                raise RenderError(
+                    self.file,
+                    node.start,
+                    f"more than {self.limits.template_max_iterations} "
+                    "range iterations (limit `template-max-iterations`)",
+                )
             inner = Scope(scope)
             element_origin = (base + (key,), False) if base is not None else None
             if len(node.pipe.decl) == 1:
@@ -328,8 +341,9 @@ class Renderer:
             values.append(piped[0])
         arity = _arity(method)
         if arity is not None and not arity[0] <= len(values) <= arity[1]:
-            raise RenderError(self.file, node.start,
-                              f"wrong number of args for {name}: want {arity[0]} got {len(values)}")
+            raise RenderError(
+                self.file, node.start, f"wrong number of args for {name}: want {arity[0]} got {len(values)}"
+            )
         return method(*values), None
 
     def _call(self, identifier: Identifier, args, dot, scope: Scope, piped):

@@ -57,8 +57,7 @@ def _size(value, unit: int = 1) -> int:
     `indent`, printf widths, ...), bounded: `until 1000000000` must be an error, not 8 GB."""
     number = _to_int(value)
     if number * max(unit, 1) > MAX_GENERATED:
-        raise ValueError(f"would produce {number * max(unit, 1):,} items or characters; the bound is "
-                         f"{MAX_GENERATED:,}")
+        raise ValueError(f"would produce {number * max(unit, 1):,} items or characters; the bound is {MAX_GENERATED:,}")
     return number
 
 
@@ -75,6 +74,7 @@ def _arith(op):
         if all(isinstance(n, int) and not isinstance(n, bool) for n in numbers):
             return int(result)
         return result
+
     return function
 
 
@@ -102,6 +102,7 @@ def _eq(first, *others):
         if a is None or b is None:
             return a is None and b is None
         return type(a) is type(b) and a == b
+
     return any(same(first, other) for other in others)
 
 
@@ -110,6 +111,7 @@ def _compare(op):
         if isinstance(a, str) and isinstance(b, str):
             return op(a, b)
         return op(_num(a), _num(b))
+
     return function
 
 
@@ -340,8 +342,11 @@ def _printf(fmt, *args):
         elif verb in "fF":
             text = f"%.{precision or 6}f" % _to_float(value)
         elif verb in "eg":
-            text = format_float(_to_float(value)) if verb == "g" and precision is None else \
-                ("%" + ("." + precision if precision else "") + verb) % _to_float(value)
+            text = (
+                format_float(_to_float(value))
+                if verb == "g" and precision is None
+                else ("%" + ("." + precision if precision else "") + verb) % _to_float(value)
+            )
         elif verb in "xX":
             text = format(_to_int(value), verb) if not isinstance(value, str) else value.encode().hex()
         elif verb == "o":
@@ -442,8 +447,11 @@ def _semver_compare(constraint, version):
     except ValueError:
         raise HelmFail(f"invalid semantic version {version!r}") from None
     for alternative in str(constraint).split("||"):
-        if all(_semver_check(part.strip(), target) for part in re.split(r"[, ]+(?=[<>=!~^]|\d)", alternative.strip())
-               if part.strip()):
+        if all(
+            _semver_check(part.strip(), target)
+            for part in re.split(r"[, ]+(?=[<>=!~^]|\d)", alternative.strip())
+            if part.strip()
+        ):
             return True
     return False
 
@@ -468,8 +476,14 @@ def _semver_check(part: str, target) -> bool:
         return version >= base and version[:2] == base[:2]
     if op == "^":
         return version >= base and version[0] == base[0]
-    return {"=": version == base, "!=": version != base, ">": version > base, "<": version < base,
-            ">=": version >= base, "<=": version <= base}[op]
+    return {
+        "=": version == base,
+        "!=": version != base,
+        ">": version > base,
+        "<": version < base,
+        ">=": version >= base,
+        "<=": version <= base,
+    }[op]
 
 
 def _semver(text):
@@ -478,8 +492,10 @@ def _semver(text):
 
 
 def _placeholder_cert(*_args):
-    return {"Cert": "-----BEGIN CERTIFICATE-----\nPLACEHOLDER\n-----END CERTIFICATE-----\n",
-            "Key": "-----BEGIN RSA PRIVATE KEY-----\nPLACEHOLDER\n-----END RSA PRIVATE KEY-----\n"}
+    return {
+        "Cert": "-----BEGIN CERTIFICATE-----\nPLACEHOLDER\n-----END CERTIFICATE-----\n",
+        "Key": "-----BEGIN RSA PRIVATE KEY-----\nPLACEHOLDER\n-----END RSA PRIVATE KEY-----\n",
+    }
 
 
 def _date(fmt, when=None):
@@ -520,7 +536,7 @@ def _to_strings(items):
 def _abbrev(width, text):
     width = _to_int(width)
     text = go_string(text)
-    return text if len(text) <= width else text[:max(width - 3, 0)] + "..."
+    return text if len(text) <= width else text[: max(width - 3, 0)] + "..."
 
 
 def _cat(*values):
@@ -607,81 +623,208 @@ def _compact(items):
 
 FUNCTIONS = {
     # Go built-ins
-    "eq": _eq, "ne": lambda a, b: not _eq(a, b), "lt": _compare(lambda a, b: a < b),
-    "le": _compare(lambda a, b: a <= b), "gt": _compare(lambda a, b: a > b), "ge": _compare(lambda a, b: a >= b),
-    "not": lambda v: not truthy(v), "len": _len, "index": _index, "slice": _slice, "print": _print,
-    "println": lambda *v: _print(*v) + "\n", "printf": _printf, "html": lambda v: go_string(v).replace("&", "&amp;")
-    .replace("<", "&lt;").replace(">", "&gt;").replace('"', "&#34;").replace("'", "&#39;"),
-    "js": lambda v: json.dumps(go_string(v))[1:-1], "urlquery": lambda *v: urllib.parse.quote_plus(_print(*v)),
+    "eq": _eq,
+    "ne": lambda a, b: not _eq(a, b),
+    "lt": _compare(lambda a, b: a < b),
+    "le": _compare(lambda a, b: a <= b),
+    "gt": _compare(lambda a, b: a > b),
+    "ge": _compare(lambda a, b: a >= b),
+    "not": lambda v: not truthy(v),
+    "len": _len,
+    "index": _index,
+    "slice": _slice,
+    "print": _print,
+    "println": lambda *v: _print(*v) + "\n",
+    "printf": _printf,
+    "html": lambda v: (
+        go_string(v)
+        .replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&#34;")
+        .replace("'", "&#39;")
+    ),
+    "js": lambda v: json.dumps(go_string(v))[1:-1],
+    "urlquery": lambda *v: urllib.parse.quote_plus(_print(*v)),
     "call": lambda fn, *args: fn(*args),
     # Helm
-    "toYaml": lambda v: to_yaml(v) if v is not None else "null", "toYamlPretty": lambda v: to_yaml(v),
-    "fromYaml": _from_yaml, "fromYamlArray": _from_yaml_array, "toJson": to_json, "mustToJson": to_json,
+    "toYaml": lambda v: to_yaml(v) if v is not None else "null",
+    "toYamlPretty": lambda v: to_yaml(v),
+    "fromYaml": _from_yaml,
+    "fromYamlArray": _from_yaml_array,
+    "toJson": to_json,
+    "mustToJson": to_json,
     "toPrettyJson": lambda v: json.dumps(json.loads(to_json(v)), indent=2, ensure_ascii=False),
-    "toRawJson": to_json, "fromJson": _from_json, "fromJsonArray": lambda t: _from_json(t) if isinstance(
-        _from_json(t), list) else [], "toToml": _to_toml, "required": _required, "fail": _fail, "lookup": _lookup,
+    "toRawJson": to_json,
+    "fromJson": _from_json,
+    "fromJsonArray": lambda t: _from_json(t) if isinstance(_from_json(t), list) else [],
+    "toToml": _to_toml,
+    "required": _required,
+    "fail": _fail,
+    "lookup": _lookup,
     # sprig: defaults and flow
-    "default": _default, "empty": _empty, "coalesce": _coalesce, "ternary": _ternary, "required_": _required,
-    "typeOf": type_of, "typeIs": lambda t, v: type_of(v) == t, "typeIsLike": lambda t, v: type_of(v) in (t, "*" + t),
-    "kindOf": kind_of, "kindIs": lambda k, v: kind_of(v) == k, "deepEqual": lambda a, b: a == b,
+    "default": _default,
+    "empty": _empty,
+    "coalesce": _coalesce,
+    "ternary": _ternary,
+    "required_": _required,
+    "typeOf": type_of,
+    "typeIs": lambda t, v: type_of(v) == t,
+    "typeIsLike": lambda t, v: type_of(v) in (t, "*" + t),
+    "kindOf": kind_of,
+    "kindIs": lambda k, v: kind_of(v) == k,
+    "deepEqual": lambda a, b: a == b,
     # strings
-    "quote": _quote, "squote": _squote, "upper": lambda s: go_string(s).upper(), "lower": lambda s: go_string(s).lower(),
+    "quote": _quote,
+    "squote": _squote,
+    "upper": lambda s: go_string(s).upper(),
+    "lower": lambda s: go_string(s).lower(),
     "title": lambda s: re.sub(r"\b[a-z]", lambda m: m.group(0).upper(), go_string(s)),
     "untitle": lambda s: re.sub(r"\b[A-Z]", lambda m: m.group(0).lower(), go_string(s)),
-    "trim": lambda s: go_string(s).strip(), "trimAll": lambda c, s: go_string(s).strip(c),
-    "trimPrefix": lambda p, s: go_string(s)[len(p):] if go_string(s).startswith(p) else go_string(s),
-    "trimSuffix": lambda p, s: go_string(s)[:-len(p)] if p and go_string(s).endswith(p) else go_string(s),
-    "trunc": _trunc, "abbrev": _abbrev, "contains": lambda sub, s: sub in go_string(s),
-    "hasPrefix": lambda p, s: go_string(s).startswith(p), "hasSuffix": lambda p, s: go_string(s).endswith(p),
-    "replace": lambda old, new, s: go_string(s).replace(old, new), "repeat": lambda n, s: go_string(s) * _size(n, len(go_string(s))),
-    "substr": lambda a, b, s: go_string(s)[_to_int(a):_to_int(b) if _to_int(b) >= 0 else None],
-    "nospace": lambda s: re.sub(r"\s", "", go_string(s)), "indent": _indent, "nindent": _nindent,
-    "cat": _cat, "split": _split, "splitList": lambda sep, s: go_string(s).split(sep),
+    "trim": lambda s: go_string(s).strip(),
+    "trimAll": lambda c, s: go_string(s).strip(c),
+    "trimPrefix": lambda p, s: go_string(s)[len(p) :] if go_string(s).startswith(p) else go_string(s),
+    "trimSuffix": lambda p, s: go_string(s)[: -len(p)] if p and go_string(s).endswith(p) else go_string(s),
+    "trunc": _trunc,
+    "abbrev": _abbrev,
+    "contains": lambda sub, s: sub in go_string(s),
+    "hasPrefix": lambda p, s: go_string(s).startswith(p),
+    "hasSuffix": lambda p, s: go_string(s).endswith(p),
+    "replace": lambda old, new, s: go_string(s).replace(old, new),
+    "repeat": lambda n, s: go_string(s) * _size(n, len(go_string(s))),
+    "substr": lambda a, b, s: go_string(s)[_to_int(a) : _to_int(b) if _to_int(b) >= 0 else None],
+    "nospace": lambda s: re.sub(r"\s", "", go_string(s)),
+    "indent": _indent,
+    "nindent": _nindent,
+    "cat": _cat,
+    "split": _split,
+    "splitList": lambda sep, s: go_string(s).split(sep),
     "splitn": lambda sep, n, s: {f"_{i}": p for i, p in enumerate(go_string(s).split(sep, _to_int(n) - 1))},
     "join": lambda sep, items: go_string(sep).join(go_string(i) for i in (items or [])),
-    "toString": go_string, "toStrings": _to_strings, "camelcase": _camel, "snakecase": _snake, "kebabcase": _kebab,
-    "wrap": lambda n, s: go_string(s), "plural": lambda one, many, n: one if _to_int(n) == 1 else many,
-    "regexMatch": _regex_match, "mustRegexMatch": _regex_match, "regexFind": _regex_find,
-    "regexFindAll": _regex_find_all, "regexReplaceAll": _regex_replace_all,
+    "toString": go_string,
+    "toStrings": _to_strings,
+    "camelcase": _camel,
+    "snakecase": _snake,
+    "kebabcase": _kebab,
+    "wrap": lambda n, s: go_string(s),
+    "plural": lambda one, many, n: one if _to_int(n) == 1 else many,
+    "regexMatch": _regex_match,
+    "mustRegexMatch": _regex_match,
+    "regexFind": _regex_find,
+    "regexFindAll": _regex_find_all,
+    "regexReplaceAll": _regex_replace_all,
     "regexReplaceAllLiteral": lambda p, s, r: re.sub(_go_regex(p), lambda _: r, go_string(s)),
-    "regexSplit": _regex_split, "randAlphaNum": _rand_alpha_num, "randAlpha": _rand_alpha,
+    "regexSplit": _regex_split,
+    "randAlphaNum": _rand_alpha_num,
+    "randAlpha": _rand_alpha,
     "randNumeric": lambda n: "".join(random.Random(f"n{n}").choice(string.digits) for _ in range(_to_int(n))),
-    "randAscii": _rand_alpha_num, "uuidv4": lambda: str(uuid.UUID(int=0x12345678123456781234567812345678)),
-    "b64enc": _b64enc, "b64dec": _b64dec, "sha1sum": _sha1, "sha256sum": _sha256, "adler32sum": _adler32,
+    "randAscii": _rand_alpha_num,
+    "uuidv4": lambda: str(uuid.UUID(int=0x12345678123456781234567812345678)),
+    "b64enc": _b64enc,
+    "b64dec": _b64dec,
+    "sha1sum": _sha1,
+    "sha256sum": _sha256,
+    "adler32sum": _adler32,
     "htpasswd": lambda user, password: f"{user}:$2a$10$PLACEHOLDER",
-    "derivePassword": lambda *a: "PLACEHOLDER", "genPrivateKey": lambda *a: "-----BEGIN PRIVATE KEY-----\n"
-    "PLACEHOLDER\n-----END PRIVATE KEY-----\n", "genCA": _placeholder_cert, "genSelfSignedCert": _placeholder_cert,
-    "genSignedCert": _placeholder_cert, "genCAWithKey": _placeholder_cert, "encryptAES": lambda k, t: "PLACEHOLDER",
+    "derivePassword": lambda *a: "PLACEHOLDER",
+    "genPrivateKey": lambda *a: "-----BEGIN PRIVATE KEY-----\nPLACEHOLDER\n-----END PRIVATE KEY-----\n",
+    "genCA": _placeholder_cert,
+    "genSelfSignedCert": _placeholder_cert,
+    "genSignedCert": _placeholder_cert,
+    "genCAWithKey": _placeholder_cert,
+    "encryptAES": lambda k, t: "PLACEHOLDER",
     "base": lambda p: go_string(p).rstrip("/").rsplit("/", 1)[-1] or "/",
     "dir": lambda p: (go_string(p).rsplit("/", 1)[0] or "/") if "/" in go_string(p) else ".",
     "ext": lambda p: ("." + go_string(p).rsplit(".", 1)[1]) if "." in go_string(p).rsplit("/", 1)[-1] else "",
-    "clean": lambda p: re.sub(r"/+", "/", go_string(p)), "isAbs": lambda p: go_string(p).startswith("/"),
+    "clean": lambda p: re.sub(r"/+", "/", go_string(p)),
+    "isAbs": lambda p: go_string(p).startswith("/"),
     # numbers
-    "add": _arith(lambda a, b: a + b), "sub": _arith(lambda a, b: a - b), "mul": _arith(lambda a, b: a * b),
-    "div": _div, "divf": lambda a, *b: _to_float(a) / _to_float(b[0]) if b else _to_float(a), "mod": _mod,
-    "addf": lambda *a: sum(_to_float(v) for v in a), "subf": lambda a, *b: _to_float(a) - sum(_to_float(v) for v in b),
-    "mulf": lambda *a: __import__("math").prod(_to_float(v) for v in a), "add1": lambda a: _num(a) + 1, "max": lambda *a: max(_num(v) for v in a),
-    "min": lambda *a: min(_num(v) for v in a), "floor": lambda a: float(int(_to_float(a) // 1)),
-    "ceil": lambda a: float(-(-_to_float(a) // 1)), "round": lambda a, p=0: round(_to_float(a), _to_int(p)),
-    "int": _to_int, "int64": _to_int, "float64": _to_float, "atoi": _to_int, "toDecimal": _to_int,
-    "until": _until, "untilStep": _until_step, "seq": _seq,
+    "add": _arith(lambda a, b: a + b),
+    "sub": _arith(lambda a, b: a - b),
+    "mul": _arith(lambda a, b: a * b),
+    "div": _div,
+    "divf": lambda a, *b: _to_float(a) / _to_float(b[0]) if b else _to_float(a),
+    "mod": _mod,
+    "addf": lambda *a: sum(_to_float(v) for v in a),
+    "subf": lambda a, *b: _to_float(a) - sum(_to_float(v) for v in b),
+    "mulf": lambda *a: __import__("math").prod(_to_float(v) for v in a),
+    "add1": lambda a: _num(a) + 1,
+    "max": lambda *a: max(_num(v) for v in a),
+    "min": lambda *a: min(_num(v) for v in a),
+    "floor": lambda a: float(int(_to_float(a) // 1)),
+    "ceil": lambda a: float(-(-_to_float(a) // 1)),
+    "round": lambda a, p=0: round(_to_float(a), _to_int(p)),
+    "int": _to_int,
+    "int64": _to_int,
+    "float64": _to_float,
+    "atoi": _to_int,
+    "toDecimal": _to_int,
+    "until": _until,
+    "untilStep": _until_step,
+    "seq": _seq,
     # lists
-    "list": _list, "tuple": _list, "append": _append, "mustAppend": _append, "prepend": _prepend, "concat": _concat,
-    "first": _first, "mustFirst": _first, "last": _last, "mustLast": _last, "rest": lambda items: (items or [])[1:],
-    "initial": lambda items: (items or [])[:-1], "uniq": _uniq, "without": _without, "has": _has, "compact": _compact,
-    "reverse": _reverse, "sortAlpha": _sort_alpha, "chunk": lambda n, items: [items[i:i + _to_int(n)] for i in range(
-        0, len(items or []), _to_int(n))],
+    "list": _list,
+    "tuple": _list,
+    "append": _append,
+    "mustAppend": _append,
+    "prepend": _prepend,
+    "concat": _concat,
+    "first": _first,
+    "mustFirst": _first,
+    "last": _last,
+    "mustLast": _last,
+    "rest": lambda items: (items or [])[1:],
+    "initial": lambda items: (items or [])[:-1],
+    "uniq": _uniq,
+    "without": _without,
+    "has": _has,
+    "compact": _compact,
+    "reverse": _reverse,
+    "sortAlpha": _sort_alpha,
+    "chunk": lambda n, items: [items[i : i + _to_int(n)] for i in range(0, len(items or []), _to_int(n))],
     # dicts
-    "dict": _dict, "set": _set, "unset": _unset, "get": _get, "hasKey": _has_key, "pluck": _pluck, "keys": _keys,
-    "values": _values, "merge": _merge, "mustMerge": _merge, "mergeOverwrite": _merge_overwrite,
-    "mustMergeOverwrite": _merge_overwrite, "omit": _omit, "pick": _pick, "dig": _dig, "deepCopy": _deep_copy,
+    "dict": _dict,
+    "set": _set,
+    "unset": _unset,
+    "get": _get,
+    "hasKey": _has_key,
+    "pluck": _pluck,
+    "keys": _keys,
+    "values": _values,
+    "merge": _merge,
+    "mustMerge": _merge,
+    "mergeOverwrite": _merge_overwrite,
+    "mustMergeOverwrite": _merge_overwrite,
+    "omit": _omit,
+    "pick": _pick,
+    "dig": _dig,
+    "deepCopy": _deep_copy,
     "mustDeepCopy": _deep_copy,
     # dates and versions
-    "now": lambda: FIXED_NOW, "date": _date, "dateInZone": lambda f, t, z: _date(f, t),
-    "htmlDate": lambda t=None: FIXED_NOW.strftime("%Y-%m-%d"), "unixEpoch": lambda t=None: str(int(FIXED_NOW.timestamp())),
-    "semverCompare": _semver_compare, "semver": _semver,
+    "now": lambda: FIXED_NOW,
+    "date": _date,
+    "dateInZone": lambda f, t, z: _date(f, t),
+    "htmlDate": lambda t=None: FIXED_NOW.strftime("%Y-%m-%d"),
+    "unixEpoch": lambda t=None: str(int(FIXED_NOW.timestamp())),
+    "semverCompare": _semver_compare,
+    "semver": _semver,
 }
 
 # functions through which a value keeps pointing at the values key it came from
-TRANSPARENT = {"quote", "squote", "toString", "toYaml", "toYamlPretty", "nindent", "indent", "trim", "upper",
-               "lower", "toJson", "int", "int64", "float64", "b64enc"}
+TRANSPARENT = {
+    "quote",
+    "squote",
+    "toString",
+    "toYaml",
+    "toYamlPretty",
+    "nindent",
+    "indent",
+    "trim",
+    "upper",
+    "lower",
+    "toJson",
+    "int",
+    "int64",
+    "float64",
+    "b64enc",
+}

@@ -99,8 +99,11 @@ def type_of(value) -> str:
 # ---- YAML as sigs.k8s.io/yaml writes it (keys sorted, sequences not indented) ------------------
 
 _PLAIN = re.compile(r"^[A-Za-z_/][A-Za-z0-9_./-]*(?: [A-Za-z0-9_./-]+)*$")
-_AMBIGUOUS = re.compile(r"^(?:[-+]?(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|0x[0-9a-fA-F]+|0o?[0-7]+|"
-                        r"true|false|yes|no|on|off|y|n|null|~|\.inf|-\.inf|\.nan)$", re.I)
+_AMBIGUOUS = re.compile(
+    r"^(?:[-+]?(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|0x[0-9a-fA-F]+|0o?[0-7]+|"
+    r"true|false|yes|no|on|off|y|n|null|~|\.inf|-\.inf|\.nan)$",
+    re.I,
+)
 
 
 def yaml_scalar(value) -> str:
@@ -156,11 +159,11 @@ def _yaml_lines(value, depth: int) -> list[str]:
         for item in value:
             if isinstance(item, dict) and item:
                 inner = _yaml_lines(item, depth + 1)
-                lines.append(pad + "- " + inner[0][len("  " * (depth + 1)):])
+                lines.append(pad + "- " + inner[0][len("  " * (depth + 1)) :])
                 lines += inner[1:]
             elif isinstance(item, (list, tuple)) and item:
                 inner = _yaml_lines(item, depth + 1)
-                lines.append(pad + "- " + inner[0][len("  " * (depth + 1)):])
+                lines.append(pad + "- " + inner[0][len("  " * (depth + 1)) :])
                 lines += inner[1:]
             elif isinstance(item, str) and "\n" in item:
                 lines.append(f"{pad}- |{'-' if not item.endswith(chr(10)) else ''}")
@@ -169,8 +172,9 @@ def _yaml_lines(value, depth: int) -> list[str]:
                 lines.append(f"{pad}- {_inline(item)}")
         return lines
     if isinstance(value, str) and "\n" in value:
-        return [pad + "|" + ("-" if not value.endswith("\n") else "")] + \
-            [("  " + line) if line else "" for line in value.rstrip("\n").split("\n")]
+        return [pad + "|" + ("-" if not value.endswith("\n") else "")] + [
+            ("  " + line) if line else "" for line in value.rstrip("\n").split("\n")
+        ]
     return [pad + _inline(value)]
 
 

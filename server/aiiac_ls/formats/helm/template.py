@@ -23,6 +23,7 @@ class TemplateSyntaxError(Exception):
 
 # ---- AST -----------------------------------------------------------------------------------------
 
+
 @dataclass
 class Node:
     start: int
@@ -130,7 +131,8 @@ class Template:
 
 # ---- lexer ----------------------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"""
+_TOKEN = re.compile(
+    r"""
     (?P<space>\s+)
   | (?P<string>"(?:[^"\\\n]|\\.)*")
   | (?P<raw>`[^`]*`)
@@ -142,10 +144,23 @@ _TOKEN = re.compile(r"""
   | (?P<field>(?:\.[A-Za-z_][\w]*)+|\.)
   | (?P<ident>[A-Za-z_][\w]*)
   | (?P<punct>[|(),])
-""", re.X)
+""",
+    re.X,
+)
 
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'", "a": "\a", "b": "\b",
-            "f": "\f", "v": "\v", "0": "\0"}
+_ESCAPES = {
+    "n": "\n",
+    "t": "\t",
+    "r": "\r",
+    "\\": "\\",
+    '"': '"',
+    "'": "'",
+    "a": "\a",
+    "b": "\b",
+    "f": "\f",
+    "v": "\v",
+    "0": "\0",
+}
 
 
 def _unquote(text: str) -> str:
@@ -180,8 +195,13 @@ def _tokens(name: str, text: str, start: int, end: int) -> list[Token]:
         kind = match.lastgroup or ""
         if kind != "space":
             value = match.group(0)
-            if kind == "field" and tokens and tokens[-1].kind in ("punct",) and tokens[-1].text == ")" \
-                    and tokens[-1].end == match.start():
+            if (
+                kind == "field"
+                and tokens
+                and tokens[-1].kind in ("punct",)
+                and tokens[-1].text == ")"
+                and tokens[-1].end == match.start()
+            ):
                 kind = "chainfield"
             elif kind == "field" and tokens and tokens[-1].kind == "variable" and tokens[-1].end == match.start():
                 kind = "varfield"
@@ -216,16 +236,24 @@ class Parser:
                 items.append(["text", position, len(text), trim_next, False])
                 break
             inner_start = open_at + 2
-            left_trim = text.startswith("{{- ", open_at) or text.startswith("{{-\t", open_at) or \
-                text.startswith("{{-\n", open_at) or text.startswith("{{-\r", open_at)
+            left_trim = (
+                text.startswith("{{- ", open_at)
+                or text.startswith("{{-\t", open_at)
+                or text.startswith("{{-\n", open_at)
+                or text.startswith("{{-\r", open_at)
+            )
             if left_trim:
                 inner_start += 1
             close_at = _action_end(text, inner_start)
             if close_at < 0:
                 raise TemplateSyntaxError(self.name, open_at, "unclosed action")
             inner_end = close_at
-            right_trim = close_at - 1 >= inner_start and text[close_at - 1] == "-" and \
-                close_at - 2 >= inner_start and text[close_at - 2] in " \t\r\n"
+            right_trim = (
+                close_at - 1 >= inner_start
+                and text[close_at - 1] == "-"
+                and close_at - 2 >= inner_start
+                and text[close_at - 2] in " \t\r\n"
+            )
             if right_trim:
                 inner_end = close_at - 1
             items.append(["text", position, open_at, trim_next, left_trim])
@@ -276,7 +304,7 @@ class Parser:
                 return ListNode(start, len(self.text), nodes), None
             self._position += 1
             if item[0] == "text":
-                nodes.append(Text(item[1], item[2], self.text[item[1]:item[2]]))
+                nodes.append(Text(item[1], item[2], self.text[item[1] : item[2]]))
                 continue
             _, a_start, a_end, tokens = item
             if not tokens:
@@ -335,8 +363,9 @@ class Parser:
         cls = {"if": If, "with": With, "range": Range}[keyword]
         return cls(start, end, pipe, body, else_body)
 
-    def _pipeline(self, tokens: list[Token], at: int, allow_decl: bool = False,
-                  allow_range_decl: bool = False) -> Pipeline:
+    def _pipeline(
+        self, tokens: list[Token], at: int, allow_decl: bool = False, allow_range_decl: bool = False
+    ) -> Pipeline:
         decl: list[str] = []
         assign = False
         index = 0
@@ -383,7 +412,7 @@ class Parser:
                 cursor += 1
             if depth:
                 raise TemplateSyntaxError(self.name, token.start, "unclosed left paren")
-            inner = self._pipeline(tokens[index + 1:cursor - 1], token.start, allow_decl=True)
+            inner = self._pipeline(tokens[index + 1 : cursor - 1], token.start, allow_decl=True)
             node: Node = inner
             if cursor < len(tokens) and tokens[cursor].kind == "chainfield":
                 chained = tuple(tokens[cursor].text.split(".")[1:])
