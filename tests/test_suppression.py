@@ -146,3 +146,65 @@ def test_unknown_rule_in_suppression(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     _write(tmp_path, "a.yaml", _pod(comment_above="", comment_inline="  # aiiac:ignore -- no id given"))
     assert _rules(run(["a.yaml"], select=["AIS0"])) == [("AIS002", 10)]
+
+
+HEREDOC_POLICY = """
+    resource "aws_iam_policy" "everything" {
+      name   = "everything"
+      policy = <<EOF
+    {
+      "Version": "2012-10-17",
+      "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]
+    }
+    EOF
+    }
+    """
+
+BLOCK_SCALAR_POD = """
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: loader}
+    spec:
+      containers:
+        - name: loader
+          image: vllm/vllm-openai:v0.6.3
+          env:
+            - name: HF_TOKEN
+              value: |
+                hf_QwErTyUiOpAsDfGhJkLzXcVbNm0123456789
+    """
+
+
+def _ignore(tmp_path, name: str, text: str, rule: str) -> tuple[int, int | None, str]:
+    """The finding's line, where the engine says its suppression comment goes, and the file once
+    the editor's "ignore" edit is applied; that file must no longer report the finding."""
+    from aiiac_ls.fixes import apply_edits
+    from aiiac_ls.lsp import convert
+
+    _write(tmp_path, name, text)
+    path = tmp_path / name
+    [finding] = [f for f in run([tmp_path], select=[rule]).findings if f.rule == rule]
+    lines = path.read_text(encoding="utf-8").split("\n")
+    edited = apply_edits(path.read_text(encoding="utf-8"), [convert.ignore_edit(finding, lines)])
+    path.write_text(edited, encoding="utf-8")
+    assert [f.rule for f in run([tmp_path], select=[rule]).findings] == []
+    return finding.span.start_line, finding.comment_line, edited
+
+
+def test_the_ignore_comment_of_a_finding_inside_a_heredoc_goes_above_the_resource(tmp_path):
+    line, comment_line, edited = _ignore(tmp_path, "main.tf", HEREDOC_POLICY, "AIS302")
+    assert (line, comment_line) == (5, 0)  # the statement is inside the heredoc: a `#` would be JSON
+    assert edited.split("\n")[:2] == ["# aiiac:ignore AIS302 -- reason", 'resource "aws_iam_policy" "everything" {']
+
+
+def test_a_block_scalar_takes_the_ignore_comment_on_its_header_line(tmp_path):
+    """The finding is reported at the scalar, which starts at `|`: YAML allows a comment there."""
+    line, comment_line, edited = _ignore(tmp_path, "pod.yaml", BLOCK_SCALAR_POD, "AIS701")
+    assert (line, comment_line) == (9, 9)
+    assert edited.split("\n")[9] == "          value: |  # aiiac:ignore AIS701 -- reason"
+
+
+def test_the_ignore_comment_of_an_ordinary_finding_ends_its_line(tmp_path):
+    line, comment_line, edited = _ignore(tmp_path, "pod.yaml", _pod(), "AIS103")
+    assert (line, comment_line) == (9, 9)
+    assert edited.split("\n")[9] == "        privileged: true  # aiiac:ignore AIS103 -- reason"

@@ -15,6 +15,7 @@ from ..model.resources import Resource
 from ..rules import EVERYTHING, FACTS, Rule, RuleContext
 from .analysis import Analysis
 from .locate import locate, writable_fix
+from .suppression import comment_line
 
 if TYPE_CHECKING:
     from .loading import ParseCache
@@ -183,6 +184,7 @@ class Checking:
             related=hit.related,
             equivalents=rule.equivalents,
             redact=hit.redact,
+            comment_line=comment_line(resource, span),
         )
 
 

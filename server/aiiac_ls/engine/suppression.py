@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from ..config import Config
 from ..model.findings import Finding, Hit
-from ..model.nodes import Entry, Node
+from ..model.nodes import Entry, Node, Scalar, Span
 from ..model.resources import Resource
 from ..rules import Rule, get_rule
 from ..suppress import Directive, candidate_lines, may_have_directives, parse_directives
@@ -95,3 +95,32 @@ class Suppressing:
             resource="",
             equivalents=rule.equivalents,
         )
+
+
+def comment_line(resource: Resource, span: Span) -> int:
+    """The line a suppression comment for a finding at `span` can go on: the finding's own line,
+    or the resource's first line when the finding is inside a multi-line string of the resource
+    (a heredoc policy, a YAML block scalar), where a `#` would be part of the text."""
+    line = span.start_line
+    if resource.file == span.file and any(
+        start < line <= end for start, end in _multiline_strings(resource) if start <= line
+    ):
+        return resource.head.start_line
+    return line
+
+
+def _multiline_strings(resource: Resource) -> list[tuple[int, int]]:
+    """The (first, last) lines of the strings of `resource` written over several lines in its
+    own file, found once per resource."""
+    found = resource.__dict__.get("_multiline_strings")
+    if found is None:
+        found = resource.__dict__["_multiline_strings"] = [
+            (node.span.start_line, node.span.end_line)
+            for node in resource.body.walk()
+            if isinstance(node, Scalar)
+            and isinstance(node.value, str)
+            and node.span is not None
+            and node.span.file == resource.file
+            and node.span.end_line > node.span.start_line
+        ]
+    return found

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 import attrs
 from lsprotocol import types
 from pygls.uris import from_fs_path
 
-from ..fixes import TextEdit, is_hcl_file
+from ..fixes import TextEdit
 from ..model.findings import Finding, Problem
 from ..model.nodes import Span
 from ..rules import Rule, get_rule
@@ -116,45 +115,15 @@ def workspace_edit(
     return types.WorkspaceEdit(document_changes=changes)
 
 
-_HEREDOC_OPEN = re.compile(r"<<-?\s*([A-Za-z_][A-Za-z0-9_]*)\s*$")
-_BLOCK_SCALAR = re.compile(r":\s*[|>][-+0-9]*\s*(#.*)?$")
-
-
-def inside_multiline_string(path: str, lines: list[str], line: int) -> bool:
-    """True when `line` is inside a heredoc (HCL) or block scalar (YAML): no comment can go there."""
-    if is_hcl_file(path):
-        open_marker = None
-        for index in range(0, min(line, len(lines))):
-            text = lines[index]
-            if open_marker is None:
-                match = _HEREDOC_OPEN.search(text)
-                if match:
-                    open_marker = match.group(1)
-            elif text.strip() == open_marker:
-                open_marker = None
-        return open_marker is not None
-    text = lines[line] if line < len(lines) else ""
-    indent = len(text) - len(text.lstrip())
-    for index in range(line - 1, -1, -1):
-        above = lines[index]
-        if not above.strip():
-            continue
-        above_indent = len(above) - len(above.lstrip())
-        if above_indent < indent:
-            return bool(_BLOCK_SCALAR.search(above))
-    return False
-
-
-def ignore_edit(finding: Finding, lines: list[str], resource_line: int | None) -> TextEdit:
-    """`# aiiac:ignore AISxxx -- reason` at the end of the finding's line, or, where the line is
-    inside a multi-line string, on its own line above the resource."""
+def ignore_edit(finding: Finding, lines: list[str]) -> TextEdit:
+    """`# aiiac:ignore AISxxx -- reason` at the end of the finding's line, or on its own line
+    above the resource where the engine says the finding is inside a multi-line string."""
     comment = f"aiiac:ignore {finding.rule} -- reason"
-    line = finding.span.start_line
-    path = finding.file
-    if inside_multiline_string(path, lines, line) and resource_line is not None:
-        text = lines[resource_line] if resource_line < len(lines) else ""
+    line, path = finding.span.start_line, finding.file
+    if finding.comment_line is not None and finding.comment_line != line:
+        text = lines[finding.comment_line] if finding.comment_line < len(lines) else ""
         indent = text[: len(text) - len(text.lstrip())]
-        return TextEdit(Span(path, resource_line, 0, resource_line, 0), f"{indent}# {comment}\n")
+        return TextEdit(Span(path, finding.comment_line, 0, finding.comment_line, 0), f"{indent}# {comment}\n")
     text = lines[line] if line < len(lines) else ""
     end = len(text.rstrip())
     return TextEdit(Span(path, line, end, line, len(text)), f"  # {comment}")

@@ -855,9 +855,7 @@ def _quick_fixes(
                 )
             )
     if finding.rule not in ("AIS001", "AIS002"):
-        lines = lines_of(finding.file)
-        resource_line = _resource_line(finding, analysis)
-        edit = convert.ignore_edit(finding, lines, resource_line)
+        edit = convert.ignore_edit(finding, lines_of(finding.file))
         actions.append(
             types.CodeAction(
                 title=f"aiiac: ignore {finding.rule} on this line",
@@ -880,18 +878,6 @@ def _where(finding: Finding, edits) -> str:
     if classify(finding.file) == "helm" and "/templates/" in finding.file.replace(os.sep, "/"):
         return " — edits the template"
     return ""
-
-
-def _resource_line(finding: Finding, analysis: Analysis) -> int | None:
-    source = analysis.sources.get(finding.file)
-    if source is None:
-        return None
-    # the resource header: the nearest line above the finding that starts a top-level block/document
-    for line in range(finding.span.start_line, -1, -1):
-        text = source.line(line)
-        if re.match(r"(resource|data|module)\s+\"", text) or text.startswith(("apiVersion:", "kind:", "---")):
-            return line
-    return None
 
 
 def _fix_all(ls: AiiacServer, path: str, analysis: Analysis) -> types.CodeAction | None:

@@ -104,6 +104,9 @@ class Finding:
     equivalents: dict[str, list[str]] = field(default_factory=dict)
     redact: bool = False
     fingerprint: str = ""  # set by report.fingerprints
+    # where a suppression comment for it can go: its own line, or the resource's first line when
+    # the finding is inside a multi-line string (a heredoc, a YAML block scalar)
+    comment_line: int | None = None
 
     def __post_init__(self) -> None:
         self.message = redact_text(self.message)  # a rule that quotes a value must not leak a token
