@@ -176,9 +176,9 @@ def fix_edits(root: Path, n: int) -> list[str]:
 
 
 SHAPES = {
-    "s3": (s3_buckets, "aws_s3_bucket in one .tf", [1250, 2500, 5000], [20000]),
+    "s3": (s3_buckets, "aws_s3_bucket in one .tf", [2500, 5000, 10000], [20000]),
     "workloads": (workloads, "workloads in one namespace", [1250, 2500, 5000], [10000]),
-    "modules": (modules, "resources across files and modules", [1250, 2500, 5000], []),
+    "modules": (modules, "resources across files and modules", [5000, 10000, 20000], []),
     "chart": (chart, "templates in a chart", [100, 200, 400], []),
     "fix": (fix_edits, "edits taken by --fix", [500, 1000, 2000], []),
 }

@@ -144,6 +144,7 @@ class ModuleInstance:
         self._cache: dict[object, Node] = {}
         self._active: set[object] = set()
         self._children: dict[str, ModuleInstance | None] = {}
+        self._calls: dict[str, ModuleCall] | None = None  # by name, made on first use
         self.var_files = var_files or []
         self._env_key: str | None = None
         self._index()
@@ -292,6 +293,12 @@ class ModuleInstance:
     # ---- child modules ------------------------------------------------------------------------
 
     def calls(self) -> list[ModuleCall]:
+        """The module calls of this instance, with their sources evaluated once."""
+        if self._calls is None:
+            self._calls = {call.name: call for call in self._read_calls()}
+        return list(self._calls.values())
+
+    def _read_calls(self) -> list[ModuleCall]:
         found = []
         for name, (hcl, block) in self.module_calls.items():
             _, _, body = _block_parts(hcl, block)
@@ -314,7 +321,8 @@ class ModuleInstance:
         self._children[call] = None  # guards against a module calling itself
         if self.depth >= MAX_MODULE_DEPTH or call not in self.module_calls:
             return None
-        target = next((c for c in self.calls() if c.name == call), None)
+        self.calls()
+        target = self._calls.get(call) if self._calls is not None else None
         if target is None or target.child_dir is None:
             return None
         files = self.project.module_files(target.child_dir)
