@@ -159,9 +159,6 @@ class Rule:
     references: tuple[str, ...] = ()
     fixable: bool = False
     name: str = ""
-    # the check reads only its resource and the settings (not neighbours or scan-wide facts), so
-    # an editor may reuse its result while the resource is unchanged
-    resource_only: bool = False
     finds_secrets: bool = False  # its hits are credentials: run for masking even when switched off
     origin: str = ""  # custom rules: the policy file that defines it
 
@@ -230,7 +227,6 @@ def rule(
     equivalents: dict[str, list[str]] | None = None,
     references: Iterable[str] = (),
     fixable: bool = False,
-    resource_only: bool = False,
     finds_secrets: bool = False,
 ) -> Callable[[Check], Rule]:
     """Declare a rule; the decorated function is its check and its docstring its documentation."""
@@ -261,7 +257,6 @@ def rule(
             references=tuple(references),
             fixable=fixable,
             name=check.__name__,
-            resource_only=resource_only,
             finds_secrets=finds_secrets,
         )
         _REGISTRY[id] = created

@@ -167,7 +167,6 @@ def not_selected_by_network_policy(resource, ctx):
 
 @rule(
     id="AIS132",
-    resource_only=True,
     title="Image from a registry outside the allow-list",
     severity="medium",
     applies_to=WORKLOAD_KINDS,
@@ -217,7 +216,6 @@ _PLACEHOLDER = re.compile(r"^(\$\(.*\)|\$\{.*\}|<.*>|changeme|change-me|xxx+|\*+
 
 @rule(
     id="AIS703",
-    resource_only=True,
     finds_secrets=True,
     title="Secret-named variable set to a literal",
     severity="high",

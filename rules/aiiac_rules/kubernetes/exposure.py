@@ -46,7 +46,6 @@ def _restricted_source_ranges(spec: Mapping) -> bool:
 
 @rule(
     id="AIS201",
-    resource_only=True,
     title="Service exposes pods outside the cluster",
     severity="medium",
     applies_to={"Service"},
@@ -121,7 +120,6 @@ def external_service(resource, ctx):
 
 @rule(
     id="AIS203",
-    resource_only=True,
     title="Service with externalIPs",
     severity="high",
     applies_to={"Service"},
@@ -169,7 +167,6 @@ def _annotations(resource) -> Mapping | None:
 
 @rule(
     id="AIS204",
-    resource_only=True,
     title="Ingress without TLS",
     severity="medium",
     applies_to={"Ingress"},
@@ -304,7 +301,6 @@ _SNIPPETS = (
 
 @rule(
     id="AIS206",
-    resource_only=True,
     title="ingress-nginx snippet annotation",
     severity="high",
     applies_to={"Ingress"},
@@ -347,7 +343,6 @@ def nginx_snippet(resource, ctx):
 
 @rule(
     id="AIS211",
-    resource_only=True,
     title="NetworkPolicy admits the whole internet",
     severity="medium",
     applies_to={"NetworkPolicy"},

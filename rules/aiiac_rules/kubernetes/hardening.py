@@ -17,7 +17,6 @@ def _set_true_fix(title: str, container, key: str, value=True) -> Fix:
 
 @rule(
     id="AIS101",
-    resource_only=True,
     title="Container may run as root",
     severity="high",
     applies_to=WORKLOAD_KINDS,
@@ -98,7 +97,6 @@ def run_as_non_root(resource, ctx):
 
 @rule(
     id="AIS102",
-    resource_only=True,
     title="Container runs as UID 0",
     severity="high",
     applies_to=WORKLOAD_KINDS,
@@ -142,7 +140,6 @@ def run_as_uid_zero(resource, ctx):
 
 @rule(
     id="AIS103",
-    resource_only=True,
     title="Privileged container",
     severity="critical",
     applies_to=WORKLOAD_KINDS,
@@ -191,7 +188,6 @@ def privileged_container(resource, ctx):
 
 @rule(
     id="AIS104",
-    resource_only=True,
     title="Privilege escalation allowed",
     severity="medium",
     applies_to=WORKLOAD_KINDS,
@@ -250,7 +246,6 @@ def privilege_escalation(resource, ctx):
 
 @rule(
     id="AIS105",
-    resource_only=True,
     title="Root filesystem is writable",
     severity="medium",
     applies_to=WORKLOAD_KINDS,
@@ -307,7 +302,6 @@ def read_only_root_filesystem(resource, ctx):
 
 @rule(
     id="AIS106",
-    resource_only=True,
     title="Capabilities are not dropped",
     severity="medium",
     applies_to=WORKLOAD_KINDS,
@@ -384,7 +378,6 @@ _HOST_NAMESPACES = {
 
 @rule(
     id="AIS107",
-    resource_only=True,
     title="Pod shares a host namespace",
     severity="high",
     applies_to=WORKLOAD_KINDS,
@@ -471,7 +464,6 @@ def _private_shm_fix(pod, entry, plain: Fix) -> Fix | None:
 
 @rule(
     id="AIS108",
-    resource_only=True,
     title="hostPath volume",
     severity="high",
     applies_to=WORKLOAD_KINDS,
@@ -587,7 +579,6 @@ def automount_service_account_token(resource, ctx):
 
 @rule(
     id="AIS110",
-    resource_only=True,
     title="Image is not pinned to a version",
     severity="medium",
     applies_to=WORKLOAD_KINDS,

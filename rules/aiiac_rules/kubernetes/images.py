@@ -13,7 +13,6 @@ K8S = "kubernetes"
 
 @rule(
     id="AIS131",
-    resource_only=True,
     title="Image not pinned by digest",
     severity="low",
     applies_to=WORKLOAD_KINDS,
@@ -56,7 +55,6 @@ def image_digest(resource, ctx):
 
 @rule(
     id="AIS133",
-    resource_only=True,
     title="Cached image used without a registry check",
     severity="low",
     applies_to=WORKLOAD_KINDS,
@@ -111,7 +109,6 @@ _VISIBILITY_LABELS = (
 
 @rule(
     id="AIS207",
-    resource_only=True,
     title="Model service routed outside the cluster",
     severity="medium",
     applies_to={"InferenceService", "InferenceGraph", "Service"},

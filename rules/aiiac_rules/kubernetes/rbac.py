@@ -23,7 +23,6 @@ def _rules(resource):
 
 @rule(
     id="AIS320",
-    resource_only=True,
     title="RBAC rule with wildcards",
     severity="high",
     applies_to=ROLES,
@@ -60,7 +59,6 @@ def rbac_wildcards(resource, ctx):
 
 @rule(
     id="AIS321",
-    resource_only=True,
     title="RBAC rule reads Secrets",
     severity="high",
     applies_to=ROLES,
@@ -102,7 +100,6 @@ def rbac_secrets(resource, ctx):
 
 @rule(
     id="AIS322",
-    resource_only=True,
     title="RBAC rule allows exec into pods",
     severity="high",
     applies_to=ROLES,
@@ -137,7 +134,6 @@ def rbac_exec(resource, ctx):
 
 @rule(
     id="AIS323",
-    resource_only=True,
     title="RBAC rule allows privilege escalation",
     severity="critical",
     applies_to=ROLES,
@@ -176,7 +172,6 @@ def rbac_escalation(resource, ctx):
 
 @rule(
     id="AIS324",
-    resource_only=True,
     title="Binding to cluster-admin",
     severity="critical",
     applies_to=BINDINGS,

@@ -36,7 +36,6 @@ RUNTIME_SOCKETS = (
 
 @rule(
     id="AIS111",
-    resource_only=True,
     title="No seccomp profile",
     severity="medium",
     applies_to=WORKLOAD_KINDS,
@@ -107,7 +106,6 @@ def seccomp_profile(resource, ctx):
 
 @rule(
     id="AIS112",
-    resource_only=True,
     title="Dangerous capability added",
     severity="high",
     applies_to=WORKLOAD_KINDS,
@@ -147,7 +145,6 @@ def dangerous_capabilities(resource, ctx):
 
 @rule(
     id="AIS113",
-    resource_only=True,
     title="Container binds a host port",
     severity="medium",
     applies_to=WORKLOAD_KINDS,
@@ -185,7 +182,6 @@ def host_port(resource, ctx):
 
 @rule(
     id="AIS114",
-    resource_only=True,
     title="Container runtime socket mounted",
     severity="critical",
     applies_to=WORKLOAD_KINDS,
@@ -237,7 +233,6 @@ def _gpu_quantities(container) -> dict[str, tuple[object, object]]:
 
 @rule(
     id="AIS120",
-    resource_only=True,
     title="GPU requested without a matching limit",
     severity="medium",
     applies_to=WORKLOAD_KINDS,
@@ -300,7 +295,6 @@ def gpu_limit(resource, ctx):
 
 @rule(
     id="AIS122",
-    resource_only=True,
     title="Shared memory volume without a size limit",
     severity="medium",
     applies_to=WORKLOAD_KINDS,
@@ -350,7 +344,6 @@ def shm_size_limit(resource, ctx):
 
 @rule(
     id="AIS123",
-    resource_only=True,
     title="Model server without a memory limit",
     severity="medium",
     applies_to=WORKLOAD_KINDS,
@@ -387,7 +380,6 @@ def memory_limit(resource, ctx):
 
 @rule(
     id="AIS125",
-    resource_only=True,
     title="Container without CPU or memory requests",
     severity="low",
     applies_to=WORKLOAD_KINDS,
@@ -445,7 +437,6 @@ def _uses_gpu(pod) -> bool:
 
 @rule(
     id="AIS121",
-    resource_only=True,
     title="GPU pod not pinned to GPU nodes",
     severity="low",
     applies_to=WORKLOAD_KINDS,
@@ -515,7 +506,6 @@ def _model_uris(pod):
 
 @rule(
     id="AIS142",
-    resource_only=True,
     title="Model downloaded over plain HTTP",
     severity="high",
     applies_to=WORKLOAD_KINDS,
@@ -548,7 +538,6 @@ def model_over_http(resource, ctx):
 
 @rule(
     id="AIS702",
-    resource_only=True,
     finds_secrets=True,
     title="Credentials embedded in a model URI",
     severity="critical",
@@ -592,7 +581,6 @@ _MODEL_PATHS = ("/mnt/models", "/models", "/model", "/root/.cache/huggingface", 
 
 @rule(
     id="AIS143",
-    resource_only=True,
     title="Model volume mounted writable",
     severity="medium",
     applies_to=WORKLOAD_KINDS,
@@ -661,7 +649,6 @@ _STATIC_KEY_NAMES = (
 
 @rule(
     id="AIS312",
-    resource_only=True,
     title="Static cloud keys given to a workload",
     severity="medium",
     applies_to=WORKLOAD_KINDS,
@@ -716,7 +703,6 @@ _SAFE_SYSCTLS = {
 
 @rule(
     id="AIS115",
-    resource_only=True,
     title="Unsafe sysctl or unmasked /proc",
     severity="high",
     applies_to=WORKLOAD_KINDS,
@@ -759,7 +745,6 @@ def unsafe_sysctls(resource, ctx):
 
 @rule(
     id="AIS116",
-    resource_only=True,
     title="Low user or group ID",
     severity="low",
     applies_to=WORKLOAD_KINDS,
@@ -798,7 +783,6 @@ def low_ids(resource, ctx):
 
 @rule(
     id="AIS117",
-    resource_only=True,
     title="No security context at all",
     severity="medium",
     applies_to=WORKLOAD_KINDS,
@@ -833,7 +817,6 @@ def security_context_missing(resource, ctx):
 
 @rule(
     id="AIS118",
-    resource_only=True,
     title="hostPath mounted writable",
     severity="high",
     applies_to=WORKLOAD_KINDS,

@@ -30,7 +30,6 @@ def _string_scalars(node, key: str = "", depth: int = 0):
 
 @rule(
     id="AIS701",
-    resource_only=True,
     finds_secrets=True,
     title="Credential written in configuration",
     severity="critical",

@@ -13,7 +13,6 @@ TF = "terraform"
 
 @rule(
     id="AIS410",
-    resource_only=True,
     title="Model cache volume not encrypted",
     severity="medium",
     applies_to={"aws_ebs_volume", "aws_efs_file_system", "aws_fsx_lustre_file_system"},
@@ -60,7 +59,6 @@ def cache_volume_encryption(resource, ctx):
 
 @rule(
     id="AIS411",
-    resource_only=True,
     title="ECR image tags are mutable",
     severity="medium",
     applies_to={"aws_ecr_repository"},
@@ -105,7 +103,6 @@ def ecr_immutable_tags(resource, ctx):
 
 @rule(
     id="AIS412",
-    resource_only=True,
     title="ECR images not scanned on push",
     severity="low",
     applies_to={"aws_ecr_repository"},
@@ -145,7 +142,6 @@ def ecr_scan_on_push(resource, ctx):
 
 @rule(
     id="AIS413",
-    resource_only=True,
     title="ECR repository not encrypted with a customer KMS key",
     severity="low",
     applies_to={"aws_ecr_repository"},

@@ -11,7 +11,6 @@ from ..settings import equals, require
 
 @rule(
     id="AIS601",
-    resource_only=True,
     title="EKS API endpoint is open to the internet",
     severity="high",
     applies_to={"aws_eks_cluster"},
@@ -85,7 +84,6 @@ def public_cluster_endpoint(resource, ctx):
 
 @rule(
     id="AIS602",
-    resource_only=True,
     title="EKS secrets not envelope-encrypted with KMS",
     severity="medium",
     applies_to={"aws_eks_cluster"},
@@ -131,7 +129,6 @@ def secrets_encryption(resource, ctx):
 
 @rule(
     id="AIS603",
-    resource_only=True,
     title="EKS control-plane audit logging is off",
     severity="medium",
     applies_to={"aws_eks_cluster"},
@@ -175,7 +172,6 @@ def control_plane_logging(resource, ctx):
 
 @rule(
     id="AIS604",
-    resource_only=True,
     title="EKS node group SSH open to any source",
     severity="high",
     applies_to={"aws_eks_node_group"},
@@ -210,7 +206,6 @@ def node_group_ssh(resource, ctx):
 
 @rule(
     id="AIS605",
-    resource_only=True,
     title="GPU launch template allows IMDSv1 or pods reaching IMDS",
     severity="high",
     applies_to={"aws_launch_template"},

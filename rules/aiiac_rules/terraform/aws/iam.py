@@ -106,7 +106,6 @@ def model_read_scope(resource, ctx):
 
 @rule(
     id="AIS302",
-    resource_only=True,
     title="IAM policy allows every action",
     severity="critical",
     applies_to=IDENTITY_POLICY_TYPES,
@@ -150,7 +149,6 @@ def wildcard_action(resource, ctx):
 
 @rule(
     id="AIS303",
-    resource_only=True,
     title="iam:PassRole allowed on every role",
     severity="high",
     applies_to=IDENTITY_POLICY_TYPES,
@@ -196,7 +194,6 @@ def _trust_statements(resource):
 
 @rule(
     id="AIS304",
-    resource_only=True,
     title="Role can be assumed by any AWS principal",
     severity="critical",
     applies_to={"aws_iam_role"},
@@ -235,7 +232,6 @@ def trust_everyone(resource, ctx):
 
 @rule(
     id="AIS305",
-    resource_only=True,
     title="IRSA trust not scoped to one ServiceAccount",
     severity="high",
     applies_to={"aws_iam_role"},
@@ -327,7 +323,6 @@ _RESTRICTABLE = (
 
 @rule(
     id="AIS307",
-    resource_only=True,
     title="Data-plane action allowed on every resource",
     severity="high",
     applies_to=IDENTITY_POLICY_TYPES,

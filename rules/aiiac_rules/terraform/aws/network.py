@@ -40,7 +40,6 @@ def _check_rule(body: Mapping, cidr_keys: tuple[str, ...], protocol_key: str, ex
 
 @rule(
     id="AIS202",
-    resource_only=True,
     title="Security group opens SSH or a model port to the internet",
     severity="high",
     applies_to=SG_TYPES,

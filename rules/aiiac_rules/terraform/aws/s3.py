@@ -165,7 +165,6 @@ def public_access_block(resource, ctx):
 
 @rule(
     id="AIS402",
-    resource_only=True,
     title="S3 bucket grants public access",
     severity="critical",
     applies_to={"aws_s3_bucket", "aws_s3_bucket_acl"} | BUCKET_POLICY_TYPES,

@@ -13,7 +13,6 @@ NOTEBOOK = {"aws_sagemaker_notebook_instance"}
 
 @rule(
     id="AIS501",
-    resource_only=True,
     title="SageMaker notebook has direct internet access",
     severity="high",
     applies_to=NOTEBOOK,
@@ -64,7 +63,6 @@ def notebook_direct_internet(resource, ctx):
 
 @rule(
     id="AIS502",
-    resource_only=True,
     title="SageMaker notebook allows root access",
     severity="medium",
     applies_to=NOTEBOOK,
@@ -113,7 +111,6 @@ def notebook_root_access(resource, ctx):
 
 @rule(
     id="AIS503",
-    resource_only=True,
     title="SageMaker endpoint storage not encrypted with a customer key",
     severity="medium",
     applies_to={"aws_sagemaker_endpoint_configuration"},
@@ -147,7 +144,6 @@ def endpoint_configuration_kms(resource, ctx):
 
 @rule(
     id="AIS504",
-    resource_only=True,
     title="SageMaker notebook storage not encrypted with a customer key",
     severity="medium",
     applies_to=NOTEBOOK | {"aws_sagemaker_domain"},
@@ -182,7 +178,6 @@ def notebook_kms(resource, ctx):
 
 @rule(
     id="AIS505",
-    resource_only=True,
     title="SageMaker model can reach the network",
     severity="medium",
     applies_to={"aws_sagemaker_model"},
@@ -226,7 +221,6 @@ def model_network_isolation(resource, ctx):
 
 @rule(
     id="AIS506",
-    resource_only=True,
     title="SageMaker domain apps reach the internet directly",
     severity="high",
     applies_to={"aws_sagemaker_domain"},
@@ -268,7 +262,6 @@ def domain_vpc_only(resource, ctx):
 
 @rule(
     id="AIS507",
-    resource_only=True,
     title="Bedrock agent without a customer key or guardrail",
     severity="medium",
     applies_to={"aws_bedrockagent_agent"},
@@ -307,7 +300,6 @@ def bedrock_agent(resource, ctx):
 
 @rule(
     id="AIS508",
-    resource_only=True,
     title="SageMaker notebook allows IMDSv1",
     severity="medium",
     applies_to=NOTEBOOK,

@@ -13,7 +13,6 @@ _GPU_SIZES = ("Standard_NC", "Standard_ND", "Standard_NV", "Standard_NG")
 
 @rule(
     id="AIS620",
-    resource_only=True,
     title="AKS API server reachable from any network",
     severity="high",
     applies_to=CLUSTER,
@@ -63,7 +62,6 @@ def aks_api_server(resource, ctx):
 
 @rule(
     id="AIS621",
-    resource_only=True,
     title="AKS local accounts or Kubernetes RBAC off",
     severity="high",
     applies_to=CLUSTER,
@@ -108,7 +106,6 @@ def aks_local_accounts(resource, ctx):
 
 @rule(
     id="AIS622",
-    resource_only=True,
     title="AKS cluster enforces no NetworkPolicy",
     severity="medium",
     applies_to=CLUSTER,
@@ -149,7 +146,6 @@ def aks_network_policy(resource, ctx):
 
 @rule(
     id="AIS623",
-    resource_only=True,
     title="GPU node pool without host encryption",
     severity="medium",
     applies_to={"azurerm_kubernetes_cluster_node_pool", "azurerm_kubernetes_cluster"},

@@ -16,7 +16,6 @@ COGNITIVE = {"azurerm_cognitive_account", "azurerm_ai_services"}
 
 @rule(
     id="AIS520",
-    resource_only=True,
     title="Azure ML workspace reachable from public networks",
     severity="high",
     applies_to={"azurerm_machine_learning_workspace"},
@@ -57,7 +56,6 @@ def aml_public_network(resource, ctx):
 
 @rule(
     id="AIS521",
-    resource_only=True,
     title="Azure ML compute has a public IP or local SSH login",
     severity="high",
     applies_to={"azurerm_machine_learning_compute_cluster", "azurerm_machine_learning_compute_instance"},
@@ -105,7 +103,6 @@ def aml_compute(resource, ctx):
 
 @rule(
     id="AIS522",
-    resource_only=True,
     title="Azure OpenAI / AI services reachable from public networks",
     severity="high",
     applies_to=COGNITIVE,
@@ -150,7 +147,6 @@ def cognitive_public_network(resource, ctx):
 
 @rule(
     id="AIS523",
-    resource_only=True,
     title="Azure OpenAI / AI services accept API keys",
     severity="medium",
     applies_to=COGNITIVE,
@@ -190,7 +186,6 @@ def cognitive_local_auth(resource, ctx):
 
 @rule(
     id="AIS524",
-    resource_only=True,
     title="Azure OpenAI / AI services outbound access unrestricted",
     severity="medium",
     applies_to=COGNITIVE,
@@ -229,7 +224,6 @@ def cognitive_outbound(resource, ctx):
 
 @rule(
     id="AIS418",
-    resource_only=True,
     title="Storage account open to public networks or anonymous reads",
     severity="high",
     applies_to={"azurerm_storage_account"},
@@ -279,7 +273,6 @@ def storage_account_public(resource, ctx):
 
 @rule(
     id="AIS216",
-    resource_only=True,
     title="NSG rule opens SSH or a model port to the internet",
     severity="high",
     applies_to={"azurerm_network_security_rule", "azurerm_network_security_group"},
@@ -348,7 +341,6 @@ def _nsg_ports(block, extra: frozenset[int]) -> list[str]:
 
 @rule(
     id="AIS525",
-    resource_only=True,
     title="Azure OpenAI / AI services not encrypted with a customer key",
     severity="medium",
     applies_to=COGNITIVE,

@@ -22,7 +22,6 @@ _MEMBER_KEYS = {
 
 @rule(
     id="AIS403",
-    resource_only=True,
     title="GCS bucket is public",
     severity="critical",
     applies_to=set(_MEMBER_KEYS),
@@ -61,7 +60,6 @@ def public_gcs_bucket(resource, ctx):
 
 @rule(
     id="AIS404",
-    resource_only=True,
     title="GCS bucket without uniform bucket-level access",
     severity="medium",
     applies_to={"google_storage_bucket"},
@@ -111,7 +109,6 @@ def uniform_bucket_level_access(resource, ctx):
 
 @rule(
     id="AIS414",
-    resource_only=True,
     title="GCS bucket does not enforce public access prevention",
     severity="medium",
     applies_to={"google_storage_bucket"},

@@ -28,7 +28,6 @@ def _has_gpus(resource, node_config: Mapping) -> bool:
 
 @rule(
     id="AIS610",
-    resource_only=True,
     title="GKE nodes or control plane have public addresses",
     severity="high",
     applies_to=CLUSTER,
@@ -73,7 +72,6 @@ def private_cluster(resource, ctx):
 
 @rule(
     id="AIS611",
-    resource_only=True,
     title="GKE control plane reachable from any network",
     severity="high",
     applies_to=CLUSTER,
@@ -118,7 +116,6 @@ def master_authorized_networks(resource, ctx):
 
 @rule(
     id="AIS612",
-    resource_only=True,
     title="GKE cluster without Workload Identity",
     severity="high",
     applies_to=CLUSTER,
@@ -155,7 +152,6 @@ def cluster_workload_identity(resource, ctx):
 
 @rule(
     id="AIS613",
-    resource_only=True,
     title="GPU node pool exposes the node metadata server",
     severity="high",
     applies_to=POOLS,
@@ -200,7 +196,6 @@ def node_metadata(resource, ctx):
 
 @rule(
     id="AIS614",
-    resource_only=True,
     title="GKE legacy ABAC enabled",
     severity="high",
     applies_to=CLUSTER,
@@ -238,7 +233,6 @@ def legacy_abac(resource, ctx):
 
 @rule(
     id="AIS615",
-    resource_only=True,
     title="GKE cluster enforces no NetworkPolicy",
     severity="medium",
     applies_to=CLUSTER,
@@ -276,7 +270,6 @@ def network_policy(resource, ctx):
 
 @rule(
     id="AIS616",
-    resource_only=True,
     title="GKE nodes run as the default compute service account",
     severity="medium",
     applies_to=POOLS,
@@ -315,7 +308,6 @@ def node_service_account(resource, ctx):
 
 @rule(
     id="AIS617",
-    resource_only=True,
     title="GPU node pool without a GPU taint",
     severity="low",
     applies_to={"google_container_node_pool"},
@@ -353,7 +345,6 @@ def gpu_pool_taint(resource, ctx):
 
 @rule(
     id="AIS618",
-    resource_only=True,
     title="GKE shielded nodes disabled",
     severity="medium",
     applies_to=CLUSTER,

@@ -24,7 +24,6 @@ def _ports(allow: Mapping, extra: frozenset[int]) -> list[str]:
 
 @rule(
     id="AIS215",
-    resource_only=True,
     title="Firewall rule opens SSH or a model port to the internet",
     severity="high",
     applies_to={"google_compute_firewall"},
@@ -76,7 +75,6 @@ def open_firewall(resource, ctx):
 
 @rule(
     id="AIS306",
-    resource_only=True,
     title="Primitive role granted to a default service account",
     severity="high",
     applies_to={"google_project_iam_member", "google_project_iam_binding"},
@@ -116,7 +114,6 @@ def primitive_role_default_account(resource, ctx):
 
 @rule(
     id="AIS510",
-    resource_only=True,
     title="Vertex AI endpoint reachable from the public internet",
     severity="medium",
     applies_to={"google_vertex_ai_endpoint"},
@@ -166,7 +163,6 @@ VERTEX_CMEK = {
 
 @rule(
     id="AIS511",
-    resource_only=True,
     title="Vertex AI resource not encrypted with a customer-managed key",
     severity="medium",
     applies_to=VERTEX_CMEK,
@@ -200,7 +196,6 @@ def vertex_cmek(resource, ctx):
 
 @rule(
     id="AIS512",
-    resource_only=True,
     title="Vertex Workbench instance has a public IP",
     severity="high",
     applies_to={"google_workbench_instance", "google_notebooks_instance"},
