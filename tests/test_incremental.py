@@ -182,3 +182,28 @@ def test_a_service_account_edited_in_another_file_reaches_the_workload(tmp_path)
     assert _where(found, "AIS109") == []
     found = _edit_and_compare(tmp_path, workspace, unit, account, ACCOUNT)
     assert _where(found, "AIS109") == ["Deployment/serving/server"]
+
+
+def test_the_chart_loader_reads_unsaved_editor_buffers(tmp_path):
+    """Every loader reads through the engine's file system: in the editor, a chart's template
+    and values file are read from their open buffers, not from the disk."""
+    chart = tmp_path / "server"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: server\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("service:\n  type: ClusterIP\n")
+    template = "apiVersion: v1\nkind: Service\nmetadata: {name: server}\nspec:\n  type: {{ .Values.service.type }}\n"
+    (chart / "templates" / "service.yaml").write_text(template)
+    workspace = Workspace()
+    unit = unit_of(str(chart / "values.yaml"))
+    assert [f.rule for f in workspace.analyse(unit).findings if f.rule == "AIS201"] == []
+
+    workspace.open(str(chart / "values.yaml"), "service:\n  type: LoadBalancer\n")  # not saved
+    [finding] = [f for f in workspace.analyse(unit).findings if f.rule == "AIS201"]
+    assert (finding.file, finding.span.start_line) == (str(chart / "values.yaml"), 1)
+
+    workspace.close(str(chart / "values.yaml"))
+    workspace.open(
+        str(chart / "templates" / "service.yaml"), template.replace("{{ .Values.service.type }}", "NodePort")
+    )
+    [finding] = [f for f in workspace.analyse(unit).findings if f.rule == "AIS201"]
+    assert (finding.file, finding.span.start_line) == (str(chart / "templates" / "service.yaml"), 4)

@@ -148,7 +148,7 @@ def test_malformed_findings_and_evaluation_errors_are_problems_on_the_policy(tmp
 
 def test_native_document_shape(tmp_path):
     """The documented `aiiac.resource/v1` document, and a policy reading it the documented way."""
-    from aiiac_ls.engine import Analysis, ParseCache, _default_reader
+    from aiiac_ls.engine import Analysis, ParseCache
     from aiiac_ls.policy.documents import resource_document
 
     _write(
@@ -179,7 +179,7 @@ def test_native_document_shape(tmp_path):
         },
     )
     engine = Engine(Config(), absolute_paths=True)
-    [[resource]] = engine.load([str(tmp_path / "main.tf")], Analysis(), [], _default_reader, ParseCache())
+    [[resource]] = engine.load([str(tmp_path / "main.tf")], Analysis(), [], ParseCache())
     assert resource_document(resource) == {
         "schema": "aiiac.resource/v1",
         "source": "terraform",

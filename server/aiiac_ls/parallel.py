@@ -55,7 +55,7 @@ def analyse_paths(engine, paths: list[str], var_files: Iterable[str] = (), jobs:
 def analyse_split(engine, files: list[str], analysis, var_files: list[str]):
     """The analysis of `files` done in two processes, or None when a split is not worth it or
     failed (the caller then scans in one process)."""
-    from .engine import ParseCache, _default_reader, classify
+    from .engine import ParseCache, classify
 
     terraform = [path for path in files if classify(path) in ("tf", "tfvars")]
     others = [path for path in files if classify(path) not in ("tf", "tfvars")]
@@ -76,7 +76,7 @@ def analyse_split(engine, files: list[str], analysis, var_files: list[str]):
     from .rules import collect_facts
 
     local = Analysis(problems=list(analysis.problems))
-    scopes = engine.load(others, local, [], _default_reader, ParseCache())
+    scopes = engine.load(others, local, [], ParseCache())
     facts = collect_facts([resource for scope in scopes for resource in scope], engine.config)
     try:
         terraform_facts = ours.recv()
@@ -100,11 +100,11 @@ def analyse_split(engine, files: list[str], analysis, var_files: list[str]):
 
 def _worker(engine, files: list[str], var_files: list[str], pipe) -> None:
     try:
-        from .engine import Analysis, ParseCache, _default_reader
+        from .engine import Analysis, ParseCache
         from .rules import collect_facts
 
         analysis = Analysis()
-        scopes = engine.load(files, analysis, var_files, _default_reader, ParseCache())
+        scopes = engine.load(files, analysis, var_files, ParseCache())
         facts = collect_facts([resource for scope in scopes for resource in scope], engine.config)
         pipe.send(facts)
         kubernetes_facts = pipe.recv()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from .config import Config, ConfigError, find_config, load_config_file
 from .engine import Analysis, Engine, ParseCache, classify
 from .formats.helm.chart import outermost_chart_root
-from .formats.source import MAX_FILE_BYTES, SourceFile, check_size, read_source
+from .formats.source import MAX_FILE_BYTES, FileSystem, SourceFile, check_size, read_source
 from .rules import Facts
 
 
@@ -35,6 +35,21 @@ def unit_of(path: str) -> Unit | None:
         root = outermost_chart_root(path)
         return Unit("helm", root) if root else None
     return None
+
+
+class EditorFileSystem(FileSystem):
+    """The disk with the editor's open buffers laid over it: what every loader reads in the
+    editor, within the same size limit as the files on disk."""
+
+    def __init__(self, workspace: Workspace, max_bytes: int = MAX_FILE_BYTES):
+        super().__init__(max_bytes)
+        self.workspace = workspace
+
+    def read(self, path: str, shown: str) -> SourceFile:
+        return self.workspace.read(path, shown, self.max_bytes)
+
+    def buffer(self, path: str) -> str | None:
+        return self.workspace.text(path)
 
 
 class Workspace:
@@ -125,22 +140,18 @@ class Workspace:
 
     # ---- analysis -------------------------------------------------------------------------------
 
+    def filesystem(self, config: Config) -> EditorFileSystem:
+        """What the engine reads: the open buffers over the disk, within the configured limit."""
+        return EditorFileSystem(self, config.limits.max_file_bytes)
+
     def analyse(self, unit: Unit, cache: ParseCache | None = None) -> Analysis:
         """`cache`: the workspace's own (kept warm for open documents) unless another is given.
         `analysis.facts_changed` tells whether this unit now says something new to the others."""
-        engine = Engine(
-            self.config_for(unit.directory), absolute_paths=True, cache=cache or self.cache, overlay=self.text
-        )
+        config = self.config_for(unit.directory)
+        engine = Engine(config, absolute_paths=True, cache=cache or self.cache, filesystem=self.filesystem(config))
         analysis = Analysis()
         files = [p for p in self.unit_files(unit) if not engine.config.excluded(p)]
-        limit = engine.config.limits.max_file_bytes
-        engine.analyse_files(
-            files,
-            analysis,
-            var_files=engine.config.var_files,
-            reader=lambda path, shown: self.read(path, shown, limit),
-            context_facts=self.context_facts(unit),
-        )
+        engine.analyse_files(files, analysis, var_files=engine.config.var_files, context_facts=self.context_facts(unit))
         analysis.facts_changed = self.unit_facts.get(unit) != analysis.facts
         self.unit_facts[unit] = analysis.facts
         return analysis
@@ -148,10 +159,10 @@ class Workspace:
     def index(self, unit: Unit) -> bool:
         """Collect a unit's facts without running rules (at start-up, for every unit of the
         workspace); True when they differ from what was known."""
-        engine = Engine(self.config_for(unit.directory), absolute_paths=True, overlay=self.text)
+        config = self.config_for(unit.directory)
+        engine = Engine(config, absolute_paths=True, filesystem=self.filesystem(config))
         files = [p for p in self.unit_files(unit) if not engine.config.excluded(p)]
-        limit = engine.config.limits.max_file_bytes
-        facts = engine.collect_facts(files, engine.config.var_files, lambda path, shown: self.read(path, shown, limit))
+        facts = engine.collect_facts(files, engine.config.var_files)
         changed = self.unit_facts.get(unit) != facts
         self.unit_facts[unit] = facts
         return changed

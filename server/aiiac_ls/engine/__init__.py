@@ -16,15 +16,13 @@ and the cause; the rest of the scan goes on.
 from .analysis import Analysis, guarded
 from .core import Engine
 from .discovery import chart_root, classify, discover, display_path
-from .loading import ParseCache, Reader, _default_reader, module_groups
+from .loading import ParseCache, module_groups
 from .locate import locate, writable_fix
 
 __all__ = [
     "Analysis",
     "Engine",
     "ParseCache",
-    "Reader",
-    "_default_reader",
     "chart_root",
     "classify",
     "discover",

@@ -8,6 +8,7 @@ import os
 from collections.abc import Callable, Iterable
 
 from ..config import Config
+from ..formats.source import FileSystem
 from ..model.findings import Finding
 from ..model.nodes import Span
 from ..model.resources import Resource
@@ -15,7 +16,7 @@ from ..rules import Rule, RuleContext, all_rules, get_rule
 from .analysis import Analysis, guarded
 from .checking import Checking
 from .discovery import discover, display_path
-from .loading import Loading, ParseCache, Reader, _default_reader
+from .loading import Loading, ParseCache
 from .suppression import Suppressing
 
 
@@ -30,11 +31,12 @@ class Engine(Loading, Checking, Suppressing):
         config: Config | None = None,
         absolute_paths: bool = False,
         cache: ParseCache | None = None,
-        overlay: Callable[[str], str | None] | None = None,
+        filesystem: FileSystem | None = None,
         set_values: tuple[str, ...] = (),
     ):
         self.config = config or Config()
-        self.overlay = overlay  # the text of an open editor buffer, for files read in bulk (charts)
+        # where every loader reads: the disk, or in the editor the open buffers over it
+        self.filesystem = filesystem or FileSystem(self.config.limits.max_file_bytes)
         self.set_values = set_values
         self._settings_key = repr(sorted((k, repr(v)) for k, v in vars(self.config).items()))
         self.display: Callable[[str], str] = os.path.abspath if absolute_paths else display_path
@@ -61,13 +63,11 @@ class Engine(Loading, Checking, Suppressing):
                 for kind in rule.applies_to:
                     self._by_kind.setdefault(kind, []).append(rule)
 
-    def analyse_paths(
-        self, paths: list[str], var_files: Iterable[str] = (), reader: Reader = _default_reader
-    ) -> Analysis:
+    def analyse_paths(self, paths: list[str], var_files: Iterable[str] = ()) -> Analysis:
         """Everything under `paths`, in this process (`parallel.analyse_paths` may use two)."""
         analysis = Analysis()
         files = self.files_under(paths, analysis)
-        return self.analyse_files(files, analysis, var_files=[*self.config.var_files, *var_files], reader=reader)
+        return self.analyse_files(files, analysis, var_files=[*self.config.var_files, *var_files])
 
     def files_under(self, paths: list[str], analysis: Analysis) -> list[str]:
         """The files to analyse under `paths` (rule files are configuration, not infrastructure)."""
@@ -82,13 +82,12 @@ class Engine(Loading, Checking, Suppressing):
         files: list[str],
         analysis: Analysis,
         var_files: Iterable[str] = (),
-        reader: Reader = _default_reader,
         context_facts=None,
     ) -> Analysis:
         """`context_facts`: what the rest of the workspace says (the editor analyses one folder
         at a time): which buckets hold models, which ServiceAccounts roles trust."""
         cache = self.cache or ParseCache()
-        scopes = self.load(files, analysis, list(var_files), reader, cache)
+        scopes = self.load(files, analysis, list(var_files), cache)
         from ..rules import collect_facts
 
         facts = analysis.facts = collect_facts([resource for scope in scopes for resource in scope], self.config)
@@ -96,11 +95,11 @@ class Engine(Loading, Checking, Suppressing):
             facts = context_facts.merged(facts)
         return self.apply_rules(scopes, facts, analysis)
 
-    def collect_facts(self, files: list[str], var_files: Iterable[str] = (), reader: Reader = _default_reader):
+    def collect_facts(self, files: list[str], var_files: Iterable[str] = ()):
         """Only the facts of these files: read, parse and evaluate, no rules."""
         from ..rules import collect_facts
 
-        scopes = self.load(files, Analysis(), list(var_files), reader, ParseCache())
+        scopes = self.load(files, Analysis(), list(var_files), ParseCache())
         return collect_facts([resource for scope in scopes for resource in scope], self.config)
 
     def apply_rules(self, scopes: list[list[Resource]], facts, analysis: Analysis) -> Analysis:

@@ -16,7 +16,7 @@ from ..config import Config
 from ..formats.hcl.syntax import HclFile
 from ..formats.helm.chart import ChartRender, RenderOptions, outermost_chart_root, render_chart
 from ..formats.kubernetes_tf import kubernetes_objects
-from ..formats.source import SourceError, SourceFile, read_source
+from ..formats.source import FileSystem, SourceError, SourceFile
 from ..formats.terraform import ModuleInstance, TerraformProject
 from ..formats.tfplan import looks_like_plan
 from ..formats.yaml import kubernetes_resources, parse_yaml
@@ -31,12 +31,6 @@ if TYPE_CHECKING:
     from .checking import _CachedResults
 
 log = logging.getLogger("aiiac_ls.engine")
-
-Reader = Callable[[str, str], SourceFile]
-
-
-def _default_reader(path: str, shown: str) -> SourceFile:
-    return read_source(path, shown)
 
 
 class ParseCache:
@@ -84,17 +78,15 @@ class Loading:
 
     config: Config
     display: Callable[[str], str]  # how paths are reported
-    overlay: Callable[[str], str | None] | None  # open editor buffers, for files read in bulk (charts)
+    filesystem: FileSystem  # where every file is read: the disk, or the editor's buffers over it
     set_values: tuple[str, ...]  # `--set` for charts
     cache: ParseCache | None  # the editor's, kept across analyses
 
     def load(
-        self, files: list[str], analysis: Analysis, var_files: list[str], reader: Reader, cache: ParseCache
+        self, files: list[str], analysis: Analysis, var_files: list[str], cache: ParseCache
     ) -> list[list[Resource]]:
         """Read, parse, render and evaluate: the resources in their rule scopes (all Kubernetes
         objects of the scan are one scope; each Terraform module instance is one)."""
-        if reader is _default_reader:
-            reader = self.read_file
         kubernetes: list[Resource] = []
         plans: list[list[Resource]] = []
         tf_dirs: dict[str, list[str]] = {}
@@ -110,12 +102,12 @@ class Loading:
             if kind in ("tf", "tfvars"):
                 tf_dirs.setdefault(os.path.dirname(os.path.abspath(path)), []).append(path)
                 continue
-            source = self._read(path, shown, analysis, reader)
+            source = self._read(path, shown, analysis)
             if source is None:
                 continue
             if path.endswith(".json") and looks_like_plan(source.text):
                 with guarded(analysis, shown, "reading the Terraform plan"):
-                    plans.append(self._plan(path, source, analysis, var_files, reader))
+                    plans.append(self._plan(path, source, analysis, var_files))
                 continue
             with guarded(analysis, shown, "reading the YAML"):
                 errors, resources = cache.yaml(source, self.config.limits)
@@ -124,23 +116,19 @@ class Loading:
                 kubernetes.extend(resources)
         for root in charts:
             with guarded(analysis, self.display(root), "rendering the chart"):
-                kubernetes.extend(self._chart(root, analysis, reader, cache))
+                kubernetes.extend(self._chart(root, analysis, cache))
         scopes: list[list[Resource]] = []
         if kubernetes:
             scopes.append(kubernetes)
         if tf_dirs:
-            scopes.extend(self._terraform(tf_dirs, analysis, var_files, reader, cache))
+            scopes.extend(self._terraform(tf_dirs, analysis, var_files, cache))
         scopes.extend(plan for plan in plans if plan)
         analysis.resources += sum(len(scope) for scope in scopes)
         return scopes
 
-    def read_file(self, path: str, shown: str) -> SourceFile:
-        """The disk, within the configured file size limit."""
-        return read_source(path, shown, self.config.limits.max_file_bytes)
-
-    def _read(self, path: str, shown: str, analysis: Analysis, reader: Reader) -> SourceFile | None:
+    def _read(self, path: str, shown: str, analysis: Analysis) -> SourceFile | None:
         try:
-            source = reader(path, shown)
+            source = self.filesystem.read(path, shown)
         except SourceError as exc:
             analysis.problems.append(Problem(shown, exc.message, exc.span))
             return None
@@ -149,20 +137,18 @@ class Loading:
         analysis.lines += source.text.count("\n") + 1
         return source
 
-    def _chart(self, root: str, analysis: Analysis, reader: Reader, cache: ParseCache) -> list[Resource]:
+    def _chart(self, root: str, analysis: Analysis, cache: ParseCache) -> list[Resource]:
         """Render a chart in-process; its objects join the Kubernetes scope, located at their origin."""
         values_files = [os.path.join(root, f) if not os.path.isabs(f) else f for f in self.config.values_files]
         options = RenderOptions(
-            values_files=tuple(
-                f for f in values_files if os.path.isfile(f) or (self.overlay and self.overlay(f) is not None)
-            ),
+            values_files=tuple(f for f in values_files if self.filesystem.is_file(f)),
             set_values=self.set_values,
             limits=self.config.limits,
         )
-        return self._render(root, options, root, analysis, reader, cache)
+        return self._render(root, options, root, analysis, cache)
 
     def _releases(
-        self, resources: list[Resource], module_dir: str, analysis: Analysis, reader: Reader, cache: ParseCache
+        self, resources: list[Resource], module_dir: str, analysis: Analysis, cache: ParseCache
     ) -> list[Resource]:
         """Charts in the repository that a `helm_release` deploys, rendered with its values."""
         if not any(resource.kind == "helm_release" for resource in resources):
@@ -184,17 +170,15 @@ class Loading:
             )
             with guarded(analysis, release.resource.file, f"rendering the chart of {release.resource.address}"):
                 rendered += self._render(
-                    release.chart_root, options, (release.chart_root, release.resource.address), analysis, reader, cache
+                    release.chart_root, options, (release.chart_root, release.resource.address), analysis, cache
                 )
         return rendered
 
-    def _render(
-        self, root: str, options: RenderOptions, key, analysis: Analysis, reader: Reader, cache: ParseCache
-    ) -> list[Resource]:
+    def _render(self, root: str, options: RenderOptions, key, analysis: Analysis, cache: ParseCache) -> list[Resource]:
         if self.config.kube_version:
             options.kube_version = self.config.kube_version
         previous = cache.charts.get(key)
-        render = render_chart(root, options, display=self.display, read=reader, overlay=self.overlay, previous=previous)
+        render = render_chart(root, options, display=self.display, filesystem=self.filesystem, previous=previous)
         render.files = []  # the rendered text and its segments are not needed once objects are mapped
         if self.cache is not None:  # an editor keeps the last good render of each template
             cache.charts[key] = render
@@ -208,9 +192,7 @@ class Loading:
             analysis.add_problem(Problem(problem.path, problem.message, problem.span, kind=kind))
         return render.resources
 
-    def _plan(
-        self, path: str, source: SourceFile, analysis: Analysis, var_files: list[str], reader: Reader
-    ) -> list[Resource]:
+    def _plan(self, path: str, source: SourceFile, analysis: Analysis, var_files: list[str]) -> list[Resource]:
         """A plan's resources (one scope), located in the configuration of the plan's folder or
         its parent when that holds the `.tf` files, else in the plan file."""
         from ..formats.tfplan import plan_resources
@@ -230,7 +212,7 @@ class Loading:
             )
             if any(name.endswith(TF_SUFFIXES) for name in tf_files):
                 scratch = Analysis()  # only the configuration's positions and texts are wanted
-                for scope in self._terraform({directory: tf_files}, scratch, var_files, reader, ParseCache()):
+                for scope in self._terraform({directory: tf_files}, scratch, var_files, ParseCache()):
                     config.update((resource.address, resource) for resource in scope if resource.source == "terraform")
                 for shown, text in scratch.sources.items():
                     analysis.sources.setdefault(shown, text)
@@ -243,7 +225,7 @@ class Loading:
         return resources
 
     def _terraform(
-        self, tf_dirs: dict[str, list[str]], analysis: Analysis, var_files: list[str], reader: Reader, cache: ParseCache
+        self, tf_dirs: dict[str, list[str]], analysis: Analysis, var_files: list[str], cache: ParseCache
     ) -> list[list[Resource]]:
         """Module instances of the scanned Terraform, group by group: folders that call each other
         as local modules are one group. In `--check` each group gets its own parse cache, so its
@@ -251,10 +233,10 @@ class Loading:
         sources: dict[str, SourceFile] = {}
         for paths in tf_dirs.values():
             for path in paths:
-                source = self._read(path, self.display(path), analysis, reader)
+                source = self._read(path, self.display(path), analysis)
                 if source is not None:
                     sources[path] = source
-        extra_sources = [s for s in (self._read(p, self.display(p), analysis, reader) for p in var_files) if s]
+        extra_sources = [s for s in (self._read(p, self.display(p), analysis) for p in var_files) if s]
         scopes: list[list[Resource]] = []
         # the editor analyses one folder, with a cache it keeps: one group, no regex per keystroke
         groups = (
@@ -265,9 +247,7 @@ class Loading:
         for group in groups:
             group_cache = cache if self.cache is not None else ParseCache()
             scopes.extend(
-                self._terraform_group(
-                    {d: tf_dirs[d] for d in group}, sources, extra_sources, analysis, reader, group_cache
-                )
+                self._terraform_group({d: tf_dirs[d] for d in group}, sources, extra_sources, analysis, group_cache)
             )
         return scopes
 
@@ -277,12 +257,11 @@ class Loading:
         sources: dict[str, SourceFile],
         extra_sources: list[SourceFile],
         analysis: Analysis,
-        reader: Reader,
         cache: ParseCache,
     ) -> list[list[Resource]]:
         def load(path: str) -> HclFile:
             """Files of child modules outside the scan: read (through the editor's buffers) and parsed."""
-            source = reader(path, self.display(path))
+            source = self.filesystem.read(path, self.display(path))
             analysis.sources[source.path] = source
             return cache.hcl(source)
 
@@ -315,7 +294,7 @@ class Loading:
             if key in called:
                 continue
             with guarded(analysis, instance.files.display_dir, "evaluating the Terraform module"):
-                self._instance_scopes(instance, scopes, analysis, reader, cache)
+                self._instance_scopes(instance, scopes, analysis, cache)
         for path, error in project.problems:
             analysis.problems.append(
                 Problem(self.display(path), getattr(error, "message", str(error)), getattr(error, "span", None))
@@ -327,7 +306,6 @@ class Loading:
         instance: ModuleInstance,
         scopes: list[list[Resource]],
         analysis: Analysis,
-        reader: Reader,
         cache: ParseCache,
     ) -> None:
         try:
@@ -335,7 +313,7 @@ class Loading:
             scopes.append(
                 resources
                 + kubernetes_objects(resources)
-                + self._releases(resources, instance.files.display_dir, analysis, reader, cache)
+                + self._releases(resources, instance.files.display_dir, analysis, cache)
             )
         except RecursionError:
             analysis.problems.append(Problem(instance.files.display_dir, "module too deeply nested to evaluate"))
@@ -355,7 +333,7 @@ class Loading:
                 continue
             child = instance.child(call.name)
             if child is not None:
-                self._instance_scopes(child, scopes, analysis, reader, cache)
+                self._instance_scopes(child, scopes, analysis, cache)
 
 
 _LOCAL_MODULE_SOURCE = re.compile(r'\bsource\s*=\s*"(\.{1,2}/[^"]*)"')

@@ -104,3 +104,31 @@ def read_source(path: str, display_path: str | None = None, max_bytes: int = MAX
     except OSError as exc:
         raise SourceError(f"cannot read: {exc.strerror or exc}") from None
     return SourceFile(shown, decode(shown, data))
+
+
+class FileSystem:
+    """Where every loader reads, the chart loader included: the disk, each file within the size
+    limit. An editor lays its open buffers over it (`workspace.EditorFileSystem`), so a chart,
+    its values files and the modules a folder calls are read as the user sees them."""
+
+    def __init__(self, max_bytes: int = MAX_FILE_BYTES):
+        self.max_bytes = max_bytes
+
+    def read(self, path: str, shown: str) -> SourceFile:
+        """The text of `path`, reported as `shown`."""
+        return read_source(path, shown, self.max_bytes)
+
+    def buffer(self, path: str) -> str | None:
+        """The text of an open editor buffer for `path`, or None (read the disk)."""
+        return None
+
+    def read_bytes(self, path: str) -> bytes:
+        """The content of `path` as bytes (a chart's files, read in bulk): the buffer when open."""
+        text = self.buffer(path)
+        if text is not None:
+            return text.encode("utf-8", "surrogatepass")
+        with open(path, "rb") as handle:
+            return handle.read()
+
+    def is_file(self, path: str) -> bool:
+        return self.buffer(path) is not None or os.path.isfile(path)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from ...limits import DEFAULT_LIMITS, MIB, Limits
 from ...model.nodes import Mapping, Node, Scalar, Sequence, Span
 from ...model.resources import Resource
-from ..source import SourceError, SourceFile, decode
+from ..source import FileSystem, SourceError, SourceFile, decode
 from ..yaml import kubernetes_resources, parse_yaml
 from .execute import Renderer, RenderError, Segment
 from .gotypes import from_plain_numbers
@@ -96,7 +96,7 @@ class Chart:
 # ---- loading -----------------------------------------------------------------------------------
 
 
-def _read_folder(root: str, limits: Limits, skipped: list[tuple[str, str]]) -> dict[str, bytes]:
+def _read_folder(root: str, limits: Limits, skipped: list[tuple[str, str]], filesystem: FileSystem) -> dict[str, bytes]:
     """The chart's files (not `charts/`, read as subcharts). Every file left out is named in
     `skipped` (path, reason): a template that silently vanished would hide its findings."""
     files: dict[str, bytes] = {}
@@ -126,8 +126,7 @@ def _read_folder(root: str, limits: Limits, skipped: list[tuple[str, str]]) -> d
             if reason:
                 skipped.append((relative, f"{reason}; not read"))
                 continue
-            with open(path, "rb") as handle:
-                files[relative] = handle.read()
+            files[relative] = filesystem.read_bytes(path)
             total += len(files[relative])
     return files
 
@@ -179,26 +178,22 @@ def load_chart(
     dependency_dirs: tuple[str, ...] = (),
     parent: Chart | None = None,
     depth: int = 0,
-    overlay=None,
+    filesystem: FileSystem | None = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> Chart | None:
-    """The chart in `root` (a folder or a .tgz) with its subcharts. `overlay(path)` returns the
-    text of an open editor buffer for a file, or None to read the disk."""
+    """The chart in `root` (a folder or a .tgz) with its subcharts, its files read through
+    `filesystem` (the disk, or in the editor the open buffers over it)."""
+    filesystem = filesystem or FileSystem()
     is_tgz = root.endswith((".tgz", ".tar.gz"))
     try:
         skipped: list[tuple[str, str]] = []
-        files = _read_tgz(root, limits, skipped) if is_tgz else _read_folder(root, limits, skipped)
+        files = _read_tgz(root, limits, skipped) if is_tgz else _read_folder(root, limits, skipped, filesystem)
     except (OSError, tarfile.TarError, EOFError, ValueError) as exc:
         problems.append(ChartProblem(display(root), f"cannot read chart: {exc}"))
         return None
     for relative, reason in skipped:
         shown_path = display(f"{root}!/{relative}") if is_tgz else display(os.path.join(root, relative))
         problems.append(ChartProblem(shown_path, f"chart file {reason}", None, "skipped"))
-    if overlay is not None and not is_tgz:
-        for relative in list(files):
-            text = overlay(os.path.join(root, relative))
-            if text is not None:
-                files[relative] = text.encode("utf-8")
     source = ChartSource(root, files)
 
     def shown(relative: str) -> str:
@@ -263,7 +258,7 @@ def load_chart(
                 )
             )
             continue
-        sub = load_chart(path, display, problems, dependency_dirs, chart, depth + 1, overlay, limits)
+        sub = load_chart(path, display, problems, dependency_dirs, chart, depth + 1, filesystem, limits)
         if sub is not None:
             sub.alias = dependency.get("alias") or name
             sub.metadata["_condition"] = dependency.get("condition")
@@ -272,7 +267,7 @@ def load_chart(
             chart.subcharts.append(sub)
     for name, path in available.items():  # undeclared subcharts in charts/ are always used
         if name not in declared and path.startswith(charts_dir or "\0"):
-            sub = load_chart(path, display, problems, dependency_dirs, chart, depth + 1, overlay, limits)
+            sub = load_chart(path, display, problems, dependency_dirs, chart, depth + 1, filesystem, limits)
             if sub is not None:
                 sub.alias = sub.name
                 chart.subcharts.append(sub)
@@ -484,13 +479,18 @@ class RenderOptions:
 
 
 def render_chart(
-    root: str, options: RenderOptions, display=lambda p: p, read=None, overlay=None, previous: ChartRender | None = None
+    root: str,
+    options: RenderOptions,
+    display=lambda p: p,
+    filesystem: FileSystem | None = None,
+    previous: ChartRender | None = None,
 ) -> ChartRender:
-    """Render a chart folder; `read(path, shown)` reads extra values files and `overlay(path)` gives
-    the text of open editor buffers (both default to the disk). With the `previous` render, a
-    template that does not parse or render (mid-edit) keeps its last good objects."""
+    """Render a chart folder, its files and extra values files read through `filesystem` (the
+    disk by default). With the `previous` render, a template that does not parse or render
+    (mid-edit) keeps its last good objects."""
+    filesystem = filesystem or FileSystem()
     problems: list[ChartProblem] = []
-    chart = load_chart(root, display, problems, options.dependency_dirs, overlay=overlay, limits=options.limits)
+    chart = load_chart(root, display, problems, options.dependency_dirs, filesystem=filesystem, limits=options.limits)
     result = ChartRender(chart, problems=problems) if chart else ChartRender(None, problems=problems)  # type: ignore
     if chart is None:
         return result
@@ -503,9 +503,7 @@ def render_chart(
     overrides: list[Node] = []
     for path in options.values_files:
         try:
-            source = (
-                read(path, display(path)) if read else SourceFile(display(path), open(path, encoding="utf-8").read())
-            )
+            source = filesystem.read(path, display(path))
         except (OSError, SourceError) as exc:
             problems.append(ChartProblem(display(path), f"cannot read values file: {exc}"))
             continue
