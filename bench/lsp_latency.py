@@ -128,19 +128,23 @@ class Session:
             self.process.wait(timeout=30)
 
 
+def open_module(root: Path, lines: int) -> tuple[Session, str, str]:
+    """A server on `root` with a generated module of `lines` lines open and analysed once."""
+    path = root / "main.tf"
+    text = module_text(lines)
+    path.write_text(text)
+    session = Session(root)
+    uri = path.as_uri()
+    session.notify(
+        "textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "terraform", "version": 1, "text": text}}
+    )
+    session.wait_diagnostics(uri, 1, timeout=120)
+    return session, uri, text
+
+
 def keystrokes(lines: int, edits: int) -> tuple[list[float], float]:
     with tempfile.TemporaryDirectory() as scratch:
-        root = Path(scratch)
-        path = root / "main.tf"
-        text = module_text(lines)
-        path.write_text(text)
-        session = Session(root)
-        uri = path.as_uri()
-        session.notify(
-            "textDocument/didOpen",
-            {"textDocument": {"uri": uri, "languageId": "terraform", "version": 1, "text": text}},
-        )
-        session.wait_diagnostics(uri, 1, timeout=120)
+        session, uri, text = open_module(Path(scratch), lines)
         target = text.splitlines().index('  name = "sg-0"')  # type into the first security group
         col = len('  name = "sg-0')
         times = []
@@ -177,17 +181,7 @@ def open_loop(lines: int, edits: int, rate: float = 8.0, settle: float = 60.0) -
     the time until a publish for its version or a later one. Returns the latencies and how many
     publishes arrived (a keystroke never covered counts as the time until the run gave up)."""
     with tempfile.TemporaryDirectory() as scratch:
-        root = Path(scratch)
-        path = root / "main.tf"
-        text = module_text(lines)
-        path.write_text(text)
-        session = Session(root)
-        uri = path.as_uri()
-        session.notify(
-            "textDocument/didOpen",
-            {"textDocument": {"uri": uri, "languageId": "terraform", "version": 1, "text": text}},
-        )
-        session.wait_diagnostics(uri, 1, timeout=120)
+        session, uri, text = open_module(Path(scratch), lines)
         target = text.splitlines().index('  name = "sg-0"')
         col = len('  name = "sg-0')
         sent: dict[int, float] = {}

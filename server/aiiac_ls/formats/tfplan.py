@@ -86,35 +86,23 @@ def _resource(item: Mapping, config: dict[str, Resource], unknown: dict[str, Nod
     written = config.get(address)
     entry = item.entry("address")
     head = (entry.key_span if entry else None) or item.span
-    if written is not None:
+    if written is not None:  # located on the configuration's lines
         body = _anchor(body, written.body, written.head)
         assert isinstance(body, Mapping)
-        return decode_policies(
-            Resource(
-                source="terraform",
-                kind=kind,
-                name=name,
-                address=address,
-                file=written.file,
-                body=body,
-                span=written.span,
-                head=written.head,
-                block_type=written.block_type,
-                module=module,
-                plan=True,
-            )
-        )
+        file, span, head, block_type = written.file, written.span, written.head, written.block_type
+    else:  # only in the plan
+        file, span, block_type = head.file, item.span, "data" if mode == "data" else "resource"
     return decode_policies(
         Resource(
             source="terraform",
             kind=kind,
             name=name,
             address=address,
-            file=head.file,
+            file=file,
             body=body,
-            span=item.span,
+            span=span,
             head=head,
-            block_type="data" if mode == "data" else "resource",
+            block_type=block_type,
             module=module,
             plan=True,
         )
