@@ -80,7 +80,8 @@ class RuleContext:
         return self._by_kind
 
     def of_kind(self, *kinds: str) -> list[Resource]:
-        """The resources of these kinds (Kubernetes Kinds or Terraform types), in scope order."""
+        """The resources of these kinds (Kubernetes Kinds or Terraform types), in scope order
+        (the index's own list for one kind: read it, never change it)."""
         self._read(*kinds)
         if self._by_kind is None:
             self._by_kind = {}
