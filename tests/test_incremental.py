@@ -207,3 +207,24 @@ def test_the_chart_loader_reads_unsaved_editor_buffers(tmp_path):
     )
     [finding] = [f for f in workspace.analyse(unit).findings if f.rule == "AIS201"]
     assert (finding.file, finding.span.start_line) == (str(chart / "templates" / "service.yaml"), 4)
+
+
+def test_a_policy_read_with_file_follows_its_unsaved_buffer(tmp_path):
+    """`file("policy.json")` reads through the editor's file system, and a block that reads a
+    file is evaluated again when the file changes (its text is not in the block's cache key)."""
+    main = tmp_path / "main.tf"
+    main.write_text('resource "aws_iam_policy" "reader" {\n  name   = "reader"\n  policy = file("policy.json")\n}\n')
+    policy = '{"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::acme-data/*"}]}'
+    (tmp_path / "policy.json").write_text(policy)
+    workspace = Workspace()
+    workspace.open(str(main), main.read_text())
+    unit = unit_of(str(main))
+    assert [f.rule for f in workspace.analyse(unit).findings if f.rule == "AIS302"] == []
+
+    workspace.open(str(tmp_path / "policy.json"), policy.replace('"s3:GetObject"', '"*"'))  # not saved
+    found = _findings(workspace.analyse(unit))
+    assert [(rule, resource, line) for rule, resource, line, _, _ in found if rule == "AIS302"] == [
+        ("AIS302", "aws_iam_policy.reader", 2)
+    ]
+    (tmp_path / "policy.json").write_text(policy.replace('"s3:GetObject"', '"*"'))
+    assert found == _check(tmp_path)

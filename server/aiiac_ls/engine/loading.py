@@ -265,7 +265,9 @@ class Loading:
             analysis.sources[source.path] = source
             return cache.hcl(source)
 
-        project = TerraformProject(display=self.display, load=load, evaluations=cache.evaluations)
+        project = TerraformProject(
+            display=self.display, load=load, evaluations=cache.evaluations, filesystem=self.filesystem
+        )
         for paths in tf_dirs.values():
             for path in paths:
                 source = sources.get(path)

@@ -22,6 +22,7 @@ from .hcl.evaluate import Env, Evaluator, iterate, to_str
 from .hcl.functions import builtin_functions
 from .hcl.syntax import HclFile
 from .providers import computed_attribute, decode_policies, rendered_data_attribute
+from .source import FileSystem
 
 MAX_INSTANCES = 16
 _LOCAL_SOURCE = re.compile(rb'\bsource\s*=\s*"(\.{1,2}/[^"]*)"')
@@ -428,6 +429,8 @@ class ModuleInstance:
             found.extend(instances)
         if previous is not None:
             self.project.evaluations[self.directory] = current
+            # filled as evaluation goes on (child modules too); read by the next analysis
+            self.project.evaluations[("files read", self.directory)] = self.project.files_read
         for hcl, block in self.providers:
             _, labels, _ = _block_parts(hcl, block)
             body = self.eval_block(hcl, block, Env(self))
@@ -465,6 +468,14 @@ class ModuleInstance:
                 digest.update(hcl.path.encode() + b"\0" + hcl.data)
             for hcl in self._called_module_files():
                 digest.update(hcl.path.encode() + b"\0" + hcl.data)
+            # the files `file()` read last time (as they are now): a policy JSON edited beside
+            # the module re-evaluates the blocks, whichever read it
+            last_read = self.project.evaluations.get(("files read", self.directory), {})
+            for path in sorted(last_read):
+                try:
+                    digest.update(path.encode() + b"\0" + self.project.filesystem.read_bytes(path))
+                except OSError:
+                    digest.update(path.encode() + b"\0(missing)")
             self._env_key = digest.hexdigest()
         return self._env_key  # type: ignore[return-value]
 
@@ -659,9 +670,17 @@ def _with_ref(value: Node, address: str) -> Node:
 class TerraformProject:
     """Parsed `.tf`/`.tfvars` files by folder; each file is parsed once however often it is used."""
 
-    def __init__(self, display=lambda path: path, load=None, evaluations: dict | None = None):
+    def __init__(
+        self,
+        display=lambda path: path,
+        load=None,
+        evaluations: dict | None = None,
+        filesystem: FileSystem | None = None,
+    ):
         self._display = display
         self._load = load
+        self.filesystem = filesystem or FileSystem()  # what `file()` reads: the disk, or the editor's buffers
+        self.files_read: dict[str, str] = {}  # path -> text of every file `file()` read in this analysis
         # block evaluations of root modules, kept across runs by a long-lived caller (the editor)
         self.evaluations: dict = evaluations if evaluations is not None else {}
         self._modules: dict[str, ModuleFiles | None] = {}

@@ -19,6 +19,7 @@ from typing import Any
 
 from ...model.nodes import Mapping, Node, Scalar, Sequence, Span, Unknown, from_plain
 from ..json_documents import parse_json_document
+from ..source import FileSystem
 from .evaluate import to_str
 
 MAX_FILE_FUNCTION_BYTES = 1024 * 1024
@@ -209,15 +210,21 @@ def _file(span, args, env=None):
         return Unknown(span, "file() of an unknown path")
     module_dir = os.path.realpath(env.module.directory)
     path = os.path.realpath(module_path(module_dir, args[0].value))
-    if os.path.commonpath([module_dir, path]) != module_dir or not os.path.isfile(path):
+    # the engine's file system: in the editor, an open buffer rather than the disk
+    files = getattr(getattr(env.module, "project", None), "filesystem", None) or FileSystem()
+    if os.path.commonpath([module_dir, path]) != module_dir or not files.is_file(path):
         return Unknown(span, "file() outside the module folder is not read")
-    if os.path.getsize(path) > MAX_FILE_FUNCTION_BYTES:
+    if files.buffer(path) is None and os.path.getsize(path) > MAX_FILE_FUNCTION_BYTES:
         return Unknown(span, "file() too large")
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+        text = files.read_bytes(path).decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return Unknown(span, "file() unreadable")
+    if len(text) > MAX_FILE_FUNCTION_BYTES:
+        return Unknown(span, "file() too large")
+    record = getattr(getattr(env.module, "project", None), "files_read", None)
+    if record is not None:  # the editor re-evaluates what read a file when the file changes
+        record[path] = text
     # the path as the scan names the module (through a symlink, say), so the file is reported
     # under the same name when a chart reads it as a values file
     shown = module_path(getattr(getattr(env.module, "files", None), "display_dir", module_dir), args[0].value)
