@@ -55,7 +55,7 @@ def unit_of(path: str):
 log = logging.getLogger("aiiac_ls.lsp")
 
 CONFIG_SECTION = "aiiac"
-DEBOUNCE_SECONDS = 0.005
+DEBOUNCE_SECONDS = 0.001  # newer edits during an analysis coalesce anyway (dirty flag)
 IDLE_COLLECT_SECONDS = 0.5  # a pause this long after an analysis counts as idle
 TRIM_EVERY = 10  # analyses between two malloc_trim calls
 FIX_ALL_KIND = "source.fixAll.aiiac"
