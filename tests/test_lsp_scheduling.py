@@ -150,3 +150,28 @@ def test_published_diagnostics_are_encoded_as_pygls_encodes_them(monkeypatch):
         assert sent[-1].isascii()
         assert json.loads(sent[-1]) == json.loads(json.dumps(expected, default=ls.protocol._serialize_message))
     ls.executor.shutdown(wait=False)
+
+
+def test_lines_split_fast_without_carriage_returns_are_the_lsp_lines():
+    """`lsp_lines` takes `str.split` when the text has no `\\r`; on any text, with and without
+    line ends kept, it must give what the general rule gives: lines end only at \\n, \\r\\n, \\r."""
+    import random
+
+    from aiiac_ls.lsp.positions import _LINE, lsp_lines
+
+    def by_the_rule(text: str, keepends: bool) -> list[str]:
+        lines = [match.group(0) for match in _LINE.finditer(text)]
+        if not keepends:
+            lines = [line.rstrip("\r\n") for line in lines]
+            if text.endswith(("\n", "\r")) or not text:
+                lines.append("")
+        return lines
+
+    assert lsp_lines("a\u2028b\fc\n") == ["a\u2028b\fc", ""]  # U+2028 and \f are not line ends
+    assert lsp_lines("a\nb", keepends=True) == ["a\n", "b"]
+    rng = random.Random(7)
+    pieces = ["a", " ", "\n", "\r", "\r\n", "\u2028", "\f", "\v", "é", "😀"]
+    for _ in range(5000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        for keepends in (False, True):
+            assert lsp_lines(text, keepends) == by_the_rule(text, keepends), (text, keepends)
