@@ -122,7 +122,13 @@ class _Protocol(LanguageServerProtocol):
             if self._include_headers
             else ""
         )
-        result = self.writer.write((header + body).encode(self.CHARSET))
+        try:
+            result = self.writer.write((header + body).encode(self.CHARSET))
+        except BrokenPipeError:  # the client is gone: as pygls, let the server stop
+            raise
+        except Exception:  # as pygls: a failed write is logged, the server goes on
+            log.exception("cannot send a message to the client")
+            return
         if inspect.isawaitable(result):  # an asynchronous transport: keep the write until done
             writes: set = self.__dict__.setdefault("_writes", set())
             task = asyncio.ensure_future(result)
