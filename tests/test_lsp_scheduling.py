@@ -175,3 +175,46 @@ def test_lines_split_fast_without_carriage_returns_are_the_lsp_lines():
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
         for keepends in (False, True):
             assert lsp_lines(text, keepends) == by_the_rule(text, keepends), (text, keepends)
+
+
+@pytest.mark.asyncio
+async def test_new_facts_reach_the_other_folders_even_from_an_overtaken_analysis(monkeypatch):
+    """The analysis that sees a folder's new facts (a ServiceAccount renamed) may be overtaken by
+    a save; the workspace keeps the facts, so the next analysis sees no change. The other open
+    folders must be re-checked all the same."""
+    other, other_path = "unit:/workspace/infra", "/workspace/infra/iam.tf"
+    versions = {PATH: 1, other_path: 1}
+    release, started = threading.Event(), threading.Event()
+    analysed: list[tuple[str, int]] = []
+
+    class Folders:
+        def open_paths(self, unit):
+            return [PATH] if unit == UNIT else [other_path]
+
+        def open_units(self):
+            return [UNIT, other]
+
+        def analyse(self, unit):
+            version = versions[PATH if unit == UNIT else other_path]
+            analysed.append((unit, version))
+            first = len([a for a in analysed if a[0] == UNIT]) == 1 and unit == UNIT
+            if first:
+                started.set()
+                assert release.wait(10)
+            return Analysis(files=version, facts_changed=first)  # only the first one sees the change
+
+    ls = create_server()
+    monkeypatch.setattr(AiiacServer, "model", property(lambda self: Folders()))
+    monkeypatch.setattr(ls, "version_of", lambda path: versions.get(path))
+    monkeypatch.setattr(ls, "publish", lambda unit, state: None)
+    monkeypatch.setattr(ls, "publish_config_errors", lambda: None)
+    monkeypatch.setattr(ls, "publish_policy_problems", lambda files, problems: None)
+    monkeypatch.setattr(ls, "_collect_when_idle", lambda: None)
+    ls.schedule(UNIT)
+    await asyncio.get_running_loop().run_in_executor(None, started.wait, 5)
+    ls.schedule(UNIT)  # a save while the first analysis runs: it is overtaken
+    release.set()
+    await asyncio.wait_for(ls.state(UNIT).done.wait(), 10)
+    await asyncio.wait_for(ls.state(other).done.wait(), 10)
+    assert analysed == [(UNIT, 1), (other, 1), (UNIT, 1)] or analysed == [(UNIT, 1), (UNIT, 1), (other, 1)]
+    ls.executor.shutdown(wait=False)

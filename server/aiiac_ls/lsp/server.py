@@ -253,13 +253,16 @@ class AiiacServer(LanguageServer):
             # typing faster than one analysis would see no findings until they pause
             self.publish(unit, state)
             state.finished.set()
-            if state.dirty or current != versions:
-                continue  # then analyse the newest text
-            if analysis.facts_changed:  # what this folder tells the others changed
+            # what this folder tells the others changed: the workspace keeps the new facts even
+            # when newer edits overtook this analysis, and the next one will not see a change,
+            # so the other folders are re-checked now
+            if analysis.facts_changed:
                 for other in self.model.open_units():
                     if other != unit:
                         self.state(other).refresh = True
                         self.schedule(other)
+            if state.dirty or current != versions:
+                continue  # then analyse the newest text
             self.publish_config_errors()
             self.publish_policy_problems(analysis.policy_files, analysis.problems)
             state.done.set()
