@@ -316,8 +316,9 @@ class AiiacServer(LanguageServer):
             return None
         state = self.state(unit)
         current = {p: self.version_of(p) for p in self.model.open_paths(unit)}
-        if state.analysis is None or state.versions != current:
-            if state.task is None or state.task.done():
+        running = state.task is not None and not state.task.done()  # e.g. re-checked for another folder's facts
+        if state.analysis is None or state.versions != current or running:
+            if not running:
                 self.schedule(unit)
             await state.finished.wait()
         return (state, state.analysis) if state.analysis is not None else None
