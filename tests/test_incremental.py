@@ -228,3 +228,22 @@ def test_a_policy_read_with_file_follows_its_unsaved_buffer(tmp_path):
     ]
     (tmp_path / "policy.json").write_text(policy.replace('"s3:GetObject"', '"*"'))
     assert found == _check(tmp_path)
+
+
+def test_a_unit_keeps_its_cache_while_open_and_its_facts_after(tmp_path):
+    """The workspace keeps one parse cache per unit with open documents; forgetting the unit
+    (its last document closed) releases the cache, while its facts stay for the other folders."""
+    main = tmp_path / "main.tf"
+    main.write_text('resource "aws_s3_bucket" "weights" {\n  bucket = "acme-model-weights"\n}\n')
+    workspace = Workspace()
+    workspace.open(str(main), main.read_text())
+    unit = unit_of(str(main))
+    workspace.analyse(unit)
+    cache = workspace.caches[unit]
+    workspace.analyse(unit)
+    assert workspace.caches[unit] is cache  # warm between keystrokes
+    assert cache.rule_hits  # results kept for reuse
+    workspace.close(str(main))
+    workspace.forget(unit)
+    assert unit not in workspace.caches
+    assert workspace.unit_facts[unit].is_model_bucket("acme-model-weights")

@@ -53,10 +53,15 @@ class EditorFileSystem(FileSystem):
 
 
 class Workspace:
+    """The editor's state: the open documents, and per analysis unit its parse cache (kept warm
+    while a document of the unit is open, released when the last one closes) and its facts (kept:
+    the other folders are judged with them). `analyse` is the one analysis call; the language
+    server keeps only the last result of each unit and the scheduling."""
+
     def __init__(self, settings: dict | None = None):
         self._buffers: dict[str, str] = {}  # absolute path -> text of an open document
         self._lock = threading.Lock()
-        self.cache = ParseCache()
+        self.caches: dict[Unit, ParseCache] = {}  # per unit with open documents
         self.settings = settings or {}  # from the editor (workspace/configuration)
         self.config_errors: dict[str, ConfigError] = {}  # config file -> its error
         # each unit's contribution to the scan-wide facts, so a folder is judged knowing the rest
@@ -144,11 +149,24 @@ class Workspace:
         """What the engine reads: the open buffers over the disk, within the configured limit."""
         return EditorFileSystem(self, config.limits.max_file_bytes)
 
+    def cache_for(self, unit: Unit) -> ParseCache:
+        """The unit's parse cache (parses, evaluations, last good renders, rule results)."""
+        if unit not in self.caches:
+            self.caches[unit] = ParseCache()
+        return self.caches[unit]
+
+    def forget(self, unit: Unit) -> None:
+        """Release what is kept for analysing `unit` as the user types (its last document
+        closed); its facts stay, for the other folders."""
+        self.caches.pop(unit, None)
+
     def analyse(self, unit: Unit, cache: ParseCache | None = None) -> Analysis:
-        """`cache`: the workspace's own (kept warm for open documents) unless another is given.
+        """`cache`: the unit's own (kept warm for open documents) unless another is given.
         `analysis.facts_changed` tells whether this unit now says something new to the others."""
         config = self.config_for(unit.directory)
-        engine = Engine(config, absolute_paths=True, cache=cache or self.cache, filesystem=self.filesystem(config))
+        engine = Engine(
+            config, absolute_paths=True, cache=cache or self.cache_for(unit), filesystem=self.filesystem(config)
+        )
         analysis = Analysis()
         files = [p for p in self.unit_files(unit) if not engine.config.excluded(p)]
         engine.analyse_files(files, analysis, var_files=engine.config.var_files, context_facts=self.context_facts(unit))

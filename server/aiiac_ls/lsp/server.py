@@ -261,6 +261,9 @@ class AiiacServer(LanguageServer):
                     if other != unit:
                         self.state(other).refresh = True
                         self.schedule(other)
+            if self.units.get(unit) is not state:  # its last document closed meanwhile: forgotten
+                state.done.set()
+                return
             if state.dirty or current != versions:
                 continue  # then analyse the newest text
             self.publish_config_errors()
@@ -637,6 +640,9 @@ def create_server() -> AiiacServer:
         unit = unit_of(path)
         if unit is not None and ls.model.open_paths(unit):
             ls.schedule(unit)  # the closed buffer's text on disk may differ
+        elif unit is not None:  # its last document: release its cache and its last result
+            ls.model.forget(unit)
+            ls.units.pop(unit, None)
 
     @ls.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     def did_change_watched_files(ls: AiiacServer, params: types.DidChangeWatchedFilesParams) -> None:
