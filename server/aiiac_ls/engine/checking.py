@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 
 from ..config import Config
 from ..model.findings import Finding, Hit, Problem
+from ..model.nodes import Span
 from ..model.resources import Resource
 from ..rules import EVERYTHING, FACTS, Rule, RuleContext
 from .analysis import Analysis
 from .locate import locate, writable_fix
-from .suppression import comment_line
 
 if TYPE_CHECKING:
     from .loading import ParseCache
@@ -36,6 +36,11 @@ class Checking:
     _rego_hits: dict[int, list]  # id(resource) -> Rego (rule, hit)s of the current analysis
     _settings_key: str
     _suppressed: Callable[[Finding, Resource, Hit, Analysis], bool]  # Suppressing's
+    _comment_line: Callable[[Resource, Span], int]  # Suppressing's
+    # this analysis's memos, by id of objects that live through it: each scope's view of its
+    # neighbours, and what changed since the view a cached result was made in
+    _views: dict[int, tuple]
+    _changes_since: dict[tuple[int, int], frozenset[str]]
 
     def rules_for(self, resource: Resource) -> list[Rule]:
         candidates = self._by_kind.get(resource.kind, []) + self._any_kind
@@ -89,9 +94,9 @@ class Checking:
 
     def _view(self, context: RuleContext) -> tuple:
         """What the checks of `context` can read of their neighbours: the scope by kind, and the facts."""
-        view = context.__dict__.get("_view")
+        view = self._views.get(id(context))
         if view is None:
-            view = context.__dict__["_view"] = (context.kinds(), context.facts)
+            view = self._views[id(context)] = (context.kinds(), context.facts)
         return view
 
     def _unchanged(self, reads: frozenset[str], then: tuple, context: RuleContext) -> bool:
@@ -99,10 +104,9 @@ class Checking:
         now = self._view(context)
         if then is now:
             return True
-        memo = context.__dict__.setdefault("_changes", {})
-        changes = memo.get(id(then))
+        changes = self._changes_since.get((id(context), id(then)))
         if changes is None:
-            changes = memo[id(then)] = _changes(then, now)
+            changes = self._changes_since[(id(context), id(then))] = _changes(then, now)
         return reads.isdisjoint(changes) and not (changes and EVERYTHING in reads)
 
     def _rule_hits(
@@ -184,7 +188,7 @@ class Checking:
             related=hit.related,
             equivalents=rule.equivalents,
             redact=hit.redact,
-            comment_line=comment_line(resource, span),
+            comment_line=self._comment_line(resource, span),
         )
 
 

@@ -51,6 +51,7 @@ class Engine(Loading, Checking, Suppressing):
         ]
         self._custom_rules: dict[str, Rule] = {}  # Rego findings' rules, by id
         self._rego_hits: dict[int, list] = {}  # id(resource) -> Rego (rule, hit)s of the current analysis
+        self._views, self._changes_since, self._string_lines = {}, {}, {}  # memos of one analysis (checking.py)
         # rules that find credentials run even when switched off: their hits are only masked
         self._mask_only = {rule.id for rule in all_rules() if rule.finds_secrets and rule not in self.rules}
         self._by_kind: dict[str, list[Rule]] = {}
@@ -106,6 +107,7 @@ class Engine(Loading, Checking, Suppressing):
         """Every enabled rule on every resource, then suppressions; findings sorted by place."""
         seen: set[tuple[str, Span]] = set()
         fresh: dict[str, dict] | None = {} if self.cache is not None else None
+        self._views, self._changes_since, self._string_lines = {}, {}, {}  # this analysis's memos
         self._rego_hits = {}
         if self.policies.rego is not None:  # one batch for the whole analysis (policy/rego.py)
             with guarded(
@@ -133,5 +135,6 @@ class Engine(Loading, Checking, Suppressing):
         analysis.policy_files = [self.display(path) for path in self.policies.files]
         for problem in self.policies.all_problems:  # broken policy files, reported once
             analysis.add_problem(problem)
+        self._views, self._changes_since, self._string_lines = {}, {}, {}
         analysis.findings.sort(key=Finding.sort_key)
         return analysis

@@ -17,7 +17,7 @@ from ..formats.hcl.syntax import HclFile
 from ..formats.helm.chart import ChartRender, RenderOptions, outermost_chart_root, render_chart
 from ..formats.kubernetes_tf import kubernetes_objects
 from ..formats.source import FileSystem, SourceError, SourceFile
-from ..formats.terraform import ModuleInstance, TerraformProject
+from ..formats.terraform import LOCAL_MODULE_SOURCE, ModuleInstance, ModuleMemory, TerraformProject
 from ..formats.tfplan import looks_like_plan
 from ..formats.yaml import kubernetes_resources, parse_yaml
 from ..limits import DEFAULT_LIMITS, Limits
@@ -43,7 +43,7 @@ class ParseCache:
         # by path: (the text and settings it was parsed with, the parse); one version per path
         self._yaml: dict[str, tuple[tuple, tuple]] = {}
         self._hcl: dict[str, tuple[str, HclFile]] = {}
-        self.evaluations: dict[str, dict] = {}  # Terraform block evaluations by module folder (terraform.py)
+        self.evaluations: dict[str, ModuleMemory] = {}  # Terraform evaluations by root module folder
         self.charts: dict[object, ChartRender] = {}  # last render per chart (templates mid-edit keep theirs)
         # by file: (id(resource), settings) -> every check's result on it; each analysis replaces
         # the tables of the files it analysed, so only current resources are kept alive
@@ -338,7 +338,7 @@ class Loading:
                 self._instance_scopes(child, scopes, analysis, cache)
 
 
-_LOCAL_MODULE_SOURCE = re.compile(r'\bsource\s*=\s*"(\.{1,2}/[^"]*)"')
+_LOCAL_MODULE_SOURCE = re.compile(LOCAL_MODULE_SOURCE)
 
 
 def module_groups(tf_dirs: dict[str, list[str]], texts: dict[str, str]) -> list[list[str]]:

@@ -24,6 +24,20 @@ class Suppressing:
     config: Config
     rules: list[Rule]  # the enabled rules
     policies: PolicySet  # the custom rules configured (a Rego policy may name any rule id)
+    _string_lines: dict[int, list[tuple[int, int]]]  # id(resource) -> its multi-line strings, this analysis
+
+    def _comment_line(self, resource: Resource, span: Span) -> int:
+        """The line a suppression comment for a finding at `span` can go on: the finding's own
+        line, or the resource's first line when the finding is inside a multi-line string of the
+        resource (a heredoc policy), where a `#` would be part of the text."""
+        line = span.start_line
+        if resource.file == span.file:
+            strings = self._string_lines.get(id(resource))
+            if strings is None:
+                strings = self._string_lines[id(resource)] = _multiline_strings(resource)
+            if any(start < line <= end for start, end in strings):
+                return resource.head.start_line
+        return line
 
     def _directives(self, path: str, analysis: Analysis) -> dict[int, list[Directive]]:
         cache = analysis.__dict__.setdefault("_directives", {})
@@ -97,30 +111,15 @@ class Suppressing:
         )
 
 
-def comment_line(resource: Resource, span: Span) -> int:
-    """The line a suppression comment for a finding at `span` can go on: the finding's own line,
-    or the resource's first line when the finding is inside a multi-line string of the resource
-    (a heredoc policy, a YAML block scalar), where a `#` would be part of the text."""
-    line = span.start_line
-    if resource.file == span.file and any(
-        start < line <= end for start, end in _multiline_strings(resource) if start <= line
-    ):
-        return resource.head.start_line
-    return line
-
-
 def _multiline_strings(resource: Resource) -> list[tuple[int, int]]:
     """The (first, last) lines of the strings of `resource` written over several lines in its
-    own file, found once per resource."""
-    found = resource.__dict__.get("_multiline_strings")
-    if found is None:
-        found = resource.__dict__["_multiline_strings"] = [
-            (node.span.start_line, node.span.end_line)
-            for node in resource.body.walk()
-            if isinstance(node, Scalar)
-            and isinstance(node.value, str)
-            and node.span is not None
-            and node.span.file == resource.file
-            and node.span.end_line > node.span.start_line
-        ]
-    return found
+    own file (a heredoc, a YAML block scalar)."""
+    return [
+        (node.span.start_line, node.span.end_line)
+        for node in resource.body.walk()
+        if isinstance(node, Scalar)
+        and isinstance(node.value, str)
+        and node.span is not None
+        and node.span.file == resource.file
+        and node.span.end_line > node.span.start_line
+    ]

@@ -25,7 +25,9 @@ from .providers import computed_attribute, decode_policies, rendered_data_attrib
 from .source import FileSystem
 
 MAX_INSTANCES = 16
-_LOCAL_SOURCE = re.compile(rb'\bsource\s*=\s*"(\.{1,2}/[^"]*)"')
+# a module call's `source` written as a local path (the engine also groups folders by it)
+LOCAL_MODULE_SOURCE = r'\bsource\s*=\s*"(\.{1,2}/[^"]*)"'
+_LOCAL_SOURCE = re.compile(LOCAL_MODULE_SOURCE.encode())
 _REFERENCE = re.compile(rb"(?<![\w.])([a-z][a-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_-]*)")
 MAX_MODULE_DEPTH = 8
 _FUNCTIONS = builtin_functions()
@@ -117,6 +119,16 @@ def _attributes(hcl: HclFile, body: tree_sitter.Node | None):
     return found
 
 
+@dataclass
+class ModuleMemory:
+    """What the editor keeps of a root module between analyses (`ParseCache.evaluations`, by
+    folder), each part only as the latest analysis used it."""
+
+    blocks: dict = field(default_factory=dict)  # block key (`_block_key`) -> evaluated instances
+    names: dict[bytes, list] = field(default_factory=dict)  # block text -> the names it mentions
+    files_read: dict[str, str] = field(default_factory=dict)  # path -> the text `file()` read
+
+
 class ModuleInstance:
     """One instance of a module: a root module, or a child module under `module.<name>.`."""
 
@@ -148,6 +160,10 @@ class ModuleInstance:
         self._calls: dict[str, ModuleCall] | None = None  # by name, made on first use
         self.var_files = var_files or []
         self._env_key: str | None = None
+        # the editor's per-analysis memos of the reference graph (`_deep_digest`), by block
+        self._digests: dict[tuple[str, int], bytes] = {}
+        self._references: dict[tuple[str, int], list] = {}
+        self._names: dict[bytes, list] = {}  # block text -> the names it mentions, this analysis
         self._index()
         self._var_values = self._bind_variables(self.var_files)
 
@@ -411,9 +427,7 @@ class ModuleInstance:
         found: list[Resource] = []
         # a root module's block evaluations, kept for the next run: only this run's survive, so
         # the cache holds one version of the module, however long the editing session
-        previous = (
-            self.project.evaluations.get(self.directory, {}) if self.prefix == "" and self.inputs is None else None
-        )
+        previous = self._memory().blocks if self.prefix == "" and self.inputs is None else None
         current: dict = {}
         for (kind, type_, name), (hcl, block) in self.blocks.items():
             if previous is None:
@@ -428,9 +442,8 @@ class ModuleInstance:
             current[key] = instances
             found.extend(instances)
         if previous is not None:
-            self.project.evaluations[self.directory] = current
-            # filled as evaluation goes on (child modules too); read by the next analysis
-            self.project.evaluations[("files read", self.directory)] = self.project.files_read
+            # files_read is filled as evaluation goes on (child modules too)
+            self.project.evaluations[self.directory] = ModuleMemory(current, self._names, self.project.files_read)
         for hcl, block in self.providers:
             _, labels, _ = _block_parts(hcl, block)
             body = self.eval_block(hcl, block, Env(self))
@@ -470,8 +483,7 @@ class ModuleInstance:
                 digest.update(hcl.path.encode() + b"\0" + hcl.data)
             # the files `file()` read last time (as they are now): a policy JSON edited beside
             # the module re-evaluates the blocks, whichever read it
-            last_read = self.project.evaluations.get(("files read", self.directory), {})
-            for path in sorted(last_read):
+            for path in sorted(self._memory().files_read):
                 try:
                     digest.update(path.encode() + b"\0" + self.project.filesystem.read_bytes(path))
                 except OSError:
@@ -507,26 +519,16 @@ class ModuleInstance:
         (editing the end of a chain `a -> b -> c` must re-evaluate `a`)."""
         return (hcl.path, block.start_point[0], self._deep_digest(hcl, block), self._environment_key())
 
-    def _names_by_text(self) -> dict[bytes, list]:
-        """The names each block text mentions, kept from the last analysis of this module for
-        the texts still there (a keystroke changes one block)."""
-        if "_names" not in self.__dict__:
-            store = self.project.evaluations.setdefault(("names", self.directory), {})
-            self._names: dict[bytes, list] = {}
-            for hcl in self.files.tf:
-                for block, kind, _, _ in top_level_blocks(hcl):
-                    text = hcl.data[block.start_byte : block.end_byte]
-                    if kind == "resource" and text in store:
-                        self._names[text] = store[text]
-            self.project.evaluations[("names", self.directory)] = self._names
-        return self._names
+    def _memory(self) -> ModuleMemory:
+        """What the last analysis of this root module left for this one (the editor's)."""
+        return self.project.evaluations.get(self.directory) or ModuleMemory()
 
     def _deep_digest(self, hcl: HclFile, block: tree_sitter.Node) -> bytes:
         """A digest of the block's text and of the deep digests of the resource blocks it
         references; a block met again on the current path (a cycle, mid-edit) adds only its own
         text. Iterative (chains can be thousands of blocks long), memoised for the analysis."""
-        memo: dict[tuple[str, int], bytes] = self.__dict__.setdefault("_digests", {})
-        references: dict[tuple[str, int], list] = self.__dict__.setdefault("_references", {})
+        memo, references = self._digests, self._references
+        names_before = self._memory().names
 
         def key_of(hcl: HclFile, block: tree_sitter.Node) -> tuple[str, int]:
             return (hcl.path, block.start_byte)
@@ -536,14 +538,15 @@ class ModuleInstance:
             digest.update(hcl.data[block.start_byte : block.end_byte])
             return digest
 
-        names_by_text = self._names_by_text()
-
         def referenced(key, hcl: HclFile, block: tree_sitter.Node) -> list:
             if key not in references:
                 text = hcl.data[block.start_byte : block.end_byte]
-                names = names_by_text.get(text)
+                names = self._names.get(text)
                 if names is None:
-                    names = names_by_text[text] = sorted(set(_REFERENCE.findall(text)))
+                    names = names_before.get(text)
+                if names is None:
+                    names = sorted(set(_REFERENCE.findall(text)))
+                self._names[text] = names
                 found = (self.blocks.get(("resource", root.decode(), name.decode())) for root, name in names)
                 references[key] = [pair for pair in found if pair is not None]
             return references[key]
@@ -674,7 +677,7 @@ class TerraformProject:
         self,
         display=lambda path: path,
         load=None,
-        evaluations: dict | None = None,
+        evaluations: dict[str, ModuleMemory] | None = None,
         filesystem: FileSystem | None = None,
     ):
         self._display = display
@@ -682,7 +685,7 @@ class TerraformProject:
         self.filesystem = filesystem or FileSystem()  # what `file()` reads: the disk, or the editor's buffers
         self.files_read: dict[str, str] = {}  # path -> text of every file `file()` read in this analysis
         # block evaluations of root modules, kept across runs by a long-lived caller (the editor)
-        self.evaluations: dict = evaluations if evaluations is not None else {}
+        self.evaluations: dict[str, ModuleMemory] = evaluations if evaluations is not None else {}
         self._modules: dict[str, ModuleFiles | None] = {}
         self.parsed: dict[str, HclFile] = {}
         self.problems: list[tuple[str, Exception]] = []

@@ -91,6 +91,10 @@ class _Protocol(LanguageServerProtocol):
     pygls shows a pop-up for a request it cannot read and never answers it, so the client waits
     for ever; here the request gets its Invalid Params (-32602) error with its id."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._writes: set[asyncio.Future] = set()  # writes of an asynchronous transport, until done
+
     def structure_message(self, data):
         try:
             return super().structure_message(data)
@@ -130,10 +134,9 @@ class _Protocol(LanguageServerProtocol):
             log.exception("cannot send a message to the client")
             return
         if inspect.isawaitable(result):  # an asynchronous transport: keep the write until done
-            writes: set = self.__dict__.setdefault("_writes", set())
             task = asyncio.ensure_future(result)
-            writes.add(task)
-            task.add_done_callback(writes.discard)
+            self._writes.add(task)
+            task.add_done_callback(self._writes.discard)
 
     def handle_message(self, message):
         if isinstance(message, _Unreadable):
