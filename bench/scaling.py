@@ -51,6 +51,14 @@ def s3_buckets(root: Path, n: int) -> list[str]:
     return [str(root)]
 
 
+def plain_buckets(root: Path, n: int) -> list[str]:
+    """N model buckets and nothing else in one .tf: the goal's own input (timed with the report)."""
+    (root / "main.tf").write_text(
+        "".join(f'resource "aws_s3_bucket" "b{i}" {{\n  bucket = "acme-model-weights-{i}"\n}}\n' for i in range(n))
+    )
+    return [str(root)]
+
+
 WORKLOAD = """apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -177,6 +185,7 @@ def fix_edits(root: Path, n: int) -> list[str]:
 
 SHAPES = {
     "s3": (s3_buckets, "aws_s3_bucket in one .tf", [2500, 5000, 10000], [20000]),
+    "buckets-check": (plain_buckets, "plain aws_s3_bucket, whole --check with JSON report", [5000, 10000], [20000]),
     "workloads": (workloads, "workloads in one namespace", [1250, 2500, 5000], [10000]),
     "modules": (modules, "resources across files and modules", [5000, 10000, 20000], []),
     "chart": (chart, "templates in a chart", [100, 200, 400], []),
@@ -196,14 +205,15 @@ def child(shape: str, paths: list[str]) -> None:
     tune_garbage_collector()  # as the CLI and the server do
     engine = Engine(Config())
     start = time.perf_counter()
-    if shape == "fix":
+    if shape in ("buckets-check", "fix"):  # whole runs, as a user makes them: with the report, or fixing
         from aiiac_ls.cli import main
 
+        options = ["--fix"] if shape == "fix" else ["-j", "1", "--format", "json"]
         with open(os.devnull, "w") as sink:
             stdout, sys.stdout = sys.stdout, sink
             stderr, sys.stderr = sys.stderr, sink
             try:
-                main(["--check", *paths, "--fix", "-o", os.devnull])
+                main(["--check", *paths, *options, "-o", os.devnull])
             finally:
                 sys.stdout, sys.stderr = stdout, stderr
         findings = -1

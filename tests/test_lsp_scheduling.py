@@ -39,20 +39,30 @@ class HeldWorkspace:
         return Analysis(files=version)  # which text it read, for the assertions
 
 
+def _scheduler(monkeypatch, workspace, versions: dict[str, int], publish) -> AiiacServer:
+    """A server whose workspace is `workspace`, whose document versions are `versions`, and whose
+    publishing is `publish(unit, state)`; nothing else reaches a client."""
+    ls = create_server()
+    monkeypatch.setattr(AiiacServer, "model", property(lambda self: workspace))
+    monkeypatch.setattr(ls, "version_of", lambda path: versions.get(path))
+    monkeypatch.setattr(ls, "publish", publish)
+    monkeypatch.setattr(ls, "publish_config_errors", lambda: None)
+    monkeypatch.setattr(ls, "publish_policy_problems", lambda files, problems: None)
+    monkeypatch.setattr(ls, "_collect_when_idle", lambda: None)
+    return ls
+
+
 @pytest.fixture
 def server(monkeypatch):
     versions = {PATH: 1}
     workspace = HeldWorkspace(versions)
-    ls = create_server()
-    monkeypatch.setattr(AiiacServer, "model", property(lambda self: workspace))
-    monkeypatch.setattr(ls, "version_of", lambda path: versions.get(path))
     published: list[tuple[int, int | None]] = []
-    monkeypatch.setattr(
-        ls, "publish", lambda unit, state: published.append((state.analysis.files, state.versions[PATH]))
+    ls = _scheduler(
+        monkeypatch,
+        workspace,
+        versions,
+        lambda unit, state: published.append((state.analysis.files, state.versions[PATH])),
     )
-    monkeypatch.setattr(ls, "publish_config_errors", lambda: None)
-    monkeypatch.setattr(ls, "publish_policy_problems", lambda files, problems: None)
-    monkeypatch.setattr(ls, "_collect_when_idle", lambda: None)
     yield ls, workspace, versions, published
     ls.executor.shutdown(wait=False)
 
@@ -203,13 +213,7 @@ async def test_new_facts_reach_the_other_folders_even_from_an_overtaken_analysis
                 assert release.wait(10)
             return Analysis(files=version, facts_changed=first)  # only the first one sees the change
 
-    ls = create_server()
-    monkeypatch.setattr(AiiacServer, "model", property(lambda self: Folders()))
-    monkeypatch.setattr(ls, "version_of", lambda path: versions.get(path))
-    monkeypatch.setattr(ls, "publish", lambda unit, state: None)
-    monkeypatch.setattr(ls, "publish_config_errors", lambda: None)
-    monkeypatch.setattr(ls, "publish_policy_problems", lambda files, problems: None)
-    monkeypatch.setattr(ls, "_collect_when_idle", lambda: None)
+    ls = _scheduler(monkeypatch, Folders(), versions, lambda unit, state: None)
     ls.schedule(UNIT)
     await asyncio.get_running_loop().run_in_executor(None, started.wait, 5)
     ls.schedule(UNIT)  # a save while the first analysis runs: it is overtaken

@@ -302,31 +302,28 @@ class AiiacServer(LanguageServer):
         release_heap()
 
     async def fresh_analysis(self, path: str) -> tuple[UnitState, Analysis] | None:
-        unit = unit_of(path)
-        if unit is None:
-            return None
-        state = self.state(unit)
-        current = {p: self.version_of(p) for p in self.model.open_paths(unit)}
-        if state.analysis is None or state.versions != current or (state.task and not state.task.done()):
-            if state.task is None or state.task.done():
-                self.schedule(unit)
-            await state.done.wait()
-        return (state, state.analysis) if state.analysis is not None else None
+        """For edits (quick fixes) and hovers: an analysis of the current buffers."""
+        return await self._analysis(path, overtaken=False)
 
     async def latest_analysis(self, path: str) -> tuple[UnitState, Analysis] | None:
         """For diagnostics: the current analysis, or else the next one to finish even if newer
         edits overtake it (a pull must not wait until the user stops typing). Its positions are
-        those of the text it analysed; edits (quick fixes) use `fresh_analysis` instead."""
+        those of the text it analysed."""
+        return await self._analysis(path, overtaken=True)
+
+    async def _analysis(self, path: str, overtaken: bool) -> tuple[UnitState, Analysis] | None:
+        """The unit's analysis once it is current and none is running (e.g. a re-check for
+        another folder's facts); else wait for the next to finish (`overtaken`) or to be current."""
         unit = unit_of(path)
         if unit is None:
             return None
         state = self.state(unit)
         current = {p: self.version_of(p) for p in self.model.open_paths(unit)}
-        running = state.task is not None and not state.task.done()  # e.g. re-checked for another folder's facts
+        running = state.task is not None and not state.task.done()
         if state.analysis is None or state.versions != current or running:
             if not running:
                 self.schedule(unit)
-            await state.finished.wait()
+            await (state.finished if overtaken else state.done).wait()
         return (state, state.analysis) if state.analysis is not None else None
 
     # ---- diagnostics --------------------------------------------------------------------------
