@@ -14,6 +14,7 @@ from .kubernetes import runtime as _k8s_runtime  # noqa: F401
 from .secrets import credentials as _credentials  # noqa: F401
 from .suppression import SUPPRESSION_RULES  # noqa: F401
 from .terraform import cross_layer as _cross_layer  # noqa: F401
+from .terraform import modules as _modules  # noqa: F401
 from .terraform.aws import artifacts as _artifacts  # noqa: F401
 from .terraform.aws import eks as _eks  # noqa: F401
 from .terraform.aws import iam as _iam  # noqa: F401

@@ -23,6 +23,7 @@ from .model.findings import SEVERITIES
 
 CONFIG_FILES = (".aiiac.toml", "pyproject.toml")
 KNOWN_KEYS = (
+    "terraform",
     "select",
     "ignore",
     "severity",
@@ -59,6 +60,7 @@ class Config:
     model_buckets: tuple[str, ...] = ()
     values_files: tuple[str, ...] = ()
     var_files: tuple[str, ...] = ()
+    module_dirs: tuple[str, ...] = ()  # [terraform] module-dirs: folders holding registry/git modules, absolute
     kube_version: str | None = None  # what charts see in .Capabilities.KubeVersion
     allowed_registries: tuple[str, ...] = ()  # image prefixes AIS132 accepts (empty: the rule is off)
     limits: Limits = DEFAULT_LIMITS  # bounds on hostile input (limits.py)
@@ -149,6 +151,12 @@ def parse_config(data: dict, source: str, root: str) -> Config:
         config.policies = tuple(os.path.join(root, f) for f in _string_list("policies", data["policies"], source))
     if "var-files" in data:
         config.var_files = tuple(os.path.join(root, f) for f in _string_list("var-files", data["var-files"], source))
+    if "terraform" in data:
+        table = data["terraform"]
+        if not isinstance(table, dict) or any(key != "module-dirs" for key in table):
+            raise ConfigError(f"{source}: `[terraform]` knows one key: `module-dirs`")
+        folders = _string_list("terraform.module-dirs", table.get("module-dirs", []), source)
+        config.module_dirs = tuple(os.path.join(root, folder) for folder in folders)
     return config
 
 

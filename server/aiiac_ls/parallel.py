@@ -144,4 +144,5 @@ def _merge(local, remote):
     for path, spans in remote.secret_spans.items():
         local.secret_spans.setdefault(path, []).extend(spans)
     local.resources += remote.resources
+    local.uninstalled_modules += remote.uninstalled_modules
     return local

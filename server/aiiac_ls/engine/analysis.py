@@ -28,6 +28,8 @@ class Analysis:
     secret_spans: dict[str, list[Span]] = field(default_factory=dict)
     baselined: int = 0  # findings left out of the report because a baseline accepts them
     policy_files: list[str] = field(default_factory=list)  # the custom rule files applied (display paths)
+    # Terraform module calls whose code is not installed: (address, the `source` span, why)
+    uninstalled_modules: list[tuple[str, Span, str]] = field(default_factory=list)
     facts: Facts | None = None
     facts_changed: bool = False  # (editor) what this unit tells the other folders has changed  # the scan-wide facts these files contribute (the rule pack's)
 

@@ -15,7 +15,7 @@ from ..model.nodes import Span
 from ..model.resources import Resource
 from ..rules import EVERYTHING, FACTS, Rule, RuleContext
 from .analysis import Analysis
-from .locate import locate, writable_fix
+from .locate import in_caller, locate, writable_fix
 
 if TYPE_CHECKING:
     from .loading import ParseCache
@@ -165,7 +165,7 @@ class Checking:
                         continue
                 finding = made[index] if made is not None else None
                 if finding is None:  # made once per hit: the editor reuses hits across keystrokes
-                    finding = self._finding(rule, resource, hit)
+                    finding = self._finding(rule, resource, hit, analysis)
                     if made is not None:
                         made[index] = finding
                 if self._suppressed(finding, resource, hit, analysis):
@@ -173,19 +173,31 @@ class Checking:
                     continue
                 yield finding
 
-    def _finding(self, rule: Rule, resource: Resource, hit: Hit) -> Finding:
+    def _finding(self, rule: Rule, resource: Resource, hit: Hit, analysis: Analysis) -> Finding:
         span = locate(hit.at) or resource.head
         severity = self.config.severity.get(rule.id) or hit.severity or rule.severity
         fix = None if resource.plan else writable_fix(hit.fix) if resource.translated else hit.fix
+        message, related = hit.message, hit.related
+        if resource.site is not None:  # inside a module instance: where the caller changes it
+
+            def text_at(where: Span) -> str | None:
+                source = analysis.sources.get(where.file)
+                if source is None or where.start_line != where.end_line:
+                    return None
+                return source.line(where.start_line)[where.start_col : where.end_col]
+
+            placed = in_caller(resource.site, resource.address, hit, span, fix, text_at)
+            span, message, fix = placed.span, placed.message, None if resource.plan else placed.fix
+            related = (*related, *placed.related)
         return Finding(
             rule=rule.id,
             severity=severity,
             title=rule.title,
-            message=hit.message,
+            message=message,
             span=span,
             resource=resource.address,
             fix=fix,
-            related=hit.related,
+            related=related,
             equivalents=rule.equivalents,
             redact=hit.redact,
             comment_line=self._comment_line(resource, span),

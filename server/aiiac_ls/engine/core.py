@@ -132,6 +132,7 @@ class Engine(Loading, Checking, Suppressing):
             self.cache.rule_hits.update({path: {} for path in analysis.sources})
             self.cache.rule_hits.update(fresh)
         self._suppression_findings(analysis)
+        self._uninstalled_module_findings(analysis)
         analysis.policy_files = [self.display(path) for path in self.policies.files]
         for problem in self.policies.all_problems:  # broken policy files, reported once
             analysis.add_problem(problem)

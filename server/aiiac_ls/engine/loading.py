@@ -266,7 +266,11 @@ class Loading:
             return cache.hcl(source)
 
         project = TerraformProject(
-            display=self.display, load=load, evaluations=cache.evaluations, filesystem=self.filesystem
+            display=self.display,
+            load=load,
+            evaluations=cache.evaluations,
+            filesystem=self.filesystem,
+            module_dirs=self.config.module_dirs,
         )
         for paths in tf_dirs.values():
             for path in paths:
@@ -301,6 +305,10 @@ class Loading:
             analysis.problems.append(
                 Problem(self.display(path), getattr(error, "message", str(error)), getattr(error, "span", None))
             )
+        for path, message in project.resolver.problems:
+            analysis.add_problem(Problem(self.display(path), message, kind="warning"))
+        for span, message in project.warnings:
+            analysis.add_problem(Problem(span.file, message, span, kind="warning"))
         return scopes
 
     def _instance_scopes(
@@ -322,6 +330,17 @@ class Loading:
             return
         for call in instance.calls():
             if call.child_dir is None:
+                reported = any(span == call.span for _, span, _ in analysis.uninstalled_modules)
+                if call.missing is not None and not instance.installed and not reported:  # once per call
+                    version = f" {call.version}" if call.version else ""
+                    analysis.uninstalled_modules.append(
+                        (
+                            f"{instance.prefix}module.{call.name}",
+                            call.span,
+                            f"module `{call.name}` ({call.source or '?'}{version}) {call.missing}: its resources are "
+                            "not checked; run `terraform init` first (aiiac-ls never downloads modules)",
+                        )
+                    )
                 continue
             if not os.path.isdir(call.child_dir):
                 analysis.problems.append(
@@ -333,8 +352,7 @@ class Loading:
                     )
                 )
                 continue
-            child = instance.child(call.name)
-            if child is not None:
+            for child in instance.children(call.name):
                 self._instance_scopes(child, scopes, analysis, cache)
 
 

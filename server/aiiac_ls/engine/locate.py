@@ -3,8 +3,13 @@ in the file the user edits. And which fixes can be written into a translated res
 
 from __future__ import annotations
 
-from ..model.findings import Fix, RemoveKey, ReplaceValue
-from ..model.nodes import Entry, Mapping, Node, Sequence, Span
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..model.findings import AddBlockAfter, AppendItem, Fix, Hit, RemoveKey, ReplaceValue, SetPath
+from ..model.nodes import Entry, Mapping, Node, Scalar, Sequence, Span, decided_at
+from ..model.resources import CallSite
 
 
 def writable_fix(fix: Fix | None) -> Fix | None:
@@ -38,4 +43,137 @@ def locate(target) -> Span | None:
         return getattr(first, "head", None) or first.span
     if isinstance(target, Node):
         return target.span
+    return None
+
+
+# ---- findings inside Terraform module instances -------------------------------------------------
+
+_HCL_LITERAL = re.compile(r'(true|false|null|-?\d+(\.\d+)?|"[^"$%\\]*")')
+
+
+@dataclass
+class Placed:
+    """A finding inside a module instance, moved to where the user changes it."""
+
+    span: Span
+    message: str
+    related: tuple[tuple[Span, str], ...]
+    fix: Fix | None
+
+
+def in_caller(
+    site: CallSite,
+    address: str,
+    hit: Hit,
+    span: Span,
+    fix: Fix | None,
+    text_at: Callable[[Span], str | None],
+) -> Placed:
+    """Where a finding on `hit.at` (located at `span`) in a resource of a module instance goes.
+
+    The value that decided it is followed out of the module: to the caller's input it was
+    copied or computed from, or, when a module's variable default or (installed) code decided
+    it, to that call's block, naming the input. Code of a local module the user wrote stays
+    where it is written. The module's own location becomes related information; a fix is kept
+    only when it can be written where the finding lands (the caller's literal, or a new input)."""
+    node = hit.at.value if isinstance(hit.at, Entry) else hit.at
+    candidates = decided_at(node) if isinstance(node, Node) else ()
+    if not candidates:  # a missing companion: what decided the module would not create it
+        for kind in hit.missing:
+            if kind in site.skipped:
+                candidates = decided_at(site.skipped[kind])
+                break
+    sites = site.chain()
+    current = span
+    written = [at for at in candidates if not any(step.contains(at.file) for step in sites)]
+    if written:
+        current = written[0]  # the caller's (or its tfvars') value
+    elif candidates and (site.installed or _defaults_named(site, candidates)):
+        current = candidates[0]
+    related: list[tuple[Span, str]] = []
+    message = hit.message
+    names: list[str] = []
+    landed_on: CallSite | None = None
+    for step in sites:
+        if not step.contains(current.file):
+            continue  # decided by a caller further out: it answers below, or it is the user's file
+        names = _defaults_named(step, [current, *candidates]) if step is site else _defaults_named(step, [current])
+        if not names and not step.installed:
+            break  # the user's own module code: reported where it is written
+        if names:
+            for name in names:
+                default = next(at for at, named in step.defaults.items() if named == name)
+                related.append((default, f"default of input `{name}` of {step.address}"))
+        elif current != span:
+            related.append((current, f"decided inside {step.address} (installed module code)"))
+        current = step.head
+        landed_on = step
+    if current == span:
+        return Placed(span, message, (), _writable(fix, site))
+    related.insert(0, (span, f"{address}, in {site.module_dir}"))
+    if names and landed_on is not None and current == landed_on.head:
+        inputs = ", ".join(f"`{name}`" for name in names[:3]) + (", ..." if len(names) > 3 else "")
+        message = f"{message} (decided by the default of input {inputs}: set it in this call)"
+    translated = _translated(fix, current, names, landed_on if names else None, text_at)
+    return Placed(current, message, tuple(dict.fromkeys(related)), translated)
+
+
+def _defaults_named(site: CallSite, spans) -> list[str]:
+    """The variables whose `default` holds one of `spans`, in order, each once."""
+    names: list[str] = []
+    for at in spans:
+        name = _default_of(site, at)
+        if name is not None and name not in names:
+            names.append(name)
+    return names
+
+
+def _default_of(site: CallSite, span: Span) -> str | None:
+    """The variable whose `default` expression holds `span`."""
+    for default, name in site.defaults.items():
+        if default.file == span.file and (default.start_line, default.start_col) <= (span.start_line, span.start_col):
+            if (span.end_line, span.end_col) <= (default.end_line, default.end_col):
+                return name
+    return None
+
+
+def _writable(fix: Fix | None, site: CallSite) -> Fix | None:
+    """The fix (or its fallback) if it edits no installed module's files."""
+    installed = [step for step in site.chain() if step.installed]
+    while fix is not None and any(
+        step.contains(file) for edit in fix.edits for file in _files(edit) for step in installed
+    ):
+        fix = fix.fallback
+    return fix
+
+
+def _files(edit) -> list[str]:
+    if isinstance(edit, ReplaceValue):
+        return [edit.node.span.file] if edit.node.span else []
+    if isinstance(edit, (SetPath, RemoveKey)):
+        return [edit.mapping.span.file] if edit.mapping.span else []
+    if isinstance(edit, AppendItem):
+        return [edit.sequence.span.file] if edit.sequence.span else []
+    if isinstance(edit, AddBlockAfter):
+        return [edit.after.file]
+    return []
+
+
+def _translated(fix, landed: Span, names: list[str], site: CallSite | None, text_at) -> Fix | None:
+    """The fix rewritten for where the finding landed: the value replaced in the caller's
+    literal it was copied from, or the input set on the call when its default decided it.
+    Never an expression turned into a literal: anything else has no fix."""
+    while fix is not None:
+        if len(fix.edits) == 1 and isinstance(fix.edits[0], ReplaceValue):
+            edit = fix.edits[0]
+            origin = edit.node.origin
+            if isinstance(origin, Span):  # copied unchanged from a literal (not Decided)
+                if origin == landed and _HCL_LITERAL.fullmatch((text_at(origin) or "").strip()):
+                    copy = Scalar(getattr(edit.node, "value", None), origin)
+                    return Fix(fix.title, (ReplaceValue(copy, edit.value),))
+                if site is not None and names == [site.defaults.get(origin)]:
+                    return Fix(
+                        f"Set input `{names[0]}` of {site.address}", (SetPath(site.block, (names[0],), edit.value),)
+                    )
+        fix = fix.fallback
     return None

@@ -17,17 +17,19 @@ from dataclasses import dataclass, field
 import tree_sitter
 
 from ..model.nodes import Mapping, Node, Scalar, Sequence, Span, Unknown
-from ..model.resources import Resource
+from ..model.resources import CallSite, Resource
 from .hcl.evaluate import Env, Evaluator, iterate, to_str
 from .hcl.functions import builtin_functions
 from .hcl.syntax import HclFile
 from .providers import computed_attribute, decode_policies, rendered_data_attribute
 from .source import FileSystem
+from .terraform_modules import ModuleResolver
 
 MAX_INSTANCES = 16
 # a module call's `source` written as a local path (the engine also groups folders by it)
 LOCAL_MODULE_SOURCE = r'\bsource\s*=\s*"(\.{1,2}/[^"]*)"'
 _LOCAL_SOURCE = re.compile(LOCAL_MODULE_SOURCE.encode())
+_VARIABLE_REFERENCE = re.compile(rb"(?<![\w.])var\.([A-Za-z_][A-Za-z0-9_-]*)")
 _REFERENCE = re.compile(rb"(?<![\w.])([a-z][a-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_-]*)")
 MAX_MODULE_DEPTH = 8
 _FUNCTIONS = builtin_functions()
@@ -45,8 +47,11 @@ class ModuleFiles:
 class ModuleCall:
     name: str
     source: str
-    child_dir: str | None  # resolved local path, or None for registry/git sources
-    span: Span
+    child_dir: str | None  # the module's folder (real path), or None when not found
+    span: Span  # the `source` value (the block's header when there is none)
+    installed: bool = False  # from `terraform init` or a module folder
+    missing: str | None = None  # why child_dir is None
+    version: str = ""
 
 
 def _block_parts(hcl: HclFile, block: tree_sitter.Node):
@@ -140,6 +145,11 @@ class ModuleInstance:
         inputs: dict[str, Node] | None = None,
         depth: int = 0,
         var_files: list[HclFile] | None = None,
+        key: str = "",
+        root_dir: str | None = None,
+        installed: bool = False,
+        site: CallSite | None = None,
+        lineage: tuple[str, ...] = (),
     ):
         self.project = project
         self.files = files
@@ -147,6 +157,11 @@ class ModuleInstance:
         self.prefix = prefix
         self.depth = depth
         self.inputs = inputs
+        self.key = key  # the call path `terraform init` records it under: "", "eks", "eks.node_group"
+        self.root_dir = root_dir or files.directory  # the root module's folder (where `.terraform` is)
+        self.installed = installed
+        self.site = site
+        self.lineage = (*lineage, files.directory)  # module folders from the root down: cycles
         self._evaluators = {id(h): Evaluator(h, _FUNCTIONS) for h in files.tf}
         self.variables: dict[str, tuple[HclFile, tree_sitter.Node]] = {}
         self.locals: dict[str, tuple[HclFile, tree_sitter.Node]] = {}
@@ -156,7 +171,7 @@ class ModuleInstance:
         self.providers: list[tuple[HclFile, tree_sitter.Node]] = []
         self._cache: dict[object, Node] = {}
         self._active: set[object] = set()
-        self._children: dict[str, ModuleInstance | None] = {}
+        self._children: dict[str, list[ModuleInstance]] = {}
         self._calls: dict[str, ModuleCall] | None = None  # by name, made on first use
         self.var_files = var_files or []
         self._env_key: str | None = None
@@ -204,8 +219,63 @@ class ModuleInstance:
                 for name, _, expression in _attributes(hcl, body):
                     values[name] = evaluator.eval(expression, Env(self))
         else:
-            values.update(self.inputs)
+            for name, value in self.inputs.items():
+                declared = self.variables.get(name)
+                if declared is not None:
+                    bound = self._typed_input(*declared, value)
+                    if bound is not None:
+                        values[name] = bound
         return values
+
+    def _typed_input(self, hcl: HclFile, block: tree_sitter.Node, value: Node) -> Node | None:
+        """A module input as its variable declares it: `null` for a `nullable = false` variable
+        takes the default (None here), `optional(type, default)` attributes of object types
+        are filled in, primitive types converted; `validation` is not checked."""
+        _, _, body = _block_parts(hcl, block)
+        type_expression = None
+        for attr, _, expression in _attributes(hcl, body):
+            if attr == "nullable" and hcl.text(expression).strip() == "false":
+                if isinstance(value, Scalar) and value.value is None:
+                    return None
+            elif attr == "type":
+                type_expression = expression
+        if type_expression is None:
+            return value
+        return self._conform(hcl, type_expression, value, 0)
+
+    def _conform(self, hcl: HclFile, type_node: tree_sitter.Node, value: Node, depth: int) -> Node:
+        """`value` as the type says; copies what it changes (the caller's nodes are shared)."""
+        call = _type_call(type_node)
+        if call is None or depth > 16 or not value.known:
+            return _converted(value, hcl.text(type_node).strip()) if call is None else value
+        name, arguments = call
+        if name == "map" and arguments and isinstance(value, Mapping):
+            conformed = _copy_mapping(value)
+            for key, item in value.entries.items():
+                conformed.set(key, self._conform(hcl, arguments[0], item.value, depth + 1), item.key_span)
+            return conformed
+        if name in ("list", "set") and arguments and isinstance(value, Sequence):
+            items = [self._conform(hcl, arguments[0], item, depth + 1) for item in value.items]
+            return Sequence(value.span, items, style=value.style, indent=value.indent)
+        if name != "object" or not arguments or not isinstance(value, Mapping):
+            return value
+        conformed = _copy_mapping(value)
+        for key, written in value.entries.items():
+            conformed.set(key, written.value, written.key_span)
+        for attribute, attribute_type in _object_type(arguments[0]):
+            entry = value.entries.get(attribute)
+            optional = _type_call(attribute_type)
+            if optional is not None and optional[0] == "optional" and optional[1]:
+                inner = optional[1][0]
+                if entry is None or (isinstance(entry.value, Scalar) and entry.value.value is None):
+                    if len(optional[1]) > 1:
+                        default = self.evaluator(hcl).eval(optional[1][1], Env(self))
+                        conformed.set(attribute, self._conform(hcl, inner, default, depth + 1))
+                    continue
+                attribute_type = inner
+            if entry is not None:
+                conformed.set(attribute, self._conform(hcl, attribute_type, entry.value, depth + 1), entry.key_span)
+        return conformed
 
     # ---- names ----------------------------------------------------------------------------------
 
@@ -294,23 +364,33 @@ class ModuleInstance:
         return value
 
     def module_output(self, call: str, output: str | None, span: Span) -> Node:
-        child = self.child(call)
-        if child is None or output is None:
+        """`module.<call>.<output>`; for a call with `count`/`for_each`, its first instance stands
+        for all (an index written after the call's name is not told apart)."""
+        instances = self.children(call)
+        if not instances or output is None:
             return Unknown(span, f"module.{call} outputs not known", ref=f"{self.prefix}module.{call}")
+        child = instances[0]
         found = child.outputs.get(output)
         if found is None:
             return Unknown(span, f"module.{call} has no output {output}")
+        key = ("output", output)
+        if key in child._active:
+            return Unknown(span, f"output {output} of module.{call} refers to itself")
         hcl, block = found
         _, _, body = _block_parts(hcl, block)
         for name, _, expression in _attributes(hcl, body):
             if name == "value":
-                return child.evaluator(hcl).eval(expression, Env(child))
+                child._active.add(key)
+                try:
+                    return child.evaluator(hcl).eval(expression, Env(child))
+                finally:
+                    child._active.discard(key)
         return Unknown(span, f"output {output} has no value")
 
     # ---- child modules ------------------------------------------------------------------------
 
     def calls(self) -> list[ModuleCall]:
-        """The module calls of this instance, with their sources evaluated once."""
+        """The module calls of this instance, with their sources evaluated and resolved once."""
         if self._calls is None:
             self._calls = {call.name: call for call in self._read_calls()}
         return list(self._calls.values())
@@ -319,52 +399,153 @@ class ModuleInstance:
         found = []
         for name, (hcl, block) in self.module_calls.items():
             _, _, body = _block_parts(hcl, block)
-            source = ""
+            source = version = ""
             span = _header_span(hcl, block)
             for attr, _, expression in _attributes(hcl, body):
-                if attr == "source":
+                if attr in ("source", "version"):
                     value = self.evaluator(hcl).eval(expression, Env(self))
-                    source = value.value if isinstance(value, Scalar) and isinstance(value.value, str) else ""
-                    span = hcl.span(expression)
-            child_dir = None
-            if source.startswith(("./", "../")):
-                child_dir = os.path.normpath(os.path.join(self.directory, source))
-            found.append(ModuleCall(name, source, child_dir, span))
+                    text = value.value if isinstance(value, Scalar) and isinstance(value.value, str) else ""
+                    if attr == "source":
+                        source, span = text, hcl.span(expression)
+                    else:
+                        version = text
+            key = f"{self.key}.{name}" if self.key else name
+            found_at = self.project.resolver.resolve(source, key, self.directory, self.installed, self.root_dir)
+            found.append(
+                ModuleCall(name, source, found_at.directory, span, found_at.installed, found_at.missing, version)
+            )
         return found
 
     def child(self, call: str) -> ModuleInstance | None:
+        instances = self.children(call)
+        return instances[0] if instances else None
+
+    def children(self, call: str) -> list[ModuleInstance]:
+        """The instances of a module call: one, or one per `count` index / `for_each` key (an
+        unknown collection gives one instance whose `count.index` / `each` are unknown)."""
         if call in self._children:
             return self._children[call]
-        self._children[call] = None  # guards against a module calling itself
+        self._children[call] = []  # guards against a module calling itself
         if self.depth >= MAX_MODULE_DEPTH or call not in self.module_calls:
-            return None
+            return []
         self.calls()
         target = self._calls.get(call) if self._calls is not None else None
         if target is None or target.child_dir is None:
-            return None
+            return []
+        if target.child_dir in self.lineage:
+            chain = " -> ".join(self.project.display_dir(d) for d in (*self.lineage, target.child_dir))
+            self.project.warn(target.span, f"module `{call}` calls itself through {chain}; not evaluated again")
+            return []
         files = self.project.module_files(target.child_dir)
-        if files is None:
-            return None
+        if files is None or not files.tf:
+            return []
         hcl, block = self.module_calls[call]
         _, _, body = _block_parts(hcl, block)
-        inputs: dict[str, Node] = {}
+        count_node = for_each_node = None
         for attr, _, expression in _attributes(hcl, body):
-            if attr not in ("source", "version", "count", "for_each", "providers", "depends_on"):
-                inputs[attr] = self.evaluator(hcl).eval(
-                    expression,
-                    Env(
-                        self,
-                        {
-                            "count": _count_binding(Unknown(None, "module instance")),
-                            "each": _each_binding(Unknown(None, "module instance"), Unknown(None, "module instance")),
-                        },
-                    ),
-                )
-        instance = ModuleInstance(
-            self.project, files, prefix=f"{self.prefix}module.{call}.", inputs=inputs, depth=self.depth + 1
+            if attr == "count":
+                count_node = expression
+            elif attr == "for_each":
+                for_each_node = expression
+        instances = [
+            self._instantiate(call, target, files, hcl, block, address, bindings)
+            for address, bindings in self._expansions(
+                f"{self.prefix}module.{call}", hcl, block, count_node, for_each_node
+            )
+        ]
+        self._children[call] = instances
+        return instances
+
+    def _instantiate(
+        self,
+        call: str,
+        target: ModuleCall,
+        files: ModuleFiles,
+        hcl: HclFile,
+        block: tree_sitter.Node,
+        address: str,
+        bindings: dict[str, Node],
+    ) -> ModuleInstance:
+        env = Env(self, bindings)
+        evaluated = self.eval_block(hcl, block, env)
+        inputs = {
+            name: entry.value
+            for name, entry in evaluated.entries.items()
+            if name not in ("source", "version", "count", "for_each", "providers", "depends_on")
+        }
+        child_key = f"{self.key}.{call}" if self.key else call
+        site = CallSite(
+            address=address,
+            head=_header_span(hcl, block),
+            block=evaluated,
+            module_dir=os.path.dirname(files.tf[0].path),  # as its files are named in findings
+            installed=target.installed,
+            defaults={},
+            parent=self.site,
         )
-        self._children[call] = instance
+        instance = ModuleInstance(
+            self.project,
+            files,
+            prefix=f"{address}.",
+            inputs=inputs,
+            depth=self.depth + 1,
+            key=child_key,
+            root_dir=self.root_dir,
+            installed=target.installed,
+            site=site,
+            lineage=self.lineage,
+        )
+        site.defaults.update(instance.default_spans())
+        for name, entry in evaluated.entries.items():
+            if name in inputs and name not in instance.variables and entry.key_span is not None:
+                self.project.warn(entry.key_span, f"module `{call}` has no variable `{name}`; this input is ignored")
+        self.project.check_variables(files)
         return instance
+
+    def default_spans(self) -> dict[Span, str]:
+        """The span of each variable's `default` expression -> the variable's name."""
+        found: dict[Span, str] = {}
+        for name, (hcl, block) in self.variables.items():
+            _, _, body = _block_parts(hcl, block)
+            for attr, _, expression in _attributes(hcl, body):
+                if attr == "default":
+                    found[hcl.span(expression)] = name
+        return found
+
+    def _expansions(
+        self,
+        base: str,
+        hcl: HclFile,
+        block: tree_sitter.Node,
+        count_node: tree_sitter.Node | None,
+        for_each_node: tree_sitter.Node | None,
+    ) -> list[tuple[str, dict[str, Node]]]:
+        """(address, count/each bindings) of each instance of a resource or module block."""
+        evaluator = self.evaluator(hcl)
+        unknown = Unknown(hcl.span(block), "instance key")
+        if count_node is not None:
+            count = evaluator.eval(count_node, Env(self))
+            if (
+                isinstance(count, Scalar)
+                and isinstance(count.value, (int, float))
+                and not isinstance(count.value, bool)
+            ):
+                return [
+                    (f"{base}[{i}]", {"count": _count_binding(Scalar(i, count.span))})
+                    for i in range(min(int(count.value), MAX_INSTANCES))
+                ]
+            return [(base, {"count": _count_binding(unknown)})]
+        if for_each_node is not None:
+            pairs = iterate(evaluator.eval(for_each_node, Env(self)))
+            if pairs is None:
+                return [(base, {"each": _each_binding(unknown, unknown)})]
+            bindings: list[tuple[str, dict[str, Node]]] = []
+            for key, value in pairs[:MAX_INSTANCES]:
+                key = _set_key(key, value)
+                label = to_str(key.value) if isinstance(key, Scalar) else "?"
+                bindings.append((f'{base}["{label}"]', {"each": _each_binding(key, value)}))
+            return bindings
+        return [(base, {})]
 
     # ---- blocks -------------------------------------------------------------------------------
 
@@ -460,6 +641,7 @@ class ModuleInstance:
                     head=_header_span(hcl, block),
                     block_type="provider",
                     module=self.prefix,
+                    site=self.site,
                 )
             )
         return found
@@ -584,34 +766,11 @@ class ModuleInstance:
             elif attr == "for_each":
                 for_each_node = expression
         base = f"{self.prefix}{'data.' if kind == 'data' else ''}{type_}.{name}"
-        evaluator = self.evaluator(hcl)
-        bindings: list[tuple[str, dict[str, Node]]] = []
-        unknown = Unknown(hcl.span(block), "instance key")
-        if count_node is not None:
-            count = evaluator.eval(count_node, Env(self))
-            if (
-                isinstance(count, Scalar)
-                and isinstance(count.value, (int, float))
-                and not isinstance(count.value, bool)
-            ):
-                bindings = [
-                    (f"{base}[{i}]", {"count": _count_binding(Scalar(i, count.span))})
-                    for i in range(min(int(count.value), MAX_INSTANCES))
-                ]
-            else:
-                bindings = [(base, {"count": _count_binding(unknown)})]
-        elif for_each_node is not None:
-            pairs = iterate(evaluator.eval(for_each_node, Env(self)))
-            if pairs is None:
-                bindings = [(base, {"each": _each_binding(unknown, unknown)})]
-            else:
-                bindings = []
-                for key, value in pairs[:MAX_INSTANCES]:
-                    key = _set_key(key, value)
-                    label = to_str(key.value) if isinstance(key, Scalar) else "?"
-                    bindings.append((f'{base}["{label}"]', {"each": _each_binding(key, value)}))
-        else:
-            bindings = [(base, {})]
+        bindings = self._expansions(base, hcl, block, count_node, for_each_node)
+        decider = count_node or for_each_node
+        if not bindings and self.site is not None and kind == "resource" and decider is not None:
+            decided_by = self.evaluator(hcl).eval(decider, Env(self))
+            self.site.skipped.setdefault(type_, decided_by)
         resources = []
         for address, names in bindings:
             resource_body = self.eval_block(hcl, block, Env(self, names))
@@ -628,6 +787,7 @@ class ModuleInstance:
                         head=_header_span(hcl, block),
                         block_type=kind,
                         module=self.prefix,
+                        site=self.site,
                     )
                 )
             )
@@ -667,6 +827,52 @@ def _with_ref(value: Node, address: str) -> Node:
     return value
 
 
+def _type_call(type_node: tree_sitter.Node) -> tuple[str, list[tree_sitter.Node]] | None:
+    """`object({...})`, `optional(bool, true)`: the type constructor's name and arguments."""
+    node = type_node
+    while node.type == "expression" and node.named_child_count == 1:
+        node = node.named_children[0]
+    if node.type != "function_call" or not node.children:
+        return None
+    arguments = next((c for c in node.children if c.type == "function_arguments"), None)
+    name = node.children[0].text.decode() if node.children[0].text else ""
+    return name, [c for c in arguments.children if c.type == "expression"] if arguments is not None else []
+
+
+def _object_type(argument: tree_sitter.Node) -> list[tuple[str, tree_sitter.Node]]:
+    """The attributes of an object type's `{ name = type, ... }`."""
+    node = argument
+    while node.type in ("expression", "collection_value") and node.named_child_count == 1:
+        node = node.named_children[0]
+    found = []
+    for elem in node.children if node.type == "object" else ():
+        key, value = elem.child_by_field_name("key"), elem.child_by_field_name("val")
+        if elem.type == "object_elem" and key is not None and value is not None and key.text:
+            found.append((key.text.decode().strip().strip('"'), value))
+    return found
+
+
+def _copy_mapping(value: Mapping) -> Mapping:
+    copy = Mapping(value.span, style=value.style, indent=value.indent, head=value.head, ref=value.ref)
+    copy.origin = value.origin
+    return copy
+
+
+def _converted(value: Node, primitive: str) -> Node:
+    """A string given for a `bool` or `number` variable, as Terraform converts it."""
+    if not isinstance(value, Scalar) or not isinstance(value.value, str):
+        return value
+    text = value.value
+    if primitive == "bool" and text in ("true", "false"):
+        converted = Scalar(text == "true", value.span, ref=value.ref)
+    elif primitive == "number" and re.fullmatch(r"-?\d+(\.\d+)?", text):
+        converted = Scalar(float(text) if "." in text else int(text), value.span, ref=value.ref)
+    else:
+        return value
+    converted.origin = value.origin
+    return converted
+
+
 # ---- the project: parsed files and module folders, shared by all instances ---------------------
 
 
@@ -679,10 +885,15 @@ class TerraformProject:
         load=None,
         evaluations: dict[str, ModuleMemory] | None = None,
         filesystem: FileSystem | None = None,
+        module_dirs: tuple[str, ...] = (),
     ):
         self._display = display
         self._load = load
         self.filesystem = filesystem or FileSystem()  # what `file()` reads: the disk, or the editor's buffers
+        self.resolver = ModuleResolver(module_dirs, self.filesystem)
+        # what the user should know but is not a finding: (span, message), each once
+        self.warnings: list[tuple[Span, str]] = []
+        self._checked_variables: set[str] = set()
         self.files_read: dict[str, str] = {}  # path -> text of every file `file()` read in this analysis
         # block evaluations of root modules, kept across runs by a long-lived caller (the editor)
         self.evaluations: dict[str, ModuleMemory] = evaluations if evaluations is not None else {}
@@ -692,6 +903,38 @@ class TerraformProject:
 
     def add_file(self, hcl: HclFile, real_path: str) -> None:
         self.parsed[os.path.realpath(real_path)] = hcl
+
+    def display_dir(self, directory: str) -> str:
+        return self._display(directory)
+
+    def warn(self, span: Span, message: str) -> None:
+        if (span, message) not in self.warnings:
+            self.warnings.append((span, message))
+
+    def check_variables(self, files: ModuleFiles) -> None:
+        """A called module that reads a variable it does not declare (Terraform refuses it):
+        warned once per module, at the first reference."""
+        if files.directory in self._checked_variables:
+            return
+        self._checked_variables.add(files.directory)
+        declared = {
+            labels[0]
+            for hcl in files.tf
+            for _, kind, labels, _ in top_level_blocks(hcl)
+            if kind == "variable" and labels
+        }
+        for hcl in files.tf:
+            for match in _VARIABLE_REFERENCE.finditer(hcl.data):
+                name = match.group(1).decode()
+                if name not in declared:
+                    line = hcl.data.count(b"\n", 0, match.start())
+                    column = match.start() - (hcl.data.rfind(b"\n", 0, match.start()) + 1)
+                    text = hcl.data[match.start() - column : match.start()].decode("utf-8", "replace")
+                    if "#" in text or "//" in text:
+                        continue  # a comment
+                    declared.add(name)  # warned once
+                    span = Span(hcl.path, line, len(text), line, len(text) + len(match.group(0)))
+                    self.warn(span, f"`var.{name}` is not declared in this module; its value is unknown")
 
     def module_files(self, directory: str) -> ModuleFiles | None:
         """The module in `directory`, reading files not yet parsed (child modules outside the scan)."""

@@ -89,6 +89,9 @@ class Hit:
     severity: str | None = None  # overrides the rule's default for this finding
     related: tuple[tuple[Span, str], ...] = ()
     redact: bool = False  # the span holds a secret: never print its text
+    # the companion resource types whose absence this finding reports (a bucket without an
+    # `aws_s3_bucket_policy`): inside a module, the finding goes where their creation was decided
+    missing: tuple[str, ...] = ()
 
 
 @dataclass

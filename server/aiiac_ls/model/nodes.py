@@ -26,16 +26,27 @@ class Span(NamedTuple):
         return self.start_line <= line <= self.end_line
 
 
+class Decided(NamedTuple):
+    """A value computed (by a conditional, an operator, a function) from the values written at
+    `spans`: the operands that decided it (the `false` of an `&&` that is false), at most 16."""
+
+    spans: tuple[Span, ...]
+
+
 class Node:
     """Base of the value tree. `span` is where the value is written (None if synthesised)."""
 
-    __slots__ = ("span", "ref")
+    __slots__ = ("span", "ref", "origin")
 
     def __init__(self, span: Span | None, ref: str | None = None):
         self.span = span
         # The Terraform address this value was read from (e.g. ``aws_s3_bucket.models``), so
         # rules can link resources even when the value itself is unknown.
         self.ref = ref
+        # Where the value was decided, when not where it is written (Terraform): the literal a
+        # reference copied it from (a Span), or the value it was computed from (Decided). A
+        # finding inside a module follows it to the caller's input that the user can change.
+        self.origin: Span | Decided | None = None
 
     @property
     def known(self) -> bool:
@@ -47,6 +58,14 @@ class Node:
 
     def walk(self) -> Iterator[Node]:
         yield self
+
+
+def decided_at(node: Node) -> tuple[Span, ...]:
+    """The spans of the written values that decided `node`, when that is not `node.span`."""
+    origin = node.origin
+    if origin is None:
+        return ()
+    return origin.spans if isinstance(origin, Decided) else (origin,)
 
 
 class _UnknownSentinel:

@@ -2,10 +2,42 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .nodes import Entry, Mapping, Node, Sequence, Span
+
+
+@dataclass(eq=False)
+class CallSite:
+    """How a Terraform module instance was called. A finding inside it goes where the user can
+    change it: the caller's input that decided it, or this call's block when the module's code
+    (installed, not the user's) or one of its variable defaults decided it."""
+
+    address: str  # module.model_store, module.gpu["a100"]
+    head: Span  # the module block's header, in the caller's file
+    block: Mapping  # the module block as evaluated in the caller (a fix adds an input to it)
+    module_dir: str  # display path of the module's folder
+    installed: bool  # from `terraform init` or a module folder: never edited
+    defaults: dict[Span, str]  # a variable default's expression -> the variable's name
+    parent: CallSite | None = None  # the call site of the caller, when it is itself a module
+    # resource types the module chose not to create (`count = 0`, an empty `for_each`) -> that
+    # count or for_each value: a finding about a missing companion follows what decided it
+    skipped: dict[str, Node] = field(default_factory=dict)
+
+    def contains(self, file: str) -> bool:
+        """Whether `file` (a display path) is one of the module's own files."""
+        return os.path.dirname(file) == self.module_dir.rstrip(os.sep)
+
+    def chain(self) -> list[CallSite]:
+        """This call site and its callers', innermost first."""
+        sites: list[CallSite] = []
+        site: CallSite | None = self
+        while site is not None and len(sites) < 64:
+            sites.append(site)
+            site = site.parent
+        return sites
 
 
 @dataclass(eq=False)
@@ -39,6 +71,7 @@ class Resource:
     # a role's trust policy
     policies: tuple[Mapping, ...] = ()
     trust_policy: Mapping | None = None
+    site: CallSite | None = None  # Terraform: how its module instance was called (None: a root module)
 
     def ancestors(self, target: Node) -> list[tuple[Entry | None, Node]]:
         """The chain of (entry, node) from the body down to `target` (inclusive), or []."""

@@ -99,6 +99,23 @@ def json_chunks(analysis: Analysis, blast=None) -> Iterator[str]:
                 "equivalents": equivalents,
                 "fixable": finding.fix is not None,
                 "fingerprint": print_,
+                **(
+                    {
+                        "related": [
+                            {
+                                "file": span.file,
+                                "line": span.start_line + 1,
+                                "column": span.start_col + 1,
+                                "end_line": span.end_line + 1,
+                                "end_column": span.end_col + 1,
+                                "message": text,
+                            }
+                            for span, text in finding.related
+                        ]
+                    }
+                    if finding.related
+                    else {}
+                ),
             }
 
     errors = []
@@ -108,6 +125,8 @@ def json_chunks(analysis: Analysis, blast=None) -> Iterator[str]:
             entry.update(line=problem.span.start_line + 1, column=problem.span.start_col + 1)
         errors.append(entry)
     document = {"version": __version__, "findings": _STREAMED, "errors": errors}
+    if analysis.uninstalled_modules:
+        document["modules_not_installed"] = [address for address, _, _ in analysis.uninstalled_modules]
     if analysis.baselined:
         document["baselined"] = analysis.baselined
     if blast is not None:
@@ -171,6 +190,23 @@ def _results(analysis: Analysis, index: dict[str, int], prints: list[str]) -> It
         location = result["locations"][0]  # type: ignore[index]
         if not location["logicalLocations"]:
             del location["logicalLocations"]
+        if finding.related:
+            result["relatedLocations"] = [
+                {
+                    "id": number,
+                    "message": {"text": text},
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": where.file.replace("\\", "/")},
+                        "region": {
+                            "startLine": where.start_line + 1,
+                            "startColumn": where.start_col + 1,
+                            "endLine": where.end_line + 1,
+                            "endColumn": where.end_col + 1,
+                        },
+                    },
+                }
+                for number, (where, text) in enumerate(finding.related)
+            ]
         yield result
 
 

@@ -93,6 +93,9 @@ def _summary(analysis: Analysis, c) -> str:
         text += f" {analysis.suppressed} suppressed."
     if analysis.baselined:
         text += f" {analysis.baselined} more in the baseline."
+    uninstalled = len(analysis.uninstalled_modules)
+    if uninstalled:
+        text += f" {uninstalled} module call{'s' if uninstalled != 1 else ''} not installed (run terraform init)."
     problems = blocking(analysis.problems)
     if problems:
         text += f" {len(problems)} file problem{'s' if len(problems) != 1 else ''}."

@@ -78,6 +78,7 @@ def ownership_controls(resource, ctx):
         resource.head,
         f"model bucket `{resource.name}` has no ownership controls: object ACLs apply",
         Fix("Add aws_s3_bucket_ownership_controls (BucketOwnerEnforced)", (AddBlockAfter(resource.span, text),)),
+        missing=("aws_s3_bucket_ownership_controls",),
     )
 
 
@@ -142,7 +143,11 @@ def model_bucket_kms(resource, ctx):
             if algorithm is not None and (not algorithm.startswith("aws:kms") or key is None):
                 yield Hit(inline, "model bucket is not encrypted with a customer-managed KMS key")
         return
-    yield Hit(resource.head, f"model bucket `{resource.name}` uses the default SSE-S3 encryption, not a KMS key")
+    yield Hit(
+        resource.head,
+        f"model bucket `{resource.name}` uses the default SSE-S3 encryption, not a KMS key",
+        missing=("aws_s3_bucket_server_side_encryption_configuration",),
+    )
 
 
 @rule(
@@ -205,6 +210,7 @@ def model_bucket_versioning(resource, ctx):
         resource.head,
         f"model bucket `{resource.name}` keeps no object versions",
         Fix("Add aws_s3_bucket_versioning (Enabled)", (AddBlockAfter(resource.span, text),)),
+        missing=("aws_s3_bucket_versioning",),
     )
 
 
@@ -240,7 +246,9 @@ def model_bucket_logging(resource, ctx):
     if _model_bucket(resource, ctx) is None or resource.body.block("logging") is not None:
         return
     if not companions(resource, ctx, "aws_s3_bucket_logging"):
-        yield Hit(resource.head, f"model bucket `{resource.name}` has no access logging")
+        yield Hit(
+            resource.head, f"model bucket `{resource.name}` has no access logging", missing=("aws_s3_bucket_logging",)
+        )
 
 
 def _denies_insecure_transport(document: Mapping) -> bool:
@@ -304,7 +312,11 @@ def model_bucket_tls_only(resource, ctx):
         for document in policy_documents(policy):
             if _denies_insecure_transport(document):
                 return
-    yield Hit(resource.head, f"model bucket `{resource.name}` has no policy denying non-TLS requests")
+    yield Hit(
+        resource.head,
+        f"model bucket `{resource.name}` has no policy denying non-TLS requests",
+        missing=("aws_s3_bucket_policy",),
+    )
 
 
 @rule(
@@ -354,4 +366,5 @@ def model_registry_object_lock(resource, ctx):
     yield Hit(
         resource.head,
         f"model registry bucket `{resource.name}` has no Object Lock: released models can be overwritten or deleted",
+        missing=("aws_s3_bucket_object_lock_configuration",),
     )

@@ -15,7 +15,7 @@ from typing import Protocol
 
 import tree_sitter
 
-from ...model.nodes import Mapping, Node, Scalar, Sequence, Span, Unknown
+from ...model.nodes import Decided, Mapping, Node, Scalar, Sequence, Span, Unknown, decided_at
 from .syntax import HclFile, unescape
 
 
@@ -63,12 +63,31 @@ def _named(node: tree_sitter.Node) -> list[tree_sitter.Node]:
 
 
 def reanchor(value: Node, span: Span, ref: str | None = None) -> Node:
-    """A scalar read through a reference is reported at the reference."""
+    """A scalar read through a reference is reported at the reference, and remembers where it
+    was written (a module input, a tfvars entry, a variable default)."""
     if isinstance(value, Scalar) and not isinstance(value, TextBlock):
-        return Scalar(value.value, span, ref=ref or value.ref)
-    if isinstance(value, Unknown):
-        return Unknown(span, value.reason, ref=ref or value.ref)
-    return value
+        moved: Node = Scalar(value.value, span, ref=ref or value.ref)
+    elif isinstance(value, Unknown):
+        moved = Unknown(span, value.reason, ref=ref or value.ref)
+    else:
+        return value
+    moved.origin = value.origin or (value.span if value.span != span else None)
+    return moved
+
+
+def derived(result: Node, span: Span, *inputs: Node) -> Node:
+    """`result`, made at `span` from `inputs`, remembers the values references brought in:
+    `var.versioning["enabled"] ? "Enabled" : "Suspended"` was decided by the caller's `enabled`."""
+    if result.origin is None and result.span == span:
+        spans: list[Span] = []
+        for value in inputs:
+            found = decided_at(value)
+            if not found and isinstance(value, (Mapping, Sequence)) and value.span is not None:
+                found = (value.span,)  # collections are not re-anchored: written where their span is
+            spans += [at for at in found if at not in spans]
+        if spans:
+            result.origin = Decided(tuple(spans[:16]))
+    return result
 
 
 class Evaluator:
@@ -297,9 +316,9 @@ class Evaluator:
         if not isinstance(operand, Scalar):
             return Unknown(span, "unknown operand")
         if op == "!" and isinstance(operand.value, bool):
-            return Scalar(not operand.value, span)
+            return derived(Scalar(not operand.value, span), span, operand)
         if op == "-" and isinstance(operand.value, (int, float)) and not isinstance(operand.value, bool):
-            return Scalar(-operand.value, span)
+            return derived(Scalar(-operand.value, span), span, operand)
         return Unknown(span, f"cannot apply {op}")
 
     def _binary_operation(self, node, env):
@@ -307,16 +326,29 @@ class Evaluator:
         at = next((i for i, c in enumerate(children) if i > 0 and not c.is_named), None)
         if at is None:
             return Unknown(self.hcl.span(node), "incomplete operation")
+        span = self.hcl.span(node)
+        operands: list[Node] = []
+        result = self._binary(children, at, node, env, operands)
+        if isinstance(result, Scalar) and children[at].type in ("&&", "||") and isinstance(result.value, bool):
+            # `a && b` that is false was decided by its false operands, `a || b` true by its true ones
+            deciding = [o for o in operands if isinstance(o, Scalar) and o.value is result.value]
+            operands = deciding or operands
+        return derived(result, span, *operands)
+
+    def _binary(self, children, at, node, env, operands: list[Node]) -> Node:
+        """The operation's value; `operands` receives the operands evaluated."""
         left_nodes, op_node, right_nodes = children[:at], children[at], children[at + 1 :]
         op = op_node.type
         span = self.hcl.span(node)
         left = self._operand(left_nodes, node, env)
+        operands.append(left)
         if op in ("&&", "||") and isinstance(left, Scalar) and isinstance(left.value, bool):
             if op == "&&" and left.value is False:
                 return Scalar(False, span)
             if op == "||" and left.value is True:
                 return Scalar(True, span)
         right = self._operand(right_nodes, node, env)
+        operands.append(right)
         if op in ("==", "!="):
             if left.known and right.known:
                 equal = left.plain() == right.plain()
@@ -357,7 +389,8 @@ class Evaluator:
             return Unknown(span, "incomplete conditional")
         condition = self.eval(exprs[0], env)
         if isinstance(condition, Scalar) and isinstance(condition.value, bool):
-            return self.eval(exprs[1] if condition.value else exprs[2], env)
+            branch = exprs[1] if condition.value else exprs[2]
+            return derived(self.eval(branch, env), self.hcl.span(branch), condition)
         return Unknown(span, "condition not known statically", ref=condition.ref)
 
     # ---- for expressions ----------------------------------------------------------------------
@@ -435,7 +468,7 @@ class Evaluator:
                 return Unknown(span, "expanded argument not known")
             args.extend(last.items)
         try:
-            return function(span, args, env=env)
+            return derived(function(span, args, env=env), span, *args)
         except (TypeError, ValueError, IndexError, KeyError, AttributeError, OverflowError) as exc:
             return Unknown(span, f"{name}(): {exc}")
 
