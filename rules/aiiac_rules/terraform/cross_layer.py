@@ -12,7 +12,7 @@ from aiiac_ls.model.findings import Hit
 from aiiac_ls.model.nodes import as_str
 from aiiac_ls.rules import base_address, rule
 
-from .aws.policies import IDENTITY_POLICY_TYPES, policy_documents, statements
+from .aws.policies import IDENTITY_POLICY_TYPES, names_every_s3_resource, policy_documents, statements
 
 TF = "terraform"
 TRUST_TYPES = {"aws_iam_role", "google_service_account_iam_member", "google_service_account_iam_binding"}
@@ -272,7 +272,7 @@ def _touches_model_bucket(statement, facts) -> bool:
         arn = as_str(target)
         if arn is None:
             continue
-        if arn in ("*", "arn:aws:s3:::*", "arn:aws:s3:::*/*"):
+        if names_every_s3_resource(arn):
             return bool(facts.model_buckets)
         if arn.startswith("arn:aws:s3:::"):
             bucket = arn[len("arn:aws:s3:::") :].split("/", 1)[0]

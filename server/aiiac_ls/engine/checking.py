@@ -186,7 +186,7 @@ class Checking:
                     return None
                 return source.line(where.start_line)[where.start_col : where.end_col]
 
-            placed = in_caller(resource.site, resource.address, hit, span, fix, text_at)
+            placed = in_caller(resource, hit, span, fix, text_at)
             span, message, fix = placed.span, placed.message, None if resource.plan else placed.fix
             related = (*related, *placed.related)
         return Finding(

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ..model.findings import AddBlockAfter, AppendItem, Fix, Hit, RemoveKey, ReplaceValue, SetPath
 from ..model.nodes import Entry, Mapping, Node, Scalar, Sequence, Span, decided_at
-from ..model.resources import CallSite
+from ..model.resources import CallSite, Resource
 
 
 def writable_fix(fix: Fix | None) -> Fix | None:
@@ -62,8 +62,7 @@ class Placed:
 
 
 def in_caller(
-    site: CallSite,
-    address: str,
+    resource: Resource,
     hit: Hit,
     span: Span,
     fix: Fix | None,
@@ -76,6 +75,8 @@ def in_caller(
     it, to that call's block, naming the input. Code of a local module the user wrote stays
     where it is written. The module's own location becomes related information; a fix is kept
     only when it can be written where the finding lands (the caller's literal, or a new input)."""
+    site = resource.site
+    assert site is not None
     node = hit.at.value if isinstance(hit.at, Entry) else hit.at
     candidates = decided_at(node) if isinstance(node, Node) else ()
     if not candidates:  # a missing companion: what decided the module would not create it
@@ -108,9 +109,11 @@ def in_caller(
             related.append((current, f"decided inside {step.address} (installed module code)"))
         current = step.head
         landed_on = step
+    where = span if site.contains(span.file) else resource.head
     if current == span:
-        return Placed(span, message, (), _writable(fix, site))
-    related.insert(0, (span, f"{address}, in {site.module_dir}"))
+        inside = () if span.file == resource.file else ((where, f"{resource.address}, in {site.module_dir}"),)
+        return Placed(span, message, inside, _writable(fix, site))
+    related.insert(0, (where, f"{resource.address}, in {site.module_dir}"))
     if names and landed_on is not None and current == landed_on.head:
         inputs = ", ".join(f"`{name}`" for name in names[:3]) + (", ..." if len(names) > 3 else "")
         message = f"{message} (decided by the default of input {inputs}: set it in this call)"

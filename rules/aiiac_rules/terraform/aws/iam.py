@@ -6,7 +6,7 @@ from aiiac_ls.model.findings import Fix, Hit, ReplaceValue
 from aiiac_ls.model.nodes import Scalar, as_list, as_str
 from aiiac_ls.rules import rule
 
-from .policies import IDENTITY_POLICY_TYPES, policy_documents, statements
+from .policies import IDENTITY_POLICY_TYPES, names_every_s3_resource, policy_documents, statements
 
 TF = "terraform"
 _S3_ARN = "arn:aws:s3:::"
@@ -80,7 +80,7 @@ def model_read_scope(resource, ctx):
                 arn = as_str(target)
                 if arn is None:
                     continue
-                if arn in ("*", "arn:aws:s3:::*", "arn:aws:s3:::*/*"):
+                if names_every_s3_resource(arn):
                     buckets = sorted(facts.model_buckets)
                     bucket = buckets[0] if len(buckets) == 1 else "MODEL_BUCKET"
                     prefix = facts.model_prefix(bucket) or "MODEL_PREFIX/"
@@ -364,12 +364,20 @@ def restrictable_action_on_everything(resource, ctx):
         for statement in statements(document):
             if not statement.allows or statement.node.get("Condition") is not None:
                 continue
-            everything = [t for t in statement.values("Resource") if as_str(t) == "*"]
-            if not everything:
+            targets = statement.values("Resource")
+            everything = [t for t in targets if as_str(t) == "*"]
+            every_s3 = [t for t in targets if as_str(t) != "*" and names_every_s3_resource(as_str(t) or "")]
+            if not everything and not every_s3:
                 continue
             granted = sorted(
-                {action for action in _RESTRICTABLE if statement.action_matches(action)} - {"s3:GetObject"}
+                {
+                    action
+                    for action in _RESTRICTABLE
+                    if (everything or action.startswith("s3:")) and statement.action_matches(action)
+                }
+                - {"s3:GetObject"}
             )
+            everything = everything or every_s3  # every bucket's objects are every resource to S3 actions
             if any(isinstance(item, Scalar) and item.value in ("*", "*:*") for item in statement.values("Action")):
                 continue  # AIS302 reports it
             if granted:

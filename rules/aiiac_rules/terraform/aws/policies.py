@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from aiiac_ls.model.nodes import Mapping, Node, Scalar, as_list, as_str
 from aiiac_ls.model.resources import Resource
+
+_EVERY_S3 = re.compile(r"arn:(aws|aws-cn|aws-us-gov|\*):s3:::\*(/\*)?")
+
+
+def names_every_s3_resource(arn: str) -> bool:
+    """`*`, or an S3 ARN naming every bucket or every object of every bucket, in any partition
+    (`arn:aws:s3:::*`, `arn:aws-cn:s3:::*/*`): for data-plane actions, every resource."""
+    return arn == "*" or _EVERY_S3.fullmatch(arn) is not None
+
 
 IDENTITY_POLICY_TYPES = frozenset(
     {
