@@ -318,6 +318,56 @@ async def test_editing_variables_rechecks_the_module(client: LanguageClient):
         assert {"**/*.tf", "**/.aiiac.toml"} <= patterns
 
 
+STORE_MODULE = textwrap.dedent("""\
+    variable "acl" {
+      default = "public-read"
+    }
+
+    resource "aws_s3_bucket_acl" "models" {
+      bucket = "acme-models"
+      acl    = var.acl
+    }
+    """)
+STORE_CALLER = 'module "store" {\n  source = "../modules/store"\n  acl    = "private"\n}\n'
+
+
+@PUSH_AND_PULL
+@pytest.mark.asyncio
+async def test_a_local_module_is_checked_through_its_callers_which_follow_its_edits(client: LanguageClient):
+    """Alone, the module's default `public-read` would be flagged; its caller passes `private`.
+    An edit of the module re-checks the open caller, where the finding then lands, with the
+    module's line as related information."""
+    store = client.project / "modules" / "store"
+    store.mkdir(parents=True)
+    (store / "main.tf").write_text(STORE_MODULE)
+    (client.project / "live").mkdir()
+    (client.project / "live" / "main.tf").write_text(STORE_CALLER)
+    await client.workspace_execute_command_async(types.ExecuteCommandParams(command="aiiac.scanWorkspace"))
+    caller_uri = await _open(client, client.project / "live" / "main.tf", "terraform")
+    module_uri = await _open(client, store / "main.tf", "terraform")
+    assert await _diagnostics(client, module_uri) == []
+    before = await _diagnostics(client, caller_uri)
+    assert before == []
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=module_uri, version=2),
+            content_changes=[
+                types.TextDocumentContentChangeWholeDocument(
+                    text=STORE_MODULE.replace(
+                        "acl    = var.acl", 'acl    = var.acl == "private" ? "public-read" : var.acl'
+                    )
+                )
+            ],
+        )
+    )
+    [finding] = await _diagnostics(client, caller_uri, expect_change_from=before)
+    assert (finding.code, finding.range.start.line, finding.range.start.character) == ("AIS402", 2, 11)
+    [related] = finding.related_information
+    assert related.location.uri == module_uri and related.location.range.start.line == 6
+    assert related.message == f"module.store.aws_s3_bucket_acl.models, in {store}"
+    assert await _diagnostics(client, module_uri) == []  # decided by the caller: reported there
+
+
 @PUSH_AND_PULL
 @pytest.mark.asyncio
 async def test_configuration_change_applies(client: LanguageClient):

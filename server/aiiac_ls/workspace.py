@@ -9,14 +9,18 @@ Parses are cached by text, so only the edited file is parsed again. Nothing here
 from __future__ import annotations
 
 import os
+import re
 import threading
 from dataclasses import dataclass
 
 from .config import Config, ConfigError, find_config, load_config_file
 from .engine import Analysis, Engine, ParseCache, classify
 from .formats.helm.chart import outermost_chart_root
-from .formats.source import MAX_FILE_BYTES, FileSystem, SourceFile, check_size, read_source
+from .formats.source import MAX_FILE_BYTES, FileSystem, SourceError, SourceFile, check_size, read_source
+from .formats.terraform import LOCAL_MODULE_SOURCE
 from .rules import Facts
+
+_LOCAL_SOURCE = re.compile(LOCAL_MODULE_SOURCE)
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,9 @@ class Workspace:
         # each unit's contribution to the scan-wide facts, so a folder is judged knowing the rest
         # of the workspace (a KServe storageUri in k8s/, the IRSA trust in infra/), as --check does
         self.unit_facts: dict[Unit, Facts | None] = {}
+        # Terraform folder -> the folders it calls as local modules (real paths), from the index
+        # and every analysis: a module folder is analysed through its callers, as `--check` does
+        self.local_calls: dict[str, set[str]] = {}
 
     # ---- buffers ------------------------------------------------------------------------------
 
@@ -162,13 +169,19 @@ class Workspace:
 
     def analyse(self, unit: Unit, cache: ParseCache | None = None) -> Analysis:
         """`cache`: the unit's own (kept warm for open documents) unless another is given.
-        `analysis.facts_changed` tells whether this unit now says something new to the others."""
+        `analysis.facts_changed` tells whether this unit now says something new to the others.
+        A Terraform folder that other folders of the workspace call as a local module is analysed
+        with them, through their calls (their inputs, not its defaults)."""
         config = self.config_for(unit.directory)
         engine = Engine(
             config, absolute_paths=True, cache=cache or self.cache_for(unit), filesystem=self.filesystem(config)
         )
         analysis = Analysis()
         files = [p for p in self.unit_files(unit) if not engine.config.excluded(p)]
+        if unit.kind == "terraform":
+            self._note_local_calls(unit.directory, files)
+            for caller in self.callers_of(unit.directory):
+                files += [p for p in self.unit_files(Unit("terraform", caller)) if not engine.config.excluded(p)]
         engine.analyse_files(files, analysis, var_files=engine.config.var_files, context_facts=self.context_facts(unit))
         analysis.facts_changed = self.unit_facts.get(unit) != analysis.facts
         self.unit_facts[unit] = analysis.facts
@@ -180,10 +193,41 @@ class Workspace:
         config = self.config_for(unit.directory)
         engine = Engine(config, absolute_paths=True, filesystem=self.filesystem(config))
         files = [p for p in self.unit_files(unit) if not engine.config.excluded(p)]
+        if unit.kind == "terraform":
+            self._note_local_calls(unit.directory, files)
         facts = engine.collect_facts(files, engine.config.var_files)
         changed = self.unit_facts.get(unit) != facts
         self.unit_facts[unit] = facts
         return changed
+
+    def _note_local_calls(self, directory: str, files: list[str]) -> None:
+        """Which folders the `.tf` files of `directory` call as local modules, as they are now."""
+        called: set[str] = set()
+        for path in files:
+            if not path.endswith(".tf"):
+                continue
+            try:
+                text = self.read(path, path).text
+            except SourceError:
+                continue
+            if "source" in text:
+                for match in _LOCAL_SOURCE.finditer(text):
+                    called.add(os.path.realpath(os.path.join(directory, match.group(1))))
+        called.discard(os.path.realpath(directory))
+        self.local_calls[directory] = called
+
+    def callers_of(self, directory: str) -> list[str]:
+        """The Terraform folders of the workspace that call `directory` as a local module,
+        directly or through other modules (nearest first, at most 32)."""
+        found: list[str] = []
+        pending = [os.path.realpath(directory)]
+        while pending and len(found) < 32:
+            target = pending.pop(0)
+            for caller, called in sorted(self.local_calls.items()):
+                if target in called and caller not in found and os.path.realpath(caller) != os.path.realpath(directory):
+                    found.append(caller)
+                    pending.append(os.path.realpath(caller))
+        return found
 
     def context_facts(self, unit: Unit) -> Facts | None:
         """Every other unit's facts, merged (None when nothing else is known)."""

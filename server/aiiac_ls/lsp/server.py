@@ -830,6 +830,13 @@ def _after_change(ls: AiiacServer, path: str) -> None:
             ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=from_fs_path(path), diagnostics=[]))
         return
     ls.schedule(unit)
+    if unit.kind == "terraform":  # the folders that call it as a local module see its new code
+        open_units = ls.model.open_units()
+        for caller in ls.model.callers_of(unit.directory):
+            caller_unit = type(unit)("terraform", caller)
+            if caller_unit in open_units:
+                ls.state(caller_unit).refresh = True  # a pull client asks again
+                ls.schedule(caller_unit)
 
 
 def _overlaps(finding: Finding, start: tuple[int, int], end: tuple[int, int]) -> bool:
