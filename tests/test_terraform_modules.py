@@ -509,3 +509,52 @@ def test_module_dirs_hold_registry_and_git_modules(tmp_path):
         ("AIS003", 2),
         ("AIS003", 7),
     ]
+
+
+# ---- plan JSON: child modules mapped back to the caller's lines --------------------------------
+
+
+def _planned(address: str, kind: str, values: dict) -> dict:
+    name = address.rsplit(".", 1)[-1].split("[")[0]
+    return {"address": address, "mode": "managed", "type": kind, "name": name, "index": 0, "values": values}
+
+
+@needs_corpus
+def test_a_plans_child_modules_are_reported_on_the_callers_lines(model_store):
+    bucket = "acme-model-weights"
+    plan = {
+        "format_version": "1.2",
+        "planned_values": {
+            "root_module": {
+                "child_modules": [
+                    {
+                        "address": "module.model_store",
+                        "resources": [
+                            _planned("module.model_store.aws_s3_bucket.this[0]", "aws_s3_bucket", {"bucket": bucket}),
+                            _planned(
+                                "module.model_store.aws_s3_bucket_acl.this[0]",
+                                "aws_s3_bucket_acl",
+                                {"bucket": bucket, "acl": "public-read", "expected_bucket_owner": None},
+                            ),
+                            _planned(
+                                "module.model_store.aws_s3_bucket_versioning.this[0]",
+                                "aws_s3_bucket_versioning",
+                                {"bucket": bucket, "versioning_configuration": [{"status": "Suspended"}]},
+                            ),
+                        ],
+                    }
+                ]
+            }
+        },
+        "resource_changes": [],
+    }
+    (model_store / "plan.json").write_text(json.dumps(plan))
+    analysis = scan(model_store / "plan.json", select=("AIS402", "AIS407"))
+    assert [
+        (f.rule, f.resource, Path(f.file).name, f.span.start_line + 1, f.span.start_col + 1) for f in analysis.findings
+    ] == [
+        ("AIS402", "module.model_store.aws_s3_bucket_acl.this[0]", "main.tf", 6, 12),
+        ("AIS407", "module.model_store.aws_s3_bucket_versioning.this[0]", "main.tf", 9, 15),
+    ]
+    assert all(f.fix is None for f in analysis.findings)  # a plan's values are not text to edit
+    assert all(".terraform/modules/model_store/main.tf" in f.related[0][0].file for f in analysis.findings)

@@ -15,6 +15,8 @@ configuration, findings point into the plan JSON itself, at the resource's value
 
 from __future__ import annotations
 
+import re
+
 from ..model.nodes import Mapping, Node, Scalar, Sequence, Span, Unknown
 from ..model.resources import Resource
 from .providers import decode_policies
@@ -32,6 +34,9 @@ def plan_resources(root: Mapping, config: dict[str, Resource]) -> list[Resource]
     same resources evaluated from the `.tf` files."""
     unknown = _after_unknown(root)
     found: list[Resource] = []
+    # also by address without instance keys: a `for_each` over values only the plan knows is one
+    # instance in the configuration, which stands for all
+    config = {**{_base(address): resource for address, resource in reversed(config.items())}, **config}
     planned = root.get("planned_values")
     module = planned.get("root_module") if isinstance(planned, Mapping) else None
     if isinstance(module, Mapping):
@@ -83,15 +88,17 @@ def _resource(item: Mapping, config: dict[str, Resource], unknown: dict[str, Nod
     body = _with_unknowns(values, unknown.get(address))
     assert isinstance(body, Mapping) and item.span is not None  # a mapping stays a mapping
     module = address.rsplit(f"{'data.' if mode == 'data' else ''}{kind}.{name}", 1)[0]
-    written = config.get(address)
+    written = config.get(address) or config.get(_base(address))
     entry = item.entry("address")
     head = (entry.key_span if entry else None) or item.span
     if written is not None:  # located on the configuration's lines
         body = _anchor(body, written.body, written.head)
         assert isinstance(body, Mapping)
         file, span, head, block_type = written.file, written.span, written.head, written.block_type
+        site = written.site  # inside a module: reported where the caller decides it
     else:  # only in the plan
         file, span, block_type = head.file, item.span, "data" if mode == "data" else "resource"
+        site = None
     return decode_policies(
         Resource(
             source="terraform",
@@ -105,6 +112,7 @@ def _resource(item: Mapping, config: dict[str, Resource], unknown: dict[str, Nod
             block_type=block_type,
             module=module,
             plan=True,
+            site=site,
         )
     )
 
@@ -156,5 +164,15 @@ def _anchor(node: Node, written: Node | None, fallback: Span | None) -> Node:
     if isinstance(node, Unknown):  # keeps the configuration's reference (`aws_s3_bucket.models`)
         return Unknown(span, node.reason, ref=written.ref if written is not None else None)
     if isinstance(node, Scalar):
-        return Scalar(node.value, span, style=node.style if written is None else getattr(written, "style", None))
+        anchored = Scalar(node.value, span, style=node.style if written is None else getattr(written, "style", None))
+        anchored.origin = written.origin if written is not None else None  # a module input, a tfvars entry
+        return anchored
     return node
+
+
+_INSTANCE_KEY = re.compile(r"\[[^\]]*\]")
+
+
+def _base(address: str) -> str:
+    """`module.pool["a"].aws_s3_bucket.this[0]` -> `module.pool.aws_s3_bucket.this`."""
+    return _INSTANCE_KEY.sub("", address)
