@@ -23,8 +23,14 @@ def test_plan_values_are_checked_and_located_in_the_configuration():
     assert _where(analysis) == [
         ("AIS402", "plan/main.tf", 24, 3, "aws_s3_bucket_acl.models"),  # acl = var.acl, public-read from -var
         ("AIS202", "plan/main.tf", 33, 19, "aws_security_group.inference"),  # cidr_blocks = var.allowed_cidrs
-        # direct_internet_access = var.internet (null default): "Enabled" is the provider's default
-        ("AIS501", "plan/modules/notebook/main.tf", 15, 3, "module.notebook.aws_sagemaker_notebook_instance.research"),
+        # direct_internet_access = var.internet, whose null default the caller does not set:
+        # "Enabled" is the provider's default; reported on the call, naming the input
+        ("AIS501", "plan/main.tf", 37, 1, "module.notebook.aws_sagemaker_notebook_instance.research"),
+    ]
+    assert analysis.findings[2].message.endswith("(decided by the default of input `internet`: set it in this call)")
+    assert [(span.file.split("fixtures/")[-1], span.start_line + 1) for span, _ in analysis.findings[2].related] == [
+        ("plan/modules/notebook/main.tf", 15),
+        ("plan/modules/notebook/main.tf", 7),
     ]
     assert all(f.fix is None for f in analysis.findings)  # plan values are not text to edit
 
