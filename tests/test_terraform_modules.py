@@ -558,3 +558,37 @@ def test_a_plans_child_modules_are_reported_on_the_callers_lines(model_store):
     ]
     assert all(f.fix is None for f in analysis.findings)  # a plan's values are not text to edit
     assert all(".terraform/modules/model_store/main.tf" in f.related[0][0].file for f in analysis.findings)
+
+
+SERVICE_ACCOUNTS = textwrap.dedent("""\
+    apiVersion: v1
+    kind: ServiceAccount
+    metadata:
+      name: triton
+      namespace: serving
+      annotations:
+        eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/triton
+    ---
+    apiVersion: v1
+    kind: ServiceAccount
+    metadata:
+      name: vllm
+      namespace: serving
+      annotations:
+        eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/triton
+    """)
+
+
+@needs_corpus
+def test_an_irsa_role_made_by_a_registry_module_is_held_against_the_service_accounts(tmp_path):
+    root = tmp_path / "infra"
+    root.mkdir()
+    irsa = CORPUS_CALLERS.split('module "hf"')[0]
+    (root / "main.tf").write_text(irsa.replace("name  ", "use_name_prefix = false\n  name  ", 1))
+    install(root, {"irsa": IRSA})
+    (tmp_path / "k8s").mkdir()
+    (tmp_path / "k8s" / "serving.yaml").write_text(SERVICE_ACCOUNTS)
+    analysis = scan(tmp_path, select=("AIS330", "AIS331"))
+    assert [(f.rule, Path(f.file).name, f.span.start_line + 1) for f in analysis.findings] == [
+        ("AIS331", "serving.yaml", 15),  # the module's role trusts serving:triton, not serving:vllm
+    ]

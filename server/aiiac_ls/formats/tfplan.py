@@ -164,9 +164,9 @@ def _anchor(node: Node, written: Node | None, fallback: Span | None) -> Node:
     if isinstance(node, Unknown):  # keeps the configuration's reference (`aws_s3_bucket.models`)
         return Unknown(span, node.reason, ref=written.ref if written is not None else None)
     if isinstance(node, Scalar):
-        anchored = Scalar(node.value, span, style=node.style if written is None else getattr(written, "style", None))
-        anchored.origin = written.origin if written is not None else None  # a module input, a tfvars entry
-        return anchored
+        located = Scalar(node.value, span, style=node.style if written is None else getattr(written, "style", None))
+        located.origin = written.origin if written is not None else None  # a module input, a tfvars entry
+        return located
     return node
 
 

@@ -495,8 +495,12 @@ class Evaluator:
             if op.type == "get_attr":
                 names.append(self.hcl.text(op.children[-1]))
                 rest_index = index + 1
-            elif op.type in ("index", "splat") and root not in ("var", "local") and len(names) < 2:
-                rest_index = index + 1  # aws_x.y[0].id, module.m[0].out: one instance stands for all
+            elif (
+                op.type in ("index", "splat")
+                and root not in ("var", "local")
+                and len(names) < (3 if root == "data" else 2)
+            ):
+                rest_index = index + 1  # aws_x.y[0].id, data.t.n[0].json, module.m[0].out: one stands for all
             else:
                 break
         resolved, used = env.module.resolve(root, names, span, env)
