@@ -251,12 +251,15 @@ def split_documents(text: str) -> Iterator[tuple[int, str]]:
         yield start, "\n".join(lines[start:])
 
 
-def parse_yaml(source: SourceFile, limits: Limits = DEFAULT_LIMITS) -> tuple[list[YamlDocument], list[SourceError]]:
-    """All documents of a YAML stream; each broken document becomes an error, the rest survive."""
+def parse_yaml(
+    source: SourceFile, limits: Limits = DEFAULT_LIMITS, schemas: bool = False
+) -> tuple[list[YamlDocument], list[SourceError]]:
+    """All documents of a YAML stream; each broken document becomes an error, the rest survive.
+    CustomResourceDefinitions are left out unless `schemas` (a build that prints them)."""
     documents: list[YamlDocument] = []
     errors: list[SourceError] = []
     for first_line, chunk in split_documents(source.text):
-        if not chunk.strip() or _CRD.search(chunk):
+        if not chunk.strip() or (not schemas and _CRD.search(chunk)):
             continue
         end_line = first_line + chunk.count("\n")
         try:
