@@ -382,7 +382,9 @@ class Builder:
                 )
         replicas = kustomization.get("replicas")
         if isinstance(replicas, Sequence):
-            transform.set_replicas([item.obj for item in items], [r for r in replicas.items if isinstance(r, Mapping)])
+            transform.set_replicas(
+                [(item.obj, item.names) for item in items], [r for r in replicas.items if isinstance(r, Mapping)]
+            )
         images = kustomization.get("images")
         if isinstance(images, Sequence):
             transform.set_images([item.obj for item in items], [i for i in images.items if isinstance(i, Mapping)])
@@ -439,7 +441,7 @@ class Builder:
                 if not isinstance(document, Sequence):
                     built.problems.append((where.file, where, "a JSON 6902 patch must be a list of operations"))
                     continue
-                chosen = [item for item in items if target is not None and _matches(item.obj, target)]
+                chosen = [item for item in items if target is not None and _matches(item.obj, target, item.names)]
                 if target is None:
                     built.problems.append((where.file, where, "a JSON 6902 patch needs a `target`"))
                 for item in chosen:
@@ -613,7 +615,7 @@ def _retargeted(patch: Mapping) -> Mapping:
     return result
 
 
-def _matches(obj: Mapping, target: Mapping) -> bool:
+def _matches(obj: Mapping, target: Mapping, names: set[str] = frozenset()) -> bool:  # type: ignore[assignment]
     """A patch `target`: kind, name (a regular expression), namespace, group, version,
     labelSelector and annotationSelector (`a=b,c!=d,e`)."""
     api = text(obj.get("apiVersion")) or ""
@@ -624,7 +626,7 @@ def _matches(obj: Mapping, target: Mapping) -> bool:
         if wanted is not None and not _regex_match(wanted, actual):
             return False
     wanted_name = text(target.get("name"))
-    if wanted_name is not None and not _regex_match(wanted_name, name_of(obj)):
+    if wanted_name is not None and not any(_regex_match(wanted_name, n) for n in {name_of(obj), *names}):
         return False
     meta = metadata(obj)
     for key, field_name in (("labelSelector", "labels"), ("annotationSelector", "annotations")):

@@ -424,13 +424,14 @@ def _image_span(entry: Mapping) -> Span | None:
     return entry.span
 
 
-def set_replicas(objects: list[Mapping], replicas: list[Mapping]) -> None:
+def set_replicas(objects: list[tuple[Mapping, set[str]]], replicas: list[Mapping]) -> None:
+    """`replicas` entries, by the name the object has or had (before a prefix)."""
     for entry in replicas:
         name, count = text(entry.get("name")), entry.get("count")
         if name is None or not isinstance(count, Scalar):
             continue
-        for obj in objects:
-            if name_of(obj) == name and kind_of(obj) in (
+        for obj, names in objects:
+            if (name_of(obj) == name or name in names) and kind_of(obj) in (
                 "Deployment",
                 "ReplicationController",
                 "ReplicaSet",
@@ -446,19 +447,27 @@ def set_replicas(objects: list[Mapping], replicas: list[Mapping]) -> None:
 
 def content_hash(obj: Mapping) -> str:
     """kustomize's name suffix for a generated ConfigMap or Secret: the first ten hex digits of the
-    SHA-256 of `{"data", "kind", "name"(, "type", "binaryData")}` as Go's json.Marshal writes it,
-    with 0, 1, 3, a, e spelled g, h, k, m, t."""
+    SHA-256 of `{"binaryData"?, "data", "kind", "name": ""(, "stringData"?, "type")}` as Go's
+    json.Marshal writes it (keys sorted, `<>&` and U+2028/9 escaped; kustomize leaves the name
+    empty), with 0, 1, 3, a, e spelled g, h, k, m, t."""
     kind = kind_of(obj)
-    document: dict = {"kind": kind, "name": name_of(obj)}
-    data = obj.get("data")
-    document["data"] = {k: str(v.plain()) for k, v in data.items()} if isinstance(data, Mapping) else {}
+
+    def table(key: str):
+        found = obj.get(key)
+        return {k: v.plain() for k, v in found.items()} if isinstance(found, Mapping) else None
+
+    document: dict = {"kind": kind, "name": "", "data": table("data") if table("data") is not None else ""}
+    binary = table("binaryData")
+    if kind == "ConfigMap" and binary is not None:
+        document["binaryData"] = binary
     if kind == "Secret":
         document["type"] = text(obj.get("type")) or ""
-    binary = obj.get("binaryData")
-    if isinstance(binary, Mapping) and binary.entries:
-        document["binaryData"] = {k: str(v.plain()) for k, v in binary.items()}
+        string_data = table("stringData")
+        if string_data is not None:
+            document["stringData"] = string_data
     encoded = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    encoded = encoded.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    for character in "<>&\u2028\u2029":
+        encoded = encoded.replace(character, f"\\u{ord(character):04x}")
     digest = hashlib.sha256(encoded.encode()).hexdigest()[:10]
     return digest.translate(str.maketrans("013ae", "ghkmt"))
 
