@@ -9,6 +9,7 @@ from .kubernetes import exposure as _k8s_exposure  # noqa: F401
 from .kubernetes import hardening as _k8s_hardening  # noqa: F401
 from .kubernetes import identity as _k8s_identity  # noqa: F401
 from .kubernetes import images as _k8s_images  # noqa: F401
+from .kubernetes import kustomize as _k8s_kustomize  # noqa: F401
 from .kubernetes import rbac as _k8s_rbac  # noqa: F401
 from .kubernetes import runtime as _k8s_runtime  # noqa: F401
 from .secrets import credentials as _credentials  # noqa: F401

@@ -145,4 +145,5 @@ def _merge(local, remote):
         local.secret_spans.setdefault(path, []).extend(spans)
     local.resources += remote.resources
     local.uninstalled_modules += remote.uninstalled_modules
+    local.remote_resources += remote.remote_resources
     return local

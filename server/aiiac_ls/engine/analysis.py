@@ -30,6 +30,8 @@ class Analysis:
     policy_files: list[str] = field(default_factory=list)  # the custom rule files applied (display paths)
     # Terraform module calls whose code is not installed: (address, the `source` span, why)
     uninstalled_modules: list[tuple[str, Span, str]] = field(default_factory=list)
+    # resources a kustomization names by URL or git address, never fetched: (the entry, what)
+    remote_resources: list[tuple[Span, str]] = field(default_factory=list)
     facts: Facts | None = None
     facts_changed: bool = False  # (editor) what this unit tells the other folders has changed  # the scan-wide facts these files contribute (the rule pack's)
 

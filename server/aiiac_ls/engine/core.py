@@ -105,7 +105,7 @@ class Engine(Loading, Checking, Suppressing):
 
     def apply_rules(self, scopes: list[list[Resource]], facts, analysis: Analysis) -> Analysis:
         """Every enabled rule on every resource, then suppressions; findings sorted by place."""
-        seen: set[tuple[str, Span]] = set()
+        seen: dict[tuple[str, Span], Finding] = {}
         fresh: dict[str, dict] | None = {} if self.cache is not None else None
         self._views, self._changes_since, self._string_lines = {}, {}, {}  # this analysis's memos
         self._rego_hits = {}
@@ -125,17 +125,27 @@ class Engine(Loading, Checking, Suppressing):
             for resource in scope:
                 for finding in self.check(resource, context, analysis, fresh):
                     key = (finding.rule, finding.span)
-                    if key not in seen:
-                        seen.add(key)
+                    kept = seen.get(key)
+                    if kept is None:
+                        seen[key] = kept = finding
                         analysis.findings.append(finding)
+                    if resource.built_by:  # one finding, naming every kustomization build that has it
+                        _name_build(kept, resource.built_by)
         if fresh is not None and self.cache is not None:
             self.cache.rule_hits.update({path: {} for path in analysis.sources})
             self.cache.rule_hits.update(fresh)
         self._suppression_findings(analysis)
-        self._uninstalled_module_findings(analysis)
+        self._unchecked_source_findings(analysis)
         analysis.policy_files = [self.display(path) for path in self.policies.files]
         for problem in self.policies.all_problems:  # broken policy files, reported once
             analysis.add_problem(problem)
         self._views, self._changes_since, self._string_lines = {}, {}, {}
         analysis.findings.sort(key=Finding.sort_key)
         return analysis
+
+
+def _name_build(finding: Finding, built_by: str) -> None:
+    """Name a kustomization whose build produced the finding (related information: the finding
+    is reported once, however many overlays build the base it is in)."""
+    if all(span.file != built_by for span, _ in finding.related):
+        finding.related = (*finding.related, (Span(built_by, 0, 0, 0, 0), f"built by {built_by}"))

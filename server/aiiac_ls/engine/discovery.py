@@ -34,6 +34,8 @@ def classify(path: str) -> str | None:
         return "plan"  # `terraform show -json` output (any .json named on the command line is tried too)
     if name.endswith(TFVARS_SUFFIXES):
         return "tfvars"
+    if name == "Kustomization":
+        return "yaml"
     if name.endswith(YAML_SUFFIXES) or name.endswith(".tpl") or name.endswith(".tgz"):
         root = chart_root(path)
         if root is not None:

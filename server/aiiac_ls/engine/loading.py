@@ -16,10 +16,11 @@ from ..config import Config
 from ..formats.hcl.syntax import HclFile
 from ..formats.helm.chart import ChartRender, RenderOptions, outermost_chart_root, render_chart
 from ..formats.kubernetes_tf import kubernetes_objects
+from ..formats.kustomize import KUSTOMIZATION_FILES
 from ..formats.source import FileSystem, SourceError, SourceFile
 from ..formats.terraform import LOCAL_MODULE_SOURCE, ModuleInstance, ModuleMemory, TerraformProject
 from ..formats.tfplan import looks_like_plan
-from ..formats.yaml import kubernetes_resources, parse_yaml
+from ..formats.yaml import kubernetes_resources, object_resources, parse_yaml
 from ..limits import DEFAULT_LIMITS, Limits
 from ..model.findings import Problem
 from ..model.nodes import Mapping
@@ -91,7 +92,15 @@ class Loading:
         plans: list[list[Resource]] = []
         tf_dirs: dict[str, list[str]] = {}
         charts: dict[str, None] = {}
+        kustomizations = [path for path in files if os.path.basename(path) in KUSTOMIZATION_FILES]
+        reached: set[str] = set()  # files a kustomization builds from: analysed through it only
+        if kustomizations:
+            with guarded(analysis, self.display(kustomizations[0]), "building the kustomizations"):
+                built, reached = self._kustomize(kustomizations, analysis)
+                kubernetes.extend(built)
         for path in files:
+            if reached and (os.path.abspath(path) in reached or os.path.basename(path) in KUSTOMIZATION_FILES):
+                continue
             kind = classify(path) or "yaml"
             shown = self.display(path)
             if kind == "helm":
@@ -125,6 +134,64 @@ class Loading:
         scopes.extend(plan for plan in plans if plan)
         analysis.resources += sum(len(scope) for scope in scopes)
         return scopes
+
+    def _kustomize(self, kustomizations: list[str], analysis: Analysis) -> tuple[list[Resource], set[str]]:
+        """The objects of the scanned kustomizations that no other one includes, each built
+        in-process (`formats/kustomize`), and every file the builds read."""
+        from ..formats.kustomize import Builder
+
+        builder = Builder(self.filesystem, self.display, self.config.limits, render_chart=self._kustomize_chart)
+        builds = {
+            os.path.dirname(os.path.abspath(path)): (path, builder.build(os.path.dirname(path)))
+            for path in kustomizations
+        }
+        included = {
+            os.path.dirname(file)
+            for directory, (_, built) in builds.items()
+            for file in built.files
+            if os.path.basename(file) in KUSTOMIZATION_FILES and os.path.dirname(file) != directory
+        }
+        resources: list[Resource] = []
+        reached: set[str] = set()
+        for directory, (path, built) in builds.items():
+            reached |= built.files
+            if directory in included:
+                continue  # built through the overlays that include it
+            shown = self.display(directory)
+            kustomization = self.display(path)
+            for source in built.sources.values():
+                if source.path not in analysis.sources:
+                    analysis.sources[source.path] = source
+                    analysis.files += 1
+                    analysis.lines += source.text.count("\n") + 1
+            for file, span, message in built.problems:
+                analysis.add_problem(Problem(span.file if span else file, message, span))
+            for span, address in built.remote:
+                analysis.remote_resources.append((span, f"{address} (in the build of {shown})"))
+            for obj in built.objects:
+                resources.extend(
+                    object_resources(
+                        obj, built.declared_in.get(id(obj), obj.span.file if obj.span else shown), kustomization
+                    )
+                )
+        return resources, reached
+
+    def _kustomize_chart(self, root, release, namespace, values_files, inline, built) -> list[Mapping]:
+        """A kustomization's `helmCharts` entry, rendered by our own renderer."""
+        options = RenderOptions(
+            release_name=release,
+            namespace=namespace,
+            values_files=tuple(f for f in values_files if self.filesystem.is_file(f)),
+            value_overrides=(inline,) if inline is not None else (),
+            limits=self.config.limits,
+        )
+        render = render_chart(root, options, display=self.display, filesystem=self.filesystem)
+        for source in render.sources.values():
+            built.sources.setdefault(source.path, source)
+            built.files.add(os.path.abspath(source.path))
+        for problem in render.problems:
+            built.problems.append((problem.path, problem.span, problem.message))
+        return [resource.body for resource in render.resources]
 
     def _read(self, path: str, shown: str, analysis: Analysis) -> SourceFile | None:
         try:

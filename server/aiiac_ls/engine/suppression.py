@@ -90,30 +90,38 @@ class Suppressing:
                             )
                         )
 
-    def _uninstalled_module_findings(self, analysis: Analysis) -> None:
-        """AIS003 for each module call whose code is not installed, unless a comment on or
-        above its `source` line (or the module block) suppresses it."""
-        rule = get_rule("AIS003")
-        if rule is None or not any(enabled.id == "AIS003" for enabled in self.rules):
-            return
-        for address, span, message in analysis.uninstalled_modules:
-            finding = Finding(
-                rule="AIS003",
-                severity=self.config.severity.get("AIS003", rule.severity),
-                title=rule.title,
-                message=message,
-                span=span,
-                resource=address,
-                equivalents=rule.equivalents,
-            )
+    def _unchecked_source_findings(self, analysis: Analysis) -> None:
+        """AIS003 for each module call whose code is not installed, AIS004 for each remote
+        kustomize resource: unless a comment on or above the line suppresses it."""
+        reports = [("AIS003", address, span, message) for address, span, message in analysis.uninstalled_modules]
+        reports += [
+            ("AIS004", "", span, f"remote resource {what} is not fetched: its objects are not checked")
+            for span, what in analysis.remote_resources
+        ]
+        seen: set[tuple[str, Span]] = set()
+        for rule_id, address, span, message in reports:
+            rule = get_rule(rule_id)
+            if rule is None or not self.config.rule_enabled(rule_id) or (rule_id, span) in seen:
+                continue
+            seen.add((rule_id, span))
             directives = self._directives(span.file, analysis)
             source = analysis.sources.get(span.file)
             if directives and source is not None:
                 lines = candidate_lines(source.lines, span.start_line, [])
-                if any(d.covers("AIS003", rule.equivalents) for line in lines for d in directives.get(line, ())):
+                if any(d.covers(rule_id, rule.equivalents) for line in lines for d in directives.get(line, ())):
                     analysis.suppressed += 1
                     continue
-            analysis.findings.append(finding)
+            analysis.findings.append(
+                Finding(
+                    rule=rule_id,
+                    severity=self.config.severity.get(rule_id, rule.severity),
+                    title=rule.title,
+                    message=message,
+                    span=span,
+                    resource=address,
+                    equivalents=rule.equivalents,
+                )
+            )
 
     def _known_rule(self, rule_id: str) -> bool:
         """Rego rules exist only once a finding names them; with Rego policies configured, any

@@ -333,6 +333,15 @@ def kubernetes_resources(documents: list[YamlDocument], path: str) -> list[Resou
     return found
 
 
+def object_resources(obj: Mapping, path: str, built_by: str | None = None) -> list[Resource]:
+    """The resource of one built object (a kustomize build's), declared in `path`."""
+    found: list[Resource] = []
+    _collect(obj, path, found, depth=1)
+    for resource in found:
+        resource.built_by = built_by
+    return found
+
+
 def _collect(obj: Mapping, path: str, found: list[Resource], depth: int) -> None:
     kind = obj.get("kind")
     api = obj.get("apiVersion")

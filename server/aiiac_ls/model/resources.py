@@ -72,6 +72,7 @@ class Resource:
     policies: tuple[Mapping, ...] = ()
     trust_policy: Mapping | None = None
     site: CallSite | None = None  # Terraform: how its module instance was called (None: a root module)
+    built_by: str | None = None  # the kustomization (folder, as displayed) whose build produced it
 
     def ancestors(self, target: Node) -> list[tuple[Entry | None, Node]]:
         """The chain of (entry, node) from the body down to `target` (inclusive), or []."""

@@ -18,10 +18,25 @@ from ...limits import DEFAULT_LIMITS, Limits
 from ...model.nodes import Mapping, Node, Scalar, Sequence, Span
 from ..source import FileSystem, SourceError, SourceFile
 from ..yaml import parse_yaml
-from . import replacements as replacing
-from . import transform
 from .merge import PatchError, json_patch, strategic_merge
-from .transform import Config, Renamed, kind_of, metadata, name_of, namespace_of
+from .replacements import ReplacementError, apply_replacements
+from .transform import (
+    TEMPLATE_LABELS,
+    Config,
+    Renamed,
+    add_labels,
+    content_hash,
+    fix_references,
+    kind_of,
+    legacy_order,
+    metadata,
+    name_of,
+    namespace_of,
+    set_images,
+    set_namespace,
+    set_replicas,
+    spec,
+)
 from .tree import copy, ensure_mapping, made, shifted, text
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -59,6 +74,7 @@ class _Item:
     generated: bool = False  # a generator made it: its name gets the content hash
     hashed: bool = True
     behavior: str = "create"
+    declared: str = ""  # the file that declares it (display path)
 
 
 class Builder:
@@ -89,7 +105,7 @@ class Builder:
             if item.generated and item.hashed:
                 meta = ensure_mapping(item.obj, "metadata", item.obj.span)
                 node = meta.get("name")
-                suffixed = f"{name_of(item.obj)}-{transform.content_hash(item.obj)}"
+                suffixed = f"{name_of(item.obj)}-{content_hash(item.obj)}"
                 meta.set("name", Scalar(suffixed, node.span if node else item.obj.span), meta.entries["name"].key_span)
         renamed = [
             Renamed(kind_of(i.obj), i.names, i.namespaces, i.obj)
@@ -97,9 +113,10 @@ class Builder:
             if i.names != {name_of(i.obj)} or i.namespaces != {namespace_of(i.obj)}
         ]
         objects = [item.obj for item in items]
+        built.declared_in = {id(item.obj): item.declared for item in items}
         if renamed:
-            transform.fix_references(objects, renamed, self._references)
-        built.objects = sorted(objects, key=transform.legacy_order)
+            fix_references(objects, renamed, self._references)
+        built.objects = sorted(objects, key=legacy_order)
         return built
 
     # ---- reading ------------------------------------------------------------------------------
@@ -134,8 +151,6 @@ class Builder:
                 found += [_copied(item) for item in listed.items if isinstance(item, Mapping)]
             elif isinstance(root, Mapping) and root.entries:
                 found.append(_copied(root))
-        for obj in found:
-            built.declared_in[id(obj)] = self.display(path)
         return found
 
     # ---- one kustomization --------------------------------------------------------------------
@@ -213,7 +228,7 @@ class Builder:
             built.problems.append((entry.span.file, entry.span, f"resource `{value}` not found"))  # type: ignore[union-attr]
             return
         for obj in self._objects(target, built, entry.span):
-            items.append(_Item(obj, {name_of(obj)}, {namespace_of(obj)}))
+            items.append(_Item(obj, {name_of(obj)}, {namespace_of(obj)}, declared=self.display(target)))
 
     # ---- generators ---------------------------------------------------------------------------
 
@@ -275,7 +290,6 @@ class Builder:
             obj.set("data", data, span)
         if kind == "Secret":
             obj.set("type", Scalar(text(generator.get("type")) or "Opaque", span), span)
-        built.declared_in[id(obj)] = span.file  # type: ignore[union-attr]
         hashed = not merged_options.get("disableNameSuffixHash", False)
         if behavior in ("merge", "replace"):
             existing = next(
@@ -300,7 +314,10 @@ class Builder:
                     merged.set(key, entry.value, entry.key_span)
             existing.hashed = existing.hashed and hashed
             return
-        items.append(_Item(obj, {name}, {namespace}, generated=True, hashed=hashed, behavior=behavior))
+        declared = span.file  # type: ignore[union-attr]
+        items.append(
+            _Item(obj, {name}, {namespace}, generated=True, hashed=hashed, behavior=behavior, declared=declared)
+        )
 
     def _helm_chart(self, directory: str, kustomization: Mapping, chart: Mapping, built: Built, items: list[_Item]):
         name = text(chart.get("name"))
@@ -322,7 +339,8 @@ class Builder:
             built,
         )
         for obj in objects:
-            items.append(_Item(obj, {name_of(obj)}, {namespace_of(obj)}))
+            declared = obj.span.file if obj.span else self.display(root)
+            items.append(_Item(obj, {name_of(obj)}, {namespace_of(obj)}, declared=declared))
 
     def _text(self, path: str, built: Built, where: Span | None) -> str | None:
         try:
@@ -333,6 +351,7 @@ class Builder:
             )
             return None
         built.files.add(os.path.abspath(path))
+        built.sources[source.path] = source
         return source.text
 
     # ---- transformers -------------------------------------------------------------------------
@@ -350,14 +369,14 @@ class Builder:
         objects = [item.obj for item in items]
         namespace = kustomization.get("namespace")
         if isinstance(namespace, Scalar) and namespace.value:
-            transform.set_namespace(objects, str(namespace.value), namespace.span, config)
+            set_namespace(objects, str(namespace.value), namespace.span, config)
         for key in ("namePrefix", "nameSuffix"):
             affix = kustomization.get(key)
             if isinstance(affix, Scalar) and affix.value:
                 self._affix(items, str(affix.value), affix.span, key == "namePrefix")
         common = kustomization.get("commonLabels")
         if isinstance(common, Mapping) and common.entries:
-            transform.add_labels(objects, _pairs(common), config.common_labels)
+            add_labels(objects, _pairs(common), config.common_labels)
         labels = kustomization.get("labels")
         for entry in labels.items if isinstance(labels, Sequence) else []:
             if isinstance(entry, Mapping) and isinstance(entry.get("pairs"), Mapping):
@@ -366,13 +385,13 @@ class Builder:
                 if isinstance(selectors, Scalar) and selectors.value is True:
                     specs = config.common_labels
                 else:
-                    specs = [transform.spec("metadata/labels", create=True)]
+                    specs = [spec("metadata/labels", create=True)]
                     if isinstance(templates, Scalar) and templates.value is True:
-                        specs += transform.TEMPLATE_LABELS
-                transform.add_labels(objects, _pairs(entry.get("pairs")), specs)  # type: ignore[arg-type]
+                        specs += TEMPLATE_LABELS
+                add_labels(objects, _pairs(entry.get("pairs")), specs)  # type: ignore[arg-type]
         annotations = kustomization.get("commonAnnotations")
         if isinstance(annotations, Mapping) and annotations.entries:
-            transform.add_labels(objects, _pairs(annotations), config.common_annotations)
+            add_labels(objects, _pairs(annotations), config.common_annotations)
         legacy = kustomization.get("patchesJson6902")
         for patch in legacy.items if isinstance(legacy, Sequence) else []:
             if isinstance(patch, Mapping):
@@ -382,17 +401,17 @@ class Builder:
                 )
         replicas = kustomization.get("replicas")
         if isinstance(replicas, Sequence):
-            transform.set_replicas(
+            set_replicas(
                 [(item.obj, item.names) for item in items], [r for r in replicas.items if isinstance(r, Mapping)]
             )
         images = kustomization.get("images")
         if isinstance(images, Sequence):
-            transform.set_images([item.obj for item in items], [i for i in images.items if isinstance(i, Mapping)])
+            set_images([item.obj for item in items], [i for i in images.items if isinstance(i, Mapping)])
         replacement_list = self._replacements(directory, kustomization.get("replacements"), built)
         if replacement_list:
             try:
-                replacing.apply([item.obj for item in items], replacement_list, {id(i.obj): i.names for i in items})
-            except replacing.ReplacementError as exc:
+                apply_replacements([item.obj for item in items], replacement_list, {id(i.obj): i.names for i in items})
+            except ReplacementError as exc:
                 where = kustomization.get("replacements")
                 span = where.span if where is not None else None
                 built.problems.append((span.file if span else "", span, str(exc)))

@@ -101,7 +101,9 @@ def _without(select: Mapping, key: str) -> Mapping:
     return result
 
 
-def apply(objects: list[Mapping], replacements: list[Mapping], names: dict[int, set[str]] | None = None) -> None:
+def apply_replacements(
+    objects: list[Mapping], replacements: list[Mapping], names: dict[int, set[str]] | None = None
+) -> None:
     for replacement in replacements:
         source = replacement.get("source")
         if not isinstance(source, Mapping):
