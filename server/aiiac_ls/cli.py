@@ -6,6 +6,7 @@ Heavy imports (parsers, rules) happen only in the branches that need them, so `-
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterable
 
@@ -102,8 +103,9 @@ def _parser():
     )
     parser.add_argument(
         "--render",
-        metavar="CHART_DIR",
-        help="print a chart's rendered manifests like `helm template`, with # Source: headers",
+        metavar="DIR",
+        help="print a chart's rendered manifests like `helm template` (with # Source: headers), or a "
+        "kustomization's build like `kubectl kustomize`",
     )
     parser.add_argument(
         "--release-name", default="release-name", help="release name for --render (default release-name)"
@@ -173,9 +175,13 @@ def _render_chart(args) -> int:
     import os
 
     from .formats.helm.chart import RenderOptions, render_chart
+    from .formats.kustomize import kustomization_file
+    from .formats.source import FileSystem
 
     if not os.path.isfile(os.path.join(args.render, "Chart.yaml")):
-        print(f"aiiac-ls: {args.render}: no Chart.yaml: not a chart", file=sys.stderr)
+        if kustomization_file(args.render, FileSystem()) is not None:
+            return _render_kustomization(args.render)
+        print(f"aiiac-ls: {args.render}: no Chart.yaml or kustomization.yaml: nothing to render", file=sys.stderr)
         return EXIT_ERROR
     options = RenderOptions(
         release_name=args.release_name, values_files=tuple(args.values), set_values=tuple(args.set_values)
@@ -192,6 +198,53 @@ def _render_chart(args) -> int:
         where = problem.path + (f":{problem.span.start_line + 1}:{problem.span.start_col + 1}" if problem.span else "")
         print(f"{where}: {problem.kind}: {problem.message}", file=sys.stderr)
     return EXIT_ERROR if blocking else EXIT_OK
+
+
+def _render_kustomization(directory: str) -> int:
+    """Print a kustomization's build like `kubectl kustomize` (keys sorted, legacy order)."""
+    from ruamel.yaml import YAML
+
+    from .formats.kustomize import Builder
+
+    built = Builder(schemas=True).build(directory)
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    yaml.width = 4096  # long strings on one line (kubectl folds them at 80 columns: the same YAML)
+
+    def string(representer, value: str):
+        """As kubectl writes strings: blocks for several lines, double quotes where a YAML 1.1
+        reader would take the plain text for something else (`yes`, `8000`)."""
+        if "\n" in value:
+            return representer.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+        if _AMBIGUOUS.fullmatch(value):
+            return representer.represent_scalar("tag:yaml.org,2002:str", value, style='"')
+        return representer.represent_str(value)
+
+    yaml.representer.add_representer(str, string)
+    for index, obj in enumerate(built.objects):
+        if index:
+            sys.stdout.write("---\n")
+        yaml.dump(_sorted(obj.plain()), sys.stdout)
+    for file, span, message in built.problems:
+        where = (span.file if span else file) + (f":{span.start_line + 1}:{span.start_col + 1}" if span else "")
+        print(f"{where}: error: {message}", file=sys.stderr)
+    for span, what in built.remote:
+        print(f"{span.file}:{span.start_line + 1}:{span.start_col + 1}: warning: not fetched: {what}", file=sys.stderr)
+    return EXIT_ERROR if built.problems else EXIT_OK
+
+
+_AMBIGUOUS = re.compile(
+    r"|[-+]?(\d[\d_]*(\.\d*)?([eE][-+]?\d+)?|\.\d+|0x[0-9a-fA-F]+|\.inf|\.nan)"
+    r"|y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|null|Null|NULL|~"
+)
+
+
+def _sorted(value):
+    if isinstance(value, dict):
+        return {key: _sorted(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(item) for item in value]
+    return value
 
 
 def tune_garbage_collector() -> None:
