@@ -15,7 +15,7 @@ from ..model.nodes import Span
 from ..model.resources import Resource
 from ..rules import EVERYTHING, FACTS, Rule, RuleContext
 from .analysis import Analysis
-from .locate import in_caller, locate, writable_fix
+from .locate import in_caller, in_one_file, locate, writable_fix
 
 if TYPE_CHECKING:
     from .loading import ParseCache
@@ -178,6 +178,8 @@ class Checking:
         severity = self.config.severity.get(rule.id) or hit.severity or rule.severity
         fix = None if resource.plan else writable_fix(hit.fix) if resource.translated else hit.fix
         message, related = hit.message, hit.related
+        if resource.built_by is not None:
+            fix = in_one_file(fix, span.file)
         if resource.site is not None:  # inside a module instance: where the caller changes it
 
             def text_at(where: Span) -> str | None:

@@ -150,6 +150,14 @@ def _writable(fix: Fix | None, site: CallSite) -> Fix | None:
     return fix
 
 
+def in_one_file(fix: Fix | None, file: str) -> Fix | None:
+    """The fix (or its fallback) if it edits only `file`: a fix for a kustomize build edits the
+    file the finding is in (the patch, the overlay), never a base other overlays share."""
+    while fix is not None and any(other != file for edit in fix.edits for other in _files(edit)):
+        fix = fix.fallback
+    return fix
+
+
 def _files(edit) -> list[str]:
     if isinstance(edit, ReplaceValue):
         return [edit.node.span.file] if edit.node.span else []
