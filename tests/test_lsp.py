@@ -370,6 +370,52 @@ async def test_a_local_module_is_checked_through_its_callers_which_follow_its_ed
 
 @PUSH_AND_PULL
 @pytest.mark.asyncio
+async def test_a_kustomize_patch_is_checked_through_its_overlay_and_follows_its_base(client: LanguageClient):
+    """The patch that makes the Service a LoadBalancer gets the finding; the base's port makes it
+    a model port; an edit of the base re-checks the overlay; a patch broken mid-edit keeps the
+    last good build's findings beside its syntax error."""
+    import shutil
+
+    serving = client.project / "serving"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "kustomize" / "serving", serving)
+    await client.workspace_execute_command_async(types.ExecuteCommandParams(command="aiiac.scanWorkspace"))
+    patch = serving / "overlays" / "prod" / "service-lb.yaml"
+    patch_uri = await _open(client, patch)
+    base_uri = await _open(client, serving / "base" / "service.yaml")
+    [finding] = [d for d in await _diagnostics(client, patch_uri) if d.code == "AIS201"]
+    assert (finding.range.start.line, finding.range.start.character) == (5, 2)
+    assert "model-serving port 8000" in finding.message
+    base_text = (serving / "base" / "service.yaml").read_text()
+    before = await _diagnostics(client, patch_uri)
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=base_uri, version=2),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=base_text.replace("8000", "3000"))],
+        )
+    )
+    after = await _diagnostics(client, patch_uri, expect_change_from=[])
+    for _ in range(100):
+        [finding] = [d for d in after if d.code == "AIS201"]
+        if "model-serving" not in finding.message:
+            break
+        await asyncio.sleep(0.05)
+        after = await _diagnostics(client, patch_uri)
+    assert finding.message.startswith("LoadBalancer Service exposes its pods to the internet")
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=patch_uri, version=2),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=patch.read_text() + "  ports: [oops\n")],
+        )
+    )
+    broken = await _diagnostics(client, patch_uri, expect_change_from=after)
+    assert [d.range.start.line for d in broken if d.code == "AIS201"] == [5]  # the last good build's
+    [syntax] = [d for d in broken if d.code != "AIS201"]
+    assert syntax.severity == types.DiagnosticSeverity.Error and syntax.range.start.line >= 6
+    del before
+
+
+@PUSH_AND_PULL
+@pytest.mark.asyncio
 async def test_configuration_change_applies(client: LanguageClient):
     uri = await _open(client, client.project / "k8s" / "pod.yaml")
     before = await _diagnostics(client, uri)

@@ -74,6 +74,9 @@ class Workspace:
         # Terraform folder -> the folders it calls as local modules (real paths), from the index
         # and every analysis: a module folder is analysed through its callers, as `--check` does
         self.local_calls: dict[str, set[str]] = {}
+        # kustomization folder -> the files its build reads: a base or patch is analysed through
+        # the overlays that build it, and its edits re-check them
+        self.kustomize_reach: dict[str, set[str]] = {}
 
     # ---- buffers ------------------------------------------------------------------------------
 
@@ -182,7 +185,11 @@ class Workspace:
             self._note_local_calls(unit.directory, files)
             for caller in self.callers_of(unit.directory):
                 files += [p for p in self.unit_files(Unit("terraform", caller)) if not engine.config.excluded(p)]
+        elif unit.kind == "yaml":
+            for overlay in self.overlays_of(files):
+                files += [p for p in self.unit_files(Unit("yaml", overlay)) if p not in files]
         engine.analyse_files(files, analysis, var_files=engine.config.var_files, context_facts=self.context_facts(unit))
+        self.kustomize_reach.update(analysis.kustomize_reach)
         analysis.facts_changed = self.unit_facts.get(unit) != analysis.facts
         self.unit_facts[unit] = analysis.facts
         return analysis
@@ -195,7 +202,9 @@ class Workspace:
         files = [p for p in self.unit_files(unit) if not engine.config.excluded(p)]
         if unit.kind == "terraform":
             self._note_local_calls(unit.directory, files)
-        facts = engine.collect_facts(files, engine.config.var_files)
+        loaded = Analysis()
+        facts = engine.collect_facts(files, engine.config.var_files, loaded)
+        self.kustomize_reach.update(loaded.kustomize_reach)
         changed = self.unit_facts.get(unit) != facts
         self.unit_facts[unit] = facts
         return changed
@@ -215,6 +224,17 @@ class Workspace:
                     called.add(os.path.realpath(os.path.join(directory, match.group(1))))
         called.discard(os.path.realpath(directory))
         self.local_calls[directory] = called
+
+    def overlays_of(self, files: list[str]) -> list[str]:
+        """The kustomization folders of the workspace whose builds read one of `files` (a base,
+        a patch, a component), other than the files' own folder."""
+        wanted = {os.path.abspath(path) for path in files}
+        folders = {os.path.dirname(path) for path in wanted}
+        return sorted(
+            directory
+            for directory, reached in self.kustomize_reach.items()
+            if directory not in folders and not wanted.isdisjoint(reached)
+        )
 
     def callers_of(self, directory: str) -> list[str]:
         """The Terraform folders of the workspace that call `directory` as a local module,

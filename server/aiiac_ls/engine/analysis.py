@@ -32,6 +32,8 @@ class Analysis:
     uninstalled_modules: list[tuple[str, Span, str]] = field(default_factory=list)
     # resources a kustomization names by URL or git address, never fetched: (the entry, what)
     remote_resources: list[tuple[Span, str]] = field(default_factory=list)
+    # kustomization folder -> every file its build read (the editor re-checks overlays by it)
+    kustomize_reach: dict[str, set[str]] = field(default_factory=dict)
     facts: Facts | None = None
     facts_changed: bool = False  # (editor) what this unit tells the other folders has changed  # the scan-wide facts these files contribute (the rule pack's)
 

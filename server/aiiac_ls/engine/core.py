@@ -96,11 +96,12 @@ class Engine(Loading, Checking, Suppressing):
             facts = context_facts.merged(facts)
         return self.apply_rules(scopes, facts, analysis)
 
-    def collect_facts(self, files: list[str], var_files: Iterable[str] = ()):
-        """Only the facts of these files: read, parse and evaluate, no rules."""
+    def collect_facts(self, files: list[str], var_files: Iterable[str] = (), analysis: Analysis | None = None):
+        """Only the facts of these files: read, parse and evaluate, no rules (`analysis` receives
+        what loading learnt: the files each kustomization builds from)."""
         from ..rules import collect_facts
 
-        scopes = self.load(files, Analysis(), list(var_files), ParseCache())
+        scopes = self.load(files, analysis or Analysis(), list(var_files), ParseCache())
         return collect_facts([resource for scope in scopes for resource in scope], self.config)
 
     def apply_rules(self, scopes: list[list[Resource]], facts, analysis: Analysis) -> Analysis:

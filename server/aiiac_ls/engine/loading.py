@@ -16,7 +16,7 @@ from ..config import Config
 from ..formats.hcl.syntax import HclFile
 from ..formats.helm.chart import ChartRender, RenderOptions, outermost_chart_root, render_chart
 from ..formats.kubernetes_tf import kubernetes_objects
-from ..formats.kustomize import KUSTOMIZATION_FILES
+from ..formats.kustomize import KUSTOMIZATION_FILES, Built
 from ..formats.source import FileSystem, SourceError, SourceFile
 from ..formats.terraform import LOCAL_MODULE_SOURCE, ModuleInstance, ModuleMemory, TerraformProject
 from ..formats.tfplan import looks_like_plan
@@ -46,6 +46,7 @@ class ParseCache:
         self._hcl: dict[str, tuple[str, HclFile]] = {}
         self.evaluations: dict[str, ModuleMemory] = {}  # Terraform evaluations by root module folder
         self.charts: dict[object, ChartRender] = {}  # last render per chart (templates mid-edit keep theirs)
+        self.kustomize_builds: dict[str, Built] = {}  # last good build per kustomization folder (editor)
         # by file: (id(resource), settings) -> every check's result on it; each analysis replaces
         # the tables of the files it analysed, so only current resources are kept alive
         self.rule_hits: dict[str, dict[tuple, _CachedResults]] = {}
@@ -96,7 +97,7 @@ class Loading:
         reached: set[str] = set()  # files a kustomization builds from: analysed through it only
         if kustomizations:
             with guarded(analysis, self.display(kustomizations[0]), "building the kustomizations"):
-                built, reached = self._kustomize(kustomizations, analysis)
+                built, reached = self._kustomize(kustomizations, analysis, cache)
                 kubernetes.extend(built)
         for path in files:
             if reached and (os.path.abspath(path) in reached or os.path.basename(path) in KUSTOMIZATION_FILES):
@@ -135,16 +136,28 @@ class Loading:
         analysis.resources += sum(len(scope) for scope in scopes)
         return scopes
 
-    def _kustomize(self, kustomizations: list[str], analysis: Analysis) -> tuple[list[Resource], set[str]]:
+    def _kustomize(
+        self, kustomizations: list[str], analysis: Analysis, cache: ParseCache
+    ) -> tuple[list[Resource], set[str]]:
         """The objects of the scanned kustomizations that no other one includes, each built
-        in-process (`formats/kustomize`), and every file the builds read."""
+        in-process (`formats/kustomize`), and every file the builds read. In the editor, a build
+        that meets a file it cannot parse (mid-edit) keeps the objects of its last good build."""
         from ..formats.kustomize import Builder
 
         builder = Builder(self.filesystem, self.display, self.config.limits, render_chart=self._kustomize_chart)
-        builds = {
-            os.path.dirname(os.path.abspath(path)): (path, builder.build(os.path.dirname(path)))
-            for path in kustomizations
-        }
+        builds = {}
+        for path in kustomizations:
+            directory = os.path.dirname(os.path.abspath(path))
+            built = builder.build(directory)
+            analysis.kustomize_reach[directory] = set(built.files)
+            if self.cache is not None:
+                previous = cache.kustomize_builds.get(directory)
+                if built.syntax_errors and previous is not None:
+                    previous.problems = built.problems
+                    built = previous
+                elif not built.syntax_errors:
+                    cache.kustomize_builds[directory] = built
+            builds[directory] = (path, built)
         included = {
             os.path.dirname(file)
             for directory, (_, built) in builds.items()

@@ -830,6 +830,13 @@ def _after_change(ls: AiiacServer, path: str) -> None:
             ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=from_fs_path(path), diagnostics=[]))
         return
     ls.schedule(unit)
+    if unit.kind == "yaml":  # the overlays that build from it (a base, a patch) see its new text
+        open_units = ls.model.open_units()
+        for overlay in ls.model.overlays_of([path]):
+            overlay_unit = type(unit)("yaml", overlay)
+            if overlay_unit in open_units:
+                ls.state(overlay_unit).refresh = True
+                ls.schedule(overlay_unit)
     if unit.kind == "terraform":  # the folders that call it as a local module see its new code
         open_units = ls.model.open_units()
         for caller in ls.model.callers_of(unit.directory):

@@ -64,6 +64,7 @@ class Built:
     files: set[str] = field(default_factory=set)  # every file read (absolute): bases, patches, ...
     sources: dict[str, SourceFile] = field(default_factory=dict)  # by display path
     declared_in: dict[int, str] = field(default_factory=dict)  # id(object) -> file that declares it
+    syntax_errors: bool = False  # a file it read did not parse (an editor keeps the last good build)
 
 
 @dataclass
@@ -93,7 +94,7 @@ class Builder:
         self.display = display
         self.limits = limits
         self.render_chart = render_chart  # (chart root, release name, namespace, values files) -> objects
-        self._parsed: dict[str, list[Node]] = {}
+        self._parsed: dict[str, tuple[list[Node], list[SourceError]]] = {}
 
     def build(self, directory: str) -> Built:
         built = Built()
@@ -138,10 +139,12 @@ class Builder:
         key = source.path + "\0" + source.text
         if key not in self._parsed:
             documents, errors = parse_yaml(source, self.limits, schemas=self.schemas)
-            for error in errors:
-                built.problems.append((source.path, error.span, error.message))
-            self._parsed[key] = [d.root for d in documents if d.root is not None]
-        return self._parsed[key]
+            self._parsed[key] = ([d.root for d in documents if d.root is not None], errors)
+        roots, errors = self._parsed[key]
+        for error in errors:  # every build that reads the file says so
+            built.problems.append((source.path, error.span, error.message))
+            built.syntax_errors = True
+        return roots
 
     def _objects(self, path: str, built: Built, where: Span | None) -> list[Mapping]:
         found: list[Mapping] = []
@@ -521,6 +524,7 @@ class Builder:
         line = node.span.start_line + (1 if block else 0)
         column = _block_indent(built.sources.get(node.span.file), line) if block else node.span.start_col
         for error in errors:
+            built.syntax_errors = True
             span = error.span
             moved = (
                 Span(
