@@ -216,3 +216,17 @@ def test_render_prints_the_build(capsys):
     deployment = documents[2]
     assert deployment["spec"]["replicas"] == 3 and deployment["spec"]["template"]["spec"]["hostIPC"] is True
     assert [c["name"] for c in deployment["spec"]["template"]["spec"]["containers"]] == ["server"]
+
+
+def test_a_helm_chart_of_the_repository_is_rendered_by_our_renderer_with_the_inline_values(capsys):
+    """`kubectl kustomize --enable-helm` needs helm 3 (the oracle is helm 4): checked on its own."""
+    folder = FIXTURES / "kustomize" / "helm"
+    assert main(["--render", str(folder)]) == 0
+    [service] = YAML(typ="safe").load_all(capsys.readouterr().out)
+    assert service["metadata"] == {"labels": {"app": "srv"}, "name": "llm-srv", "namespace": "serving"}
+    assert service["spec"]["type"] == "LoadBalancer"
+    analysis = Engine(Config(), absolute_paths=True).analyse_paths([str(folder)])
+    assert not analysis.problems
+    assert [(f.rule, Path(f.file).name, f.span.start_line + 1, f.span.start_col + 1) for f in analysis.findings] == [
+        ("AIS201", "kustomization.yaml", 10, 15)  # valuesInline: service.type, with the chart's port 8000
+    ]

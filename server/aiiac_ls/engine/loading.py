@@ -106,8 +106,8 @@ class Loading:
             shown = self.display(path)
             if kind == "helm":
                 root = outermost_chart_root(path)
-                if root is not None:
-                    charts[root] = None
+                if root is not None and not (reached and os.path.join(os.path.abspath(root), "Chart.yaml") in reached):
+                    charts[root] = None  # (a chart a kustomization renders is checked through it)
                 continue
             if kind in ("tf", "tfvars"):
                 tf_dirs.setdefault(os.path.dirname(os.path.abspath(path)), []).append(path)
@@ -144,7 +144,7 @@ class Loading:
         that meets a file it cannot parse (mid-edit) keeps the objects of its last good build."""
         from ..formats.kustomize import Builder
 
-        builder = Builder(self.filesystem, self.display, self.config.limits, render_chart=self._kustomize_chart)
+        builder = Builder(self.filesystem, self.display, self.config.limits)
         builds = {}
         for path in kustomizations:
             directory = os.path.dirname(os.path.abspath(path))
@@ -188,23 +188,6 @@ class Loading:
                     )
                 )
         return resources, reached
-
-    def _kustomize_chart(self, root, release, namespace, values_files, inline, built) -> list[Mapping]:
-        """A kustomization's `helmCharts` entry, rendered by our own renderer."""
-        options = RenderOptions(
-            release_name=release,
-            namespace=namespace,
-            values_files=tuple(f for f in values_files if self.filesystem.is_file(f)),
-            value_overrides=(inline,) if inline is not None else (),
-            limits=self.config.limits,
-        )
-        render = render_chart(root, options, display=self.display, filesystem=self.filesystem)
-        for source in render.sources.values():
-            built.sources.setdefault(source.path, source)
-            built.files.add(os.path.abspath(source.path))
-        for problem in render.problems:
-            built.problems.append((problem.path, problem.span, problem.message))
-        return [resource.body for resource in render.resources]
 
     def _read(self, path: str, shown: str, analysis: Analysis) -> SourceFile | None:
         try:

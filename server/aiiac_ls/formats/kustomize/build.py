@@ -86,14 +86,12 @@ class Builder:
         filesystem: FileSystem | None = None,
         display=lambda path: path,
         limits: Limits = DEFAULT_LIMITS,
-        render_chart=None,
         schemas: bool = False,
     ):
         self.filesystem = filesystem or FileSystem()
         self.schemas = schemas  # CustomResourceDefinitions too (printing a build), not only what rules read
         self.display = display
         self.limits = limits
-        self.render_chart = render_chart  # (chart root, release name, namespace, values files) -> objects
         self._parsed: dict[str, tuple[list[Node], list[SourceError]]] = {}
 
     def build(self, directory: str) -> Built:
@@ -328,19 +326,28 @@ class Builder:
         globals_ = kustomization.get("helmGlobals")
         home = text(globals_.get("chartHome")) if isinstance(globals_, Mapping) else None
         root = os.path.join(directory, home or "charts", name or "")
-        if not name or not os.path.isfile(os.path.join(root, "Chart.yaml")) or self.render_chart is None:
+        if not name or not self.filesystem.is_file(os.path.join(root, "Chart.yaml")):
             built.remote.append((span, f"helm chart {name or '?'} (not in {self.display(root)})"))  # type: ignore[arg-type]
             return
         values = [os.path.join(directory, v.value) for v in _strings(chart.get("valuesFile"))]
         inline = chart.get("valuesInline")
-        objects = self.render_chart(
-            root,
-            text(chart.get("releaseName")) or "release-name",
-            text(chart.get("namespace")) or "default",
-            tuple(values),
-            inline if isinstance(inline, Mapping) else None,
-            built,
+        from ..helm.chart import RenderOptions, render_chart
+
+        options = RenderOptions(
+            release_name=text(chart.get("releaseName")) or "release-name",
+            namespace=text(chart.get("namespace")) or "default",
+            values_files=tuple(v for v in values if self.filesystem.is_file(v)),
+            value_overrides=(inline,) if isinstance(inline, Mapping) else (),
+            limits=self.limits,
         )
+        render = render_chart(root, options, display=self.display, filesystem=self.filesystem)
+        built.files.add(os.path.abspath(os.path.join(root, "Chart.yaml")))
+        for source in render.sources.values():
+            built.sources.setdefault(source.path, source)
+            built.files.add(os.path.abspath(source.path))
+        for problem in render.problems:
+            built.problems.append((problem.path, problem.span, problem.message))
+        objects = [resource.body for resource in render.resources]
         for obj in objects:
             declared = obj.span.file if obj.span else self.display(root)
             items.append(_Item(obj, {name_of(obj)}, {namespace_of(obj)}, declared=declared))
