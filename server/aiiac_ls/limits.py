@@ -24,7 +24,7 @@ class Limits:
     template_timeout_seconds: float = 10.0  # per chart render
     chart_max_files: int = 5000  # files read from one chart folder or archive
     chart_max_mb: float = 64.0  # bytes read from one chart
-    chart_max_file_mb: float = 2.0  # one file inside a chart
+    chart_max_file_mb: float = 16.0  # one file inside a chart (real CRD charts run to several MiB)
     rego_timeout_seconds: float = 30.0  # Rego evaluation of one analysis (a runaway policy is stopped)
 
     @property

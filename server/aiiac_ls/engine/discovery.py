@@ -25,8 +25,9 @@ def display_path(path: str) -> str:
 
 
 def classify(path: str) -> str | None:
-    """yaml | helm | tf | tfvars | plan | None (not ours). `helm`: a file of a chart that its rendering
-    reads (templates, values files, Chart.yaml, subcharts); a chart's `crds/` stay plain YAML."""
+    """yaml | helm | tf | tfvars | plan | None (not ours). `helm`: a file of a chart (templates, values
+    files, Chart.yaml, subcharts, data files the templates read): analysed through the chart's
+    rendering; a chart's `crds/` stay plain YAML."""
     name = os.path.basename(path)
     if name.endswith(TF_SUFFIXES):
         return "tf"
@@ -40,11 +41,9 @@ def classify(path: str) -> str | None:
         root = chart_root(path)
         if root is not None:
             relative = os.path.relpath(os.path.abspath(path), root).replace(os.sep, "/")
-            if (
-                relative.startswith(("templates/", "charts/"))
-                or relative == "Chart.yaml"
-                or (relative.startswith("values") and "/" not in relative)
-            ):
+            if not relative.startswith("crds/"):
+                # templates, values, subcharts, and data (`files/`, `ci/` values): only what the
+                # templates render is analysed
                 return "helm"
         return "yaml" if name.endswith(YAML_SUFFIXES) else None
     return None

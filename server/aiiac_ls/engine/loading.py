@@ -121,6 +121,15 @@ class Loading:
                 continue
             with guarded(analysis, shown, "reading the YAML"):
                 errors, resources = cache.yaml(source, self.config.limits)
+                if errors and _TEMPLATED.search(source.text):
+                    # a template for another tool (Terraform templatefile(), ClusterLoader2, a
+                    # chart's data): not YAML until rendered, and not ours to render
+                    analysis.add_problem(
+                        Problem(
+                            shown, "a template (`{{ }}` or `${}` placeholders), not YAML: not analysed", kind="skipped"
+                        )
+                    )
+                    continue
                 for error in errors:
                     analysis.problems.append(Problem(shown, error.message, error.span, kind="syntax"))
                 kubernetes.extend(resources)
@@ -250,6 +259,11 @@ class Loading:
                 analysis.sources[source.path] = source
                 analysis.files += 1
                 analysis.lines += source.text.count("\n") + 1
+        if render.chart is not None:  # the chart's YAML data (`files/`, `ci/`): read as data, not linted
+            for relative, data in render.chart.source.files.items():
+                shown = render.chart.display(relative)
+                if relative.endswith((".yaml", ".yml")) and shown not in analysis.sources:
+                    analysis.sources[shown] = SourceFile(shown, data.decode("utf-8", "replace"))
         for problem in render.problems:
             kind = {"syntax": "syntax", "warning": "warning", "skipped": "skipped"}.get(problem.kind, "error")
             analysis.add_problem(Problem(problem.path, problem.message, problem.span, kind=kind))
@@ -420,6 +434,7 @@ class Loading:
 
 
 _LOCAL_MODULE_SOURCE = re.compile(LOCAL_MODULE_SOURCE)
+_TEMPLATED = re.compile(r"\{\{.*?\}\}|\$\{[^}\n]*\}")
 
 
 def module_groups(tf_dirs: dict[str, list[str]], texts: dict[str, str]) -> list[list[str]]:

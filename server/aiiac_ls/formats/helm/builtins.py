@@ -43,6 +43,13 @@ class Files:
     def __len__(self) -> int:  # an empty Glob result is false in `if`, like Go's empty map
         return len(self._files)
 
+    def items(self) -> list[tuple[str, str]]:
+        """(path, content) in path order: what `range` over a Files map gives."""
+        return [(path, data.decode("utf-8", "replace")) for path, data in sorted(self._files.items())]
+
+    def __str__(self) -> str:  # fmt.Sprint of a Files map
+        return "map[" + " ".join(f"{path}:{list(data)}" for path, data in sorted(self._files.items())) + "]"
+
     def Get(self, name) -> str:
         path = self._path(name)
         data = self._files.get(path) if path else None

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 
 from ...limits import DEFAULT_LIMITS, MIB, Limits
+from .builtins import Files
 from .functions import FUNCTIONS, TRANSPARENT, HelmFail
 from .gotypes import go_string, truthy
 from .template import (
@@ -212,6 +213,8 @@ class Renderer:
         base = self.value_paths.get(id(value))
         if isinstance(value, dict):
             items = [(key, value[key]) for key in sorted(value)]
+        elif isinstance(value, Files):  # `range $path, $bytes := .Files.Glob "..."`: a map of paths
+            items = value.items()
         elif isinstance(value, (list, tuple)):
             items = list(enumerate(value))
         elif isinstance(value, int) and not isinstance(value, bool):

@@ -64,6 +64,8 @@ def go_string(value) -> str:
         return "map[" + " ".join(f"{k}:{go_string_nested(value[k])}" for k in sorted(value)) + "]"
     if isinstance(value, (list, tuple)):
         return "[" + " ".join(go_string_nested(v) for v in value) + "]"
+    if callable(value) and not hasattr(value, "_files"):
+        return f"<{kind_of(value)}>"  # never a Python repr in a rendered file or a message
     return str(value)
 
 
