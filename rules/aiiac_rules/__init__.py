@@ -4,6 +4,7 @@ engine finds it through the `aiiac_ls.rule_packs` entry point (`PACK`)."""
 from aiiac_ls.rules import RulePack
 
 from .facts import collect_facts
+from .kubernetes import charts as _k8s_charts  # noqa: F401
 from .kubernetes import context as _k8s_context  # noqa: F401
 from .kubernetes import exposure as _k8s_exposure  # noqa: F401
 from .kubernetes import hardening as _k8s_hardening  # noqa: F401

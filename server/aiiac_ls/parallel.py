@@ -146,4 +146,5 @@ def _merge(local, remote):
     local.resources += remote.resources
     local.uninstalled_modules += remote.uninstalled_modules
     local.remote_resources += remote.remote_resources
+    local.unvendored_charts += remote.unvendored_charts
     return local

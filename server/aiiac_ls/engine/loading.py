@@ -259,6 +259,14 @@ class Loading:
                 analysis.sources[source.path] = source
                 analysis.files += 1
                 analysis.lines += source.text.count("\n") + 1
+        pending = [render.chart] if render.chart is not None else []
+        while pending:  # charts whose dependencies are not vendored: AIS005, once per chart
+            chart = pending.pop()
+            pending.extend(chart.subcharts)
+            if chart.missing and chart.missing_span is not None:
+                analysis.unvendored_charts.append(
+                    (chart.missing_span, chart.name, tuple(chart.missing), len(chart.unrendered))
+                )
         if render.chart is not None:  # the chart's YAML data (`files/`, `ci/`): read as data, not linted
             for relative, data in render.chart.source.files.items():
                 shown = render.chart.display(relative)

@@ -92,11 +92,24 @@ class Suppressing:
 
     def _unchecked_source_findings(self, analysis: Analysis) -> None:
         """AIS003 for each module call whose code is not installed, AIS004 for each remote
-        kustomize resource: unless a comment on or above the line suppresses it."""
+        kustomize resource, AIS005 for each chart whose dependencies are not vendored: unless a
+        comment on or above the line suppresses it."""
         reports = [("AIS003", address, span, message) for address, span, message in analysis.uninstalled_modules]
         reports += [
             ("AIS004", "", span, f"remote resource {what} is not fetched: its objects are not checked")
             for span, what in analysis.remote_resources
+        ]
+        reports += [
+            (
+                "AIS005",
+                "",
+                span,
+                f"chart `{chart}` depends on {', '.join(f'`{name}`' for name in missing)}, not in its charts/ folder: "
+                "run `helm dependency build`; what they render"
+                + (f" and the {unrendered} template{'s' if unrendered != 1 else ''} using them" if unrendered else "")
+                + " are not checked",
+            )
+            for span, chart, missing, unrendered in analysis.unvendored_charts
         ]
         seen: set[tuple[str, Span]] = set()
         for rule_id, address, span, message in reports:

@@ -272,14 +272,9 @@ def _render(chart: Chart, values: Mapping, templates, renderable, options: Rende
             where = result.sources.get(exc.template) or source
             missing = _missing_dependencies(chart)
             if missing and "not defined" in exc.message:
-                # not our failure to report as an error: the chart cannot render without its dependency
-                result.problems.append(
-                    ChartProblem(
-                        source.path,
-                        f"not rendered: {exc.message}, probably from the missing dependency {', '.join(missing)}",
-                        kind="warning",
-                    )
-                )
+                # the chart cannot render this without its dependencies: counted in the chart's
+                # one AIS005 finding, not an error of the scan (rendering it half would invent findings)
+                chart.unrendered.append(source.path)
             else:
                 result.problems.append(
                     ChartProblem(

@@ -49,6 +49,8 @@ class Chart:
     parent: Chart | None = None
     sources: list[SourceFile] = field(default_factory=list)  # Chart.yaml and values.yaml as read
     missing: list[str] = field(default_factory=list)  # declared dependencies not found
+    missing_span: Span | None = None  # where the first of them is declared (Chart.yaml)
+    unrendered: list[str] = field(default_factory=list)  # templates that need them (not rendered)
     disabled: bool = False  # a subchart its condition or tags switch off
 
     @property
@@ -206,17 +208,12 @@ def load_chart(
             continue
         name = str(dependency.get("name"))
         path = available.get(name)
-        if path is None:
+        if path is None:  # reported once per chart (AIS005), where it is declared
             chart.missing.append(name)
-            problems.append(
-                ChartProblem(
-                    chart_yaml.path if chart_yaml else shown("Chart.yaml"),
-                    f"dependency `{name}` is not in charts/ (run `helm dependency build`); "
-                    "templates that use it cannot be rendered",
-                    _dependency_span(metadata_node, name),
-                    kind="warning",
+            if chart.missing_span is None:
+                chart.missing_span = _dependency_span(metadata_node, name) or (
+                    Span(chart_yaml.path, 0, 0, 0, 0) if chart_yaml else None
                 )
-            )
             continue
         sub = load_chart(path, display, problems, dependency_dirs, chart, depth + 1, filesystem, limits)
         if sub is not None:
