@@ -147,4 +147,5 @@ def _merge(local, remote):
     local.uninstalled_modules += remote.uninstalled_modules
     local.remote_resources += remote.remote_resources
     local.unvendored_charts += remote.unvendored_charts
+    local.remote_charts += remote.remote_charts
     return local

@@ -32,3 +32,30 @@ def chart_dependencies_not_vendored(resource, ctx):
     memory), or vendor the charts.
     """
     return ()
+
+
+@rule(id="AIS006", title="GitOps release of a chart not in the repository", severity="low", applies_to=(), source=None)
+def remote_chart_release(resource, ctx):
+    """## What it does
+    Flags an Argo CD `Application` or Flux `HelmRelease` that deploys a chart from a Helm or OCI
+    repository, or from another git repository: a chart aiiac-ls cannot render, because it never
+    fetches anything.
+
+    ## Why is this bad?
+    What the release deploys (a model server, an operator, its RBAC) and the values the
+    release gives it are not checked. A chart in this repository would be rendered with the
+    release's values, and its findings reported on the release's lines.
+
+    ## Example
+    ```yaml
+    spec:
+      source:
+        repoURL: https://helm.ngc.nvidia.com/nvidia
+        chart: gpu-operator
+    ```
+
+    ## Fix
+    Vendor the chart into the repository (and point the release at its path), or scan the
+    chart's repository with the release's values as a values file.
+    """
+    return ()

@@ -32,6 +32,8 @@ class Analysis:
     uninstalled_modules: list[tuple[str, Span, str]] = field(default_factory=list)
     # resources a kustomization names by URL or git address, never fetched: (the entry, what)
     remote_resources: list[tuple[Span, str]] = field(default_factory=list)
+    # charts an Argo CD Application or Flux HelmRelease deploys from elsewhere: (the entry, what)
+    remote_charts: list[tuple[Span, str]] = field(default_factory=list)
     # charts whose dependencies are not in charts/: (where the first is declared, chart, missing
     # names, how many of its templates could not be rendered without them)
     unvendored_charts: list[tuple[Span, str, tuple[str, ...], int]] = field(default_factory=list)

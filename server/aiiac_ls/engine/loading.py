@@ -136,6 +136,8 @@ class Loading:
         for root in charts:
             with guarded(analysis, self.display(root), "rendering the chart"):
                 kubernetes.extend(self._chart(root, analysis, cache))
+        if any(r.kind in ("Application", "HelmRelease") for r in kubernetes):
+            kubernetes.extend(self._gitops(kubernetes, analysis, cache))
         scopes: list[list[Resource]] = []
         if kubernetes:
             scopes.append(kubernetes)
@@ -237,6 +239,33 @@ class Loading:
                 release_name=release.name,
                 namespace=release.namespace,
                 values_files=release.values_files,
+                value_overrides=release.overrides,
+                limits=self.config.limits,
+            )
+            with guarded(analysis, release.resource.file, f"rendering the chart of {release.resource.address}"):
+                rendered += self._render(
+                    release.chart_root, options, (release.chart_root, release.resource.address), analysis, cache
+                )
+        return rendered
+
+    def _gitops(self, resources: list[Resource], analysis: Analysis, cache: ParseCache) -> list[Resource]:
+        """Charts in the repository that Argo CD Applications and Flux HelmReleases deploy,
+        rendered with their values; remote charts are named (AIS006)."""
+        from ..formats.gitops import gitops_releases
+
+        def text_of(path: str) -> str | None:
+            source = analysis.sources.get(path)
+            return source.text if source else None
+
+        rendered: list[Resource] = []
+        for release in gitops_releases(resources, text_of):
+            if release.chart_root is None:
+                analysis.remote_charts.append((release.where, f"{release.resource.address} deploys {release.remote}"))
+                continue
+            options = RenderOptions(
+                release_name=release.name,
+                namespace=release.namespace,
+                values_files=tuple(f for f in release.values_files if self.filesystem.is_file(f)),
                 value_overrides=release.overrides,
                 limits=self.config.limits,
             )

@@ -92,12 +92,16 @@ class Suppressing:
 
     def _unchecked_source_findings(self, analysis: Analysis) -> None:
         """AIS003 for each module call whose code is not installed, AIS004 for each remote
-        kustomize resource, AIS005 for each chart whose dependencies are not vendored: unless a
-        comment on or above the line suppresses it."""
+        kustomize resource, AIS005 for each chart whose dependencies are not vendored, AIS006 for
+        each GitOps release of a chart from elsewhere: unless a comment on the line suppresses it."""
         reports = [("AIS003", address, span, message) for address, span, message in analysis.uninstalled_modules]
         reports += [
             ("AIS004", "", span, f"remote resource {what} is not fetched: its objects are not checked")
             for span, what in analysis.remote_resources
+        ]
+        reports += [
+            ("AIS006", "", span, f"{what}, not in this repository: its objects are not checked")
+            for span, what in analysis.remote_charts
         ]
         reports += [
             (

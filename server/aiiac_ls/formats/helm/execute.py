@@ -8,6 +8,7 @@ layer maps rendered YAML nodes back through these segments to templates and valu
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 
@@ -386,6 +387,8 @@ class Renderer:
             result = function(*values)
         except HelmFail as exc:
             raise RenderError(self.file, identifier.start, str(exc)) from None
+        except re.error as exc:  # regexMatch, regexReplaceAll... with a pattern Go would refuse too
+            raise RenderError(self.file, identifier.start, f"error calling {name}: error parsing regexp: {exc}") from None
         except (TypeError, ValueError, KeyError, IndexError, AttributeError, ZeroDivisionError, OverflowError) as exc:
             raise RenderError(self.file, identifier.start, f"error calling {name}: {exc}") from None
         origin = None
