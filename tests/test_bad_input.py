@@ -113,7 +113,7 @@ def test_chart_in_a_scanned_tree_is_rendered_not_read_as_plain_yaml(workdir):
     analysis = run(["."], select=["AIS110"])
     assert analysis.problems == []
     assert sorted((f.file, f.span.start_line) for f in analysis.findings) == [
-        (os.path.join("chart", "templates", "pod.yaml"), 5),
+        (os.path.join("chart", "values.yaml"), 0),  # the tag part of "a:{{ .Values.image.tag }}"
         ("ok.yaml", 5),
     ]
 

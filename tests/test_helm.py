@@ -201,8 +201,9 @@ def test_value_from_values_yaml_is_reported_and_fixed_there(chart):
 def test_fix_inside_a_tovaml_block_edits_values_yaml(chart):
     analysis = run(["triton"], select=["AIS101"])
     triton = next(f for f in analysis.findings if "`triton`" in f.message)
-    assert triton.file == os.path.join("triton", "templates", "deployment.yaml")
-    assert triton.span.start_line == 9  # `- name: triton` in the template
+    # the securityContext mapping comes from values.yaml (toYaml): the missing key is added there
+    assert triton.file == os.path.join("triton", "values.yaml")
+    assert analysis.source(triton.file).line(triton.span.start_line).startswith("  allowPrivilegeEscalation")
     edits = text_edits(triton.fix, analysis.source)
     assert [e.span.file for e in edits] == [os.path.join("triton", "values.yaml")]
     values = apply_edits(analysis.sources[edits[0].span.file].text, edits)
@@ -451,3 +452,40 @@ def test_a_method_called_with_the_wrong_number_of_arguments_is_a_render_error(tm
     (tmp_path / "templates" / "cm.yaml").write_text('data: {{ .Files.Get "a" "b" }}\n')
     result = render_chart(str(tmp_path), RenderOptions())
     assert [p.message for p in result.problems] == ["render error: wrong number of args for Get: want 1 got 2"]
+
+
+def test_a_finding_about_part_of_a_composite_string_or_a_values_mapping_lands_in_values(tmp_path, monkeypatch):
+    """`image: "{{ repository }}:{{ tag }}"`: the `latest` tag is the tag's values line; a container
+    whose `resources` are `toYaml .Values.resources` lacks its limit on `resources: {}`."""
+    monkeypatch.chdir(tmp_path)
+    root = tmp_path / "c"
+    (root / "templates").mkdir(parents=True)
+    (root / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
+    (root / "values.yaml").write_text("image:\n  repository: vllm/vllm-openai\n  tag: latest\nresources: {}\n")
+    (root / "templates" / "deploy.yaml").write_text(
+        textwrap.dedent("""\
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: c}
+        spec:
+          template:
+            spec:
+              containers:
+                - name: server
+                  image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"
+                  resources:
+                    {{- toYaml .Values.resources | nindent 12 }}
+        """)
+    )
+    analysis = run(["c"], select=["AIS110", "AIS123"])
+    assert sorted((f.rule, f.file, f.span.start_line + 1, f.span.start_col + 1) for f in analysis.findings) == [
+        ("AIS110", os.path.join("c", "values.yaml"), 3, 8),  # tag: latest
+        ("AIS123", os.path.join("c", "values.yaml"), 4, 12),  # resources: {}
+    ]
+    latest = next(f for f in analysis.findings if f.rule == "AIS110")
+    [(where, note)] = latest.related
+    assert (where.file, where.start_line + 1, note) == (
+        os.path.join("c", "templates", "deploy.yaml"),
+        9,
+        "the string it is part of",
+    )

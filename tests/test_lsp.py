@@ -540,9 +540,10 @@ async def test_values_edit_rechecks_the_chart_and_fix_lands_in_values(client: La
     values = chart_files / "values.yaml"
     template_uri = await _open(client, chart_files / "templates" / "all.yaml")
     values_uri = await _open(client, values)
-    before = await _diagnostics(client, template_uri)
-    assert ("AIS101", 13) in _codes(before)
+    await _diagnostics(client, template_uri)
     values_before = await _diagnostics(client, values_uri)
+    # the container's securityContext is values.yaml's mapping: the missing key is reported there
+    assert ("AIS101", 3) in _codes(values_before)
     new_values = values.read_text().replace("type: ClusterIP", "type: LoadBalancer")
     client.text_document_did_change(
         types.DidChangeTextDocumentParams(
@@ -554,16 +555,16 @@ async def test_values_edit_rechecks_the_chart_and_fix_lands_in_values(client: La
     [exposed] = [d for d in after if d.code == "AIS201"]
     assert exposed.range.start == types.Position(line=1, character=8)  # `LoadBalancer` in values.yaml
     # runAsNonRoot: the container's securityContext comes from values.yaml, so the fix edits values.yaml
-    [root_finding] = [d for d in before if d.code == "AIS101"]
+    [root_finding] = [d for d in after if d.code == "AIS101"]
     actions = await client.text_document_code_action_async(
         types.CodeActionParams(
-            text_document=types.TextDocumentIdentifier(uri=template_uri),
+            text_document=types.TextDocumentIdentifier(uri=values_uri),
             range=root_finding.range,
             context=types.CodeActionContext(diagnostics=[root_finding]),
         )
     )
     fix = next(a for a in actions if a.is_preferred)
-    assert fix.title == "Add securityContext.runAsNonRoot: true (AIS101) — edits values.yaml"
+    assert fix.title == "Add securityContext.runAsNonRoot: true (AIS101)"
     [change] = fix.edit.document_changes
     assert change.text_document.uri == values_uri and change.text_document.version == 2
     fixed = _apply(new_values, list(change.edits), client.encoding)

@@ -89,7 +89,7 @@ def run_as_non_root(resource, ctx):
                     )
             else:
                 yield Hit(
-                    container.node,
+                    container.lacking("securityContext"),
                     f"container `{container.name}` may run as root (runAsNonRoot is not set)",
                     _set_true_fix("Add securityContext.runAsNonRoot: true", container, "runAsNonRoot"),
                 )
@@ -227,7 +227,7 @@ def privilege_escalation(resource, ctx):
             setting = container.setting("allowPrivilegeEscalation")
             if setting is None:
                 yield Hit(
-                    container.node,
+                    container.lacking("securityContext"),
                     f"container `{container.name}` does not set allowPrivilegeEscalation: false",
                     _set_true_fix(
                         "Add securityContext.allowPrivilegeEscalation: false",
@@ -286,7 +286,7 @@ def read_only_root_filesystem(resource, ctx):
             setting = container.setting("readOnlyRootFilesystem")
             if setting is None:
                 yield Hit(
-                    container.node,
+                    container.lacking("securityContext"),
                     f"container `{container.name}` has a writable root filesystem",
                     _set_true_fix(
                         "Add securityContext.readOnlyRootFilesystem: true", container, "readOnlyRootFilesystem"
@@ -349,7 +349,7 @@ def drop_all_capabilities(resource, ctx):
             drop_entry = capabilities.entry("drop") if capabilities else None
             if drop_entry is None:
                 yield Hit(
-                    container.node,
+                    container.lacking("securityContext"),
                     f"container `{container.name}` does not drop ALL capabilities",
                     Fix(
                         'Add securityContext.capabilities.drop: ["ALL"]',
@@ -621,4 +621,6 @@ def image_tag(resource, ctx):
             if not tag:
                 yield Hit(entry, f"image `{image}` has no tag (pulls `latest`)")
             elif tag == "latest":
-                yield Hit(entry, f"image `{image}` uses the floating `latest` tag")
+                raw = entry.value.value
+                start = raw.rfind(":latest") + 1
+                yield Hit(entry, f"image `{image}` uses the floating `latest` tag", part=(start, start + len("latest")))

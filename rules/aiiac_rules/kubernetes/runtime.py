@@ -375,7 +375,7 @@ def memory_limit(resource, ctx):
         for container in pod.main_containers():
             limits = container.node.find("resources.limits")
             if not isinstance(limits, Mapping) or "memory" not in limits:
-                yield Hit(container.node, f"container `{container.name}` has no memory limit")
+                yield Hit(container.lacking("resources"), f"container `{container.name}` has no memory limit")
 
 
 @rule(
@@ -428,7 +428,10 @@ def resource_requests(resource, ctx):
                     declared.update(key for key in ("cpu", "memory") if key in values)
             missing = [key for key in ("cpu", "memory") if key not in declared]
             if missing:
-                yield Hit(container.node, f"container `{container.name}` requests no {' and no '.join(missing)}")
+                yield Hit(
+                    container.lacking("resources"),
+                    f"container `{container.name}` requests no {' and no '.join(missing)}",
+                )
 
 
 def _uses_gpu(pod) -> bool:

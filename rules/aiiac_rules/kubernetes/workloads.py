@@ -81,6 +81,15 @@ class Container:
         context = self.security_context
         return context.entry(key) if context else None
 
+    def lacking(self, key: str) -> Mapping:
+        """Where a finding about a key missing under `key` (securityContext, resources) belongs:
+        that mapping when it is written in another file than the container (a chart's values,
+        `resources: {}`; a kustomize patch), where the user adds the key; else the container."""
+        found = self.node.get(key)
+        if isinstance(found, Mapping) and found.span and self.node.span and found.span.file != self.node.span.file:
+            return found
+        return self.node
+
 
 @dataclass
 class PodSpec:

@@ -15,7 +15,7 @@ from ..model.nodes import Span
 from ..model.resources import Resource
 from ..rules import EVERYTHING, FACTS, Rule, RuleContext
 from .analysis import Analysis
-from .locate import in_caller, in_one_file, locate, writable_fix
+from .locate import in_caller, in_one_file, in_piece, locate, writable_fix
 
 if TYPE_CHECKING:
     from .loading import ParseCache
@@ -180,6 +180,8 @@ class Checking:
         message, related = hit.message, hit.related
         if resource.built_by is not None:
             fix = in_one_file(fix, span.file)
+        if hit.part is not None and resource.pieces:
+            span, related, fix = in_piece(resource, hit, span, related, fix)
         if resource.site is not None:  # inside a module instance: where the caller changes it
 
             def text_at(where: Span) -> str | None:

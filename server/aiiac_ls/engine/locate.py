@@ -150,6 +150,32 @@ def _writable(fix: Fix | None, site: CallSite) -> Fix | None:
     return fix
 
 
+def in_piece(resource: Resource, hit: Hit, span: Span, related, fix: Fix | None):
+    """A finding about part of a string a chart built from several values (the tag of
+    `{{ .Values.image.repository }}:{{ .Values.image.tag }}`): reported on the values node that
+    wrote that part, with the rendered string as related information. A value fix is written
+    there when the rest of the string stays as it is."""
+    node = hit.at.value if isinstance(hit.at, Entry) else hit.at
+    pieces = resource.pieces.get(id(node)) if isinstance(node, Node) else None
+    assert hit.part is not None
+    start, end = hit.part
+    piece = next((p for p in pieces or () if p[0] <= start and end <= p[1]), None)
+    values = piece[2] if piece is not None else None
+    if piece is None or values is None or values.span is None:
+        return span, related, fix
+    low, high = piece[0], piece[1]
+    if fix is not None and len(fix.edits) == 1 and isinstance(fix.edits[0], ReplaceValue) and fix.edits[0].node is node:
+        old, new = str(getattr(node, "value", "")), str(fix.edits[0].value)
+        tail = len(old) - high
+        if new.startswith(old[:low]) and new.endswith(old[high:]) and len(new) >= low + tail:
+            fix = Fix(fix.title, (ReplaceValue(values, new[low : len(new) - tail]),))
+        else:
+            fix = None
+    else:
+        fix = None
+    return values.span, (*related, (span, "the string it is part of")), fix
+
+
 def in_one_file(fix: Fix | None, file: str) -> Fix | None:
     """The fix (or its fallback) if it edits only `file`: a fix for a kustomize build edits the
     file the finding is in (the patch, the overlay), never a base other overlays share."""

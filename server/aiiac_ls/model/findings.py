@@ -92,6 +92,9 @@ class Hit:
     # the companion resource types whose absence this finding reports (a bucket without an
     # `aws_s3_bucket_policy`): inside a module, the finding goes where their creation was decided
     missing: tuple[str, ...] = ()
+    # the characters of the target value the finding is about (an image's tag): in a string a
+    # chart built from several values, the finding goes to the value that wrote that part
+    part: tuple[int, int] | None = None
 
 
 @dataclass

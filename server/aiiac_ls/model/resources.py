@@ -73,6 +73,9 @@ class Resource:
     trust_policy: Mapping | None = None
     site: CallSite | None = None  # Terraform: how its module instance was called (None: a root module)
     built_by: str | None = None  # the kustomization (folder, as displayed) whose build produced it
+    # Helm: a string the chart built from several pieces -> (start, end, the values node that wrote
+    # those characters, or None for template text), by id of the string's node
+    pieces: dict[int, tuple[tuple[int, int, Node | None], ...]] = field(default_factory=dict)
 
     def ancestors(self, target: Node) -> list[tuple[Entry | None, Node]]:
         """The chain of (entry, node) from the body down to `target` (inclusive), or []."""

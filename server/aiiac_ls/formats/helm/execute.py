@@ -388,7 +388,9 @@ class Renderer:
         except HelmFail as exc:
             raise RenderError(self.file, identifier.start, str(exc)) from None
         except re.error as exc:  # regexMatch, regexReplaceAll... with a pattern Go would refuse too
-            raise RenderError(self.file, identifier.start, f"error calling {name}: error parsing regexp: {exc}") from None
+            raise RenderError(
+                self.file, identifier.start, f"error calling {name}: error parsing regexp: {exc}"
+            ) from None
         except (TypeError, ValueError, KeyError, IndexError, AttributeError, ZeroDivisionError, OverflowError) as exc:
             raise RenderError(self.file, identifier.start, f"error calling {name}: {exc}") from None
         origin = None

@@ -89,7 +89,9 @@ def _resources(
         )
     resources = kubernetes_resources(documents, rendered.path)
     for resource in resources:
-        resource.body = _remap(resource.body, source_map, yaml_bases={})  # type: ignore[assignment]
+        pieces: dict[int, tuple] = {}
+        resource.body = _remap(resource.body, source_map, yaml_bases={}, pieces=pieces)  # type: ignore[assignment]
+        resource.pieces = pieces
         resource.span, _ = source_map.span(resource.span)
         resource.head, _ = source_map.span(resource.head)
         resource.file = resource.head.file
@@ -105,9 +107,42 @@ def _same_value(rendered: Node, original: Node) -> bool:
     return from_plain_numbers(rendered.plain()) == from_plain_numbers(original.plain())
 
 
-def _remap(node: Node, source_map: _SourceMap, yaml_bases: dict[int, tuple], path_here: tuple = ()) -> Node:
+def _pieces(node: Scalar, source_map: _SourceMap) -> tuple[tuple[int, int, Node | None], ...] | None:
+    """The parts of a rendered string written by different template actions: (start, end, the
+    values node the action printed, or None) in the string's characters; None for one piece."""
+    assert node.span is not None
+    start = source_map.offset(node.span.start_line, node.span.start_col)
+    end = source_map.offset(node.span.end_line, node.span.end_col)
+    quote = 1 if node.style in ('"', "'") else 0
+    first, last = start + quote, end - quote
+    if last - first != len(node.value):
+        return None  # escapes or folding: the characters do not map one to one
+    pieces = []
+    index = bisect.bisect_right(source_map.starts, first) - 1
+    for segment in source_map.rendered.segments[max(index, 0) :]:
+        if segment.out_start >= last:
+            break
+        low, high = max(segment.out_start, first), min(segment.out_end, last)
+        if high <= low:
+            continue
+        values = None
+        if not segment.literal and segment.values_path is not None and not segment.as_yaml:
+            values = _values_node(source_map, segment.values_path)
+        pieces.append((low - first, high - first, values))
+    if len(pieces) < 2 or not any(values is not None for _, _, values in pieces):
+        return None
+    return tuple(pieces)
+
+
+def _remap(
+    node: Node, source_map: _SourceMap, yaml_bases: dict[int, tuple], path_here: tuple = (), pieces: dict | None = None
+) -> Node:
     """Map a rendered node (and its children) to where the user wrote it; see the module docstring."""
     assert node.span is not None
+    if pieces is not None and isinstance(node, Scalar) and isinstance(node.value, str):
+        found = _pieces(node, source_map)
+        if found is not None:
+            pieces[id(node)] = found
     new_span, segment = source_map.span(node.span)
     if segment is not None and not segment.literal and segment.values_path is not None:
         values_path = segment.values_path
@@ -133,12 +168,12 @@ def _remap(node: Node, source_map: _SourceMap, yaml_bases: dict[int, tuple], pat
                     # a key written by toYaml: its value sits one level below the subtree's base
                     yaml_bases.setdefault(id(key_segment), path_here)
                 entry.key_span = key_span
-            entry.value = _remap(entry.value, source_map, yaml_bases, path_here + (key,))
+            entry.value = _remap(entry.value, source_map, yaml_bases, path_here + (key,), pieces)
     elif isinstance(node, Sequence):
         if generated:
             node.style = GENERATED
         node.items = [
-            _remap(item, source_map, yaml_bases, path_here + (index,)) for index, item in enumerate(node.items)
+            _remap(item, source_map, yaml_bases, path_here + (index,), pieces) for index, item in enumerate(node.items)
         ]
     elif isinstance(node, Scalar) and generated:
         node.style = GENERATED
