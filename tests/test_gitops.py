@@ -28,6 +28,7 @@ def test_each_values_form_is_blamed_for_what_it_sets():
     assert _where(analysis, GITOPS) == [
         ("AIS006", "argo/remote.yaml", 10, 12),  # a chart from a Helm repository: named, not fetched
         ("AIS107", "argo/values-object.yaml", 13, 24),  # helm.valuesObject: hostNetwork: true
+        ("AIS201", "argo/appset.yaml", 13, 23),  # an ApplicationSet list element's `exposure: LoadBalancer`
         ("AIS201", "argo/values-object.yaml", 16, 20),  # helm.parameters: service.type = NodePort
         ("AIS201", "argo/values-string.yaml", 15, 17),  # helm.values (a block string): type: LoadBalancer
         ("AIS201", "flux/release.yaml", 38, 13),  # valuesFrom ConfigMap; spec.values sets the port
@@ -48,7 +49,8 @@ def test_fixes_edit_the_release(tmp_path, capsys):
     assert main(["--check", str(root), "--fix", "--select", "AIS201,AIS107"]) == 0
     capsys.readouterr()
     changed = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and p.read_text() != before[p]}
-    assert changed == {"argo/values-string.yaml", "argo/values-object.yaml", "flux/release.yaml"}
+    assert changed == {"argo/appset.yaml", "argo/values-string.yaml", "argo/values-object.yaml", "flux/release.yaml"}
+    assert "            exposure: ClusterIP\n" in (root / "argo/appset.yaml").read_text()
     assert "          type: ClusterIP\n" in (root / "argo/values-string.yaml").read_text()
     assert "          hostNetwork: false\n" in (root / "argo/values-object.yaml").read_text()
     assert "      type: ClusterIP\n" in (root / "flux/release.yaml").read_text()

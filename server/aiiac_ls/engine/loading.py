@@ -136,7 +136,7 @@ class Loading:
         for root in charts:
             with guarded(analysis, self.display(root), "rendering the chart"):
                 kubernetes.extend(self._chart(root, analysis, cache))
-        if any(r.kind in ("Application", "HelmRelease") for r in kubernetes):
+        if any(r.kind in ("Application", "ApplicationSet", "HelmRelease") for r in kubernetes):
             kubernetes.extend(self._gitops(kubernetes, analysis, cache))
         scopes: list[list[Resource]] = []
         if kubernetes:

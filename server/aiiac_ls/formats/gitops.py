@@ -13,6 +13,7 @@ A chart from a Helm or OCI repository (or another git repository) is never fetch
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -45,6 +46,9 @@ def gitops_releases(resources: list[Resource], text_of: Callable[[str], str | No
         api = as_str(resource.body.get("apiVersion")) or ""
         if resource.kind == "Application" and api.startswith("argoproj.io/"):
             found += _argo(resource, text_of)
+        elif resource.kind == "ApplicationSet" and api.startswith("argoproj.io/"):
+            for application in _generated_applications(resource):
+                found += _argo(application, text_of)
         elif resource.kind == "HelmRelease" and api.startswith("helm.toolkit.fluxcd.io/"):
             release = _flux(resource, config_maps, text_of)
             if release is not None:
@@ -147,6 +151,71 @@ def _argo(resource: Resource, text_of) -> list[GitOpsRelease]:
             )
         )
     return releases
+
+
+def _generated_applications(resource: Resource) -> list[Resource]:
+    """The Applications an ApplicationSet's `list` generators make (other generators need the
+    cluster or the network): its `template` with each element's `{{key}}` filled in."""
+    spec = resource.body.mapping("spec")
+    template = spec.mapping("template") if spec else None
+    generators = spec.get("generators") if spec else None
+    if template is None or not isinstance(generators, Sequence):
+        return []
+    made = []
+    for generator in generators.items:
+        elements = generator.find("list.elements") if isinstance(generator, Mapping) else None
+        for element in elements.items if isinstance(elements, Sequence) else []:
+            if not isinstance(element, Mapping):
+                continue
+            values = {key: value for key, value in element.items() if isinstance(value, Scalar)}
+            body = _filled(template, values)
+            assert isinstance(body, Mapping)
+            name = as_str(body.find("metadata.name")) or resource.name
+            made.append(
+                Resource(
+                    source="kubernetes",
+                    kind="Application",
+                    name=name,
+                    address=f"{resource.address}[{name}]",
+                    file=resource.file,
+                    body=_with_api(body, resource),
+                    span=resource.span,
+                    head=resource.head,
+                    namespace=resource.namespace,
+                )
+            )
+    return made
+
+
+_PLACEHOLDER = re.compile(r"\{\{\s*([\w.-]+)\s*\}\}")
+
+
+def _filled(node: Node, values: dict[str, Scalar]) -> Node:
+    """The template with each `{{key}}` filled in; a value that is one placeholder is the
+    element's own node (a finding on it lands on the element, where the user sets it)."""
+    if isinstance(node, Mapping):
+        result = Mapping(node.span, style=node.style, indent=node.indent, head=node.head)
+        for key, entry in node.entries.items():
+            result.set(key, _filled(entry.value, values), entry.key_span)
+        return result
+    if isinstance(node, Sequence):
+        return Sequence(node.span, [_filled(item, values) for item in node.items], style=node.style)
+    if isinstance(node, Scalar) and isinstance(node.value, str) and "{{" in node.value:
+        whole = _PLACEHOLDER.fullmatch(node.value.strip())
+        if whole is not None and whole.group(1) in values:
+            element = values[whole.group(1)]
+            return Scalar(str(element.plain()), element.span, style=element.style)
+        text = _PLACEHOLDER.sub(
+            lambda m: str(values[m.group(1)].plain()) if m.group(1) in values else m.group(0), node.value
+        )
+        return Scalar(text, node.span, style=node.style)
+    return node
+
+
+def _with_api(body: Mapping, resource: Resource) -> Mapping:
+    body.set("apiVersion", Scalar(as_str(resource.body.get("apiVersion")) or "argoproj.io/v1alpha1", resource.head))
+    body.set("kind", Scalar("Application", resource.head))
+    return body
 
 
 # ---- Flux ---------------------------------------------------------------------------------------------
