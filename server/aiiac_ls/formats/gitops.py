@@ -1,4 +1,5 @@
-"""GitOps releases of charts in the repository: Argo CD `Application`s and Flux `HelmRelease`s,
+"""GitOps releases of charts in the repository: Argo CD `Application`s (and those of an
+`ApplicationSet`'s list generators) and Flux `HelmRelease`s,
 rendered with the values they give, so the Kubernetes rules see what the release deploys.
 
 The values keep their positions, as for Terraform's `helm_release`: `helm.valuesObject` and a
