@@ -60,6 +60,7 @@ def test_json_contract_with_character_columns(project, capsys):
         "resource": "Pod/é😀-vllm",
         "equivalents": {"checkov": ["CKV_K8S_14"], "trivy": ["KSV013"], "kics": [], "kube-linter": ["latest-tag"]},
         "fixable": False,
+        "fix_safety": None,
         "fingerprint": finding["fingerprint"],
     }
     line = POD.splitlines()[8]

@@ -53,7 +53,7 @@ def _run(args: list[str], tmp_path: Path) -> dict:
 def test_neovim(tmp_path):
     steps = _run(["nvim", "--headless", "--clean", "-c", f"luafile {HERE / 'neovim.lua'}"], tmp_path)
     assert steps["diagnostics"] == ["AIS201:7:2"]
-    assert steps["action"] == "Change LoadBalancer to ClusterIP (AIS201)"
+    assert steps["action"] == "Change LoadBalancer to ClusterIP (AIS201) (unsafe)"
     assert steps["hover"].startswith("**AIS201** · Service exposes pods outside the cluster")
     assert steps["after"] == []
 
@@ -72,7 +72,7 @@ def _emacs_load_path() -> list[str]:
 def test_emacs_eglot(tmp_path):
     steps = _run(["emacs", "--batch", "-Q", *_emacs_load_path(), "-l", str(HERE / "eglot.el")], tmp_path)
     assert steps["diagnostics"] == ["AIS201:7"]
-    assert steps["action"] == "Change LoadBalancer to ClusterIP (AIS201)"
+    assert steps["action"] == "Change LoadBalancer to ClusterIP (AIS201) (unsafe)"
     assert steps["hover"].startswith("**AIS201** · Service exposes pods outside the cluster")
     assert steps["line"] == "  type: ClusterIP"
     assert not steps["after"]

@@ -355,7 +355,8 @@ def test_cli_fix_applies_all_fixes_in_rounds(workdir):
               image: x:1.0
         """,
     )
-    assert main(["--check", "k8s", "--fix", "--select", "AIS101,AIS104,AIS105,AIS106,AIS109", "--no-color"]) == 0
+    selected = ["--select", "AIS101,AIS104,AIS105,AIS106,AIS109", "--no-color"]
+    assert main(["--check", "k8s", "--fix", "--unsafe-fixes", *selected]) == 0
     text = (workdir / "k8s" / "pod.yaml").read_text()
     assert text.count("securityContext:") == 1, "the second fix reused the block the first created"
     for line in (
@@ -367,6 +368,47 @@ def test_cli_fix_applies_all_fixes_in_rounds(workdir):
         "  automountServiceAccountToken: false",
     ):
         assert line in text.splitlines()
+
+
+POD = """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: x}
+        spec:
+          containers:
+            - name: x
+              image: x:1.0
+        """
+
+
+def test_fix_applies_only_safe_fixes_and_diff_previews_without_writing(workdir, capsys):
+    from aiiac_ls.cli import main
+
+    _write(workdir / "k8s", "pod.yaml", POD)
+    original = (workdir / "k8s" / "pod.yaml").read_text()
+    selected = ["--select", "AIS101,AIS104,AIS111", "--no-color"]
+    assert main(["--check", "k8s", "--fix", "--diff", *selected]) == 0  # a preview: nothing written
+    preview = capsys.readouterr()
+    assert (workdir / "k8s" / "pod.yaml").read_text() == original
+    assert preview.out.startswith("--- a/k8s/pod.yaml\n+++ b/k8s/pod.yaml\n")
+    added = [line for line in preview.out.splitlines() if line.startswith("+") and not line.startswith("+++")]
+    # AIS104 (allowPrivilegeEscalation) and AIS111 (seccomp) are safe; AIS101 (runAsNonRoot) is not
+    assert (
+        added
+        == [
+            "+      securityContext:",
+            "+        allowPrivilegeEscalation: false",
+            "+  securityContext:",
+            "+    seccompProfile:",
+            "+      type: RuntimeDefault",
+        ]
+        and "2 fixes would be applied" in preview.err
+    )
+    assert main(["--check", "k8s", "--fix", *selected]) == 1  # the unsafe one is still reported
+    after = (workdir / "k8s" / "pod.yaml").read_text()
+    assert "allowPrivilegeEscalation: false" in after and "runAsNonRoot" not in after
+    out = capsys.readouterr().out
+    assert "AIS101" in out and "1 more fixable with --unsafe-fixes" in out
 
 
 def test_irsa_annotation_added_to_the_service_account(workdir):

@@ -46,7 +46,7 @@ def test_fixes_edit_the_release(tmp_path, capsys):
     shutil.copytree(GITOPS, tmp_path / "gitops")
     root = tmp_path / "gitops"
     before = {p: p.read_text() for p in root.rglob("*") if p.is_file()}
-    assert main(["--check", str(root), "--fix", "--select", "AIS201,AIS107"]) == 0
+    assert main(["--check", str(root), "--fix", "--unsafe-fixes", "--select", "AIS201,AIS107"]) == 0
     capsys.readouterr()
     changed = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and p.read_text() != before[p]}
     assert changed == {"argo/appset.yaml", "argo/values-string.yaml", "argo/values-object.yaml", "flux/release.yaml"}

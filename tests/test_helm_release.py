@@ -44,7 +44,7 @@ def test_the_chart_defaults_alone_are_clean():
 def test_fixes_edit_the_terraform_values(tmp_path, capsys):
     shutil.copytree(FOLDER, tmp_path / "helm_release")
     target = tmp_path / "helm_release" / "sets"
-    assert main(["--check", str(target), "--fix", "--select", "AIS201,AIS107"]) == 0
+    assert main(["--check", str(target), "--fix", "--unsafe-fixes", "--select", "AIS201,AIS107"]) == 0
     capsys.readouterr()
     text = (target / "main.tf").read_text()
     assert "    hostNetwork = false\n" in text and '    value = "ClusterIP"\n' in text

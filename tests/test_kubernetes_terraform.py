@@ -42,7 +42,7 @@ def test_value_fixes_are_written_in_hcl_and_key_additions_are_not_offered(tmp_pa
     analysis = run([target])
     fixable = sorted((f.rule, f.span.start_line + 1) for f in analysis.findings if f.fix is not None)
     assert fixable == [("AIS103", 37), ("AIS107", 32), ("AIS201", 7)]  # AIS101 would add run_as_non_root: not offered
-    assert main(["--check", str(target), "--fix", "--select", "AIS103,AIS107,AIS201"]) == 0
+    assert main(["--check", str(target), "--fix", "--unsafe-fixes", "--select", "AIS103,AIS107,AIS201"]) == 0
     capsys.readouterr()
     original = (FOLDER / "main.tf").read_text().splitlines()
     fixed = target.read_text().splitlines()

@@ -105,7 +105,7 @@ def test_quick_fixes_edit_the_patch_and_the_kustomization_entry(tmp_path, capsys
     shutil.copytree(SERVING, tmp_path / "serving")
     root = tmp_path / "serving"
     before = {p: p.read_text() for p in root.rglob("*") if p.is_file()}
-    assert main(["--check", str(root), "--fix", "--select", "AIS201,AIS107"]) == 0
+    assert main(["--check", str(root), "--fix", "--unsafe-fixes", "--select", "AIS201,AIS107"]) == 0
     capsys.readouterr()
     changed = {
         p.relative_to(root).as_posix(): p.read_text()

@@ -231,7 +231,7 @@ async def _exposed_service_actions(client: LanguageClient):
 async def test_quick_fix_applied_and_reparsed(client: LanguageClient):
     text, uri, diagnostics, _, actions = await _exposed_service_actions(client)
     titles = [a.title for a in actions]
-    assert "Change LoadBalancer to ClusterIP (AIS201)" in titles
+    assert "Change LoadBalancer to ClusterIP (AIS201) (unsafe)" in titles  # clients outside lose access
     assert "aiiac: ignore AIS201 on this line" in titles
     fix = next(a for a in actions if a.title.startswith("Change LoadBalancer"))
     assert fix.is_preferred and fix.kind == types.CodeActionKind.QuickFix and fix.diagnostics[0].code == "AIS201"
@@ -263,10 +263,23 @@ async def test_ignore_action_and_fix_all(client: LanguageClient):
             context=types.CodeActionContext(diagnostics=[], only=["source.fixAll.aiiac"]),
         )
     )
-    [action] = fix_all
+    assert list(fix_all or []) == []  # the only fix here is unsafe: fix-all leaves it to the user
+    # with a safe fix beside it, fix-all applies that one and still not the unsafe one
+    mixed = client.project / "k8s" / "mixed.yaml"
+    mixed_text = text.replace("securityContext: {seccompProfile: {type: RuntimeDefault}}", "securityContext: {}")
+    mixed.write_text(mixed_text, encoding="utf-8")
+    mixed_uri = await _open(client, mixed)
+    await _diagnostics(client, mixed_uri)
+    [action] = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=mixed_uri),
+            range=exposed.range,
+            context=types.CodeActionContext(diagnostics=[], only=["source.fixAll.aiiac"]),
+        )
+    )
     assert action.kind == "source.fixAll.aiiac"
-    fixed = _apply(text, list(action.edit.document_changes[0].edits), client.encoding)
-    assert "type: ClusterIP" in fixed
+    fixed = _apply(mixed_text, list(action.edit.document_changes[0].edits), client.encoding)
+    assert "type: LoadBalancer" in fixed and "RuntimeDefault" in fixed
     list(YAML(typ="safe").load_all(fixed))
 
 
@@ -564,7 +577,7 @@ async def test_values_edit_rechecks_the_chart_and_fix_lands_in_values(client: La
         )
     )
     fix = next(a for a in actions if a.is_preferred)
-    assert fix.title == "Add securityContext.runAsNonRoot: true (AIS101)"
+    assert fix.title == "Add securityContext.runAsNonRoot: true (AIS101) (unsafe)"
     [change] = fix.edit.document_changes
     assert change.text_document.uri == values_uri and change.text_document.version == 2
     fixed = _apply(new_values, list(change.edits), client.encoding)

@@ -63,8 +63,10 @@ def _parser():
     parser.add_argument(
         "--diff",
         metavar="REV",
-        help="compare with git revision REV: changed resources (also "
-        "through variables and values) and new/fixed findings",
+        nargs="?",
+        const="",
+        help="compare with git revision REV: changed resources (also through variables and values) and "
+        "new/fixed findings; with --fix and no REV: print the fixes as a unified diff and change nothing",
     )
     parser.add_argument(
         "--fail-on",
@@ -116,7 +118,12 @@ def _parser():
         metavar="vX.Y.Z",
         help="Kubernetes version charts see in .Capabilities (default v1.31.0)",
     )
-    parser.add_argument("--fix", action="store_true", help="apply the available fixes to the files")
+    parser.add_argument("--fix", action="store_true", help="apply the safe fixes to the files")
+    parser.add_argument(
+        "--unsafe-fixes",
+        action="store_true",
+        help="with --fix: also apply fixes that can stop a workload or cut off access (see each rule's Fix safety)",
+    )
     parser.add_argument(
         "--jobs",
         "-j",
@@ -163,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         return _test_policies(args.test_policies)
     if args.check is not None:
         return _check(args)
-    if args.diff or args.baseline or args.write_baseline:
+    if args.diff is not None or args.baseline or args.write_baseline:
         parser.error("--diff, --baseline and --write-baseline go with --check")
     from .lsp.main import serve
 
@@ -368,6 +375,15 @@ def _check(args) -> int:
     engine = make_engine()
     from .parallel import analyse_paths, default_jobs
 
+    if args.diff == "" and not args.fix:
+        print("aiiac-ls: --diff needs a git revision (or --fix, to preview the fixes)", file=sys.stderr)
+        return EXIT_ERROR
+    if args.unsafe_fixes and not args.fix:
+        print("aiiac-ls: --unsafe-fixes goes with --fix", file=sys.stderr)
+        return EXIT_ERROR
+    preview = bool(args.fix and args.diff == "")
+    if preview:
+        args.diff = None
     jobs = 1 if args.fix else (args.jobs if args.jobs is not None else default_jobs())
     digests = None
     if args.diff:
@@ -376,7 +392,14 @@ def _check(args) -> int:
         digests = record_digests_of(engine)
     analysis = analyse_paths(engine, args.check, var_files=args.var_file, jobs=jobs)
     if args.fix:
-        fixed = _apply_fixes(engine, args, analysis)
+        fixed, texts = _apply_fixes(config, args, analysis)
+        if preview:  # the fixes as a diff; the files stay as they are
+            _print_diff(analysis.sources, texts)
+            print(f"aiiac-ls: {fixed} fix{'es' if fixed != 1 else ''} would be applied", file=sys.stderr)
+            return EXIT_OK
+        for path, text in texts.items():
+            with open(path, "w", encoding="utf-8", newline="") as handle:
+                handle.write(text)
         analysis = engine.analyse_paths(args.check, var_files=args.var_file)
         print(f"aiiac-ls: applied {fixed} fix{'es' if fixed != 1 else ''}", file=sys.stderr)
     from .report import fingerprints
@@ -473,24 +496,61 @@ def _render(args, analysis, engine, blast=None) -> Iterable[str]:
     return [render(analysis, colour=colour, blast=blast)]
 
 
-def _apply_fixes(engine, args, analysis, max_rounds: int = 10) -> int:
-    """Apply fixes round by round: within a round only non-conflicting edits, then re-analyse, the
-    way ruff does, so two fixes that both create `securityContext:` never duplicate it."""
-    from .fixes import apply_edits, select_fixes
+def _apply_fixes(config, args, analysis, max_rounds: int = 10) -> tuple[int, dict[str, str]]:
+    """The fixed texts (path -> text), made round by round in memory: within a round only
+    non-conflicting edits, then re-analyse the edited texts, the way ruff does, so two fixes that
+    both create `securityContext:` never duplicate it. Unsafe fixes only with --unsafe-fixes."""
+    import os
 
+    from .engine import Engine
+    from .fixes import apply_edits, select_fixes
+    from .formats.source import FileSystem, SourceFile, check_size
+
+    texts: dict[str, str] = {}  # by the path findings name
+    overlay: dict[str, str] = {}  # the same, by absolute path
+
+    class Edited(FileSystem):
+        """The disk with the fixed texts laid over it (charts read their files through it too)."""
+
+        def read(self, path: str, shown: str) -> SourceFile:
+            text = overlay.get(os.path.abspath(path))
+            if text is None:
+                return super().read(path, shown)
+            check_size(len(text.encode("utf-8")), self.max_bytes)
+            return SourceFile(shown, text)
+
+        def buffer(self, path: str) -> str | None:
+            return overlay.get(os.path.abspath(path))
+
+    engine = Engine(config, set_values=tuple(args.set_values), filesystem=Edited(config.limits.max_file_bytes))
     applied = 0
     for _ in range(max_rounds):
-        selection = select_fixes(analysis.findings, analysis.source)
-        chosen = selection.edits
+        selection = select_fixes(analysis.findings, analysis.source, unsafe=args.unsafe_fixes)
         applied += selection.fixes
-        if not chosen:
+        if not selection.edits:
             break
-        for path, edits in chosen.items():
-            source = analysis.sources[path]
-            with open(path, "w", encoding="utf-8", newline="") as handle:
-                handle.write(apply_edits(source.text, edits))
+        for path, edits in selection.edits.items():
+            texts[path] = overlay[os.path.abspath(path)] = apply_edits(analysis.sources[path].text, edits)
         analysis = engine.analyse_paths(args.check, var_files=args.var_file)
-    return applied
+    return applied, texts
+
+
+def _print_diff(sources, texts: dict[str, str]) -> None:
+    import difflib
+
+    for path in sorted(texts):
+        try:
+            with open(path, encoding="utf-8", newline="") as handle:
+                before = handle.read()
+        except OSError:
+            before = sources[path].text if path in sources else ""
+        for line in difflib.unified_diff(
+            before.splitlines(keepends=True),
+            texts[path].splitlines(keepends=True),
+            fromfile=f"a/{path}",
+            tofile=f"b/{path}",
+        ):
+            sys.stdout.write(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
 
 
 def run() -> None:

@@ -193,15 +193,17 @@ class FixSelection:
     fixes: int
 
 
-def select_fixes(findings, source_of: SourceLookup, path: str | None = None) -> FixSelection:
-    """The fixes of `findings` (only those in `path`, if given) whose edits touch no edit of an
-    earlier one, in order: what `--fix` applies in one round and the editor's fix-all offers.
-    Linear in the number of edits (each check is a binary search in its file)."""
+def select_fixes(findings, source_of: SourceLookup, path: str | None = None, unsafe: bool = False) -> FixSelection:
+    """The fixes of `findings` (only those in `path`, if given; unsafe ones only with `unsafe`)
+    whose edits touch no edit of an earlier one, in order: what `--fix` applies in one round and
+    the editor's fix-all offers. Linear in the number of edits (each check is a binary search)."""
     taken: dict[str, _TakenRanges] = {}
     chosen: dict[str, list[TextEdit]] = {}
     count = 0
     for finding in findings:
         if finding.fix is None or (path is not None and finding.file != path):
+            continue
+        if finding.fix.unsafe and not unsafe:
             continue
         try:
             _, edits = resolve_fix(finding.fix, source_of)

@@ -125,7 +125,7 @@ def _portable(finding: Finding) -> Finding:
     """The finding without its fix's edits, whose nodes hold whole parse trees."""
     if finding.fix is None:
         return finding
-    finding.fix = Fix(finding.fix.title, ())
+    finding.fix = Fix(finding.fix.title, (), unsafe=finding.fix.unsafe)
     return finding
 
 

@@ -159,6 +159,9 @@ class Rule:
     equivalents: dict[str, list[str]]
     references: tuple[str, ...] = ()
     fixable: bool = False
+    # why its fix can stop a working system (empty: the fix is safe): `--fix` applies it only with
+    # `--unsafe-fixes`, the editor marks it and leaves it out of fix-all
+    unsafe_fix: str = ""
     name: str = ""
     finds_secrets: bool = False  # its hits are credentials: run for masking even when switched off
     origin: str = ""  # custom rules: the policy file that defines it
@@ -207,6 +210,14 @@ class Rule:
             self.docs.strip(),
             "",
         ]
+        if self.fixable:
+            safety = (
+                f"The fix is **unsafe**: {self.unsafe_fix}. `--fix` applies it only with `--unsafe-fixes`; "
+                "the editor offers it marked (unsafe) and leaves it out of fix-all."
+                if self.unsafe_fix
+                else "The fix is **safe**: it does not stop a workload or cut off access. `--fix` applies it."
+            )
+            lines += ["## Fix safety", "", safety, ""]
         equivalents = [f"- {tool}: {', '.join(ids)}" for tool, ids in self.equivalents.items() if ids]
         if equivalents:
             lines += ["## Equivalent checks", "", *equivalents, ""]
@@ -229,6 +240,7 @@ def rule(
     references: Iterable[str] = (),
     fixable: bool = False,
     finds_secrets: bool = False,
+    unsafe_fix: str = "",
 ) -> Callable[[Check], Rule]:
     """Declare a rule; the decorated function is its check and its docstring its documentation."""
     if not _ID.match(id):
@@ -257,6 +269,7 @@ def rule(
             equivalents={tool: list((equivalents or {}).get(tool, [])) for tool in EQUIVALENT_TOOLS},
             references=tuple(references),
             fixable=fixable,
+            unsafe_fix=unsafe_fix,
             name=check.__name__,
             finds_secrets=finds_secrets,
         )

@@ -46,6 +46,7 @@ def _restricted_source_ranges(spec: Mapping) -> bool:
 
 @rule(
     id="AIS201",
+    unsafe_fix="clients outside the cluster lose access to the Service",
     title="Service exposes pods outside the cluster",
     severity="medium",
     applies_to={"Service"},

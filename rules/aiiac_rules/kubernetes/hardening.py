@@ -17,6 +17,7 @@ def _set_true_fix(title: str, container, key: str, value=True) -> Fix:
 
 @rule(
     id="AIS101",
+    unsafe_fix="an image built to run as root fails to start with runAsNonRoot: true",
     title="Container may run as root",
     severity="high",
     applies_to=WORKLOAD_KINDS,
@@ -140,6 +141,7 @@ def run_as_uid_zero(resource, ctx):
 
 @rule(
     id="AIS103",
+    unsafe_fix="device plugins, GPU/TPU drivers and accelerator runtimes need privileged mode; removing it stops them",
     title="Privileged container",
     severity="critical",
     applies_to=WORKLOAD_KINDS,
@@ -246,6 +248,7 @@ def privilege_escalation(resource, ctx):
 
 @rule(
     id="AIS105",
+    unsafe_fix="a server that writes outside its mounted volumes (caches, /tmp, pid files) fails on a read-only root",
     title="Root filesystem is writable",
     severity="medium",
     applies_to=WORKLOAD_KINDS,
@@ -302,6 +305,7 @@ def read_only_root_filesystem(resource, ctx):
 
 @rule(
     id="AIS106",
+    unsafe_fix="a process that needs a capability (binding a low port, changing file ownership) fails without it",
     title="Capabilities are not dropped",
     severity="medium",
     applies_to=WORKLOAD_KINDS,
@@ -378,6 +382,7 @@ _HOST_NAMESPACES = {
 
 @rule(
     id="AIS107",
+    unsafe_fix="a pod that relies on the node's network, PID or IPC namespace stops working without it",
     title="Pod shares a host namespace",
     severity="high",
     applies_to=WORKLOAD_KINDS,
@@ -515,6 +520,7 @@ def host_path_volume(resource, ctx):
 
 @rule(
     id="AIS109",
+    unsafe_fix="a pod that calls the Kubernetes API with its ServiceAccount loses access",
     title="Service account token is mounted",
     severity="medium",
     applies_to=WORKLOAD_KINDS,

@@ -60,6 +60,7 @@ def _static_keys(spec: Mapping) -> bool:
 
 @rule(
     id="AIS310",
+    unsafe_fix="the server loses the credentials it uses until workload identity is set up",
     title="Model server reaches object storage without workload identity",
     severity="high",
     applies_to={"ServiceAccount"} | WORKLOAD_KINDS,

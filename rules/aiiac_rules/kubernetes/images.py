@@ -109,6 +109,7 @@ _VISIBILITY_LABELS = (
 
 @rule(
     id="AIS207",
+    unsafe_fix="clients outside the cluster lose access to the route",
     title="Model service routed outside the cluster",
     severity="medium",
     applies_to={"InferenceService", "InferenceGraph", "Service"},

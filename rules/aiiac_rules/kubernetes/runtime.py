@@ -295,6 +295,7 @@ def gpu_limit(resource, ctx):
 
 @rule(
     id="AIS122",
+    unsafe_fix="a pod whose shared memory grows past the limit is evicted",
     title="Shared memory volume without a size limit",
     severity="medium",
     applies_to=WORKLOAD_KINDS,
@@ -584,6 +585,7 @@ _MODEL_PATHS = ("/mnt/models", "/models", "/model", "/root/.cache/huggingface", 
 
 @rule(
     id="AIS143",
+    unsafe_fix="a server that writes to its model volume (downloads, caches) fails when it is read-only",
     title="Model volume mounted writable",
     severity="medium",
     applies_to=WORKLOAD_KINDS,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..config import Config
-from ..model.findings import Finding, Hit, Problem
+from ..model.findings import Finding, Hit, Problem, marked_unsafe
 from ..model.nodes import Span
 from ..model.resources import Resource
 from ..rules import EVERYTHING, FACTS, Rule, RuleContext
@@ -177,6 +177,8 @@ class Checking:
         span = locate(hit.at) or resource.head
         severity = self.config.severity.get(rule.id) or hit.severity or rule.severity
         fix = None if resource.plan else writable_fix(hit.fix) if resource.translated else hit.fix
+        if fix is not None and rule.unsafe_fix:
+            fix = marked_unsafe(fix)
         message, related = hit.message, hit.related
         if resource.built_by is not None:
             fix = in_one_file(fix, span.file)

@@ -877,7 +877,7 @@ def _quick_fixes(
         else:
             actions.append(
                 types.CodeAction(
-                    title=f"{fix.title} ({finding.rule}){_where(finding, edits)}",
+                    title=f"{fix.title} ({finding.rule}){_where(finding, edits)}{' (unsafe)' if fix.unsafe else ''}",
                     kind=types.CodeActionKind.QuickFix,
                     diagnostics=matching,
                     is_preferred=True,
@@ -914,6 +914,7 @@ def _fix_all(ls: AiiacServer, path: str, analysis: Analysis) -> types.CodeAction
     from ..fixes import select_fixes
     from . import convert
 
+    # only safe fixes: an unsafe one is offered on its own, marked (unsafe)
     chosen = [edit for edits in select_fixes(analysis.findings, analysis.source, path).edits.values() for edit in edits]
     if not chosen:
         return None

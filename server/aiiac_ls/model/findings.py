@@ -72,6 +72,14 @@ class Fix:
     title: str
     edits: tuple[Edit, ...]
     fallback: Fix | None = None
+    unsafe: bool = False  # it can stop a working system: applied only when asked (`--unsafe-fixes`)
+
+
+def marked_unsafe(fix: Fix | None) -> Fix | None:
+    """`fix` and its fallbacks, marked unsafe."""
+    if fix is None or fix.unsafe:
+        return fix
+    return Fix(fix.title, fix.edits, marked_unsafe(fix.fallback), unsafe=True)
 
 
 # ---- what a rule yields, and what the engine reports ------------------------------------------

@@ -98,6 +98,7 @@ def json_chunks(analysis: Analysis, blast=None) -> Iterator[str]:
                 "resource": finding.resource,
                 "equivalents": equivalents,
                 "fixable": finding.fix is not None,
+                "fix_safety": None if finding.fix is None else "unsafe" if finding.fix.unsafe else "safe",
                 "fingerprint": print_,
                 **(
                     {

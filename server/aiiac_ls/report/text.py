@@ -24,7 +24,7 @@ def render(analysis: Analysis, colour: bool = False, show_frames: bool = True, b
         span = finding.span
         location = f"{span.file}:{span.start_line + 1}:{span.start_col + 1}:"
         severity = c(_COLOURS.get(finding.severity, ""), finding.severity)
-        fixable = c(_DIM, " [*]") if finding.fix else ""
+        fixable = c(_DIM, " [*]") if finding.fix and not finding.fix.unsafe else ""
         out.append(f"{c(_BOLD, location)} {c(_BOLD, finding.rule)} [{severity}] {finding.message}{fixable}")
         source = analysis.sources.get(span.file)
         if show_frames and source is not None:
@@ -79,7 +79,8 @@ def _frame(lines: list[str], span, secret_spans, c) -> list[str]:
 
 def _summary(analysis: Analysis, c) -> str:
     counts = Counter(finding.severity for finding in analysis.findings)
-    fixable = sum(1 for finding in analysis.findings if finding.fix)
+    fixable = sum(1 for finding in analysis.findings if finding.fix and not finding.fix.unsafe)
+    unsafe = sum(1 for finding in analysis.findings if finding.fix and finding.fix.unsafe)
     total = len(analysis.findings)
     files = f"{analysis.files} file{'s' if analysis.files != 1 else ''}"
     if not total:
@@ -89,6 +90,8 @@ def _summary(analysis: Analysis, c) -> str:
         text = f"Found {total} finding{'s' if total != 1 else ''} ({parts}) in {files}."
         if fixable:
             text += f" {fixable} fixable with --fix."
+        if unsafe:
+            text += f" {unsafe} more fixable with --unsafe-fixes."
     if analysis.suppressed:
         text += f" {analysis.suppressed} suppressed."
     if analysis.baselined:

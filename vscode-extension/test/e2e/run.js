@@ -132,7 +132,7 @@ async function main() {
   assert.deepEqual(steps.template, ["AIS111:15:4", "AIS123:18:10", "AIS125:18:10", "AIS131:19:10",
                                    "AIS133:19:10"]);
   assert.match(steps.hover, /\*\*AIS201\*\* · Service exposes pods outside the cluster/);
-  assert.ok(steps.actions.includes("Change LoadBalancer to ClusterIP (AIS201)"), steps.actions.join(", "));
+  assert.ok(steps.actions.includes("Change LoadBalancer to ClusterIP (AIS201) (unsafe)"), steps.actions.join(", "));
   assert.ok(steps.actions.includes("aiiac: ignore AIS201 on this line"));
   assert.equal(steps.applied, true);
   assert.match(steps.valuesAfterFix, /\n {2}type: ClusterIP\n/);

@@ -13,6 +13,7 @@ TF = "terraform"
 
 @rule(
     id="AIS410",
+    unsafe_fix="changing a volume's encryption replaces the volume",
     title="Model cache volume not encrypted",
     severity="medium",
     applies_to={"aws_ebs_volume", "aws_efs_file_system", "aws_fsx_lustre_file_system"},
@@ -59,6 +60,7 @@ def cache_volume_encryption(resource, ctx):
 
 @rule(
     id="AIS411",
+    unsafe_fix="pipelines that push the same tag again fail on an immutable repository",
     title="ECR image tags are mutable",
     severity="medium",
     applies_to={"aws_ecr_repository"},

@@ -11,6 +11,7 @@ from ..settings import equals, require
 
 @rule(
     id="AIS601",
+    unsafe_fix="kubectl and CI outside the VPC lose access to the cluster API",
     title="EKS API endpoint is open to the internet",
     severity="high",
     applies_to={"aws_eks_cluster"},
@@ -206,6 +207,7 @@ def node_group_ssh(resource, ctx):
 
 @rule(
     id="AIS605",
+    unsafe_fix="pods that read instance credentials through IMDS lose them",
     title="GPU launch template allows IMDSv1 or pods reaching IMDS",
     severity="high",
     applies_to={"aws_launch_template"},

@@ -25,6 +25,7 @@ def _whole_bucket(resource_arn: str) -> str | None:
 
 @rule(
     id="AIS301",
+    unsafe_fix="code that reads other objects of the bucket loses access",
     title="Model artifacts readable beyond the model prefix",
     severity="high",
     applies_to=IDENTITY_POLICY_TYPES,

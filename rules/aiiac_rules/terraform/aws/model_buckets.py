@@ -31,6 +31,7 @@ def _companion_block(resource, kind: str, body: list[str]) -> str:
 
 @rule(
     id="AIS405",
+    unsafe_fix="consumers that rely on object ACLs lose access once ACLs are disabled",
     title="S3 bucket still honours ACLs",
     severity="medium",
     applies_to={"aws_s3_bucket", "aws_s3_bucket_ownership_controls"},

@@ -95,6 +95,7 @@ def _public_access_block_text(bucket) -> str:
 
 @rule(
     id="AIS401",
+    unsafe_fix="consumers that rely on public access to the bucket lose it",
     title="S3 bucket public access is not fully blocked",
     severity="high",
     applies_to={"aws_s3_bucket", "aws_s3_bucket_public_access_block"},
@@ -165,6 +166,7 @@ def public_access_block(resource, ctx):
 
 @rule(
     id="AIS402",
+    unsafe_fix="consumers that rely on the public ACL lose access",
     title="S3 bucket grants public access",
     severity="critical",
     applies_to={"aws_s3_bucket", "aws_s3_bucket_acl"} | BUCKET_POLICY_TYPES,

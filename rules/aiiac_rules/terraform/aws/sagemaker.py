@@ -13,6 +13,7 @@ NOTEBOOK = {"aws_sagemaker_notebook_instance"}
 
 @rule(
     id="AIS501",
+    unsafe_fix="notebooks that download packages or models from the internet lose access",
     title="SageMaker notebook has direct internet access",
     severity="high",
     applies_to=NOTEBOOK,
@@ -63,6 +64,7 @@ def notebook_direct_internet(resource, ctx):
 
 @rule(
     id="AIS502",
+    unsafe_fix="users who install packages as root in the notebook lose that ability",
     title="SageMaker notebook allows root access",
     severity="medium",
     applies_to=NOTEBOOK,
@@ -178,6 +180,7 @@ def notebook_kms(resource, ctx):
 
 @rule(
     id="AIS505",
+    unsafe_fix="a container that downloads its model or calls external APIs loses network access",
     title="SageMaker model can reach the network",
     severity="medium",
     applies_to={"aws_sagemaker_model"},
@@ -221,6 +224,7 @@ def model_network_isolation(resource, ctx):
 
 @rule(
     id="AIS506",
+    unsafe_fix="apps that reach the internet directly lose access",
     title="SageMaker domain apps reach the internet directly",
     severity="high",
     applies_to={"aws_sagemaker_domain"},
@@ -300,6 +304,7 @@ def bedrock_agent(resource, ctx):
 
 @rule(
     id="AIS508",
+    unsafe_fix="SDKs that only speak IMDSv1 lose instance credentials",
     title="SageMaker notebook allows IMDSv1",
     severity="medium",
     applies_to=NOTEBOOK,

@@ -16,6 +16,7 @@ COGNITIVE = {"azurerm_cognitive_account", "azurerm_ai_services"}
 
 @rule(
     id="AIS520",
+    unsafe_fix="clients outside the private network lose access to the workspace",
     title="Azure ML workspace reachable from public networks",
     severity="high",
     applies_to={"azurerm_machine_learning_workspace"},
@@ -56,6 +57,7 @@ def aml_public_network(resource, ctx):
 
 @rule(
     id="AIS521",
+    unsafe_fix="users who connect over the public IP or with local SSH lose access",
     title="Azure ML compute has a public IP or local SSH login",
     severity="high",
     applies_to={"azurerm_machine_learning_compute_cluster", "azurerm_machine_learning_compute_instance"},
@@ -103,6 +105,7 @@ def aml_compute(resource, ctx):
 
 @rule(
     id="AIS522",
+    unsafe_fix="clients outside the private network lose access",
     title="Azure OpenAI / AI services reachable from public networks",
     severity="high",
     applies_to=COGNITIVE,
@@ -147,6 +150,7 @@ def cognitive_public_network(resource, ctx):
 
 @rule(
     id="AIS523",
+    unsafe_fix="clients that authenticate with API keys lose access",
     title="Azure OpenAI / AI services accept API keys",
     severity="medium",
     applies_to=COGNITIVE,
@@ -186,6 +190,7 @@ def cognitive_local_auth(resource, ctx):
 
 @rule(
     id="AIS524",
+    unsafe_fix="calls to endpoints not on the allow-list fail",
     title="Azure OpenAI / AI services outbound access unrestricted",
     severity="medium",
     applies_to=COGNITIVE,

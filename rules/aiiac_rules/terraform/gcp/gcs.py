@@ -109,6 +109,7 @@ def uniform_bucket_level_access(resource, ctx):
 
 @rule(
     id="AIS414",
+    unsafe_fix="consumers that rely on public access to the bucket lose it",
     title="GCS bucket does not enforce public access prevention",
     severity="medium",
     applies_to={"google_storage_bucket"},

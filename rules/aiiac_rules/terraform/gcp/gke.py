@@ -28,6 +28,7 @@ def _has_gpus(resource, node_config: Mapping) -> bool:
 
 @rule(
     id="AIS610",
+    unsafe_fix="clients that reach nodes or the control plane over public addresses lose access",
     title="GKE nodes or control plane have public addresses",
     severity="high",
     applies_to=CLUSTER,
@@ -152,6 +153,7 @@ def cluster_workload_identity(resource, ctx):
 
 @rule(
     id="AIS613",
+    unsafe_fix="pods that read node metadata (instance credentials) lose it",
     title="GPU node pool exposes the node metadata server",
     severity="high",
     applies_to=POOLS,
@@ -196,6 +198,7 @@ def node_metadata(resource, ctx):
 
 @rule(
     id="AIS614",
+    unsafe_fix="workloads authorised only by ABAC lose their permissions",
     title="GKE legacy ABAC enabled",
     severity="high",
     applies_to=CLUSTER,
@@ -345,6 +348,7 @@ def gpu_pool_taint(resource, ctx):
 
 @rule(
     id="AIS618",
+    unsafe_fix="changing it recreates the node pool",
     title="GKE shielded nodes disabled",
     severity="medium",
     applies_to=CLUSTER,
