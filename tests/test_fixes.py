@@ -597,3 +597,36 @@ def test_host_ipc_fix_creates_volumes_in_flow_style_pods(workdir):
         "{name: dshm, mountPath: /dev/shm}]}]",
     ]
     assert _clean(workdir / "k8s", "AIS107") == []
+
+
+def test_a_variable_reference_is_never_replaced_by_a_literal(workdir, capsys):
+    """`endpoint_public_access = var.endpoint_public_access` in a module: no fix there; the value
+    set in a .tfvars file is fixed where it is set."""
+    from aiiac_ls.cli import main
+
+    _write(
+        workdir / "infra",
+        "main.tf",
+        """
+        variable "endpoint_public_access" {
+          type    = bool
+          default = true
+        }
+        resource "aws_eks_cluster" "this" {
+          name     = "ml"
+          role_arn = "arn:aws:iam::111122223333:role/eks"
+          vpc_config {
+            subnet_ids             = ["subnet-1"]
+            endpoint_public_access = var.endpoint_public_access
+          }
+        }
+        """,
+    )
+    main_tf = (workdir / "infra" / "main.tf").read_text()
+    assert main(["--check", "infra", "--fix", "--unsafe-fixes", "--select", "AIS601"]) == 1
+    assert (workdir / "infra" / "main.tf").read_text() == main_tf  # the reference stays
+    (workdir / "infra" / "terraform.tfvars").write_text("endpoint_public_access = true\n")
+    assert main(["--check", "infra", "--fix", "--unsafe-fixes", "--select", "AIS601"]) == 0
+    capsys.readouterr()
+    assert (workdir / "infra" / "main.tf").read_text() == main_tf
+    assert (workdir / "infra" / "terraform.tfvars").read_text() == "endpoint_public_access = false\n"

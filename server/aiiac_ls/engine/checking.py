@@ -15,7 +15,7 @@ from ..model.nodes import Span
 from ..model.resources import Resource
 from ..rules import EVERYTHING, FACTS, Rule, RuleContext
 from .analysis import Analysis
-from .locate import in_caller, in_one_file, in_piece, locate, writable_fix
+from .locate import in_caller, in_one_file, in_piece, literal_replacements, locate, writable_fix
 
 if TYPE_CHECKING:
     from .loading import ParseCache
@@ -180,18 +180,20 @@ class Checking:
         if fix is not None and rule.unsafe_fix:
             fix = marked_unsafe(fix)
         message, related = hit.message, hit.related
+
+        def text_at(where: Span) -> str | None:
+            source = analysis.sources.get(where.file)
+            if source is None or where.start_line != where.end_line:
+                return None
+            return source.line(where.start_line)[where.start_col : where.end_col]
+
+        if (resource.source == "terraform" or resource.translated) and resource.site is None and fix is not None:
+            fix = literal_replacements(fix, text_at)
         if resource.built_by is not None:
             fix = in_one_file(fix, span.file)
         if hit.part is not None and resource.pieces:
             span, related, fix = in_piece(resource, hit, span, related, fix)
         if resource.site is not None:  # inside a module instance: where the caller changes it
-
-            def text_at(where: Span) -> str | None:
-                source = analysis.sources.get(where.file)
-                if source is None or where.start_line != where.end_line:
-                    return None
-                return source.line(where.start_line)[where.start_col : where.end_col]
-
             placed = in_caller(resource, hit, span, fix, text_at)
             span, message, fix = placed.span, placed.message, None if resource.plan else placed.fix
             related = (*related, *placed.related)

@@ -176,6 +176,47 @@ def in_piece(resource: Resource, hit: Hit, span: Span, related, fix: Fix | None)
     return values.span, (*related, (span, "the string it is part of")), fix
 
 
+def literal_replacements(fix: Fix | None, text_at: Callable[[Span], str | None]) -> Fix | None:
+    """A Terraform fix whose value replacements all land on literals: a value written through a
+    variable is replaced where it is set in a `.tfvars` file; one from a variable default, a local
+    or an expression has no fix (never an expression turned into a literal). Falls back down the
+    chain; None when nothing is left."""
+    while fix is not None:
+        edits: list = []
+        for edit in fix.edits:
+            if not isinstance(edit, ReplaceValue) or edit.node.span is None:
+                edits.append(edit)
+                continue
+            origin = edit.node.origin
+            if isinstance(origin, Span) and origin.file.endswith(".tfvars"):
+                if _HCL_LITERAL.fullmatch((text_at(origin) or "").strip()):
+                    edits.append(ReplaceValue(Scalar(getattr(edit.node, "value", None), origin), edit.value))
+                    continue
+                break
+            text = (text_at(edit.node.span) or "").strip()
+            if origin is None and _pure_insertion(text, getattr(edit.node, "value", None), edit.value):
+                edits.append(edit)  # `"${aws_s3_bucket.m.arn}/*"` -> `".../models/x/*"`: the reference stays
+                continue
+            if origin is not None or not _HCL_LITERAL.fullmatch(text):
+                break
+            edits.append(edit)
+        else:
+            return Fix(fix.title, tuple(edits), fix.fallback, unsafe=fix.unsafe)
+        fix = fix.fallback
+    return None
+
+
+def _pure_insertion(text: str, old, new) -> bool:
+    """A template string (`"${...}/*"`) whose new value only inserts characters: written as an
+    insertion, the interpolations stay as they are."""
+    if not (text.startswith('"') and "${" in text and isinstance(old, str) and isinstance(new, str)):
+        return False
+    prefix = 0
+    while prefix < min(len(old), len(new)) and old[prefix] == new[prefix]:
+        prefix += 1
+    return len(new) > len(old) and new[len(new) - (len(old) - prefix) :] == old[prefix:]
+
+
 def in_one_file(fix: Fix | None, file: str) -> Fix | None:
     """The fix (or its fallback) if it edits only `file`: a fix for a kustomize build edits the
     file the finding is in (the patch, the overlay), never a base other overlays share."""
