@@ -628,5 +628,7 @@ def test_a_variable_reference_is_never_replaced_by_a_literal(workdir, capsys):
     (workdir / "infra" / "terraform.tfvars").write_text("endpoint_public_access = true\n")
     assert main(["--check", "infra", "--fix", "--unsafe-fixes", "--select", "AIS601"]) == 0
     capsys.readouterr()
-    assert (workdir / "infra" / "main.tf").read_text() == main_tf
+    fixed = (workdir / "infra" / "main.tf").read_text()
+    assert "    endpoint_public_access = var.endpoint_public_access\n" in fixed  # still the reference
+    assert fixed.replace("    endpoint_private_access = true\n", "") == main_tf  # the fix also adds private access
     assert (workdir / "infra" / "terraform.tfvars").read_text() == "endpoint_public_access = false\n"
