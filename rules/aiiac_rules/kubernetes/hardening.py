@@ -558,7 +558,12 @@ def automount_service_account_token(resource, ctx):
     ServiceAccount. Pods that need the API (operators, Ray head nodes) keep it and should use a
     dedicated, minimal role.
     """
+    bound = ctx.index(_bound_service_accounts)
     for pod in pod_specs(resource):
+        account_node = pod.spec.get("serviceAccountName") or pod.spec.get("serviceAccount")
+        account_name = getattr(account_node, "value", None) or "default"
+        if (resource.namespace, account_name) in bound or (None, account_name) in bound:
+            continue  # its ServiceAccount is bound to a role: the pod uses the API (an operator, a Ray head)
         setting = pod.spec.entry("automountServiceAccountToken")
         if setting is not None:
             if as_bool(setting.value) is True:
@@ -568,8 +573,6 @@ def automount_service_account_token(resource, ctx):
                     Fix("Set automountServiceAccountToken: false", (ReplaceValue(setting.value, False),)),
                 )
             continue
-        account_node = pod.spec.get("serviceAccountName") or pod.spec.get("serviceAccount")
-        account_name = getattr(account_node, "value", None) or "default"
         account = ctx.named("ServiceAccount", account_name, resource.namespace)
         if account is not None and as_bool(account.body.get("automountServiceAccountToken")) is False:
             continue
@@ -581,6 +584,20 @@ def automount_service_account_token(resource, ctx):
                 (SetPath(pod.spec, ("automountServiceAccountToken",), False),),
             ),
         )
+
+
+def _bound_service_accounts(ctx) -> set[tuple[str | None, str]]:
+    """(namespace, name) of every ServiceAccount a RoleBinding or ClusterRoleBinding of the scan
+    names as a subject (a RoleBinding's namespace when the subject gives none)."""
+    bound: set[tuple[str | None, str]] = set()
+    for binding in ctx.of_kind("RoleBinding", "ClusterRoleBinding"):
+        subjects = binding.body.get("subjects")
+        for subject in subjects.items if isinstance(subjects, Sequence) else []:
+            if isinstance(subject, Mapping) and as_str(subject.get("kind")) == "ServiceAccount":
+                name = as_str(subject.get("name"))
+                if name:
+                    bound.add((as_str(subject.get("namespace")) or binding.namespace, name))
+    return bound
 
 
 @rule(
