@@ -134,3 +134,14 @@ def test_the_language_server_never_sends_a_credential(project):
         assert "Hugging Face token written in plain text" in sent and "hf_Q…" in sent
         _assert_clean(sent)
         _assert_clean(b"".join(client.stderr).decode("utf-8", "replace"))
+
+
+def test_a_placeholder_credential_is_low_and_a_secrets_name_is_not_one():
+    from aiiac_ls.config import Config
+    from aiiac_ls.engine import Engine
+
+    from .helpers import FIXTURES
+
+    bad = Engine(Config(select=("AIS703",))).analyse_paths([str(FIXTURES / "rules" / "AIS703" / "bad")])
+    assert [(f.span.start_line + 1, f.severity) for f in bad.findings] == [(10, "high"), (14, "low")]
+    assert bad.findings[1].message.endswith("(a placeholder: the real value must not end up here)")

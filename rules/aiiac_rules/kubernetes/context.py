@@ -211,7 +211,17 @@ def registry_allow_list(resource, ctx):
 
 
 _SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_KEY|ACCESS_KEY)", re.I)
-_PLACEHOLDER = re.compile(r"^(\$\(.*\)|\$\{.*\}|<.*>|changeme|change-me|xxx+|\*+|)$", re.I)
+# not a credential: a reference to another variable, empty
+_REFERENCE = re.compile(r"^(\$\(.*\)|\$\{.*\}|)$")
+# a credential's stand-in: still a literal in the manifest, but low severity
+_PLACEHOLDER = re.compile(
+    r"^(<.*>|changeme|change-me|change_me|dummy|example|placeholder|secret|password|xxx+|\*+)$", re.I
+)
+# names that hold a Secret's name, a file or a switch, not the credential itself
+_NOT_THE_SECRET = re.compile(
+    r"(_SECRET_NAME|_SECRET_REF|_SECRET_KEY_REF|_SECRETS_NAME|_FILE|_PATH|_DIR|_ENABLED|_ENABLE)$|^(ENABLE|USE|DISABLE)_",
+    re.I,
+)
 
 
 @rule(
@@ -252,12 +262,23 @@ def secret_env_literal(resource, ctx):
                     continue
                 name, value = as_str(item.get("name")) or "", item.get("value")
                 if (
-                    _SECRET_NAME.search(name)
-                    and isinstance(value, Scalar)
-                    and isinstance(value.value, str)
-                    and not _PLACEHOLDER.match(value.value.strip())
+                    not _SECRET_NAME.search(name)
+                    or _NOT_THE_SECRET.search(name)
+                    or not isinstance(value, Scalar)
+                    or not isinstance(value.value, str)
                 ):
-                    yield Hit(value, f"`{name}` of container `{container.name}` is set to a literal value", redact=True)
+                    continue
+                text = value.value.strip()
+                if _REFERENCE.match(text) or text.startswith("/") or text.lower() in ("true", "false", "yes", "no"):
+                    continue  # another variable, a file path, a switch
+                placeholder = _PLACEHOLDER.match(text) is not None
+                yield Hit(
+                    value,
+                    f"`{name}` of container `{container.name}` is set to a literal value"
+                    + (" (a placeholder: the real value must not end up here)" if placeholder else ""),
+                    severity="low" if placeholder else None,
+                    redact=True,
+                )
 
 
 @rule(
