@@ -208,3 +208,39 @@ def test_the_ignore_comment_of_an_ordinary_finding_ends_its_line(tmp_path):
     line, comment_line, edited = _ignore(tmp_path, "pod.yaml", _pod(), "AIS103")
     assert (line, comment_line) == (9, 9)
     assert edited.split("\n")[9] == "        privileged: true  # aiiac:ignore AIS103 -- reason"
+
+
+HOST = """
+    apiVersion: v1
+    kind: Pod
+    metadata:
+      name: agent
+      ANNOTATIONS
+    spec:
+      hostNetwork: true  NETWORK
+      hostPID: true
+      containers:
+        - name: agent
+          image: agent:1.0
+          resources: {limits: {memory: 1Gi}}
+    """
+
+
+def test_a_finding_carries_the_equivalents_of_what_it_found(tmp_path):
+    """hostNetwork is CKV_K8S_19 only: skipping hostPID's check does not silence it."""
+    text = HOST.replace("ANNOTATIONS", "").replace("NETWORK", "# checkov:skip=CKV_K8S_17: the node agent needs it")
+    analysis = run([_write(tmp_path, "pod.yaml", text)], select=["AIS107", "AIS125"])
+    assert _rules(analysis) == [("AIS107", 7), ("AIS107", 8), ("AIS125", 10)]
+    by_line = {f.span.start_line + 1: f for f in analysis.findings}
+    assert by_line[7].equivalents["checkov"] == ["CKV_K8S_19"]  # hostNetwork
+    assert by_line[8].equivalents["checkov"] == ["CKV_K8S_17"]  # hostPID
+    assert by_line[10].equivalents["checkov"] == ["CKV_K8S_10"]  # no cpu request (the memory limit is one)
+
+
+def test_checkov_skip_annotations_are_honoured_on_their_checks(tmp_path):
+    text = HOST.replace(
+        "ANNOTATIONS", "annotations:\n        checkov.io/skip1: CKV_K8S_19=the node agent reads host metrics"
+    ).replace("NETWORK", "")
+    analysis = run([_write(tmp_path, "pod.yaml", text)], select=["AIS107"])
+    assert _rules(analysis) == [("AIS107", 9)]  # hostPID (CKV_K8S_17) is still reported
+    assert analysis.suppressed == 1

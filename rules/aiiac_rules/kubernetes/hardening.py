@@ -427,7 +427,14 @@ def host_namespaces(resource, ctx):
                 fix = Fix(f"Set {key}: false", (ReplaceValue(entry.value, False),))
                 if key == "hostIPC":
                     fix = _private_shm_fix(pod, entry, fix) or fix
-                yield Hit(entry, f"pod sets {key}: true: it {consequence}", fix)
+                yield Hit(entry, f"pod sets {key}: true: it {consequence}", fix, equivalents=_HOST_EQUIVALENTS[key])
+
+
+_HOST_EQUIVALENTS = {
+    "hostNetwork": {"checkov": ["CKV_K8S_19"], "trivy": ["KSV009"], "kube-linter": ["host-network"]},
+    "hostPID": {"checkov": ["CKV_K8S_17"], "trivy": ["KSV010"], "kube-linter": ["host-pid"]},
+    "hostIPC": {"checkov": ["CKV_K8S_18"], "trivy": ["KSV008"], "kube-linter": ["host-ipc"]},
+}
 
 
 SHM_VOLUME = {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": "8Gi"}}

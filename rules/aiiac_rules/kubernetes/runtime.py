@@ -432,6 +432,7 @@ def resource_requests(resource, ctx):
                 yield Hit(
                     container.lacking("resources"),
                     f"container `{container.name}` requests no {' and no '.join(missing)}",
+                    equivalents={"checkov": [{"cpu": "CKV_K8S_10", "memory": "CKV_K8S_12"}[key] for key in missing]},
                 )
 
 

@@ -206,7 +206,7 @@ class Checking:
             resource=resource.address,
             fix=fix,
             related=related,
-            equivalents=rule.equivalents,
+            equivalents={**rule.equivalents, **hit.equivalents} if hit.equivalents else rule.equivalents,
             redact=hit.redact,
             comment_line=self._comment_line(resource, span),
         )

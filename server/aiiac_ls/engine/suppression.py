@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from ..config import Config
 from ..model.findings import Finding, Hit
-from ..model.nodes import Entry, Node, Scalar, Span
+from ..model.nodes import Entry, Mapping, Node, Scalar, Span
 from ..model.resources import Resource
 from ..rules import Rule, get_rule
 from ..suppress import Directive, candidate_lines, may_have_directives, parse_directives
@@ -47,6 +47,8 @@ class Suppressing:
         return cache[path]
 
     def _suppressed(self, finding: Finding, resource: Resource, hit: Hit, analysis: Analysis) -> bool:
+        if resource.source == "kubernetes" and _checkov_skipped(resource, finding):
+            return True
         directives = self._directives(finding.span.file, analysis)
         if not directives:
             return False
@@ -173,3 +175,18 @@ def _multiline_strings(resource: Resource) -> list[tuple[int, int]]:
         and node.span.file == resource.file
         and node.span.end_line > node.span.start_line
     ]
+
+
+def _checkov_skipped(resource: Resource, finding: Finding) -> bool:
+    """Checkov's own way to skip a check on a Kubernetes object: `checkov.io/skip1:
+    CKV_K8S_20=reason` annotations, matched on the finding's own Checkov equivalents."""
+    metadata = resource.body.get("metadata")
+    annotations = metadata.get("annotations") if isinstance(metadata, Mapping) else None
+    if not isinstance(annotations, Mapping):
+        return False
+    skipped = {
+        str(value.value).split("=", 1)[0].strip().upper()
+        for key, value in annotations.items()
+        if key.startswith("checkov.io/skip") and isinstance(value, Scalar) and value.value
+    }
+    return bool(skipped) and any(check.upper() in skipped for check in finding.equivalents.get("checkov", []))

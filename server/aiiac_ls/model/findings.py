@@ -103,6 +103,9 @@ class Hit:
     # the characters of the target value the finding is about (an image's tag): in a string a
     # chart built from several values, the finding goes to the value that wrote that part
     part: tuple[int, int] | None = None
+    # the other tools' IDs for what this finding found, when narrower than the rule's (a rule on
+    # host namespaces: hostNetwork is CKV_K8S_19 only); suppressions match on these
+    equivalents: dict[str, list[str]] | None = None
 
 
 @dataclass
