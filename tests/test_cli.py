@@ -195,3 +195,33 @@ def test_demo_example_findings(capsys, monkeypatch):
     assert ("AIS401", os.path.join("infra", "main.tf"), 1) in found
     assert ("AIS701", os.path.join("k8s", "triton.yaml"), 22) in found
     assert data["errors"] == []
+
+
+def test_an_unknown_rule_code_is_an_error_with_the_close_matches(capsys):
+    from aiiac_ls.cli import main
+
+    assert main(["--check", "tests/fixtures/rules/AIS110/bad", "--select", "AIS1100"]) == 2
+    assert capsys.readouterr().err == (
+        "aiiac-ls: --select/--ignore: no rule matches `AIS1100` (did you mean AIS110, AIS611, AIS610?)\n"
+    )
+
+
+def test_a_reader_that_leaves_early_ends_the_output_quietly():
+    """`aiiac-ls --explain AIS101 | head`: stdout breaks under the writer; no traceback, exit 0."""
+    import subprocess
+    import sys
+
+    script = (
+        "import io, sys\n"
+        "class Broken(io.TextIOBase):\n"
+        "    def write(self, text):\n"
+        "        raise BrokenPipeError(32, 'Broken pipe')\n"
+        "    def fileno(self):\n"
+        "        return 1\n"
+        "sys.stdout = Broken()\n"
+        "sys.argv = ['aiiac-ls', '--explain', 'AIS101']\n"
+        "from aiiac_ls.cli import run\n"
+        "run()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
+    assert (done.returncode, done.stderr) == (0, b"")

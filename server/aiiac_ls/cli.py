@@ -355,7 +355,13 @@ def _check(args) -> int:
     args.check = args.check or ["."]
     for rule_id in _split_ids(args.select) + _split_ids(args.ignore):
         if not _is_prefix_of_any(rule_id):
-            print(f"aiiac-ls: --select/--ignore: no rule matches `{rule_id}`", file=sys.stderr)
+            import difflib
+
+            from .rules import all_rules
+
+            close = difflib.get_close_matches(rule_id, [rule.id for rule in all_rules()], n=3, cutoff=0.6)
+            hint = f" (did you mean {', '.join(close)}?)" if close else "; see `aiiac-ls --list-rules`"
+            print(f"aiiac-ls: --select/--ignore: no rule matches `{rule_id}`{hint}", file=sys.stderr)
             return EXIT_ERROR
     try:
         config = load_config(args.check, args.config).merged(_split_ids(args.select), _split_ids(args.ignore))
@@ -413,7 +419,7 @@ def _check(args) -> int:
         print(
             f"aiiac-ls: wrote {len(analysis.findings)} findings to the baseline {args.write_baseline}", file=sys.stderr
         )
-    failing = analysis.findings
+    failing = [] if args.write_baseline else analysis.findings  # recording them accepts them
     blast = None
     if args.baseline:
         from .report.baseline import BaselineError, load_baseline, split_new
@@ -559,7 +565,11 @@ def run() -> None:
     import logging
     import os
 
-    code = main()
+    try:
+        code = main()
+    except BrokenPipeError:  # `aiiac-ls --explain AIS101 | head`: the reader left; end quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = EXIT_OK
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
         try:
