@@ -41,15 +41,14 @@ def test_every_corpus_file_is_analysed_or_named_with_a_reason():
     expected = _infrastructure_files(CORPUS)
     assert len(expected) > 1000
     assert sorted(expected - accounted) == []
-    # the reasons given are the known ones: bitnami charts without their `common` dependency,
-    # and one eks-blueprints template that real helm renders to invalid YAML as well
-    errors = [p for p in analysis.problems if p.kind not in ("warning", "skipped")]
-    assert [(os.path.relpath(p.file, CORPUS), p.message.split(":")[0]) for p in errors] == [
-        (
-            "terraform-aws-eks-blueprints/patterns/bottlerocket/karpenter-resources/templates/nodepool.yaml",
-            "rendered template is not valid YAML",
-        )
-    ]
+    # nothing fails the scan; the one eks-blueprints template that real helm renders to invalid
+    # YAML as well (without its --set values) is a warning
+    assert [p for p in analysis.problems if p.kind not in ("warning", "skipped")] == []
+    warnings = {(os.path.relpath(p.file, CORPUS), p.message.split(":")[0]) for p in analysis.problems}
+    assert (
+        "terraform-aws-eks-blueprints/patterns/bottlerocket/karpenter-resources/templates/nodepool.yaml",
+        "rendered template is not valid YAML",
+    ) in warnings
 
 
 def test_two_processes_find_what_one_finds_on_the_corpus(capsys, monkeypatch):
@@ -57,7 +56,7 @@ def test_two_processes_find_what_one_finds_on_the_corpus(capsys, monkeypatch):
     splits = record_splits(monkeypatch)
     reports = []
     for jobs in ("1", "2"):
-        assert main(["--check", ".", "--format", "json", "-j", jobs]) == 2  # the invalid render above
+        assert main(["--check", ".", "--format", "json", "-j", jobs]) == 1  # findings, and no failure
         reports.append(json.loads(capsys.readouterr().out))
     assert splits == [True]  # -j 2 really ran the Terraform in the worker
     assert reports[0] == reports[1]

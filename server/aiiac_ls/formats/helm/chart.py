@@ -276,11 +276,12 @@ def _render(chart: Chart, values: Mapping, templates, renderable, options: Rende
                 # one AIS005 finding, not an error of the scan (rendering it half would invent findings)
                 chart.unrendered.append(source.path)
             else:
-                result.problems.append(
+                result.problems.append(  # with these values: a warning, not a failure of the scan
                     ChartProblem(
                         where.path,
                         f"render error: {exc.message}",
                         _offset_span(where, exc.offset) if exc.offset is not None else None,
+                        "warning",
                     )
                 )
             result.failed.add(source.path)

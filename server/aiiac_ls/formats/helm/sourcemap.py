@@ -85,7 +85,8 @@ def _resources(
     for error in errors:
         span, _ = source_map.span(error.span) if error.span else (None, None)
         result.problems.append(
-            ChartProblem(rendered.path, f"rendered template is not valid YAML: {error.message}", span, "error")
+            # with these values (Helm refuses it too): a warning, not a failure of the scan
+            ChartProblem(rendered.path, f"rendered template is not valid YAML: {error.message}", span, "warning")
         )
     resources = kubernetes_resources(documents, rendered.path)
     for resource in resources:
