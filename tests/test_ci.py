@@ -134,15 +134,30 @@ def test_baseline_and_fail_on_errors(infra, capsys):
 # ---- formats -------------------------------------------------------------------------------------
 
 
-def test_github_annotations(infra, capsys):
+def test_github_annotations(infra, capsys, monkeypatch):
+    summary = infra / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     code, out, _ = _check(capsys, "infra", "--format", "github")
     assert code == 1
-    assert out.splitlines() == [
-        "::error file=infra/main.tf,line=7,col=20,endLine=7,endColumn=31,title=AIS202 Security group opens SSH or a "
-        "model port to the internet::[high] ingress from 0.0.0.0/0 to 8000 (Triton HTTP / vLLM)",
+    assert out.splitlines() == [  # the most severe first
         "::error file=infra/main.tf,line=13,col=3,endLine=13,endColumn=25,title=AIS402 S3 bucket grants public "
         "access::[critical] canned ACL `public-read` makes the bucket public",
+        "::error file=infra/main.tf,line=7,col=20,endLine=7,endColumn=31,title=AIS202 Security group opens SSH or a "
+        "model port to the internet::[high] ingress from 0.0.0.0/0 to 8000 (Triton HTTP / vLLM)",
     ]
+    assert "AIS402" in summary.read_text() and "AIS202" in summary.read_text()  # the job summary lists all
+
+
+def test_github_annotates_the_most_severe_and_summarises_the_rest(infra):
+    from aiiac_ls.report.ci import to_github
+
+    from .helpers import run
+
+    analysis = run([infra])
+    lines = to_github(analysis, limit=1).splitlines()
+    assert [line.split(" ", 1)[0] for line in lines] == ["::error", "::notice"]
+    assert "AIS402" in lines[0]  # critical before high
+    assert lines[1] == "::notice title=aiiac-ls::1 more findings (less severe) are in the job summary"
 
 
 def test_github_escapes_properties_and_data():

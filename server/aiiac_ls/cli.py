@@ -495,7 +495,15 @@ def _render(args, analysis, engine, blast=None) -> Iterable[str]:
 
         if args.format == "markdown":
             return [ci.to_markdown(analysis, blast)]
-        return [ci.to_github(analysis) if args.format == "github" else ci.to_junit(analysis)]
+        if args.format == "github":
+            import os
+
+            summary = os.environ.get("GITHUB_STEP_SUMMARY")
+            if summary:  # every finding, as markdown, in the job's summary page
+                with open(summary, "a", encoding="utf-8") as handle:
+                    handle.write(ci.to_markdown(analysis, blast))
+            return [ci.to_github(analysis)]
+        return [ci.to_junit(analysis)]
     from .report.text import render
 
     colour = not args.no_color and not args.output and sys.stdout.isatty()

@@ -6,7 +6,7 @@ from collections import Counter
 from xml.sax.saxutils import escape, quoteattr
 
 from ..engine import Analysis
-from ..model.findings import SEVERITIES, Finding
+from ..model.findings import SEVERITIES, SEVERITY_RANK, Finding
 from . import blocking
 
 GITHUB_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "notice"}
@@ -20,10 +20,15 @@ def _github_property(text: str) -> str:
     return _github_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def to_github(analysis: Analysis) -> str:
-    """`::error file=...,line=...::message` lines: annotations on the PR's changed lines."""
+GITHUB_ANNOTATIONS = 50  # GitHub shows a handful per step; the job summary carries the rest
+
+
+def to_github(analysis: Analysis, limit: int = GITHUB_ANNOTATIONS) -> str:
+    """`::error file=...,line=...::message` lines: annotations on the PR's changed lines, the
+    `limit` most severe findings (GitHub drops the rest); `github_summary` lists them all."""
     lines = []
-    for finding in analysis.findings:
+    ranked = sorted(analysis.findings, key=lambda f: (-SEVERITY_RANK[f.severity], f.sort_key()))
+    for finding in ranked[:limit]:
         span = finding.span
         properties = (
             f"file={_github_property(span.file)},line={span.start_line + 1},col={span.start_col + 1},"
@@ -41,6 +46,10 @@ def to_github(analysis: Analysis) -> str:
             where += f",line={problem.span.start_line + 1},col={problem.span.start_col + 1}"
         level = "error" if problem in failing else "notice"
         lines.append(f"::{level} {where},title=aiiac-ls::{_github_data(problem.message)}")
+    if len(ranked) > limit:
+        lines.append(
+            f"::notice title=aiiac-ls::{len(ranked) - limit} more findings (less severe) are in the job summary"
+        )
     return "".join(line + "\n" for line in lines)
 
 
