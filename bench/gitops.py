@@ -13,7 +13,6 @@ import argparse
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -42,7 +41,7 @@ def main() -> int:
     parser.add_argument("--edits", type=int, default=60)
     args = parser.parse_args()
     from chart_gen import write_chart
-    from lsp_latency import Session, percentile
+    from lsp_latency import Session, percentile, type_into
 
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
@@ -58,29 +57,7 @@ def main() -> int:
         )
         session.wait_diagnostics(uri, 1, timeout=120)
         line = APPLICATION.splitlines().index("          repository: vllm/vllm-openai")
-        column = len("          repository: vllm/vllm-openai")
-        times, version = [], 1
-        for index in range(args.edits):
-            version += 1
-            start = time.perf_counter()
-            session.notify(
-                "textDocument/didChange",
-                {
-                    "textDocument": {"uri": uri, "version": version},
-                    "contentChanges": [
-                        {
-                            "range": {
-                                "start": {"line": line, "character": column + index},
-                                "end": {"line": line, "character": column + index},
-                            },
-                            "text": "x",
-                        }
-                    ],
-                },
-            )
-            session.wait_diagnostics(uri, version)
-            times.append(time.perf_counter() - start)
-            time.sleep(0.12)
+        times = type_into(session, uri, line, len("          repository: vllm/vllm-openai"), args.edits)
         session.close()
     print(
         f"Application values keystroke -> publish ({args.templates}-template chart): "

@@ -42,7 +42,7 @@ def build_and_analyse(runs: int) -> list[float]:
 
 
 def patch_keystrokes(edits: int) -> list[float]:
-    from lsp_latency import Session, percentile  # noqa: F401
+    from lsp_latency import Session, type_into
 
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch) / "config"
@@ -57,29 +57,7 @@ def patch_keystrokes(edits: int) -> list[float]:
         )
         session.wait_diagnostics(uri, 1, timeout=120)
         line = text.splitlines().index("              name: metrics")
-        column = len("              name: metrics")
-        times, version = [], 1
-        for index in range(edits):
-            version += 1
-            start = time.perf_counter()
-            session.notify(
-                "textDocument/didChange",
-                {
-                    "textDocument": {"uri": uri, "version": version},
-                    "contentChanges": [
-                        {
-                            "range": {
-                                "start": {"line": line, "character": column + index},
-                                "end": {"line": line, "character": column + index},
-                            },
-                            "text": "x",
-                        }
-                    ],
-                },
-            )
-            session.wait_diagnostics(uri, version)
-            times.append(time.perf_counter() - start)
-            time.sleep(0.12)
+        times = type_into(session, uri, line, len("              name: metrics"), edits)
         session.close()
         return times
 

@@ -339,13 +339,7 @@ def test_eks_endpoint_made_private(workdir):
     assert _clean(workdir / "infra", "AIS601") == []
 
 
-def test_cli_fix_applies_all_fixes_in_rounds(workdir):
-    from aiiac_ls.cli import main
-
-    _write(
-        workdir / "k8s",
-        "pod.yaml",
-        """
+POD = """
         apiVersion: v1
         kind: Pod
         metadata: {name: x}
@@ -353,8 +347,13 @@ def test_cli_fix_applies_all_fixes_in_rounds(workdir):
           containers:
             - name: x
               image: x:1.0
-        """,
-    )
+        """
+
+
+def test_cli_fix_applies_all_fixes_in_rounds(workdir):
+    from aiiac_ls.cli import main
+
+    _write(workdir / "k8s", "pod.yaml", POD)
     selected = ["--select", "AIS101,AIS104,AIS105,AIS106,AIS109", "--no-color"]
     assert main(["--check", "k8s", "--fix", "--unsafe-fixes", *selected]) == 0
     text = (workdir / "k8s" / "pod.yaml").read_text()
@@ -368,17 +367,6 @@ def test_cli_fix_applies_all_fixes_in_rounds(workdir):
         "  automountServiceAccountToken: false",
     ):
         assert line in text.splitlines()
-
-
-POD = """
-        apiVersion: v1
-        kind: Pod
-        metadata: {name: x}
-        spec:
-          containers:
-            - name: x
-              image: x:1.0
-        """
 
 
 def test_fix_applies_only_safe_fixes_and_diff_previews_without_writing(workdir, capsys):

@@ -299,13 +299,14 @@ def first_span(*nodes: Node | None) -> Span | None:
     return None
 
 
-def from_plain(value: Any, span: Span) -> Node:
-    """Plain data (decoded JSON, a function's result) as nodes, all at `span`."""
+def from_plain(value: Any, span: Span | None, yaml: bool = False) -> Node:
+    """Plain data (decoded JSON, a function's result, what a kustomize generator makes) as nodes,
+    all at `span`, styled as HCL values or (`yaml`) as YAML blocks."""
     if isinstance(value, dict):
-        mapping = Mapping(span, style="hcl-object", head=span)
+        mapping = Mapping(span, style="block" if yaml else "hcl-object", head=span)
         for key, item in value.items():
-            mapping.set(str(key), from_plain(item, span), span)
+            mapping.set(str(key), from_plain(item, span, yaml), span)
         return mapping
     if isinstance(value, (list, tuple)):
-        return Sequence(span, [from_plain(item, span) for item in value], style="hcl")
+        return Sequence(span, [from_plain(item, span, yaml) for item in value], style="block" if yaml else "hcl")
     return Scalar(value, span)

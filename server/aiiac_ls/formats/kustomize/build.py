@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from ...limits import DEFAULT_LIMITS, Limits
-from ...model.nodes import Mapping, Node, Scalar, Sequence, Span
+from ...model.nodes import Mapping, Node, Scalar, Sequence, Span, from_plain
 from ..source import FileSystem, SourceError, SourceFile
 from ..yaml import parse_yaml
 from .merge import PatchError, json_patch, strategic_merge
@@ -37,7 +37,7 @@ from .transform import (
     set_replicas,
     spec,
 )
-from .tree import copy, ensure_mapping, made, shifted, text
+from .tree import copy, ensure_mapping, shifted, text
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 MAX_DEPTH = 32  # nested kustomizations
@@ -277,7 +277,7 @@ class Builder:
         behavior = text(generator.get("behavior")) or "create"
         namespace = text(generator.get("namespace"))
         merged_options = _options(global_options, generator.get("options"))
-        obj = made({"apiVersion": "v1", "kind": kind, "metadata": {"name": name}}, span)
+        obj = from_plain({"apiVersion": "v1", "kind": kind, "metadata": {"name": name}}, span, yaml=True)
         assert isinstance(obj, Mapping)
         meta = metadata(obj)
         assert meta is not None
@@ -286,7 +286,7 @@ class Builder:
         for meta_key in ("labels", "annotations"):
             pairs = merged_options.get(meta_key) or {}
             if pairs:
-                meta.set(meta_key, made(pairs, span), span)
+                meta.set(meta_key, from_plain(pairs, span, yaml=True), span)
         if data.entries:
             obj.set("data", data, span)
         if kind == "Secret":

@@ -30,18 +30,6 @@ def copy(node: Node, depth: int = 0) -> Node:
     return node
 
 
-def made(value: Any, span: Span | None) -> Node:
-    """Plain data written by a transformer, every node at `span` (the kustomization entry)."""
-    if isinstance(value, dict):
-        result = Mapping(span, style="block", head=span)
-        for key, item in value.items():
-            result.set(str(key), made(item, span), span)
-        return result
-    if isinstance(value, (list, tuple)):
-        return Sequence(span, [made(item, span) for item in value], style="block")
-    return Scalar(value, span)
-
-
 def text(node: Node | None) -> str | None:
     return node.value if isinstance(node, Scalar) and isinstance(node.value, str) else None
 
