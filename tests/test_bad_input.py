@@ -278,3 +278,16 @@ def test_an_open_editor_buffer_obeys_the_size_limit(workdir):
     problems = {os.path.basename(p.file): p.message for p in analysis.problems}
     assert problems == {"huge.yaml": "file too large (15.0 MiB; the limit `max-file-mb` is 10 MiB); not analysed"}
     assert [os.path.basename(f.file) for f in analysis.findings if f.rule == "AIS110"] == ["ok.yaml"]
+
+
+def test_a_charts_data_is_not_linted_but_manifests_in_other_folders_are(workdir):
+    chart = workdir / "repo"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "files").mkdir()
+    (chart / "deploy").mkdir()
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
+    (chart / "files" / "broken.yaml").write_text("kind: [not, a, manifest\n")  # data read by .Files.Get
+    (chart / "deploy" / "pod.yaml").write_text(GOOD_POD)  # the repository's own manifests, beside the chart
+    analysis = run(["repo"], select=["AIS110"])
+    assert analysis.problems == []
+    assert [f.file for f in analysis.findings] == [os.path.join("repo", "deploy", "pod.yaml")]

@@ -41,9 +41,10 @@ def classify(path: str) -> str | None:
         root = chart_root(path)
         if root is not None:
             relative = os.path.relpath(os.path.abspath(path), root).replace(os.sep, "/")
-            if not relative.startswith("crds/"):
-                # templates, values, subcharts, and data (`files/`, `ci/` values): only what the
-                # templates render is analysed
+            if "/" not in relative or relative.startswith(("templates/", "charts/", "files/", "ci/")):
+                # templates, values, subcharts, and the chart's data (`files/`, `ci/` values, other
+                # top-level YAML): only what the templates render is analysed. Other folders (a repo
+                # with its chart at the root) keep their manifests.
                 return "helm"
         return "yaml" if name.endswith(YAML_SUFFIXES) else None
     return None
