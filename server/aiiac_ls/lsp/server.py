@@ -572,7 +572,8 @@ def create_server() -> AiiacServer:
             ls.set_settings(settings[CONFIG_SECTION])
         else:
             await ls.refresh_settings()
-        for unit in ls.model.open_units():
+        for unit in ls.model.open_units():  # every open document at once; pull clients are told to ask
+            ls.state(unit).refresh = True
             ls.schedule(unit)
 
     @ls.feature(types.TEXT_DOCUMENT_DID_OPEN)

@@ -137,6 +137,8 @@ async function main() {
   assert.equal(steps.applied, true);
   assert.match(steps.valuesAfterFix, /\n {2}type: ClusterIP\n/);
   assert.deepEqual(steps.valuesDiagnosticsAfterFix, []);
+  assert.deepEqual(steps.terraformAfterSetting, ["AIS401:0:0", "AIS405:0:0", "AIS406:0:0", "AIS407:0:0",
+                                                 "AIS409:0:0"]);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   console.log(`VS Code end-to-end: ok in ${seconds} s (first aiiac diagnostics ${steps.firstDiagnosticsSeconds} s ` +
               "after the driver started)");
