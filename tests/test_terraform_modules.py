@@ -29,7 +29,6 @@ IRSA = (
 )
 ENDPOINT = ("terraform-aws-sagemaker-endpoint", "", "aws-ia/sagemaker-endpoint/aws", "0.0.1")
 HUGGINGFACE = ("terraform-aws-sagemaker-huggingface", "", "philschmid/sagemaker-huggingface/aws", "0.8.0")
-YOUNGOOK = ("terraform-aws-sagemaker-youngook", "", "Young-ook/sagemaker/aws", "1.0.0")
 WORKBENCH = (
     "terraform-google-vertex-ai",
     "modules/workbench",
