@@ -147,30 +147,7 @@ def keystrokes(lines: int, edits: int) -> tuple[list[float], float]:
         session, uri, text = open_module(Path(scratch), lines)
         target = text.splitlines().index('  name = "sg-0"')  # type into the first security group
         col = len('  name = "sg-0')
-        times = []
-        version = 1
-        for index in range(edits):
-            version += 1
-            char = "abcdefghij"[index % 10]
-            start = time.perf_counter()
-            session.notify(
-                "textDocument/didChange",
-                {
-                    "textDocument": {"uri": uri, "version": version},
-                    "contentChanges": [
-                        {
-                            "range": {
-                                "start": {"line": target, "character": col + index},
-                                "end": {"line": target, "character": col + index},
-                            },
-                            "text": char,
-                        }
-                    ],
-                },
-            )
-            session.wait_diagnostics(uri, version)
-            times.append(time.perf_counter() - start)
-            time.sleep(0.12)  # a fast typist: ~8 keystrokes per second
+        times = type_into(session, uri, target, col, edits, chars="abcdefghij")
         rss = session.peak_rss_mib()
         session.close()
         return times, rss
@@ -258,9 +235,9 @@ def chart_keystrokes(templates: int, edits: int) -> tuple[list[float], float]:
         return times, rss
 
 
-def type_into(session: Session, uri: str, line: int, column: int, edits: int, char: str = "x") -> list[float]:
-    """Type `edits` characters at (line, column) of an open document, ~8 per second, each timed
-    until the publish for its version arrives (closed loop)."""
+def type_into(session: Session, uri: str, line: int, column: int, edits: int, chars: str = "x") -> list[float]:
+    """Type `edits` characters (cycling through `chars`) at (line, column) of an open document,
+    ~8 per second (a fast typist), each timed until the publish for its version arrives (closed loop)."""
     times = []
     for index in range(edits):
         version = index + 2
@@ -275,7 +252,7 @@ def type_into(session: Session, uri: str, line: int, column: int, edits: int, ch
                             "start": {"line": line, "character": column + index},
                             "end": {"line": line, "character": column + index},
                         },
-                        "text": char,
+                        "text": chars[index % len(chars)],
                     }
                 ],
             },

@@ -175,12 +175,7 @@ def _results(analysis: Analysis, index: dict[str, int], prints: list[str]) -> It
                 {
                     "physicalLocation": {
                         "artifactLocation": {"uri": span.file.replace("\\", "/")},
-                        "region": {
-                            "startLine": span.start_line + 1,
-                            "startColumn": span.start_col + 1,
-                            "endLine": span.end_line + 1,
-                            "endColumn": span.end_col + 1,
-                        },
+                        "region": _region(span),
                     },
                     "logicalLocations": [{"fullyQualifiedName": finding.resource}] if finding.resource else [],
                 }
@@ -198,17 +193,22 @@ def _results(analysis: Analysis, index: dict[str, int], prints: list[str]) -> It
                     "message": {"text": text},
                     "physicalLocation": {
                         "artifactLocation": {"uri": where.file.replace("\\", "/")},
-                        "region": {
-                            "startLine": where.start_line + 1,
-                            "startColumn": where.start_col + 1,
-                            "endLine": where.end_line + 1,
-                            "endColumn": where.end_col + 1,
-                        },
+                        "region": _region(where),
                     },
                 }
                 for number, (where, text) in enumerate(finding.related)
             ]
         yield result
+
+
+def _region(span) -> dict:
+    """A SARIF region: 1-based lines and columns; the end column is the one after the region."""
+    return {
+        "startLine": span.start_line + 1,
+        "startColumn": span.start_col + 1,
+        "endLine": span.end_line + 1,
+        "endColumn": span.end_col + 1,
+    }
 
 
 def _streamed_sarif(analysis: Analysis, rules: list[Rule], index: dict[str, int], prints: list[str]) -> Iterator[str]:
