@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import pytest_lsp
 from lsprotocol import types
+from pygls.uris import to_fs_path as types_uri_path
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 from ruamel.yaml import YAML
 
@@ -23,6 +24,7 @@ CLIENTS = ["visual-studio-code", "neovim@v0.9.1", "neovim@v0.11.0", "emacs"]
 # the client run on one push and one pull client; the rest once.
 PUSH_AND_PULL = pytest.mark.parametrize("client", ["neovim@v0.9.1", "neovim@v0.11.0"], indirect=True)
 ONCE = pytest.mark.parametrize("client", ["visual-studio-code"], indirect=True)
+VS_CODE_PULL = "visual-studio-code (pull)"
 
 POD = textwrap.dedent("""\
     apiVersion: v1
@@ -69,7 +71,7 @@ def project(tmp_path):
     params=CLIENTS,
 )
 async def client(request, lsp_client: LanguageClient, project):
-    capabilities = client_capabilities(request.param)
+    capabilities = _capabilities(request.param)
     lsp_client.registrations = []
 
     @lsp_client.feature(types.CLIENT_REGISTER_CAPABILITY)
@@ -88,6 +90,18 @@ async def client(request, lsp_client: LanguageClient, project):
     )
     yield
     await lsp_client.shutdown_session()
+
+
+def _capabilities(profile: str) -> types.ClientCapabilities:
+    """pytest-lsp's profile, or VS Code as it is today (`VS_CODE_PULL`): pull diagnostics, with the
+    workspace report and its refresh (vscode-languageclient 9), which the stored profile predates."""
+    if profile != VS_CODE_PULL:
+        return client_capabilities(profile)
+    capabilities = client_capabilities("visual-studio-code")
+    assert capabilities.text_document is not None and capabilities.workspace is not None
+    capabilities.text_document.diagnostic = types.DiagnosticClientCapabilities(related_document_support=False)
+    capabilities.workspace.diagnostics = types.DiagnosticWorkspaceClientCapabilities(refresh_support=True)
+    return capabilities
 
 
 def _encoding(capabilities) -> str:
@@ -451,6 +465,75 @@ async def test_scan_workspace_reports_progress(client: LanguageClient):
         types.ExecuteCommandParams(command="aiiac.explainRule", arguments=["AIS301"])
     )
     assert explained.startswith("# AIS301:")
+
+
+@pytest.mark.parametrize("client", [VS_CODE_PULL], indirect=True)
+@pytest.mark.asyncio
+async def test_scan_workspace_fills_a_pull_clients_workspace_report(client: LanguageClient):
+    """VS Code pulls only open documents one by one; every other scanned file reaches its Problems
+    panel through `workspace/diagnostic`. After a scan the server asks for a refresh and says
+    how many findings it found; unchanged files are answered by their result id; a file closed
+    with unsaved edits reports what is on disk again."""
+
+    async def refreshed(after: int) -> None:
+        for _ in range(200):
+            if client.diagnostic_refresh_count > after:
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError("no workspace/diagnostic/refresh")
+
+    (client.project / "serving").mkdir()
+    (client.project / "serving" / "svc.yaml").write_text(
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: triton\nspec:\n  type: LoadBalancer\n"
+        "  ports:\n    - port: 8000\n"
+    )
+    empty = await client.workspace_diagnostic_async(types.WorkspaceDiagnosticParams(previous_result_ids=[]))
+    assert list(empty.items) == []  # nothing scanned yet
+    count = client.diagnostic_refresh_count
+    await client.workspace_execute_command_async(types.ExecuteCommandParams(command="aiiac.scanWorkspace"))
+    await refreshed(count)
+    assert [m.message for m in client.messages] == ["aiiac: 2 findings in 4 files"]
+    report = await client.workspace_diagnostic_async(types.WorkspaceDiagnosticParams(previous_result_ids=[]))
+    found = {
+        Path(types_uri_path(item.uri)).relative_to(client.project).as_posix(): [
+            (d.code, d.range.start.line, d.range.start.character) for d in item.items
+        ]
+        for item in report.items
+    }
+    assert found == {  # UTF-16 columns: the container's name before the image holds an emoji
+        "infra/main.tf": [],
+        "infra/variables.tf": [],
+        "k8s/pod.yaml": [("AIS110", 8, 20)],
+        "serving/svc.yaml": [("AIS201", 5, 2)],
+    }
+    assert all(isinstance(item, types.WorkspaceFullDocumentDiagnosticReport) for item in report.items)
+    known = [types.PreviousResultId(uri=item.uri, value=item.result_id) for item in report.items]
+    again = await client.workspace_diagnostic_async(types.WorkspaceDiagnosticParams(previous_result_ids=known))
+    assert [type(item) for item in again.items] == [types.WorkspaceUnchangedDocumentDiagnosticReport] * 4
+
+    # an unsaved edit fixes the Service; closed without saving, the disk's finding is back
+    svc = client.project / "serving" / "svc.yaml"
+    svc_uri = await _open(client, svc)
+    opened = await _diagnostics(client, svc_uri)
+    assert [d.code for d in opened] == ["AIS201"]
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=svc_uri, version=2),
+            content_changes=[
+                types.TextDocumentContentChangeWholeDocument(text=svc.read_text().replace("LoadBalancer", "ClusterIP"))
+            ],
+        )
+    )
+    assert await _diagnostics(client, svc_uri, expect_change_from=opened) == []
+    svc.write_text(svc.read_text().replace("8000", "3000"))  # and the disk changed meanwhile
+    count = client.diagnostic_refresh_count
+    client.text_document_did_close(types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=svc_uri)))
+    await refreshed(count)
+    after = await client.workspace_diagnostic_async(types.WorkspaceDiagnosticParams(previous_result_ids=known))
+    [changed] = [item for item in after.items if isinstance(item, types.WorkspaceFullDocumentDiagnosticReport)]
+    assert changed.uri == svc_uri
+    [(code, message)] = [(d.code, d.message) for d in changed.items]
+    assert code == "AIS201" and "model-serving port" not in message  # port 3000, read from the disk
 
 
 @PUSH_AND_PULL

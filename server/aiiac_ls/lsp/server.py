@@ -167,6 +167,9 @@ class AiiacServer(LanguageServer):
         self._background: set[asyncio.Future] = set()
         self._converted: dict[str, dict[tuple, types.Diagnostic]] = {}  # per file, reused across publishes
         self._encoded: dict[str, dict[int, tuple[types.Diagnostic, str]]] = {}  # their JSON, per file
+        # the last "Scan workspace" for pull clients: each file's diagnostics and result id, kept
+        # fresh for files that are not open (open ones are pulled one by one)
+        self.scanned: dict[str, tuple[str, list[types.Diagnostic]]] = {}
         self._analyses_since_collect = 0
         self._collect_timer: asyncio.TimerHandle | None = None
         self.watch_files = False
@@ -375,15 +378,35 @@ class AiiacServer(LanguageServer):
     def publish(self, unit: Unit, state: UnitState) -> None:
         if self.pull_mode:
             # the client re-pulls the edited document itself; other open files of the unit
-            # (a module's variables.tf, a chart's templates), and units re-checked for another
-            # folder's facts, need a refresh to be pulled again
-            if self.supports_refresh and (len(self.model.open_paths(unit)) > 1 or state.refresh):
+            # (a module's variables.tf, a chart's templates), units re-checked for another
+            # folder's facts, and scanned files that are not open need a refresh to be pulled again
+            assert state.analysis is not None
+            rescanned = self.keep_scanned(state.analysis, closed_only=True)
+            if self.supports_refresh and (len(self.model.open_paths(unit)) > 1 or state.refresh or rescanned):
                 self.workspace_diagnostic_refresh(None)
             state.refresh = False
             return
         assert state.analysis is not None
         for path in self.model.open_paths(unit):
             self.publish_diagnostics(path, state.versions.get(path), self.diagnostics_for(path, state.analysis))
+
+    def keep_scanned(self, analysis: Analysis, closed_only: bool = False, paths: set[str] | None = None) -> bool:
+        """Update the workspace report of the scanned files `analysis` read (or `paths`); True
+        when any of them changed. Open files are left to their own pulls when `closed_only`."""
+        if not self.scanned and paths is None:
+            return False
+        files = set(paths) if paths is not None else set(self.scanned)
+        files &= set(analysis.sources) | {f.file for f in analysis.findings} | {p.file for p in analysis.problems}
+        changed = False
+        for path in sorted(files):
+            if not os.path.isabs(path) or (closed_only and self.model.is_open(path)):
+                continue
+            diagnostics = self.diagnostics_for(path, analysis)
+            report = (result_id(diagnostics), diagnostics)
+            if self.scanned.get(path, ("",))[0] != report[0]:
+                self.scanned[path] = report
+                changed = True
+        return changed
 
     def publish_diagnostics(self, path: str, version: int | None, diagnostics: list[types.Diagnostic]) -> None:
         """`textDocument/publishDiagnostics`, with each diagnostic's JSON reused while the
@@ -426,6 +449,15 @@ class AiiacServer(LanguageServer):
             for unit in self.model.open_units():
                 self.state(unit).refresh = True
                 self.schedule(unit)
+
+    async def rescan(self, unit: Unit) -> None:
+        """Re-check a scanned unit whose last open document closed (its text is the disk's again)."""
+        from ..engine import ParseCache
+
+        loop = asyncio.get_running_loop()
+        analysis = await loop.run_in_executor(self.executor, self.model.analyse, unit, ParseCache())
+        if self.keep_scanned(analysis, closed_only=True) and self.supports_refresh:
+            self.workspace_diagnostic_refresh(None)
 
     def spawn(self, coroutine) -> None:
         """Run a coroutine beside the handlers, keeping a reference until it ends."""
@@ -639,6 +671,8 @@ def create_server() -> AiiacServer:
                 types.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[])
             )
         unit = unit_of(path)
+        if unit is not None and path in ls.scanned:  # its workspace report follows the disk again
+            ls.spawn(ls.rescan(unit))
         if unit is not None and ls.model.open_paths(unit):
             ls.schedule(unit)  # the closed buffer's text on disk may differ
         elif unit is not None:  # its last document: release its cache and its last result
@@ -666,16 +700,16 @@ def create_server() -> AiiacServer:
 
     @ls.feature(
         types.TEXT_DOCUMENT_DIAGNOSTIC,
-        types.DiagnosticOptions(identifier="aiiac", inter_file_dependencies=True, workspace_diagnostics=False),
+        types.DiagnosticOptions(identifier="aiiac", inter_file_dependencies=True, workspace_diagnostics=True),
     )
     async def pull_diagnostics(ls: AiiacServer, params: types.DocumentDiagnosticParams):
         path = to_fs_path(params.text_document.uri)
         found = await ls.latest_analysis(path) if path else None
         diagnostics = ls.diagnostics_for(path, found[1]) if path and found else []
-        result_id = hashlib.sha1(repr([(d.range, d.code, d.message) for d in diagnostics]).encode()).hexdigest()
-        if params.previous_result_id == result_id:
-            return types.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
-        return types.RelatedFullDocumentDiagnosticReport(items=diagnostics, result_id=result_id)
+        result = result_id(diagnostics)
+        if params.previous_result_id == result:
+            return types.RelatedUnchangedDocumentDiagnosticReport(result_id=result)
+        return types.RelatedFullDocumentDiagnosticReport(items=diagnostics, result_id=result)
 
     @ls.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
@@ -784,7 +818,18 @@ def create_server() -> AiiacServer:
             summary["problems"] += sum(1 for p in analysis.problems if p.kind != "skipped")
             summary["internal"] += sum(1 for p in analysis.problems if p.kind == "internal")
             summary["skipped"] += sum(1 for p in analysis.problems if p.kind == "skipped")
-            if not ls.pull_mode:
+            if ls.pull_mode:  # answered by `workspace/diagnostic`; files now clean report nothing
+                below = unit.directory + os.sep
+                stale = {p for p in ls.scanned if os.path.dirname(p) == unit.directory or p.startswith(below)}
+                stale -= set(analysis.sources)
+                ls.keep_scanned(
+                    analysis,
+                    paths=set(analysis.sources) | {f.file for f in analysis.findings} | {p.file for p in analysis.problems},
+                )
+                for path in stale:
+                    if ls.scanned.get(path, (None, [None]))[1]:
+                        ls.scanned[path] = (result_id([]), [])
+            else:
                 for path in sorted({f.file for f in analysis.findings} | {p.file for p in analysis.problems}):
                     if os.path.isabs(path):
                         ls.text_document_publish_diagnostics(
@@ -792,13 +837,42 @@ def create_server() -> AiiacServer:
                                 uri=from_fs_path(path), diagnostics=ls.diagnostics_for(path, analysis)
                             )
                         )
+        message = f"{summary['findings']} findings in {summary['files']} files"
+        if summary["cancelled"]:
+            message += " (cancelled)"
         if token:
-            ls.work_done_progress.end(
-                token, types.WorkDoneProgressEnd(message=f"{summary['findings']} findings in {summary['files']} files")
-            )
+            ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
+        if ls.pull_mode and ls.supports_refresh:
+            ls.workspace_diagnostic_refresh(None)  # the client pulls the workspace report now
+        ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Info, message=f"aiiac: {message}"))
         return summary
 
+    @ls.feature(types.WORKSPACE_DIAGNOSTIC)
+    def workspace_diagnostics(ls: AiiacServer, params: types.WorkspaceDiagnosticParams):
+        """Every file of the last "Scan workspace", unchanged ones by their result id only: VS Code
+        asks for files that are not open only through this request."""
+        previous = {item.uri: item.value for item in params.previous_result_ids}
+        items: list[types.WorkspaceDocumentDiagnosticReport] = []
+        for path, (result, diagnostics) in sorted(ls.scanned.items()):
+            uri = from_fs_path(path)
+            if uri is None:
+                continue
+            if previous.get(uri) == result:
+                items.append(types.WorkspaceUnchangedDocumentDiagnosticReport(uri=uri, result_id=result, version=None))
+            else:
+                items.append(
+                    types.WorkspaceFullDocumentDiagnosticReport(
+                        uri=uri, items=diagnostics, result_id=result, version=None
+                    )
+                )
+        return types.WorkspaceDiagnosticReport(items=items)
+
     return ls
+
+
+def result_id(diagnostics: list[types.Diagnostic]) -> str:
+    """The id of one file's report: equal ids, equal diagnostics."""
+    return hashlib.sha1(repr([(d.range, d.code, d.message, d.severity) for d in diagnostics]).encode()).hexdigest()
 
 
 def release_heap() -> None:

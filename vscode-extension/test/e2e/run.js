@@ -139,7 +139,19 @@ async function main() {
   assert.deepEqual(steps.valuesDiagnosticsAfterFix, []);
   assert.deepEqual(steps.terraformAfterSetting, ["AIS401:0:0", "AIS405:0:0", "AIS406:0:0", "AIS407:0:0",
                                                  "AIS409:0:0"]);
+  // after "Scan workspace" the Problems panel holds, file by file, what `--check` finds in the
+  // same (saved) workspace, with the setting the test made (ignore AIS408)
+  const check = spawnSync(python, ["-m", "aiiac_ls", "--check", ".", "--format", "json", "--ignore", "AIS408"],
+                          { cwd: workspace, encoding: "utf8" });
+  assert.equal(check.status, 1, check.stderr);
+  const expected = {};
+  for (const finding of JSON.parse(check.stdout).findings) expected[finding.file] = (expected[finding.file] || 0) + 1;
+  assert.deepEqual(steps.problems, expected);
+  assert.ok(steps.problems["serving/ollama.yaml"] > 0 && steps.problems["platform/logs.tf"] > 0);
+  const total = Object.values(steps.problems).reduce((a, b) => a + b, 0);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  console.log(`Scan workspace: ${total} problems in ${Object.keys(steps.problems).length} files in the Problems ` +
+              `panel ${steps.scanSeconds} s after the command`);
   console.log(`VS Code end-to-end: ok in ${seconds} s (first aiiac diagnostics ${steps.firstDiagnosticsSeconds} s ` +
               "after the driver started)");
 }

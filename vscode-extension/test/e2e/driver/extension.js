@@ -24,6 +24,16 @@ function summary(uri) {
   return aiiacDiagnostics(uri).map((d) => `${code(d)}:${d.range.start.line}:${d.range.start.character}`).sort();
 }
 
+// what the Problems panel lists from aiiac, per file relative to the workspace root
+function problemCounts(root) {
+  const counts = {};
+  for (const [uri, diagnostics] of vscode.languages.getDiagnostics()) {
+    const ours = diagnostics.filter((d) => d.source === "aiiac").length;
+    if (ours && uri.path.startsWith(root.path + "/")) counts[uri.path.slice(root.path.length + 1)] = ours;
+  }
+  return counts;
+}
+
 async function run(out) {
   const started = Date.now();
   const steps = {};
@@ -68,6 +78,26 @@ async function run(out) {
   await waitFor(() => !aiiacDiagnostics(terraform).some((d) => code(d) === "AIS408"), "AIS408 to go after the setting",
                 20000);
   steps.terraformAfterSetting = summary(terraform);
+
+  // "Scan workspace" fills the Problems panel for every file, open or not (VS Code gets the
+  // files it has not opened only through workspace/diagnostic); saved first, so that the test
+  // can compare with `aiiac-ls --check` of the same files
+  await vscode.workspace.saveAll(false);
+  const scanStarted = Date.now();
+  await vscode.commands.executeCommand("aiiac.scanWorkspace");
+  const unopened = [vscode.Uri.joinPath(root, "serving", "ollama.yaml"), vscode.Uri.joinPath(root, "platform", "logs.tf")];
+  await waitFor(() => unopened.every((uri) => aiiacDiagnostics(uri).length > 0), "files never opened in the Problems panel",
+                30000);
+  steps.scanSeconds = (Date.now() - scanStarted) / 1000;
+  let previous = "";
+  steps.problems = await waitFor(async () => {  // the same counts for a second: every report is in
+    const counts = problemCounts(root);
+    const now = JSON.stringify(counts);
+    if (now === previous) return counts;
+    previous = now;
+    await sleep(1000);
+    return undefined;
+  }, "the Problems panel to settle", 30000);
   return steps;
 }
 
