@@ -36,7 +36,7 @@ MAY_IMPORT = {
     "aiiac_rules": {"aiiac_ls.model", "aiiac_ls.rules", "aiiac_ls.secrets"},
 }
 # the front ends and the pieces only they use may import anything but each other's insides
-FRONT_ENDS = {"aiiac_ls.cli", "aiiac_ls.lsp"}
+FRONT_ENDS = {"aiiac_ls.cli", "aiiac_ls.lsp", "aiiac_ls.__main__"}
 
 
 def _modules() -> dict[str, Path]:

@@ -457,9 +457,9 @@ async def test_configuration_change_applies(client: LanguageClient):
 @pytest.mark.asyncio
 async def test_scan_workspace_reports_progress(client: LanguageClient):
     result = await client.workspace_execute_command_async(types.ExecuteCommandParams(command="aiiac.scanWorkspace"))
-    assert result["files"] == 3 and result["findings"] == 1 and result["cancelled"] is False
+    assert result["files"] == 3 and result["findings"] == 1
     [reports] = list(client.progress_reports.values())
-    assert isinstance(reports[0], types.WorkDoneProgressBegin) and reports[0].cancellable
+    assert isinstance(reports[0], types.WorkDoneProgressBegin)
     assert isinstance(reports[-1], types.WorkDoneProgressEnd)
     explained = await client.workspace_execute_command_async(
         types.ExecuteCommandParams(command="aiiac.explainRule", arguments=["AIS301"])
@@ -527,7 +527,9 @@ async def test_scan_workspace_fills_a_pull_clients_workspace_report(client: Lang
     assert await _diagnostics(client, svc_uri, expect_change_from=opened) == []
     svc.write_text(svc.read_text().replace("8000", "3000"))  # and the disk changed meanwhile
     count = client.diagnostic_refresh_count
-    client.text_document_did_close(types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=svc_uri)))
+    client.text_document_did_close(
+        types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=svc_uri))
+    )
     await refreshed(count)
     after = await client.workspace_diagnostic_async(types.WorkspaceDiagnosticParams(previous_result_ids=known))
     [changed] = [item for item in after.items if isinstance(item, types.WorkspaceFullDocumentDiagnosticReport)]

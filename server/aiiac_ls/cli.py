@@ -347,7 +347,7 @@ def _check(args) -> int:
     from .secrets import configure_logging
 
     configure_logging(logging.WARNING)
-    from .config import ConfigError, load_config
+    from .config import ConfigError, ConfigTree, load_config
     from .engine import Engine
     from .model.findings import SEVERITY_RANK
     from .report import blocking
@@ -375,8 +375,10 @@ def _check(args) -> int:
     if args.kube_version:
         config.kube_version = args.kube_version
 
-    def make_engine():
-        return Engine(config, set_values=tuple(args.set_values))
+    def make_engine(filesystem=None):
+        """An engine with each file's nearest configuration (unless `--config` names one for all)."""
+        configs = None if args.config else ConfigTree(config, _split_ids(args.select), _split_ids(args.ignore))
+        return Engine(config, set_values=tuple(args.set_values), configs=configs, filesystem=filesystem)
 
     engine = make_engine()
     from .parallel import analyse_paths, default_jobs
@@ -398,7 +400,7 @@ def _check(args) -> int:
         digests = record_digests_of(engine)
     analysis = analyse_paths(engine, args.check, var_files=args.var_file, jobs=jobs)
     if args.fix:
-        fixed, texts = _apply_fixes(config, args, analysis)
+        fixed, texts = _apply_fixes(config, args, analysis, make_engine)
         if preview:  # the fixes as a diff; the files stay as they are
             _print_diff(analysis.sources, texts)
             print(f"aiiac-ls: {fixed} fix{'es' if fixed != 1 else ''} would be applied", file=sys.stderr)
@@ -408,6 +410,10 @@ def _check(args) -> int:
                 handle.write(text)
         analysis = engine.analyse_paths(args.check, var_files=args.var_file)
         print(f"aiiac-ls: applied {fixed} fix{'es' if fixed != 1 else ''}", file=sys.stderr)
+    if engine.configs is not None and engine.configs.errors:  # a nested configuration that cannot be read
+        for error in engine.configs.errors.values():
+            print(f"aiiac-ls: configuration error: {error}", file=sys.stderr)
+        return EXIT_ERROR
     from .report import fingerprints
 
     fingerprints(analysis.findings, analysis.sources)
@@ -510,13 +516,12 @@ def _render(args, analysis, engine, blast=None) -> Iterable[str]:
     return [render(analysis, colour=colour, blast=blast)]
 
 
-def _apply_fixes(config, args, analysis, max_rounds: int = 10) -> tuple[int, dict[str, str]]:
+def _apply_fixes(config, args, analysis, make_engine, max_rounds: int = 10) -> tuple[int, dict[str, str]]:
     """The fixed texts (path -> text), made round by round in memory: within a round only
     non-conflicting edits, then re-analyse the edited texts, the way ruff does, so two fixes that
     both create `securityContext:` never duplicate it. Unsafe fixes only with --unsafe-fixes."""
     import os
 
-    from .engine import Engine
     from .fixes import apply_edits, select_fixes
     from .formats.source import FileSystem, SourceFile, check_size
 
@@ -536,7 +541,7 @@ def _apply_fixes(config, args, analysis, max_rounds: int = 10) -> tuple[int, dic
         def buffer(self, path: str) -> str | None:
             return overlay.get(os.path.abspath(path))
 
-    engine = Engine(config, set_values=tuple(args.set_values), filesystem=Edited(config.limits.max_file_bytes))
+    engine = make_engine(Edited(config.limits.max_file_bytes))
     applied = 0
     for _ in range(max_rounds):
         selection = select_fixes(analysis.findings, analysis.source, unsafe=args.unsafe_fixes)

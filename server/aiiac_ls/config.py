@@ -23,6 +23,7 @@ from .model.findings import SEVERITIES
 
 CONFIG_FILES = (".aiiac.toml", "pyproject.toml")
 KNOWN_KEYS = (
+    "extend",
     "terraform",
     "select",
     "ignore",
@@ -68,6 +69,8 @@ class Config:
     builtin_rules: bool = True  # False: only the custom rules (`--test-policies`)
     path: str | None = None  # where it was read from
     root: str = "."  # folder that relative `exclude` globs and `var-files` are relative to
+    # `exclude` globs of the configurations this one extends, each with the folder it is relative to
+    inherited_excludes: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def rule_enabled(self, rule_id: str) -> bool:
         if not self.builtin_rules and rule_id.startswith("AIS"):
@@ -80,16 +83,18 @@ class Config:
         return self.severity.get(rule_id, default)
 
     def excluded(self, path: str) -> bool:
-        """True for paths matching an `exclude` glob (relative to the config's folder)."""
-        relative = os.path.relpath(os.path.abspath(path), os.path.abspath(self.root)).replace(os.sep, "/")
+        """True for paths matching an `exclude` glob (relative to the folder of the configuration
+        that wrote it: this one's, or an extended one's)."""
         name = os.path.basename(path)
-        for pattern in self.exclude:
-            if (
-                fnmatch.fnmatch(relative, pattern)
-                or fnmatch.fnmatch(name, pattern)
-                or fnmatch.fnmatch(relative, pattern.rstrip("/") + "/*")
-            ):
-                return True
+        for root, patterns in ((self.root, self.exclude), *self.inherited_excludes):
+            relative = os.path.relpath(os.path.abspath(path), os.path.abspath(root)).replace(os.sep, "/")
+            for pattern in patterns:
+                if (
+                    fnmatch.fnmatch(relative, pattern)
+                    or fnmatch.fnmatch(name, pattern)
+                    or fnmatch.fnmatch(relative, pattern.rstrip("/") + "/*")
+                ):
+                    return True
         return False
 
     def merged(self, select=None, ignore=None) -> Config:
@@ -110,11 +115,24 @@ def _string_list(key: str, value, source: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def parse_config(data: dict, source: str, root: str) -> Config:
+def parse_config(data: dict, source: str, root: str, base: Config | None = None) -> Config:
+    """`data` read from `source`; keys it does not set keep `base`'s values (`extend`)."""
     unknown = [key for key in data if key not in KNOWN_KEYS]
     if unknown:
         raise ConfigError(f"{source}: unknown key `{unknown[0]}` (known keys: {', '.join(KNOWN_KEYS)})")
-    config = Config(path=source, root=root)
+    if base is None:
+        config = Config(path=source, root=root)
+    else:
+        config = dataclasses.replace(
+            base,
+            severity=dict(base.severity),
+            path=source,
+            root=root,
+            exclude=(),
+            inherited_excludes=(*base.inherited_excludes, (base.root, base.exclude))
+            if base.exclude
+            else base.inherited_excludes,
+        )
     if "select" in data:
         config.select = tuple(item.upper() for item in _string_list("select", data["select"], source))
     if "ignore" in data:
@@ -160,7 +178,11 @@ def parse_config(data: dict, source: str, root: str) -> Config:
     return config
 
 
-def load_config_file(path: str) -> Config:
+def load_config_file(path: str, _extending: tuple[str, ...] = ()) -> Config:
+    """One configuration file, with the one it names in `extend` (relative to it) underneath."""
+    if os.path.abspath(path) in _extending:
+        chain = " -> ".join([*_extending, os.path.abspath(path)])
+        raise ConfigError(f"{_extending[0]}: `extend` goes round in a circle: {chain}", _extending[0])
     try:
         with open(path, "rb") as handle:
             data = tomllib.load(handle)
@@ -179,11 +201,21 @@ def load_config_file(path: str) -> Config:
         data = data.get("tool", {}).get("aiiac", {})
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: [tool.aiiac] must be a table", path)
+    base = None
     try:
-        return parse_config(data, path, root)
+        if "extend" in data:
+            extend = data["extend"]
+            if not isinstance(extend, str) or not extend:
+                raise ConfigError(f'{path}: `extend` must be the path of another configuration, e.g. "../.aiiac.toml"')
+            target = os.path.join(root, os.path.expanduser(extend))
+            if not os.path.isfile(target):
+                raise ConfigError(f"{path}: `extend`: no file {target}")
+            base = load_config_file(target, (*_extending, os.path.abspath(path)))
+        return parse_config({k: v for k, v in data.items() if k != "extend"}, path, root, base)
     except ConfigError as exc:
-        exc.path = path
-        exc.line = exc.line or _key_line(path, str(exc))
+        if exc.path is None or exc.path == path:
+            exc.path = path
+            exc.line = exc.line or _key_line(path, str(exc))
         raise
 
 
@@ -226,13 +258,18 @@ def find_config(start: str) -> str | None:
 
 
 def load_config(paths: list[str], explicit: str | None = None) -> Config:
+    """The configuration of a run: `explicit`, else the nearest one above the folder holding every
+    path, so that the order of the paths changes nothing. Files below a configuration of their
+    own use that one (`ConfigTree`); limits and policies are the run's."""
     if explicit:
         return load_config_file(explicit)
-    for path in paths:
-        found = find_config(path)
-        if found:
-            return load_config_file(found)
-    return Config()
+    absolute = [os.path.abspath(path) for path in paths or ["."]]
+    try:
+        common = os.path.commonpath(absolute)
+    except ValueError:  # pragma: no cover - paths on different Windows drives
+        common = absolute[0]
+    found = find_config(common)
+    return load_config_file(found) if found else Config()
 
 
 def parse_limits(table, source: str) -> Limits:
@@ -255,3 +292,48 @@ def parse_limits(table, source: str) -> Limits:
             raise ConfigError(f"{source}: `{key}` must be {kind}")
         values[name] = value
     return dataclasses.replace(DEFAULT_LIMITS, **values)
+
+
+class ConfigTree:
+    """Each file's configuration, as ruff resolves it: the nearest `.aiiac.toml` (or pyproject.toml
+    with `[tool.aiiac]`) above the file, with `extend` for inheritance; files with none above them
+    use `default`. `resolve(directory)` replaces the lookup (the editor lays its settings over it).
+    A broken file is recorded in `errors` and its files use `default`, so one bad config in a
+    monorepo names itself instead of stopping the scan of the rest."""
+
+    def __init__(self, default: Config, select=(), ignore=(), resolve=None):
+        self.default = default
+        self._select, self._ignore = tuple(select or ()), tuple(ignore or ())
+        self._resolve = resolve
+        self._by_directory: dict[str, Config] = {}
+        self._by_file: dict[str, Config] = {}
+        self.errors: dict[str, ConfigError] = {}
+
+    def for_path(self, path: str) -> Config:
+        absolute = os.path.abspath(path)
+        directory = absolute if os.path.isdir(absolute) else os.path.dirname(absolute)
+        found = self._by_directory.get(directory)
+        if found is None:
+            found = self._by_directory[directory] = self._lookup(directory)
+        return found
+
+    def distinct(self) -> list[Config]:
+        """The configurations files have resolved to so far, each once (the default first)."""
+        seen: dict[int, Config] = {id(self.default): self.default}
+        for config in self._by_directory.values():
+            seen.setdefault(id(config), config)
+        return list(seen.values())
+
+    def _lookup(self, directory: str) -> Config:
+        if self._resolve is not None:
+            return self._resolve(directory)
+        path = find_config(directory)
+        if path is None or (self.default.path and os.path.abspath(path) == os.path.abspath(self.default.path)):
+            return self.default
+        if path not in self._by_file:
+            try:
+                self._by_file[path] = load_config_file(path).merged(self._select, self._ignore)
+            except ConfigError as exc:
+                self.errors[path] = exc
+                self._by_file[path] = self.default
+        return self._by_file[path]

@@ -13,7 +13,7 @@ import re
 import threading
 from dataclasses import dataclass
 
-from .config import Config, ConfigError, find_config, load_config_file
+from .config import Config, ConfigError, ConfigTree, find_config, load_config_file
 from .engine import Analysis, Engine, ParseCache, classify
 from .formats.helm.chart import outermost_chart_root
 from .formats.source import MAX_FILE_BYTES, FileSystem, SourceError, SourceFile, check_size, read_source
@@ -193,6 +193,23 @@ class Workspace:
         analysis.facts_changed = self.unit_facts.get(unit) != analysis.facts
         self.unit_facts[unit] = analysis.facts
         return analysis
+
+    def check(self, folders: list[str]) -> Analysis:
+        """What `aiiac-ls --check` says of `folders` (one analysis, every file under its nearest
+        configuration), read through the open buffers and with the editor's settings: the
+        workspace scan, whose findings therefore equal the command line's."""
+        try:
+            common = os.path.commonpath([os.path.abspath(folder) for folder in folders])
+        except ValueError:  # pragma: no cover - folders on different Windows drives
+            common = os.path.abspath(folders[0])
+        config = self.config_for(common)
+        engine = Engine(
+            config,
+            absolute_paths=True,
+            filesystem=self.filesystem(config),
+            configs=ConfigTree(config, resolve=self.config_for),
+        )
+        return engine.analyse_paths(folders)
 
     def index(self, unit: Unit) -> bool:
         """Collect a unit's facts without running rules (at start-up, for every unit of the

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..config import Config
+from ..config import Config, ConfigTree
 from ..model.findings import Finding, Hit, Problem, marked_unsafe
 from ..model.nodes import Span
 from ..model.resources import Resource
@@ -35,6 +35,8 @@ class Checking:
     _custom_rules: dict[str, Rule]  # Rego rules, made as findings name them
     _rego_hits: dict[int, list]  # id(resource) -> Rego (rule, hit)s of the current analysis
     _settings_key: str
+    configs: ConfigTree | None  # each file's own configuration, when nested ones apply
+    config_of: Callable[[str], Config]  # Engine's
     _suppressed: Callable[[Finding, Resource, Hit, Analysis], bool]  # Suppressing's
     _comment_line: Callable[[Resource, Span], int]  # Suppressing's
     # this analysis's memos, by id of objects that live through it: each scope's view of its
@@ -168,6 +170,8 @@ class Checking:
                     finding = self._finding(rule, resource, hit, analysis)
                     if made is not None:
                         made[index] = finding
+                if self.configs is not None and not self.config_of(finding.file).rule_enabled(rule.id):
+                    continue  # switched off by the configuration of the file it lands in
                 if self._suppressed(finding, resource, hit, analysis):
                     analysis.suppressed += 1
                     continue
@@ -175,7 +179,6 @@ class Checking:
 
     def _finding(self, rule: Rule, resource: Resource, hit: Hit, analysis: Analysis) -> Finding:
         span = locate(hit.at) or resource.head
-        severity = self.config.severity.get(rule.id) or hit.severity or rule.severity
         fix = None if resource.plan else writable_fix(hit.fix) if resource.translated else hit.fix
         if fix is not None and rule.unsafe_fix:
             fix = marked_unsafe(fix)
@@ -199,7 +202,7 @@ class Checking:
             related = (*related, *placed.related)
         return Finding(
             rule=rule.id,
-            severity=severity,
+            severity=self.config_of(span.file).severity.get(rule.id) or hit.severity or rule.severity,
             title=rule.title,
             message=message,
             span=span,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 
-from ..config import Config
+from ..config import Config, ConfigTree
 from ..formats.source import FileSystem
 from ..model.findings import Finding
 from ..model.nodes import Span
@@ -33,8 +33,11 @@ class Engine(Loading, Checking, Suppressing):
         cache: ParseCache | None = None,
         filesystem: FileSystem | None = None,
         set_values: tuple[str, ...] = (),
+        configs: ConfigTree | None = None,
     ):
         self.config = config or Config()
+        # each file's own configuration (the nearest above it); None: `config` for every file
+        self.configs = configs
         # where every loader reads: the disk, or in the editor the open buffers over it
         self.filesystem = filesystem or FileSystem(self.config.limits.max_file_bytes)
         self.set_values = set_values
@@ -46,12 +49,17 @@ class Engine(Loading, Checking, Suppressing):
         from ..policy.loader import load_policies
 
         self.policies = load_policies(self.config, self.display)
-        self.rules: list[Rule] = [
-            rule for rule in [*all_rules(), *self.policies.rules] if self.config.rule_enabled(rule.id)
-        ]
         self._custom_rules: dict[str, Rule] = {}  # Rego findings' rules, by id
         self._rego_hits: dict[int, list] = {}  # id(resource) -> Rego (rule, hit)s of the current analysis
         self._views, self._changes_since, self._string_lines = {}, {}, {}  # memos of one analysis (checking.py)
+        self._enable_rules([self.config])
+
+    def _enable_rules(self, configs: list[Config]) -> None:
+        """Run the rules that any of `configs` enables (each finding is then kept only where its
+        file's own configuration enables its rule)."""
+        self.rules: list[Rule] = [
+            rule for rule in [*all_rules(), *self.policies.rules] if any(c.rule_enabled(rule.id) for c in configs)
+        ]
         # rules that find credentials run even when switched off: their hits are only masked
         self._mask_only = {rule.id for rule in all_rules() if rule.finds_secrets and rule not in self.rules}
         self._by_kind: dict[str, list[Rule]] = {}
@@ -64,6 +72,10 @@ class Engine(Loading, Checking, Suppressing):
                 for kind in rule.applies_to:
                     self._by_kind.setdefault(kind, []).append(rule)
 
+    def config_of(self, path: str) -> Config:
+        """The configuration that governs `path`."""
+        return self.configs.for_path(path) if self.configs is not None else self.config
+
     def analyse_paths(self, paths: list[str], var_files: Iterable[str] = ()) -> Analysis:
         """Everything under `paths`, in this process (`parallel.analyse_paths` may use two)."""
         analysis = Analysis()
@@ -73,6 +85,11 @@ class Engine(Loading, Checking, Suppressing):
     def files_under(self, paths: list[str], analysis: Analysis) -> list[str]:
         """The files to analyse under `paths` (rule files are configuration, not infrastructure)."""
         files = discover(paths, self.config, analysis.problems, self.display)
+        if self.configs is not None:  # nested configurations exclude their own files and choose rules
+            files = [path for path in files if not self.config_of(path).excluded(path)]
+            distinct = self.configs.distinct()
+            if distinct != [self.config]:
+                self._enable_rules(distinct)
         if self.policies.files:
             policy_files = {os.path.abspath(path) for path in self.policies.files}
             files = [path for path in files if os.path.abspath(path) not in policy_files]
@@ -120,7 +137,8 @@ class Engine(Loading, Checking, Suppressing):
                     [resource for scope in scopes for resource in scope], self._custom_rule
                 )
         for scope in scopes:
-            context = RuleContext(scope=scope, facts=facts, settings=self.config)
+            settings = self.config_of(scope[0].file) if scope and self.configs is not None else self.config
+            context = RuleContext(scope=scope, facts=facts, settings=settings)
             for observe in self.scope_observers:
                 observe(scope)
             for resource in scope:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..config import Config
+from ..config import Config, ConfigTree
 from ..formats.hcl.syntax import HclFile
 from ..formats.helm.chart import ChartRender, RenderOptions, outermost_chart_root, render_chart
 from ..formats.kubernetes_tf import kubernetes_objects
@@ -79,6 +79,8 @@ class Loading:
     """The engine's loading half (`Engine` is made of it)."""
 
     config: Config
+    configs: ConfigTree | None
+    config_of: Callable[[str], Config]  # Engine's: the configuration of one file
     display: Callable[[str], str]  # how paths are reported
     filesystem: FileSystem  # where every file is read: the disk, or the editor's buffers over it
     set_values: tuple[str, ...]  # `--set` for charts
@@ -213,7 +215,7 @@ class Loading:
 
     def _chart(self, root: str, analysis: Analysis, cache: ParseCache) -> list[Resource]:
         """Render a chart in-process; its objects join the Kubernetes scope, located at their origin."""
-        values_files = [os.path.join(root, f) if not os.path.isabs(f) else f for f in self.config.values_files]
+        values_files = [os.path.join(root, f) if not os.path.isabs(f) else f for f in self.config_of(root).values_files]
         options = RenderOptions(
             values_files=tuple(f for f in values_files if self.filesystem.is_file(f)),
             set_values=self.set_values,
@@ -276,8 +278,9 @@ class Loading:
         return rendered
 
     def _render(self, root: str, options: RenderOptions, key, analysis: Analysis, cache: ParseCache) -> list[Resource]:
-        if self.config.kube_version:
-            options.kube_version = self.config.kube_version
+        kube_version = self.config_of(root).kube_version
+        if kube_version:
+            options.kube_version = kube_version
         previous = cache.charts.get(key)
         render = render_chart(root, options, display=self.display, filesystem=self.filesystem, previous=previous)
         render.files = []  # the rendered text and its segments are not needed once objects are mapped
@@ -384,7 +387,11 @@ class Loading:
             load=load,
             evaluations=cache.evaluations,
             filesystem=self.filesystem,
-            module_dirs=self.config.module_dirs,
+            module_dirs=tuple(  # every configuration's, when nested ones apply
+                dict.fromkeys(
+                    d for c in (self.configs.distinct() if self.configs else [self.config]) for d in c.module_dirs
+                )
+            ),
         )
         for paths in tf_dirs.values():
             for path in paths:

@@ -4,6 +4,7 @@ AIS001 (no reason given) and AIS002 (unknown rule)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..config import Config
@@ -22,6 +23,7 @@ class Suppressing:
     """The engine's suppression half (`Engine` is made of it)."""
 
     config: Config
+    config_of: Callable[[str], Config]  # Engine's: the configuration of one file
     rules: list[Rule]  # the enabled rules
     policies: PolicySet  # the custom rules configured (a Rego policy may name any rule id)
     _string_lines: dict[int, list[tuple[int, int]]]  # id(resource) -> its multi-line strings, this analysis
@@ -79,13 +81,13 @@ class Suppressing:
                         unknown = [i for i in directive.ids if not self._known_rule(i)] or (
                             [] if directive.ids else ["(none)"]
                         )
-                        if unknown and "AIS002" in enabled:
+                        if unknown and "AIS002" in enabled and self.config_of(path).rule_enabled("AIS002"):
                             analysis.findings.append(
                                 self._meta_finding(
                                     "AIS002", directive, f"suppression names unknown rule {', '.join(unknown)}"
                                 )
                             )
-                    if not directive.reason and "AIS001" in enabled:
+                    if not directive.reason and "AIS001" in enabled and self.config_of(path).rule_enabled("AIS001"):
                         analysis.findings.append(
                             self._meta_finding(
                                 "AIS001", directive, "suppression gives no reason (add `-- why this is acceptable`)"
@@ -120,7 +122,7 @@ class Suppressing:
         seen: set[tuple[str, Span]] = set()
         for rule_id, address, span, message in reports:
             rule = get_rule(rule_id)
-            if rule is None or not self.config.rule_enabled(rule_id) or (rule_id, span) in seen:
+            if rule is None or not self.config_of(span.file).rule_enabled(rule_id) or (rule_id, span) in seen:
                 continue
             seen.add((rule_id, span))
             directives = self._directives(span.file, analysis)
@@ -133,7 +135,7 @@ class Suppressing:
             analysis.findings.append(
                 Finding(
                     rule=rule_id,
-                    severity=self.config.severity.get(rule_id, rule.severity),
+                    severity=self.config_of(span.file).severity.get(rule_id, rule.severity),
                     title=rule.title,
                     message=message,
                     span=span,
@@ -154,7 +156,7 @@ class Suppressing:
         assert rule is not None
         return Finding(
             rule=rule_id,
-            severity=self.config.severity.get(rule_id, rule.severity),
+            severity=self.config_of(directive.span.file).severity.get(rule_id, rule.severity),
             title=rule.title,
             message=message,
             span=directive.span,

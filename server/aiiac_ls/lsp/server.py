@@ -780,7 +780,7 @@ def create_server() -> AiiacServer:
 
     @ls.command(COMMAND_SCAN)
     async def scan_workspace(ls: AiiacServer, *args) -> dict:
-        folders = [to_fs_path(f.uri) for f in ls.workspace.folders.values()] or (
+        folders: list[str | None] = [to_fs_path(f.uri) for f in ls.workspace.folders.values()] or (
             [to_fs_path(ls.workspace.root_uri)] if ls.workspace.root_uri else []
         )
         token: str | None = str(uuid.uuid4())
@@ -788,58 +788,37 @@ def create_server() -> AiiacServer:
             await ls.work_done_progress.create_async(str(token))
         except Exception:
             token = None
-        summary = {"files": 0, "findings": 0, "problems": 0, "internal": 0, "skipped": 0, "cancelled": False}
+        summary = {"files": 0, "findings": 0, "problems": 0, "internal": 0, "skipped": 0}
         if token:
             ls.work_done_progress.begin(
-                token, types.WorkDoneProgressBegin(title="aiiac: scanning workspace", cancellable=True, percentage=0)
+                token, types.WorkDoneProgressBegin(title="aiiac: scanning workspace", cancellable=False, percentage=0)
             )
         loop = asyncio.get_running_loop()
-        from ..engine import ParseCache
-
-        units = []
-        for folder in (f for f in folders if f):
-            units += await loop.run_in_executor(ls.executor, ls.model.units_under, folder)
-        # unit by unit, with a throw-away cache: memory stays bounded by the largest folder
-        for index, unit in enumerate(units):
-            future = ls.work_done_progress.tokens.get(token) if token else None
-            if future is not None and future.cancelled():
-                summary["cancelled"] = True
-                break
-            if token:
-                ls.work_done_progress.report(
-                    token,
-                    types.WorkDoneProgressReport(
-                        message=os.path.basename(unit.directory), percentage=int(100 * index / max(len(units), 1))
-                    ),
-                )
-            analysis = await loop.run_in_executor(ls.executor, ls.model.analyse, unit, ParseCache())
-            summary["files"] += analysis.files
-            summary["findings"] += len(analysis.findings)
-            summary["problems"] += sum(1 for p in analysis.problems if p.kind != "skipped")
-            summary["internal"] += sum(1 for p in analysis.problems if p.kind == "internal")
-            summary["skipped"] += sum(1 for p in analysis.problems if p.kind == "skipped")
+        existing = [f for f in folders if f is not None and os.path.isdir(f)]
+        if token:
+            ls.work_done_progress.report(
+                token, types.WorkDoneProgressReport(message=", ".join(map(os.path.basename, existing)), percentage=10)
+            )
+        # one analysis of every folder, as `aiiac-ls --check` makes it: the same findings
+        analysis = await loop.run_in_executor(ls.executor, ls.model.check, existing) if existing else None
+        if analysis is not None:
+            summary["files"] = analysis.files
+            summary["findings"] = len(analysis.findings)
+            summary["problems"] = sum(1 for p in analysis.problems if p.kind != "skipped")
+            summary["internal"] = sum(1 for p in analysis.problems if p.kind == "internal")
+            summary["skipped"] = sum(1 for p in analysis.problems if p.kind == "skipped")
+            reported = {f.file for f in analysis.findings} | {p.file for p in analysis.problems}
             if ls.pull_mode:  # answered by `workspace/diagnostic`; files now clean report nothing
-                below = unit.directory + os.sep
-                stale = {p for p in ls.scanned if os.path.dirname(p) == unit.directory or p.startswith(below)}
-                stale -= set(analysis.sources)
-                ls.keep_scanned(
-                    analysis,
-                    paths=set(analysis.sources) | {f.file for f in analysis.findings} | {p.file for p in analysis.problems},
-                )
-                for path in stale:
-                    if ls.scanned.get(path, (None, [None]))[1]:
-                        ls.scanned[path] = (result_id([]), [])
-            else:
-                for path in sorted({f.file for f in analysis.findings} | {p.file for p in analysis.problems}):
-                    if os.path.isabs(path):
-                        ls.text_document_publish_diagnostics(
-                            types.PublishDiagnosticsParams(
-                                uri=from_fs_path(path), diagnostics=ls.diagnostics_for(path, analysis)
-                            )
+                ls.scanned = {path: (result_id([]), []) for path, (_, items) in ls.scanned.items() if items}
+                ls.keep_scanned(analysis, paths=set(analysis.sources) | reported)
+            else:  # open files keep what their own analysis publishes
+                for path in sorted(p for p in reported if os.path.isabs(p) and not ls.model.is_open(p)):
+                    ls.text_document_publish_diagnostics(
+                        types.PublishDiagnosticsParams(
+                            uri=from_fs_path(path), diagnostics=ls.diagnostics_for(path, analysis)
                         )
+                    )
         message = f"{summary['findings']} findings in {summary['files']} files"
-        if summary["cancelled"]:
-            message += " (cancelled)"
         if token:
             ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
         if ls.pull_mode and ls.supports_refresh:
