@@ -220,7 +220,7 @@ def test_self_referencing_locals_and_modules_terminate(tmp_path, monkeypatch):
     assert [f.rule for f in analysis.findings] == ["AIS401"]
 
 
-def test_syntax_error_has_precise_message_and_rest_of_file_is_analysed(tmp_path, monkeypatch):
+def test_syntax_error_has_precise_message_and_only_what_parsed_is_analysed(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "main.tf").write_text(
         textwrap.dedent("""\
@@ -243,8 +243,9 @@ def test_syntax_error_has_precise_message_and_rest_of_file_is_analysed(tmp_path,
     assert problem.kind == "syntax"
     assert (problem.span.start_line, problem.span.start_col) == (10, 2)
     assert problem.message == "syntax error: unexpected `}`; expected `,` or `]` or a new line"
-    # tree-sitter recovers the half-typed tuple: both resources are still checked
-    assert [(f.rule, f.span.start_line) for f in analysis.findings] == [("AIS401", 0), ("AIS202", 9)]
+    # the block before the error is checked; no rule reads the broken one (tree-sitter's recovery
+    # of a half-typed tuple is a guess, and a finding made of it would be a guess too)
+    assert [(f.rule, f.span.start_line) for f in analysis.findings] == [("AIS401", 0)]
 
 
 @pytest.mark.parametrize(

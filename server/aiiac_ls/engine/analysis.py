@@ -40,6 +40,9 @@ class Analysis:
     # kustomization folder -> every file its build read (the editor re-checks overlays by it)
     kustomize_reach: dict[str, set[str]] = field(default_factory=dict)
     facts: Facts | None = None
+    # (editor) resources kept from the last version that parsed while a file is broken mid-edit:
+    # their findings say so
+    kept: set[int] = field(default_factory=set)
     facts_changed: bool = False  # (editor) what this unit tells the other folders has changed  # the scan-wide facts these files contribute (the rule pack's)
 
     _problem_keys: set = field(default_factory=set, repr=False)

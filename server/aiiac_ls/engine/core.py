@@ -4,6 +4,7 @@ and the rules, and puts the parts together: load (loading.py), facts (the rule p
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterable
 
@@ -18,6 +19,9 @@ from .checking import Checking
 from .discovery import discover, display_path
 from .loading import Loading, ParseCache
 from .suppression import Suppressing
+
+# the mark of a finding on an object kept from the last version that parsed (editor, mid-edit)
+KEPT_NOTE = " (as of the last version that parsed)"
 
 
 class Engine(Loading, Checking, Suppressing):
@@ -143,6 +147,8 @@ class Engine(Loading, Checking, Suppressing):
                 observe(scope)
             for resource in scope:
                 for finding in self.check(resource, context, analysis, fresh):
+                    if id(resource) in analysis.kept:  # a file is broken mid-edit: say what this is
+                        finding = dataclasses.replace(finding, message=finding.message + KEPT_NOTE)
                     key = (finding.rule, finding.span)
                     kept = seen.get(key)
                     if kept is None:

@@ -44,6 +44,7 @@ class ParseCache:
         # by path: (the text and settings it was parsed with, the parse); one version per path
         self._yaml: dict[str, tuple[tuple, tuple]] = {}
         self._hcl: dict[str, tuple[str, HclFile]] = {}
+        self._hcl_good: dict[str, HclFile] = {}  # the last parse of each path without a syntax error
         self.evaluations: dict[str, ModuleMemory] = {}  # Terraform evaluations by root module folder
         self.charts: dict[object, ChartRender] = {}  # last render per chart (templates mid-edit keep theirs)
         self.kustomize_builds: dict[str, Built] = {}  # last good build per kustomization folder (editor)
@@ -66,7 +67,13 @@ class ParseCache:
         if found is None or found[0] != source.text:
             found = (source.text, HclFile(source, found[1] if found is not None else None))
             self._store(self._hcl, source.path, found)
+            if not found[1].root.has_error:
+                self._store(self._hcl_good, source.path, found[1])
         return found[1]
+
+    def last_good_hcl(self, path: str) -> HclFile | None:
+        """The file as it last parsed without errors (an editor keeps analysing it mid-edit)."""
+        return self._hcl_good.get(path)
 
     def _store(self, table: dict, path: str, value) -> None:
         table.pop(path, None)  # one version per path, the newest last
@@ -159,18 +166,23 @@ class Loading:
 
         builder = Builder(self.filesystem, self.display, self.config.limits)
         builds = {}
+        kept_builds: set[str] = set()  # builds kept from the last good one (a file broken mid-edit)
         for path in kustomizations:
             directory = os.path.dirname(os.path.abspath(path))
             built = builder.build(directory)
+            kept_build = False
             analysis.kustomize_reach[directory] = set(built.files)
             if self.cache is not None:
                 previous = cache.kustomize_builds.get(directory)
                 if built.syntax_errors and previous is not None:
                     previous.problems = built.problems
                     built = previous
+                    kept_build = True
                 elif not built.syntax_errors:
                     cache.kustomize_builds[directory] = built
             builds[directory] = (path, built)
+            if kept_build:
+                kept_builds.add(directory)
         included = {
             os.path.dirname(file)
             for directory, (_, built) in builds.items()
@@ -195,11 +207,12 @@ class Loading:
             for span, address in built.remote:
                 analysis.remote_resources.append((span, f"{address} (in the build of {shown})"))
             for obj in built.objects:
-                resources.extend(
-                    object_resources(
-                        obj, built.declared_in.get(id(obj), obj.span.file if obj.span else shown), kustomization
-                    )
+                made = object_resources(
+                    obj, built.declared_in.get(id(obj), obj.span.file if obj.span else shown), kustomization
                 )
+                if directory in kept_builds:
+                    analysis.kept.update(map(id, made))
+                resources.extend(made)
         return resources, reached
 
     def _read(self, path: str, shown: str, analysis: Analysis) -> SourceFile | None:
@@ -307,6 +320,8 @@ class Loading:
         for problem in render.problems:
             kind = {"syntax": "syntax", "warning": "warning", "skipped": "skipped"}.get(problem.kind, "error")
             analysis.add_problem(Problem(problem.path, problem.message, problem.span, kind=kind))
+        for template in render.kept:
+            analysis.kept.update(id(resource) for resource in render.by_template.get(template, ()))
         return render.resources
 
     def _plan(self, path: str, source: SourceFile, analysis: Analysis, var_files: list[str]) -> list[Resource]:
@@ -393,6 +408,7 @@ class Loading:
                 )
             ),
         )
+        kept_files: set[str] = set()
         for paths in tf_dirs.values():
             for path in paths:
                 source = sources.get(path)
@@ -400,8 +416,13 @@ class Loading:
                     continue
                 with guarded(analysis, source.path, "parsing the Terraform"):
                     hcl = cache.hcl(source)
-                    for span, message in hcl.syntax_errors():
+                    errors = hcl.syntax_errors()
+                    for span, message in errors:
                         analysis.problems.append(Problem(source.path, message, span, kind="syntax"))
+                    good = cache.last_good_hcl(source.path) if errors else None
+                    if good is not None:  # broken mid-edit: its resources keep their last good analysis
+                        hcl = good
+                        kept_files.add(source.path)
                     project.add_file(hcl, path)
         extra_vars = [cache.hcl(source) for source in extra_sources]
         roots: dict[str, ModuleInstance] = {}
@@ -422,6 +443,8 @@ class Loading:
                 continue
             with guarded(analysis, instance.files.display_dir, "evaluating the Terraform module"):
                 self._instance_scopes(instance, scopes, analysis, cache)
+        if kept_files:
+            analysis.kept.update(id(r) for scope in scopes for r in scope if r.file in kept_files)
         for path, error in project.problems:
             analysis.problems.append(
                 Problem(self.display(path), getattr(error, "message", str(error)), getattr(error, "span", None))

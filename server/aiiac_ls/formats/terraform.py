@@ -84,9 +84,11 @@ def top_level_blocks(hcl: HclFile) -> list[tuple[tree_sitter.Node, str, list[str
     found = hcl.memo.get("top_level_blocks")
     if found is None:
         body = next((c for c in hcl.root.children if c.type == "body"), None)
-        found = hcl.memo["top_level_blocks"] = [
-            (block, *_block_parts(hcl, block)) for block in _children(body, "block")
-        ]
+        blocks = _children(body, "block")
+        if hcl.root.has_error:  # mid-edit: only what stands before the first error is read as written
+            first = hcl.first_error_byte()
+            blocks = [block for block in blocks if block.end_byte <= first and not block.has_error]
+        found = hcl.memo["top_level_blocks"] = [(block, *_block_parts(hcl, block)) for block in blocks]
     return found
 
 

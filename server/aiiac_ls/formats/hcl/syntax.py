@@ -86,7 +86,34 @@ class HclFile:
                 # python-hcl2 points at the token it choked on; prefer its wording and keep
                 # tree-sitter's locations for the rest
                 found[0] = (self._clamped(line, col), message)
+            opened = unterminated_string(self.source.text)
+            if opened is not None and (opened[0], opened[1]) < (found[0][0].start_line, found[0][0].start_col):
+                # a quote left open swallows the rest of the file: both parsers stop far below it
+                line, col = opened
+                found.insert(
+                    0,
+                    (
+                        self._clamped(line, col),
+                        'syntax error: unterminated string (a `"` opened here is not closed on its line)',
+                    ),
+                )
+                found = [found[0], *(f for f in found[1:] if f[0].start_line < line)]
         return found[:MAX_SYNTAX_ERRORS]
+
+    def first_error_byte(self) -> int:
+        """Where the first ERROR or missing node starts (the length of the text if none)."""
+        found = self.memo.get("first_error_byte")
+        if found is None:
+            found = len(self._parsed)
+            pending = [self.root]
+            while pending:
+                node = pending.pop()
+                if node.is_missing or node.type == "ERROR":
+                    found = min(found, node.start_byte)
+                elif node.has_error:
+                    pending.extend(node.children)
+            self.memo["first_error_byte"] = found
+        return found
 
     def _clamped(self, line: int, col: int) -> Span:
         """A one-character span at (line, col), inside the text (python-hcl2 reports the end of
@@ -95,6 +122,71 @@ class HclFile:
         line = max(0, min(line, len(lines) - 1))
         col = max(0, min(col, len(lines[line])))
         return Span(self.path, line, col, line, min(col + 1, len(lines[line])))
+
+
+_HEREDOC = re.compile(r"<<-?\s*\"?([A-Za-z_][\w-]*)\"?\s*$")
+
+
+def unterminated_string(text: str) -> tuple[int, int] | None:
+    """(line, column) of the first quoted string left open at the end of its line, if any.
+
+    HCL quoted strings cannot span lines, but one left open makes both parsers read on to the end
+    of the file and report the error there. Heredocs and comments are skipped; `${ }` and `%{ }`
+    inside strings may hold strings of their own (and span lines)."""
+    heredoc: str | None = None
+    in_comment = False
+    stack: list[tuple[str, int, int]] = []  # ("string", line, column) | ("code", braces, 0)
+    for row, line in enumerate(text.split("\n")):
+        if heredoc is not None:
+            if line.strip() == heredoc:
+                heredoc = None
+            continue
+        index = 0
+        while index < len(line):
+            char = line[index]
+            if in_comment:
+                end = line.find("*/", index)
+                if end < 0:
+                    break
+                in_comment, index = False, end + 2
+                continue
+            if stack and stack[-1][0] == "string":
+                if char == "\\":
+                    index += 2
+                    continue
+                if line.startswith(("${", "%{"), index) and not line.startswith(
+                    ("$${", "%%{"), index - 1 if index else 0
+                ):
+                    stack.append(("code", 0, 0))
+                    index += 2
+                    continue
+                if char == '"':
+                    stack.pop()
+                index += 1
+                continue
+            if char == "#" or line.startswith("//", index):
+                break
+            if line.startswith("/*", index):
+                in_comment, index = True, index + 2
+                continue
+            if not stack and line.startswith("<<", index):
+                match = _HEREDOC.match(line, index)
+                if match:
+                    heredoc = match.group(1)
+                    break
+            if char == '"':
+                stack.append(("string", row, index))
+            elif stack and char == "{":
+                stack[-1] = ("code", stack[-1][1] + 1, 0)
+            elif stack and char == "}":
+                if stack[-1][1] == 0:
+                    stack.pop()
+                else:
+                    stack[-1] = ("code", stack[-1][1] - 1, 0)
+            index += 1
+        if stack and stack[-1][0] == "string":
+            return stack[-1][1], len(line[: stack[-1][2]])
+    return None
 
 
 _CHUNK = 4096

@@ -58,6 +58,7 @@ class ChartRender:
     sources: dict[str, SourceFile] = field(default_factory=dict)  # templates and values files read
     by_template: dict[str, list[Resource]] = field(default_factory=dict)  # template path -> its objects
     failed: set[str] = field(default_factory=set)  # templates that did not parse or render
+    kept: set[str] = field(default_factory=set)  # templates whose objects are the last good render's
 
 
 @dataclass
@@ -112,6 +113,13 @@ def render_chart(
             set_value(command_line, assignment, Span("--set", 0, 0, 0, len(assignment)))
         overrides.append(command_line)
     overrides.extend(options.value_overrides)
+    if previous is not None and previous.chart is not None and any(p.kind == "syntax" for p in problems):
+        # values.yaml, a values file or Chart.yaml broken mid-edit: rendering with half the values
+        # would report what the user never wrote; the last good render's objects stay instead
+        result.resources = list(previous.resources)
+        result.by_template = dict(previous.by_template)
+        result.kept = set(previous.by_template)
+        return result
     # templates of every chart share one namespace of defines (subcharts first, the parent wins)
     templates: dict[str, Template] = {}
     renderable: list[tuple[Chart, str, Template, SourceFile]] = []
@@ -124,6 +132,7 @@ def render_chart(
             if kept:
                 result.resources.extend(kept)
                 result.by_template[path] = kept
+                result.kept.add(path)
     return result
 
 
