@@ -311,6 +311,47 @@ def test_fail_on_new_ignores_findings_the_revision_already_had(repo, capsys):
 
 
 @needs_git
+def test_diff_compares_evaluated_content_of_file_and_templatefile(tmp_path, monkeypatch, capsys):
+    """`path.module` names the working tree's folder: in the revision's copy, file() must still
+    read the revision's own file, so a clean tree has no change at all, and a change of the JSON
+    file alone shows as the policy's change through it."""
+    _write(
+        tmp_path,
+        {
+            "infra/main.tf": """
+            resource "aws_iam_policy" "models" {
+              name   = "models"
+              policy = file("${path.module}/policy.json")
+            }
+
+            resource "helm_release" "vllm" {
+              name   = "vllm"
+              chart  = "vllm"
+              values = [templatefile("${path.module}/values.yaml", { replicas = 2 })]
+            }
+            """,
+            "infra/policy.json": '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", '
+            '"Action": "s3:GetObject", "Resource": "*"}]}\n',
+            "infra/values.yaml": "replicaCount: ${replicas}\nservice:\n  type: LoadBalancer\n",
+        },
+    )
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "-c", "user.email=t@example.com", "-c", "user.name=t", "add", "-A")
+    _git(tmp_path, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "base")
+    monkeypatch.chdir(tmp_path)
+    for paths in (["infra"], ["."], [str(tmp_path / "infra")]):
+        code, out, _ = _check(capsys, *paths, "--diff", "HEAD")
+        assert code == 0, out
+        assert "no resource configuration changed" in out and "0 new, 0 fixed, 1 unchanged findings" in out
+    (tmp_path / "infra" / "policy.json").write_text(
+        (tmp_path / "infra" / "policy.json").read_text().replace("GetObject", "*")
+    )
+    code, out, _ = _check(capsys, "infra", "--diff", "HEAD")
+    assert code == 1
+    assert "  modified aws_iam_policy.models  infra/main.tf (through infra/policy.json)" in out
+
+
+@needs_git
 def test_diff_never_runs_repository_hooks_or_fsmonitor(repo, capsys):
     marker = repo / "pwned"
     script = repo / "evil.sh"

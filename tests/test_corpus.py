@@ -64,7 +64,7 @@ def test_two_processes_find_what_one_finds_on_the_corpus(capsys, monkeypatch):
 
 
 def test_the_server_scans_the_corpus_as_a_workspace(capsys):
-    """"Scan workspace" finds what `--check` finds: the same engine over the same folders."""
+    """ "Scan workspace" finds what `--check` finds: the same engine over the same folders."""
     with tempfile.TemporaryDirectory() as scratch:
         client = lsp_fuzz.Client(lsp_fuzz.server_command(), Path(scratch), root=CORPUS)
         summary = client.request(

@@ -184,9 +184,14 @@ def _jsondecode(span, args, env=None):
     return Unknown(span, "jsondecode() of an unknown or invalid value")
 
 
-def module_path(module_dir: str, value: str) -> str:
+def module_path(module_dir: str, value: str, display_dir: str | None = None) -> str:
     """A path written in a module: relative to the module's folder, or built from `path.module`,
-    which evaluates to the folder as this process names it (relative to its working directory)."""
+    which evaluates to the folder as the scan names it (`display_dir`: relative to the working
+    directory, or the working tree's name of a revision's folder that `--diff` analyses)."""
+    if display_dir is not None:
+        prefix = display_dir.rstrip("/\\") + "/"
+        if value == display_dir or value.startswith(prefix):
+            return os.path.normpath(os.path.join(module_dir, value[len(prefix) :]))
     candidate = os.path.normpath(os.path.join(module_dir, value))
     if not os.path.exists(candidate) and not os.path.isabs(value) and os.path.exists(value):
         return os.path.normpath(value)
@@ -209,7 +214,8 @@ def _file(span, args, env=None):
     if env is None or not args or not isinstance(args[0], Scalar) or not isinstance(args[0].value, str):
         return Unknown(span, "file() of an unknown path")
     module_dir = os.path.realpath(env.module.directory)
-    path = os.path.realpath(module_path(module_dir, args[0].value))
+    display_dir = getattr(getattr(env.module, "files", None), "display_dir", None)
+    path = os.path.realpath(module_path(module_dir, args[0].value, display_dir))
     # the engine's file system: in the editor, an open buffer rather than the disk
     files = getattr(getattr(env.module, "project", None), "filesystem", None) or FileSystem()
     if os.path.commonpath([module_dir, path]) != module_dir or not files.is_file(path):
@@ -227,7 +233,7 @@ def _file(span, args, env=None):
         record[path] = text
     # the path as the scan names the module (through a symlink, say), so the file is reported
     # under the same name when a chart reads it as a values file
-    shown = module_path(getattr(getattr(env.module, "files", None), "display_dir", module_dir), args[0].value)
+    shown = module_path(display_dir or module_dir, args[0].value)
     return FileText(text, span, shown if os.path.realpath(shown) == path else path)
 
 
