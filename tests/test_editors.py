@@ -17,6 +17,13 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).parent / "editors"
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "editors"  # the setups docs/editors.md gives
+TERRAFORM = """\
+resource "aws_s3_bucket_acl" "models" {
+  bucket = "acme-models"
+  acl    = "public-read"
+}
+"""
 SERVICE = """\
 apiVersion: v1
 kind: Service
@@ -32,13 +39,24 @@ spec:
 
 
 def _run(args: list[str], tmp_path: Path) -> dict:
-    target = tmp_path / "service.yaml"
+    """A project (a git repository) with a Service in k8s/ and a model bucket in infra/."""
+    if shutil.which("git"):
+        subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    else:
+        (tmp_path / ".git").mkdir()
+    (tmp_path / "k8s").mkdir()
+    (tmp_path / "infra").mkdir()
+    target = tmp_path / "k8s" / "service.yaml"
     target.write_text(SERVICE, encoding="utf-8")
+    (tmp_path / "infra" / "main.tf").write_text(TERRAFORM, encoding="utf-8")
     out = tmp_path / "result.json"
     env = {
         **os.environ,
         "AIIAC_CMD": json.dumps([sys.executable, "-m", "aiiac_ls.cli"]),
+        "AIIAC_SETUP": str(DOCS / "aiiac.lua"),
+        "AIIAC_EGLOT_SETUP": str(DOCS / "aiiac-eglot.el"),
         "AIIAC_FILE": str(target),
+        "AIIAC_TF": str(tmp_path / "infra" / "main.tf"),
         "AIIAC_OUT": str(out),
     }
     process = subprocess.run(args, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
@@ -56,6 +74,9 @@ def test_neovim(tmp_path):
     assert steps["action"] == "Change LoadBalancer to ClusterIP (AIS201) (unsafe)"
     assert steps["hover"].startswith("**AIS201** · Service exposes pods outside the cluster")
     assert steps["after"] == []
+    assert steps["tf_filetype"] == "terraform"
+    assert steps["tf"] == ["AIS402:2:2"]
+    assert (steps["clients"], steps["root"]) == (1, str(tmp_path))  # one server for the project
 
 
 def _emacs_load_path() -> list[str]:
@@ -76,3 +97,6 @@ def test_emacs_eglot(tmp_path):
     assert steps["hover"].startswith("**AIS201** · Service exposes pods outside the cluster")
     assert steps["line"] == "  type: ClusterIP"
     assert not steps["after"]
+    assert steps["tf_mode"] == "aiiac-hcl-mode"  # Debian has no terraform-mode: the setup's own
+    assert steps["tf"] == ["AIS402:2"]
+    assert (steps["same_server"], steps["servers"]) == (True, 1)

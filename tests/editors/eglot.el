@@ -1,7 +1,11 @@
-;;; eglot.el --- Emacs (batch) + eglot driving aiiac-ls: diagnostics, code action applied, hover  -*- lexical-binding: t -*-
-;; Environment: AIIAC_CMD (JSON list), AIIAC_FILE, AIIAC_OUT (results as JSON).
+;;; eglot.el --- Emacs (batch) + eglot driving aiiac-ls through the documented setup
+;;; (docs/editors/aiiac-eglot.el): diagnostics, code action applied, hover on YAML, then a .tf
+;;; file of the same project on the same server  -*- lexical-binding: t -*-
+;; Environment: AIIAC_CMD (JSON list), AIIAC_EGLOT_SETUP, AIIAC_FILE, AIIAC_TF, AIIAC_OUT.
 (require 'eglot)
 (require 'yaml-mode)
+(setq aiiac-command (append (json-read-from-string (getenv "AIIAC_CMD")) nil))
+(load (getenv "AIIAC_EGLOT_SETUP") nil t)
 (require 'json)
 (require 'cl-lib)
 
@@ -32,11 +36,9 @@
 
 (condition-case err
     (progn
-      (setq eglot-server-programs
-            `((yaml-mode . ,(append (json-read-from-string (getenv "AIIAC_CMD")) nil))))
       (find-file (getenv "AIIAC_FILE"))
-      (yaml-mode)
-      (apply #'eglot--connect (eglot--guess-contact))
+      ;; eglot-ensure (the setup's hook) connects after the command; batch mode has no command loop
+      (run-hooks 'post-command-hook)
       (unless (aiiac-wait (lambda () (aiiac-diagnostics)) 30) (error "no diagnostics"))
       (push (cons 'diagnostics (aiiac-codes)) aiiac-steps)
       (let* ((target (cl-find-if (lambda (d) (equal (plist-get d :code) "AIS201")) (aiiac-diagnostics)))
@@ -63,5 +65,14 @@
         (error "AIS201 still reported after the fix"))
       (push (cons 'after (aiiac-codes)) aiiac-steps)
       (save-buffer)
+      ;; a .tf file of the same project: the mode the setup gives it, and the same server
+      (let ((server (eglot-current-server)))
+        (find-file (getenv "AIIAC_TF"))
+        (run-hooks 'post-command-hook)
+        (push (cons 'tf_mode (symbol-name major-mode)) aiiac-steps)
+        (unless (aiiac-wait (lambda () (aiiac-diagnostics)) 30) (error "no diagnostics on the .tf file"))
+        (push (cons 'tf (aiiac-codes)) aiiac-steps)
+        (push (cons 'same_server (if (eq server (eglot-current-server)) t :json-false)) aiiac-steps)
+        (push (cons 'servers (length (gethash (eglot--current-project) eglot--servers-by-project))) aiiac-steps))
       (aiiac-finish t "ok"))
   (error (aiiac-finish nil (error-message-string err))))

@@ -1,7 +1,11 @@
--- Headless Neovim (0.7+) driving aiiac-ls: diagnostics, code action applied, hover.
--- Environment: AIIAC_CMD (JSON list), AIIAC_FILE, AIIAC_OUT (results as JSON).
+-- Headless Neovim (0.7+) driving aiiac-ls through the documented setup (docs/editors/aiiac.lua):
+-- diagnostics, code action applied, hover on YAML, then a .tf file of the same project served by
+-- the same server. Environment: AIIAC_CMD (JSON list), AIIAC_SETUP, AIIAC_FILE, AIIAC_TF,
+-- AIIAC_OUT (results as JSON).
 local cmd = vim.fn.json_decode(os.getenv("AIIAC_CMD"))
 local file = os.getenv("AIIAC_FILE")
+local aiiac = dofile(os.getenv("AIIAC_SETUP"))
+aiiac.setup({ cmd = cmd })
 local out = os.getenv("AIIAC_OUT")
 local result = { steps = {} }
 
@@ -24,14 +28,8 @@ local function codes(bufnr)
 end
 
 local function run()
-  vim.cmd("edit " .. file)
+  vim.cmd("edit " .. file) -- the FileType autocommand of the setup attaches the server
   local bufnr = vim.api.nvim_get_current_buf()
-  local client_id = vim.lsp.start_client({
-    name = "aiiac-ls",
-    cmd = cmd,
-    root_dir = vim.fn.fnamemodify(file, ":h"),
-  })
-  vim.lsp.buf_attach_client(bufnr, client_id)
   assert(vim.wait(20000, function() return #vim.diagnostic.get(bufnr) > 0 end, 50), "no diagnostics")
   result.steps.diagnostics = codes(bufnr)
 
@@ -76,7 +74,16 @@ local function run()
   result.steps.after = codes(bufnr)
   vim.cmd("write")
 
-  vim.lsp.stop_client(client_id)
+  -- a .tf file of the same project, in another folder: the same server serves it
+  vim.cmd("edit " .. os.getenv("AIIAC_TF"))
+  local tf = vim.api.nvim_get_current_buf()
+  result.steps.tf_filetype = vim.bo[tf].filetype
+  assert(vim.wait(20000, function() return #vim.diagnostic.get(tf) > 0 end, 50), "no diagnostics on the .tf file")
+  result.steps.tf = codes(tf)
+  local clients = vim.lsp.get_active_clients()
+  result.steps.clients = #clients
+  result.steps.root = clients[1].config.root_dir
+  for _, client in ipairs(clients) do vim.lsp.stop_client(client.id) end
   finish(true, "ok")
 end
 
