@@ -291,3 +291,38 @@ def test_a_charts_data_is_not_linted_but_manifests_in_other_folders_are(workdir)
     analysis = run(["repo"], select=["AIS110"])
     assert analysis.problems == []
     assert [f.file for f in analysis.findings] == [os.path.join("repo", "deploy", "pod.yaml")]
+
+
+def test_the_pure_python_yaml_parser_gives_the_same_findings_and_fixes(monkeypatch):
+    """Without ruamel.yaml.clib (the server bundled in the VS Code extension, PyPy) the pure-Python
+    parser is used: the same values, findings, positions and fix edits on every fixture. (The two
+    parsers differ only where nothing lands: where a block collection ends, and where an empty
+    value sits.)"""
+    from pathlib import Path
+
+    from aiiac_ls.engine import Engine
+    from aiiac_ls.fixes import select_fixes
+    from aiiac_ls.formats import yaml as yaml_format
+    from aiiac_ls.formats.source import SourceFile
+
+    def run():
+        analysis = Engine().analyse_paths([str(Path(__file__).parent / "fixtures")])
+        edits = select_fixes(analysis.findings, analysis.source, unsafe=True).edits
+        documents, errors = yaml_format.parse_yaml(
+            SourceFile("x.yaml", "a: 1\n---\nb: [oops\n---\nc: {x: !!int 3, y: 0x1f, z: yes, w: ~, v: '1'}\n")
+        )
+        return (
+            sorted((f.rule, f.span, f.message) for f in analysis.findings),
+            {path: repr(found) for path, found in edits.items()},
+            [d.root.plain() for d in documents if d.root],
+            [e.span for e in errors],
+        )
+
+    assert yaml_format._LOADER.Parser.__name__ == "CParser"
+    with_c = run()
+    monkeypatch.setattr(yaml_format, "_LOADER", yaml_format._make_loader(pure=True))
+    assert yaml_format._LOADER.Parser.__name__ == "Parser"  # the pure-Python one
+    pure = run()
+    assert len(with_c[0]) > 500 and len(with_c[1]) > 50
+    assert pure == with_c
+    assert with_c[2] == [{"a": 1}, {"c": {"x": 3, "y": 31, "z": True, "w": None, "v": "1"}}]

@@ -17,6 +17,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
+from ruamel.yaml.tag import Tag
 
 from ..limits import DEFAULT_LIMITS, Limits
 from ..model.nodes import Mapping, Node, Scalar, Sequence, Span
@@ -55,11 +56,14 @@ _FLOAT_SPECIAL = {
 
 
 class _PlainResolver(VersionedResolver):
-    """Tags every node by kind only; `_scalar_value` types plain scalars."""
+    """Tags every node by kind only; `_scalar_value` types plain scalars. Tags are `Tag` objects,
+    as ruamel's pure-Python composer asserts (its C composer also takes strings)."""
+
+    _PLAIN, _STR = Tag(suffix=_TAG_PLAIN), Tag(suffix=_TAG_STR)
 
     def resolve(self, kind, value, implicit):
         if kind is ScalarNode:
-            return _TAG_PLAIN if implicit and implicit[0] else _TAG_STR
+            return self._PLAIN if implicit and implicit[0] else self._STR
         return self.DEFAULT_SEQUENCE_TAG if kind is SequenceNode else self.DEFAULT_MAPPING_TAG
 
     def descend_resolver(self, current_node, current_index):
@@ -69,9 +73,11 @@ class _PlainResolver(VersionedResolver):
         return None
 
 
-def _make_loader() -> YAML:
+def _make_loader(pure: bool = False) -> YAML:
+    """The C parser when ruamel.yaml.clib is installed; the pure-Python one elsewhere (the
+    server bundled in the VS Code extension, PyPy), with the same results (tested)."""
     try:
-        loader = YAML(typ="safe", pure=False)  # C parser when ruamel.yaml.clib is installed
+        loader = YAML(typ="safe", pure=pure)
     except Exception:  # pragma: no cover - platforms without the C extension
         loader = YAML(typ="safe", pure=True)
     loader.Resolver = _PlainResolver
