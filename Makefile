@@ -12,7 +12,9 @@ VSIX         := $(EXT)/aiiac-ls-0.1.0.vsix
 CODE_SERVER  := .cache/code-server
 CHROMIUM     ?= /usr/bin/chromium
 
-.PHONY: demo test test-python test-vscode test-vscode-e2e vsix lint bench fuzz docs clean
+DIST_WHEEL   := dist/aiiac_ls-0.1.0-py3-none-any.whl
+
+.PHONY: demo test test-python test-vscode test-vscode-e2e test-package dist bundle vsix lint bench fuzz docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,12 +47,12 @@ demo: $(STAMP)
 	  if [ $$status -eq 1 ]; then echo "(exit 1: findings reported, as expected for this insecure example)"; \
 	  else exit $$status; fi
 
-test: test-python test-vscode test-vscode-e2e
+test: test-python test-vscode test-vscode-e2e test-package
 
 test-python: $(STAMP) $(SARIF_SCHEMA) $(HELM_ORACLE) $(KUBECTL_ORACLE)
 	AIIAC_SARIF_SCHEMA=$(SARIF_SCHEMA) AIIAC_HELM=$(HELM_ORACLE) AIIAC_KUBECTL=$(KUBECTL_ORACLE) $(BIN)/python -m pytest
-	$(BIN)/ruff check server rules tests bench
-	$(BIN)/ruff format --check server rules tests bench
+	$(BIN)/ruff check server rules tests bench vscode-extension/bundle_server.py vscode-extension/bundled/aiiac_ls_server.py
+	$(BIN)/ruff format --check server rules tests bench vscode-extension/bundle_server.py vscode-extension/bundled/aiiac_ls_server.py
 	$(BIN)/mypy
 
 $(EXT)/node_modules/.installed: $(EXT)/package-lock.json
@@ -58,7 +60,20 @@ $(EXT)/node_modules/.installed: $(EXT)/package-lock.json
 	touch $@
 
 # The VS Code extension, packaged offline with @vscode/vsce.
-vsix: $(EXT)/node_modules/.installed
+# The wheel and the sdist (python -m build), checked by twine.
+dist: $(STAMP)
+	rm -rf dist && $(BIN)/python -m build --outdir dist . >/dev/null && $(BIN)/twine check --strict dist/*
+
+# aiiac-ls and its dependencies inside the extension (bundled/), so the .vsix runs without a pip install.
+bundle: dist
+	$(BIN)/python $(EXT)/bundle_server.py --wheel $(DIST_WHEEL)
+
+# The packages as users get them: the action's install of this folder into a fresh venv, the
+# bundled server with only the standard library, the pre-commit hooks and the GitHub Action's check.
+test-package: vsix
+	AIIAC_REQUIRE_PACKAGES=1 $(BIN)/python -m pytest -p no:cacheprovider tests/test_packaging.py
+
+vsix: $(EXT)/node_modules/.installed bundle
 	cd $(EXT) && npm run --silent typecheck && npm run --silent package
 
 test-vscode: $(EXT)/node_modules/.installed
@@ -73,8 +88,8 @@ test-vscode-e2e: $(STAMP) vsix
 	cd $(EXT) && CHROMIUM=$(CHROMIUM) node test/e2e/run.js --code-server $(CURDIR)/$(CODE_SERVER) --python $(CURDIR)/$(BIN)/python
 
 lint: $(STAMP)
-	$(BIN)/ruff check server rules tests bench
-	$(BIN)/ruff format --check server rules tests bench
+	$(BIN)/ruff check server rules tests bench vscode-extension/bundle_server.py vscode-extension/bundled/aiiac_ls_server.py
+	$(BIN)/ruff format --check server rules tests bench vscode-extension/bundle_server.py vscode-extension/bundled/aiiac_ls_server.py
 	$(BIN)/mypy
 
 bench: $(STAMP)

@@ -1,4 +1,5 @@
-// Finding the aiiac-ls server: settings first, then PATH, then the Python extension's interpreter.
+// Finding the aiiac-ls server: settings first, then PATH, then the Python extension's interpreter,
+// then the server bundled in the extension (run by a Python >= 3.10 found on the machine).
 // Pure (no `vscode` import) so it is unit-tested directly.
 import * as fs from "fs";
 import * as path from "path";
@@ -21,11 +22,15 @@ export interface DiscoveryInput {
   isExecutable?: (file: string) => boolean;
   /** Whether a Python interpreter can import aiiac_ls. */
   hasServerModule?: (interpreter: string) => boolean;
+  /** The launcher of the bundled server (bundled/aiiac_ls_server.py), when the extension carries one. */
+  bundledLauncher?: string;
+  /** Whether `python launcher --probe` succeeds: a Python >= 3.10 with a tree-sitter build for it. */
+  canRunBundled?: (interpreter: string, launcher: string) => boolean;
 }
 
 export type Discovery = { ok: true; server: ServerCommand } | { ok: false; reason: string };
 
-export const INSTALL_COMMAND = "pipx install aiiac-ls";
+export const INSTALL_COMMAND = "pip install git+https://github.com/aiiac-ls/aiiac-ls";
 
 function defaultIsExecutable(file: string): boolean {
   try {
@@ -75,10 +80,23 @@ export function findServer(input: DiscoveryInput): Discovery {
       server: { command: input.pythonInterpreter, args: ["-m", "aiiac_ls.cli", "--stdio"], source: "Python extension" },
     };
   }
+  if (input.bundledLauncher && input.canRunBundled) {
+    // the Python extension's interpreter first, then python3 / python on PATH
+    const pythons = [input.pythonInterpreter,
+                     ...(platform === "win32" ? ["python", "py"] : ["python3", "python"])
+                       .map((name) => which(name, input.envPath, platform, isExecutable))]
+      .filter((python, index, all): python is string => !!python && all.indexOf(python) === index);
+    for (const python of pythons) {
+      if (input.canRunBundled(python, input.bundledLauncher)) {
+        return { ok: true, server: { command: python, args: [input.bundledLauncher, "--stdio"], source: `bundled (${python})` } };
+      }
+    }
+  }
   return {
     ok: false,
-    reason: `The aiiac-ls language server was not found. Install it with \`${INSTALL_COMMAND}\`, ` +
-      "or set aiiac.server.path / aiiac.server.interpreter.",
+    reason: "The aiiac-ls language server was not found" +
+      (input.bundledLauncher ? ", and the one bundled with the extension needs Python 3.10+ on a platform it has a build for" : "") +
+      `. Install it with \`${INSTALL_COMMAND}\`, or set aiiac.server.path / aiiac.server.interpreter.`,
   };
 }
 

@@ -1,6 +1,8 @@
 // The aiiac VS Code extension: starts aiiac-ls and connects it to VS Code's diagnostics, code
 // actions and hovers. Everything about findings comes from the server; this file only wires it up.
 import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
 import * as vscode from "vscode";
 import { LanguageClient, TransportKind } from "vscode-languageclient/node";
 import { Discovery, findServer, SERVER_SETTINGS } from "./discovery";
@@ -45,14 +47,24 @@ function hasServerModule(interpreter: string): boolean {
   return result.status === 0;
 }
 
-export async function discover(): Promise<Discovery> {
+/** Whether `python launcher --probe` works: the bundled server can run with this Python. */
+function canRunBundled(interpreter: string, launcher: string): boolean {
+  const result = spawnSync(interpreter, [launcher, "--probe"], { timeout: 10000 });
+  return result.status === 0;
+}
+
+export async function discover(context?: vscode.ExtensionContext): Promise<Discovery> {
   const config = vscode.workspace.getConfiguration("aiiac");
+  const bundled = context?.extensionPath ? path.join(context.extensionPath, "bundled") : undefined;
+  const launcher = bundled && fs.existsSync(path.join(bundled, "libs")) ? path.join(bundled, "aiiac_ls_server.py") : undefined;
   return findServer({
     serverPath: config.get<string>("server.path") || undefined,
     interpreter: config.get<string>("server.interpreter") || undefined,
     envPath: process.env.PATH,
     pythonInterpreter: await pythonExtensionInterpreter(),
     hasServerModule,
+    bundledLauncher: launcher,
+    canRunBundled,
   });
 }
 
@@ -65,7 +77,7 @@ export function serverSettings(): Record<string, unknown> {
 }
 
 async function startClient(context: vscode.ExtensionContext): Promise<void> {
-  const found = await discover();
+  const found = await discover(context);
   if (!found.ok) {
     setStatus("$(warning) aiiac", found.reason);
     output.appendLine(found.reason);

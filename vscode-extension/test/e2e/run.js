@@ -1,7 +1,8 @@
 // End-to-end test in real VS Code: code-server (VS Code 1.100.3) with the built .vsix and a test
 // driver extension, opened in headless Chromium. The driver reports what VS Code showed.
 //
-//   node test/e2e/run.js --code-server DIR --python PYTHON [--screenshot images/screenshot.png]
+//   node test/e2e/run.js --code-server DIR --python PYTHON [--server-from bundled|interpreter]
+//                        [--screenshot images/screenshot.png]
 const { spawn, spawnSync } = require("child_process");
 const fs = require("fs");
 const http = require("http");
@@ -62,8 +63,13 @@ async function main() {
   const userData = path.join(scratch, "user");
   const extensions = path.join(scratch, "extensions");
   fs.mkdirSync(path.join(userData, "User"), { recursive: true });
+  // by default the server is the one the .vsix carries, run by a python3 on PATH (no aiiac-ls on
+  // PATH, no interpreter setting: nothing else could start it); --server-from interpreter uses --python
+  const serverFrom = option("server-from", "bundled");
+  const searchPath = (process.env.PATH || "").split(path.delimiter)
+    .filter((dir) => serverFrom !== "bundled" || !fs.existsSync(path.join(dir, "aiiac-ls"))).join(path.delimiter);
   fs.writeFileSync(path.join(userData, "User", "settings.json"), JSON.stringify({
-    "aiiac.server.interpreter": python,
+    ...(serverFrom === "interpreter" ? { "aiiac.server.interpreter": python } : {}),
     "security.workspace.trust.enabled": false,
     "workbench.startupEditor": "none",
     "extensions.autoCheckUpdates": false,
@@ -89,7 +95,7 @@ async function main() {
     "--auth", "none", "--bind-addr", `127.0.0.1:${port}`, "--user-data-dir", userData,
     "--extensions-dir", extensions, "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust",
     workspace,
-  ], { env: { ...process.env, AIIAC_E2E_OUT: out }, stdio: ["ignore", "pipe", "pipe"] });
+  ], { env: { ...process.env, PATH: searchPath, AIIAC_E2E_OUT: out }, stdio: ["ignore", "pipe", "pipe"] });
   let serverLog = "";
   server.stdout.on("data", (chunk) => { serverLog += chunk; });
   server.stderr.on("data", (chunk) => { serverLog += chunk; });
@@ -152,8 +158,8 @@ async function main() {
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   console.log(`Scan workspace: ${total} problems in ${Object.keys(steps.problems).length} files in the Problems ` +
               `panel ${steps.scanSeconds} s after the command`);
-  console.log(`VS Code end-to-end: ok in ${seconds} s (first aiiac diagnostics ${steps.firstDiagnosticsSeconds} s ` +
-              "after the driver started)");
+  console.log(`VS Code end-to-end (server: ${serverFrom}): ok in ${seconds} s (first aiiac diagnostics ` +
+              `${steps.firstDiagnosticsSeconds} s after the driver started)`);
 }
 
 main().catch((error) => {

@@ -44,7 +44,7 @@ test("no server: one notification with the install command, and the setup guide 
     await extension.activate(context);
     assert.equal(stub.calls.clients.length, 0);
     assert.equal(stub.calls.errors.length, 1);
-    assert.match(stub.calls.errors[0].message, /pipx install aiiac-ls/);
+    assert.match(stub.calls.errors[0].message, /pip install git\+https:\/\/github.com\/aiiac-ls\/aiiac-ls/);
     assert.deepEqual(stub.calls.errors[0].buttons, ["Open setup guide", "Open settings"]);
     assert.deepEqual(stub.calls.external, ["https://github.com/aiiac-ls/aiiac-ls/blob/main/docs/editors.md"]);
     assert.equal(stub.calls.status.text, "$(warning) aiiac");
