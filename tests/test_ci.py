@@ -383,9 +383,14 @@ def test_pre_commit_hooks_run_the_check_on_the_files_pre_commit_passes(infra, ca
     from ruamel.yaml import YAML
 
     hooks = YAML(typ="safe").load((Path(__file__).resolve().parents[1] / ".pre-commit-hooks.yaml").read_text())
-    assert [hook["id"] for hook in hooks] == ["aiiac-ls", "aiiac-ls-rego"]
+    assert [hook["id"] for hook in hooks] == ["aiiac-ls", "aiiac-ls-rego", "aiiac-ls-repo"]
     for hook in hooks:
         assert hook["language"] == "python" and hook["entry"].split()[0] == "aiiac-ls"
+        if hook.get("pass_filenames", True) is False:  # the whole repository, no file names
+            assert hook["entry"] == "aiiac-ls --check ." and hook["always_run"] is True
+            code = main(hook["entry"].split()[1:])
+            assert code == 1 and "AIS402" in capsys.readouterr().out
+            continue
         staged = [
             name
             for name in ("infra/main.tf", "README.md", "k8s/app.yml", "chart/templates/_helpers.tpl")
