@@ -80,7 +80,11 @@ def main() -> int:
     for folder in ("libs", "native"):
         shutil.rmtree(os.path.join(args.out, folder), ignore_errors=True)
     with tempfile.TemporaryDirectory() as scratch:
-        pure = [f"{name}=={version}" for name, version in sorted(versions.items()) if name not in NATIVE | LEFT_OUT | {"aiiac-ls"}]
+        pure = [
+            f"{name}=={version}"
+            for name, version in sorted(versions.items())
+            if name not in NATIVE | LEFT_OUT | {"aiiac-ls"}
+        ]
         pip("download", "--quiet", "--no-deps", "--only-binary=:all:", "--python-version", "3.10",
             "--platform", "any", "--implementation", "py", "--dest", scratch, *pure, *FOR_PYTHON_310)  # fmt: skip
         shutil.copy(args.wheel, scratch)
