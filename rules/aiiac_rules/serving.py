@@ -56,6 +56,18 @@ def exposed_ports(first: int, last: int, extra_ports: frozenset[int] = frozenset
     return found
 
 
+def port_ranges(node) -> list[str]:
+    """The known ports of a port-or-list value as text: strings (`"8000"`, `"8000-8002"`, `"*"`)
+    and numbers (`ports = [8000]`, `destination_port_range = 22`) alike."""
+    from aiiac_ls.model.nodes import Scalar, as_list
+
+    return [
+        str(item.value)
+        for item in as_list(node)
+        if isinstance(item, Scalar) and isinstance(item.value, (str, int)) and not isinstance(item.value, bool)
+    ]
+
+
 def exposed_in_ranges(ranges: list[str], extra_ports: frozenset[int] = frozenset()) -> list[str]:
     """The same for port ranges written as text (`"8000"`, `"8000-8002"`, `"*"`), as GCP
     firewalls and Azure NSG rules write them."""

@@ -93,7 +93,7 @@ def image_pull_policy(resource, ctx):
             if not image or "@" in image:
                 continue
             policy = container.node.entry("imagePullPolicy")
-            value = as_str(policy.value) if policy else None
+            value = (as_str(policy.value) if policy else None) or None  # `imagePullPolicy: ""` is unset
             if value in ("IfNotPresent", "Never"):
                 yield Hit(policy, f"container `{container.name}` runs a cached `{image}` ({value})")
             elif value is None and tag_of(image) not in ("", "latest"):

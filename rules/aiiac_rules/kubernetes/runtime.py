@@ -760,7 +760,8 @@ def unsafe_sysctls(resource, ctx):
 )
 def low_ids(resource, ctx):
     """## What it does
-    Flags explicit `runAsUser` / `runAsGroup` values between 1 and 9999 (0 is AIS102's).
+    Flags explicit `runAsUser` / `runAsGroup` values between 1 and 9999 (0 is AIS102's). A pod's
+    value that every container overrides applies to none of them and is not reported.
 
     ## Why is this bad?
     Low IDs collide with users and groups of the node (system accounts, the GPU driver's, other
@@ -777,10 +778,13 @@ def low_ids(resource, ctx):
     Use IDs of 10000 or more that own the model directory (`fsGroup` for volumes).
     """
     for pod in pod_specs(resource):
+        containers = list(pod.containers())
         contexts = [("pod", pod.security_context)]
-        contexts += [(f"container `{c.name}`", c.security_context) for c in pod.containers()]
+        contexts += [(f"container `{c.name}`", c.security_context) for c in containers]
         for owner, context in contexts:
             for key in ("runAsUser", "runAsGroup"):
+                if owner == "pod" and containers and all(c.setting(key) is not None for c in containers):
+                    continue  # every container sets its own: the pod's value applies to none
                 entry = context.entry(key) if context else None
                 value = entry.value.plain() if entry else None
                 if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 10000:

@@ -75,7 +75,9 @@ class Container:
 
     @property
     def security_context(self) -> Mapping | None:
-        return self.node.mapping("securityContext")
+        """The container's securityContext; `securityContext: {}` sets nothing and counts as unset."""
+        context = self.node.mapping("securityContext")
+        return context if context is not None and context.entries else None
 
     def setting(self, key: str) -> Entry | None:
         context = self.security_context
@@ -100,7 +102,9 @@ class PodSpec:
 
     @property
     def security_context(self) -> Mapping | None:
-        return self.spec.mapping("securityContext")
+        """The pod's securityContext; `securityContext: {}` sets nothing and counts as unset."""
+        context = self.spec.mapping("securityContext")
+        return context if context is not None and context.entries else None
 
     def setting(self, key: str) -> Entry | None:
         context = self.security_context

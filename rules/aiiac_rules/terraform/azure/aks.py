@@ -8,7 +8,12 @@ from aiiac_ls.rules import rule
 
 TF = "terraform"
 CLUSTER = {"azurerm_kubernetes_cluster"}
-_GPU_SIZES = ("Standard_NC", "Standard_ND", "Standard_NV", "Standard_NG")
+_GPU_SIZES = ("standard_nc", "standard_nd", "standard_nv", "standard_ng")  # lower case: Azure ignores case
+
+
+def is_gpu_size(vm_size: str | None) -> bool:
+    """A GPU VM size (NC, ND, NV, NG families), however it is capitalised (`standard_nc6s_v3`)."""
+    return (vm_size or "").lower().startswith(_GPU_SIZES)
 
 
 @rule(
@@ -27,7 +32,8 @@ _GPU_SIZES = ("Standard_NC", "Standard_ND", "Standard_NV", "Standard_NG")
 def aks_api_server(resource, ctx):
     """## What it does
     Flags AKS clusters that are neither private (`private_cluster_enabled = true`) nor limited to
-    `api_server_access_profile { authorized_ip_ranges }`, and authorized ranges with `0.0.0.0/0`.
+    `api_server_access_profile { authorized_ip_ranges }` (or the older provider's top-level
+    `api_server_authorized_ip_ranges`), and authorized ranges with `0.0.0.0/0`.
 
     ## Why is this bad?
     The API server of a GPU cluster answers to the internet: a leaked kubeconfig, token or API
@@ -47,9 +53,18 @@ def aks_api_server(resource, ctx):
     if as_bool(resource.body.get("private_cluster_enabled")) is True:
         return
     profile = resource.body.block("api_server_access_profile")
-    ranges = strings(profile.get("authorized_ip_ranges")) if profile is not None else []
+    # azurerm < 4 wrote the ranges as a top-level `api_server_authorized_ip_ranges`; both count
+    written = [
+        node
+        for node in (
+            profile.get("authorized_ip_ranges") if profile is not None else None,
+            resource.body.get("api_server_authorized_ip_ranges"),
+        )
+        if node is not None
+    ]
+    ranges = [cidr for node in written for cidr in strings(node)]
     if not ranges:
-        if profile is not None and profile.get("authorized_ip_ranges") is not None:
+        if written:
             return  # not known statically
         yield Hit(
             resource.head, "the API server accepts connections from any network (not private, no authorized IP ranges)"
@@ -177,7 +192,7 @@ def gpu_host_encryption(resource, ctx):
         resource.body.blocks("default_node_pool") if resource.kind == "azurerm_kubernetes_cluster" else [resource.body]
     )
     for pool in pools:
-        if not (as_str(pool.get("vm_size")) or "").startswith(_GPU_SIZES):
+        if not is_gpu_size(as_str(pool.get("vm_size"))):
             continue
         entry = pool.entry("host_encryption_enabled") or pool.entry("enable_host_encryption")
         if entry is None or (entry.value.known and as_bool(entry.value) is not True):

@@ -7,7 +7,7 @@ from aiiac_ls.model.findings import Hit
 from aiiac_ls.model.nodes import as_bool, as_str, strings
 from aiiac_ls.rules import rule
 
-from ...serving import exposed_in_ranges
+from ...serving import exposed_in_ranges, port_ranges
 from ..settings import is_true, require
 
 TF = "terraform"
@@ -339,8 +339,7 @@ def _nsg_ports(block, extra: frozenset[int]) -> list[str]:
     if protocol not in ("tcp", "*"):
         return []
     return exposed_in_ranges(
-        [s.value for s in strings(block.get("destination_port_range")) + strings(block.get("destination_port_ranges"))],
-        extra,
+        port_ranges(block.get("destination_port_range")) + port_ranges(block.get("destination_port_ranges")), extra
     )
 
 

@@ -6,7 +6,7 @@ from aiiac_ls.model.findings import Hit
 from aiiac_ls.model.nodes import Mapping, as_bool, as_str, strings
 from aiiac_ls.rules import rule
 
-from ...serving import exposed_in_ranges
+from ...serving import exposed_in_ranges, port_ranges
 
 TF = "terraform"
 WORLD = ("0.0.0.0/0", "::/0")
@@ -18,8 +18,9 @@ def _ports(allow: Mapping, extra: frozenset[int]) -> list[str]:
         return ["all ports"]
     if protocol not in ("tcp", "6"):
         return []
-    ranges = [s.value for s in strings(allow.get("ports"))]
-    return exposed_in_ranges(ranges, extra) if ranges else ["all TCP ports"]
+    if allow.get("ports") is None:  # no `ports`: the whole protocol
+        return ["all TCP ports"]
+    return exposed_in_ranges(port_ranges(allow.get("ports")), extra)  # numbers count as ports too
 
 
 @rule(
