@@ -25,6 +25,7 @@ POD = textwrap.dedent("""\
       securityContext: {seccompProfile: {type: RuntimeDefault}}
       containers:
         - {name: "é😀", image: "vllm/vllm-openai:latest", securityContext: {runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}, resources: {requests: {cpu: "1"}, limits: {memory: 1Gi}}}
+      serviceAccountName: vllm
     """)
 
 

@@ -457,7 +457,7 @@ async def test_configuration_change_applies(client: LanguageClient):
 @pytest.mark.asyncio
 async def test_scan_workspace_reports_progress(client: LanguageClient):
     result = await client.workspace_execute_command_async(types.ExecuteCommandParams(command="aiiac.scanWorkspace"))
-    assert result["files"] == 3 and result["findings"] == 1
+    assert result["files"] == 3 and result["findings"] == 2  # pod.yaml: the floating tag, the default ServiceAccount
     [reports] = list(client.progress_reports.values())
     assert isinstance(reports[0], types.WorkDoneProgressBegin)
     assert isinstance(reports[-1], types.WorkDoneProgressEnd)
@@ -492,7 +492,7 @@ async def test_scan_workspace_fills_a_pull_clients_workspace_report(client: Lang
     count = client.diagnostic_refresh_count
     await client.workspace_execute_command_async(types.ExecuteCommandParams(command="aiiac.scanWorkspace"))
     await refreshed(count)
-    assert [m.message for m in client.messages] == ["aiiac: 2 findings in 4 files"]
+    assert [m.message for m in client.messages] == ["aiiac: 3 findings in 4 files"]
     report = await client.workspace_diagnostic_async(types.WorkspaceDiagnosticParams(previous_result_ids=[]))
     found = {
         Path(types_uri_path(item.uri)).relative_to(client.project).as_posix(): [
@@ -503,7 +503,7 @@ async def test_scan_workspace_fills_a_pull_clients_workspace_report(client: Lang
     assert found == {  # UTF-16 columns: the container's name before the image holds an emoji
         "infra/main.tf": [],
         "infra/variables.tf": [],
-        "k8s/pod.yaml": [("AIS110", 8, 20)],
+        "k8s/pod.yaml": [("AIS311", 4, 0), ("AIS110", 8, 20)],
         "serving/svc.yaml": [("AIS201", 5, 2)],
     }
     assert all(isinstance(item, types.WorkspaceFullDocumentDiagnosticReport) for item in report.items)

@@ -332,20 +332,10 @@ def unrestricted_egress(resource, ctx):
 
 
 def _is_model_server(pod) -> bool:
-    """GPUs, a model-serving port, or a model location: the pods whose identity matters most."""
-    from ..serving import port_label
-
-    if _uses_gpu(pod):
-        return True
-    for container in pod.containers(include_ephemeral=False):
-        ports = container.node.get("ports")
-        for port in ports.items if isinstance(ports, Sequence) else []:
-            number = port.get("containerPort") if isinstance(port, Mapping) else None
-            if isinstance(number, Scalar) and isinstance(number.value, int) and port_label(number.value):
-                return True
-        if container.node.get("storageUri") is not None or container.list_name in ("model",):
-            return True
-    return False
+    """Pods that run a model server (by image or command line; a KServe model): the pods whose
+    identity matters most. A GPU or a model-serving port alone does not make one (nvidia-smi,
+    a benchmark client, a Gradio UI)."""
+    return bool(pod.model_servers())
 
 
 @rule(
@@ -359,8 +349,10 @@ def _is_model_server(pod) -> bool:
 )
 def default_service_account(resource, ctx):
     """## What it does
-    Flags model servers (pods with GPUs, a model-serving container port, or a KServe model) that
-    run as the namespace's `default` ServiceAccount.
+    Flags model servers that run as the namespace's `default` ServiceAccount. A model server is a
+    container that runs one (Triton, vLLM, TGI, TorchServe, TF Serving, KServe, MLServer, Ollama,
+    SGLang, llama.cpp, LMDeploy, OpenVINO, NIM: by image or command line) or a KServe model; a
+    GPU or a port alone does not make one (nvidia-smi, a benchmark client, a Gradio UI).
 
     ## Why is this bad?
     Every pod without its own ServiceAccount shares `default`: any RBAC or cloud role granted to

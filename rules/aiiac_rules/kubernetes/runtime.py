@@ -354,7 +354,8 @@ def shm_size_limit(resource, ctx):
 )
 def memory_limit(resource, ctx):
     """## What it does
-    Flags containers without `resources.limits.memory`.
+    Flags model-server containers (by image or command line, as AIS311 recognises them) without
+    `resources.limits.memory`. Other containers are AIS125's: a request is what they need.
 
     ## Why is this bad?
     Model servers grow with batch size, context length and the number of loaded models; without a
@@ -373,7 +374,7 @@ def memory_limit(resource, ctx):
     Set `resources.limits.memory` (and a matching request) from the server's measured peak.
     """
     for pod in pod_specs(resource):
-        for container in pod.main_containers():
+        for container in pod.model_servers():
             limits = container.node.find("resources.limits")
             if not isinstance(limits, Mapping) or "memory" not in limits:
                 yield Hit(container.lacking("resources"), f"container `{container.name}` has no memory limit")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from aiiac_ls.model.nodes import Entry, Mapping, Sequence, as_str
+from aiiac_ls.model.nodes import Entry, Mapping, Scalar, Sequence, as_str
 from aiiac_ls.model.resources import Resource
 
 # kind -> paths from the object root to a pod spec; "*" walks each item of a list
@@ -67,6 +68,42 @@ KSERVE_CONTAINERS = (
 )
 
 
+# Model servers are recognised by what they run, not by a GPU or a port alone (nvidia-smi has a
+# GPU, a Gradio UI a port): the image's repository, or the server's command line
+MODEL_SERVER_IMAGES = (
+    "tritonserver",
+    "vllm",
+    "text-generation-inference",
+    "text-embeddings-inference",
+    "torchserve",
+    "tensorflow/serving",
+    "tensorflow-serving",
+    "kserve/",
+    "mlserver",
+    "ollama",
+    "sglang",
+    "llama.cpp",
+    "llama-cpp",
+    "lmdeploy",
+    "openvino/model_server",
+    "nvcr.io/nim/",
+    "localai",
+    "xinference",
+    "ray-llm",
+)
+_SERVER_COMMAND = re.compile(
+    r"vllm\s+serve|vllm\.entrypoints|tritonserver|torchserve|tensorflow_model_server|text-generation-launcher"
+    r"|text-embeddings-router|ollama\s+serve|sglang\.launch_server|llama-server|mlserver\s+start|lmdeploy\s+serve"
+    r"|\bserve\s+(run|deploy)\b|bentoml\s+serve"
+)
+SERVING_KINDS = {"RayService"}  # kinds whose pods serve whatever their images are
+SERVING_GROUP_KINDS = {"LeaderWorkerSet"}  # every pod of the group serves when one of them does
+# what runs a server's image without serving: benchmark clients, GPU checks, UIs, tests
+_NOT_SERVING = re.compile(
+    r"bench(mark)?\b|benchmark_|genai-perf|perf_analyzer|locust|nvidia-smi|gradio|streamlit|pytest|\bsleep\b"
+)
+
+
 @dataclass
 class Container:
     node: Mapping
@@ -82,6 +119,33 @@ class Container:
     def setting(self, key: str) -> Entry | None:
         context = self.security_context
         return context.entry(key) if context else None
+
+    @property
+    def image(self) -> str:
+        return as_str(self.node.get("image")) or ""
+
+    def command_line(self) -> str:
+        """`command` and `args` as one line (the known parts)."""
+        words = []
+        for key in ("command", "args"):
+            node = self.node.get(key)
+            words += [str(i.value) for i in (node.items if isinstance(node, Sequence) else []) if isinstance(i, Scalar)]
+        return " ".join(words)
+
+    def serves_models(self) -> bool:
+        """Whether this container is a model server: a KServe model, a known server's image, or a
+        server's command line; not a benchmark client, a GPU check or a UI run from such an image."""
+        if self.list_name == "model" or self.node.get("storageUri") is not None:
+            return True
+        command = self.command_line()
+        if _NOT_SERVING.search(command):
+            return False
+        if _SERVER_COMMAND.search(command):
+            return True
+        repository = self.image.lower().split("@")[0]
+        if ":" in repository.rsplit("/", 1)[-1]:
+            repository = repository.rsplit(":", 1)[0]
+        return any(known in repository for known in MODEL_SERVER_IMAGES)
 
     def lacking(self, key: str) -> Mapping:
         """Where a finding about a key missing under `key` (securityContext, resources) belongs:
@@ -122,6 +186,18 @@ class PodSpec:
                     name = item.get("name")
                     yield Container(item, list_name, str(getattr(name, "value", "") or "unnamed"))
         yield from self.extra_containers
+
+    def model_servers(self) -> list[Container]:
+        """The main containers that serve models (`Container.serves_models`); every main
+        container of a RayService (Ray Serve applications run on its head and workers), and of a
+        LeaderWorkerSet one of whose templates serves."""
+        if self.resource.kind in SERVING_KINDS:
+            return list(self.main_containers())
+        if self.resource.kind in SERVING_GROUP_KINDS and any(
+            container.serves_models() for pod in pod_specs(self.resource) for container in pod.main_containers()
+        ):  # the workers of a multi-node server hold its model shards
+            return list(self.main_containers())
+        return [container for container in self.main_containers() if container.serves_models()]
 
     def main_containers(self) -> Iterator[Container]:
         """The containers that serve while the pod runs: not init containers (they run first,
