@@ -226,3 +226,33 @@ def test_a_reader_that_leaves_early_ends_the_output_quietly():
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
     assert (done.returncode, done.stderr) == (0, b"")
+
+
+def test_severity_threshold_also_filters_what_is_reported_and_text_ends_with_a_per_rule_summary(tmp_path, capsys):
+    (tmp_path / "pod.yaml").write_text(
+        textwrap.dedent("""\
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: vllm}
+        spec:
+          containers:
+            - name: vllm
+              image: vllm/vllm-openai:v0.6.3
+              resources: {limits: {memory: 8Gi, cpu: "2"}, requests: {memory: 8Gi, cpu: "2"}}
+        """)
+    )
+    assert main(["--check", str(tmp_path), "--format", "json"]) == 1
+    everything = json.loads(capsys.readouterr().out)["findings"]
+    low = [f for f in everything if f["severity"] == "low"]
+    assert low and len(everything) > len(low)
+    assert main(["--check", str(tmp_path), "--format", "json", "--severity-threshold", "medium"]) == 1
+    shown = json.loads(capsys.readouterr().out)["findings"]
+    assert shown == [f for f in everything if f["severity"] != "low"]
+    assert main(["--check", str(tmp_path), "--no-color", "--severity-threshold", "medium"]) == 1
+    out = capsys.readouterr().out.rstrip().splitlines()
+    assert out[-1].endswith(f"{len(low)} below the severity threshold not shown.")
+    table = out[out.index("Findings by rule:") + 1 : -2]
+    assert [line.split()[1] for line in table] == sorted({f["rule"] for f in shown})  # one finding each
+    assert "  1  AIS104  Privilege escalation allowed [medium] (1 fixable)" in table
+    assert main(["--check", str(tmp_path), "--severity-threshold", "critical"]) == 0
+    assert "No findings in 1 file." in capsys.readouterr().out

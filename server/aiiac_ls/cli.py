@@ -78,7 +78,7 @@ def _parser():
         "--severity-threshold",
         choices=["low", "medium", "high", "critical"],
         default="low",
-        help="exit 1 only for findings at or above this severity (default: low)",
+        help="report, and exit 1 for, only findings at or above this severity (default: low)",
     )
     parser.add_argument(
         "--var-file",
@@ -451,6 +451,11 @@ def _check(args) -> int:
     elif args.fail_on == "new" and not args.baseline:
         print("aiiac-ls: --fail-on new needs --baseline FILE or --diff REV", file=sys.stderr)
         return EXIT_ERROR
+    threshold = SEVERITY_RANK[args.severity_threshold]
+    if threshold > SEVERITY_RANK["low"]:  # what is below the threshold is neither failing nor shown
+        shown = [finding for finding in analysis.findings if SEVERITY_RANK[finding.severity] >= threshold]
+        analysis.below_threshold = len(analysis.findings) - len(shown)
+        analysis.findings = shown
     report = _render(args, analysis, engine, blast)
     if args.output:
         if not _write(args.output, report):
@@ -460,7 +465,6 @@ def _check(args) -> int:
             sys.stdout.write(chunk)
     if blocking(analysis.problems):
         return EXIT_ERROR
-    threshold = SEVERITY_RANK[args.severity_threshold]
     if any(SEVERITY_RANK[finding.severity] >= threshold for finding in failing):
         return EXIT_FINDINGS
     return EXIT_OK

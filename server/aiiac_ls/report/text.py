@@ -41,6 +41,8 @@ def render(analysis: Analysis, colour: bool = False, show_frames: bool = True, b
         )
     if blast is not None:
         out.extend(_blast_lines(blast, c))
+    if len(analysis.findings) > 1:
+        out.extend(_by_rule(analysis, c))
     out.append(_summary(analysis, c))
     return "\n".join(out) + "\n"
 
@@ -77,6 +79,24 @@ def _frame(lines: list[str], span, secret_spans, c) -> list[str]:
     return rows
 
 
+def _by_rule(analysis: Analysis, c) -> list[str]:
+    """One line per rule, most findings first: where the work is, and what --fix does to it."""
+    counts = Counter(finding.rule for finding in analysis.findings)
+    fixable = Counter(finding.rule for finding in analysis.findings if finding.fix and not finding.fix.unsafe)
+    first = {}
+    for finding in analysis.findings:
+        first.setdefault(finding.rule, finding)
+    width = len(str(max(counts.values())))
+    lines = [c(_BOLD, "Findings by rule:")]
+    for rule, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        finding = first[rule]
+        level = c(_COLOURS.get(finding.severity, ""), finding.severity)
+        fixes = f" ({fixable[rule]} fixable)" if fixable[rule] else ""
+        lines.append(f"  {str(count).rjust(width)}  {c(_BOLD, rule)}  {finding.title} [{level}]{fixes}")
+    lines.append("")
+    return lines
+
+
 def _summary(analysis: Analysis, c) -> str:
     counts = Counter(finding.severity for finding in analysis.findings)
     fixable = sum(1 for finding in analysis.findings if finding.fix and not finding.fix.unsafe)
@@ -96,6 +116,8 @@ def _summary(analysis: Analysis, c) -> str:
         text += f" {analysis.suppressed} suppressed."
     if analysis.baselined:
         text += f" {analysis.baselined} more in the baseline."
+    if analysis.below_threshold:
+        text += f" {analysis.below_threshold} below the severity threshold not shown."
     uninstalled = len(analysis.uninstalled_modules)
     if uninstalled:
         text += f" {uninstalled} module call{'s' if uninstalled != 1 else ''} not installed (run terraform init)."
