@@ -21,14 +21,16 @@ def test_every_rule_has_fixtures(rule_id):
 
 
 def _run_rule(rule_id: str, folder):
-    """The rule alone on a fixture folder, with the rule's own `.aiiac.toml` when it has one."""
+    """The rule alone on a fixture folder, with the rule's own `.aiiac.toml` when it has one
+    (whose `select` may add the rules a suppression fixture's comments silence)."""
     settings = FIXTURES / "rules" / rule_id / ".aiiac.toml"
     if not settings.exists():
         return run([folder], select=[rule_id])
     from aiiac_ls.config import load_config_file
     from aiiac_ls.engine import Engine
 
-    return Engine(load_config_file(str(settings)).merged(select=[rule_id])).analyse_paths([str(folder)])
+    config = load_config_file(str(settings))
+    return Engine(config.merged(select=[rule_id, *config.select])).analyse_paths([str(folder)])
 
 
 @pytest.mark.parametrize("rule_id", RULES)

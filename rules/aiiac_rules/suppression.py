@@ -9,8 +9,9 @@ from aiiac_ls.rules import rule
 @rule(id="AIS001", title="Suppression without a reason", severity="low", applies_to=(), source=None)
 def suppression_without_reason(resource, ctx):
     """## What it does
-    Flags `# aiiac:ignore AIS101` comments (and honoured `checkov:skip`, `tfsec:ignore`,
-    `trivy:ignore` comments) that give no reason.
+    Flags `# aiiac:ignore AIS101` comments that give no reason, and `checkov:skip`,
+    `tfsec:ignore` and `trivy:ignore` comments without one that silence one of our findings. Another
+    scanner's comment that silences nothing of ours is that scanner's business and is left alone.
 
     ## Why is this bad?
     A suppression is a decision that a risk is acceptable, such as a privileged GPU driver

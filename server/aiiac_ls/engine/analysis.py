@@ -28,6 +28,7 @@ class Analysis:
     secret_spans: dict[str, list[Span]] = field(default_factory=dict)
     baselined: int = 0  # findings left out of the report because a baseline accepts them
     below_threshold: int = 0  # findings left out of the report below --severity-threshold
+    used_directives: set[Span] = field(default_factory=set)  # suppression comments that silenced a finding
     policy_files: list[str] = field(default_factory=list)  # the custom rule files applied (display paths)
     # Terraform module calls whose code is not installed: (address, the `source` span, why)
     uninstalled_modules: list[tuple[str, Span, str]] = field(default_factory=list)

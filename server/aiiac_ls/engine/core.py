@@ -159,8 +159,8 @@ class Engine(Loading, Checking, Suppressing):
         if fresh is not None and self.cache is not None:
             self.cache.rule_hits.update({path: {} for path in analysis.sources})
             self.cache.rule_hits.update(fresh)
-        self._suppression_findings(analysis)
         self._unchecked_source_findings(analysis)
+        self._suppression_findings(analysis)  # last: it needs to know which comments silenced something
         analysis.policy_files = [self.display(path) for path in self.policies.files]
         for problem in self.policies.all_problems:  # broken policy files, reported once
             analysis.add_problem(problem)

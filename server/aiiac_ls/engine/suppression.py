@@ -66,6 +66,7 @@ class Suppressing:
         for line in candidate_lines(source.lines, finding.span.start_line, anchors):
             for directive in directives.get(line, ()):
                 if directive.covers(finding.rule, finding.equivalents):
+                    analysis.used_directives.add(directive.span)
                     return True
         return False
 
@@ -77,6 +78,8 @@ class Suppressing:
                 for directive in directives:
                     if directive.tool == "kics":
                         continue
+                    if directive.tool != "aiiac" and directive.span not in analysis.used_directives:
+                        continue  # another scanner's comment that silences nothing of ours: not ours to judge
                     if directive.tool == "aiiac":
                         unknown = [i for i in directive.ids if not self._known_rule(i)] or (
                             [] if directive.ids else ["(none)"]
@@ -129,7 +132,9 @@ class Suppressing:
             source = analysis.sources.get(span.file)
             if directives and source is not None:
                 lines = candidate_lines(source.lines, span.start_line, [])
-                if any(d.covers(rule_id, rule.equivalents) for line in lines for d in directives.get(line, ())):
+                used = [d for line in lines for d in directives.get(line, ()) if d.covers(rule_id, rule.equivalents)]
+                if used:
+                    analysis.used_directives.update(d.span for d in used)
                     analysis.suppressed += 1
                     continue
             analysis.findings.append(
