@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from ..engine import Analysis
-from ..model.findings import SEVERITIES
+from ..model.findings import SEVERITIES, Finding
 from ..secrets import redact_text
 from . import blocking, masked_line
 
@@ -83,7 +83,7 @@ def _by_rule(analysis: Analysis, c) -> list[str]:
     """One line per rule, most findings first: where the work is, and what --fix does to it."""
     counts = Counter(finding.rule for finding in analysis.findings)
     fixable = Counter(finding.rule for finding in analysis.findings if finding.fix and not finding.fix.unsafe)
-    first = {}
+    first: dict[str, Finding] = {}
     for finding in analysis.findings:
         first.setdefault(finding.rule, finding)
     width = len(str(max(counts.values())))
