@@ -244,3 +244,44 @@ def test_checkov_skip_annotations_are_honoured_on_their_checks(tmp_path):
     analysis = run([_write(tmp_path, "pod.yaml", text)], select=["AIS107"])
     assert _rules(analysis) == [("AIS107", 9)]  # hostPID (CKV_K8S_17) is still reported
     assert analysis.suppressed == 1
+
+
+def test_redundant_findings_are_reported_once_by_the_one_that_says_more(tmp_path):
+    """No securityContext at all (AIS117) beside "may run as root" (AIS101): one problem, reported
+    by AIS101, which carries a fix; a cached image (AIS133) beside "not pinned by digest" (AIS131):
+    pinning fixes both. The findings kept take the left-out rules' equivalents."""
+    from aiiac_ls.cli import main
+
+    (tmp_path / "pod.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: serve}\nspec:\n  serviceAccountName: serve\n"
+        "  containers:\n    - name: serve\n      image: acme/serve:1.2\n"
+    )
+
+    def report(*args: str) -> list[dict]:
+        import contextlib
+        import io
+        import json
+
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            main(["--check", str(tmp_path), "--format", "json", *args])
+        return json.loads(out.getvalue())["findings"]
+
+    findings = {f["rule"]: f for f in report()}
+    assert "AIS117" not in findings and "AIS133" not in findings
+    assert {"AIS101", "AIS105", "AIS111", "AIS131"} <= set(findings)
+    assert findings["AIS101"]["equivalents"]["checkov"] == ["CKV_K8S_23", "CKV_K8S_30", "CKV_K8S_29"]
+    assert findings["AIS131"]["equivalents"]["checkov"] == ["CKV_K8S_43", "CKV_K8S_15"]
+    # when the rules that say more are switched off, the others speak
+    alone = {f["rule"] for f in report("--ignore", "AIS101,AIS105,AIS111,AIS131")}
+    assert {"AIS117", "AIS133"} <= alone
+    # a Checkov skip of the left-out rule's check silences that rule only (CKV_K8S_15 is AIS133's,
+    # AIS131 is Checkov's CKV_K8S_43)
+    (tmp_path / "pod.yaml").write_text(
+        (tmp_path / "pod.yaml")
+        .read_text()
+        .replace("acme/serve:1.2\n", "acme/serve:1.2  # checkov:skip=CKV_K8S_15:cached on purpose\n")
+    )
+    kept = {f["rule"]: f for f in report()}
+    assert "AIS133" not in kept and "AIS001" not in kept
+    assert kept["AIS131"]["equivalents"]["checkov"] == ["CKV_K8S_43"]  # AIS133 was silenced, not left out

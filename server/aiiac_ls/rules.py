@@ -165,6 +165,9 @@ class Rule:
     name: str = ""
     finds_secrets: bool = False  # its hits are credentials: run for masking even when switched off
     origin: str = ""  # custom rules: the policy file that defines it
+    # rules whose findings say the same and more: this rule's finding on a resource is left out
+    # when one of theirs is reported on it, and those findings take this rule's equivalents
+    redundant_with: tuple[str, ...] = ()
 
     @property
     def custom(self) -> bool:
@@ -241,6 +244,7 @@ def rule(
     fixable: bool = False,
     finds_secrets: bool = False,
     unsafe_fix: str = "",
+    redundant_with: Iterable[str] = (),
 ) -> Callable[[Check], Rule]:
     """Declare a rule; the decorated function is its check and its docstring its documentation."""
     if not _ID.match(id):
@@ -270,6 +274,7 @@ def rule(
             references=tuple(references),
             fixable=fixable,
             unsafe_fix=unsafe_fix,
+            redundant_with=tuple(redundant_with),
             name=check.__name__,
             finds_secrets=finds_secrets,
         )

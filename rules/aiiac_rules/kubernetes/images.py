@@ -55,6 +55,7 @@ def image_digest(resource, ctx):
 
 @rule(
     id="AIS133",
+    redundant_with=("AIS131",),
     title="Cached image used without a registry check",
     severity="low",
     applies_to=WORKLOAD_KINDS,
@@ -69,7 +70,8 @@ def image_pull_policy(resource, ctx):
     """## What it does
     Flags containers whose image is not pinned by digest and whose pull policy is not `Always`
     (set to `IfNotPresent` or `Never`, or left unset with a version tag, which defaults to
-    `IfNotPresent`).
+    `IfNotPresent`). Left out when AIS131 reports the same workload: pinning the image by
+    digest fixes both (AIS131 then takes this rule's Checkov equivalent).
 
     ## Why is this bad?
     With a cached image the kubelet does not ask the registry: a pod on a shared GPU node can run

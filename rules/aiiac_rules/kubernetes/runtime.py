@@ -794,6 +794,7 @@ def low_ids(resource, ctx):
 
 @rule(
     id="AIS117",
+    redundant_with=("AIS101", "AIS105", "AIS111"),
     title="No security context at all",
     severity="medium",
     applies_to=WORKLOAD_KINDS,
@@ -803,7 +804,9 @@ def low_ids(resource, ctx):
 )
 def security_context_missing(resource, ctx):
     """## What it does
-    Flags pods where neither the pod nor any of its containers has a `securityContext`.
+    Flags pods where neither the pod nor any of its containers has a `securityContext`. Left out
+    when AIS101, AIS105 or AIS111 reports the same workload: they name the consequences and carry
+    the fixes (and take this rule's Checkov equivalents).
 
     ## Why is this bad?
     Every protection then comes from defaults that favour compatibility: root, all default

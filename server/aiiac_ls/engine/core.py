@@ -156,6 +156,7 @@ class Engine(Loading, Checking, Suppressing):
                         analysis.findings.append(finding)
                     if resource.built_by:  # one finding, naming every kustomization build that has it
                         _name_build(kept, resource.built_by)
+        analysis.findings = _without_redundant(analysis.findings)
         if fresh is not None and self.cache is not None:
             self.cache.rule_hits.update({path: {} for path in analysis.sources})
             self.cache.rule_hits.update(fresh)
@@ -167,6 +168,36 @@ class Engine(Loading, Checking, Suppressing):
         self._views, self._changes_since, self._string_lines = {}, {}, {}
         analysis.findings.sort(key=Finding.sort_key)
         return analysis
+
+
+def _without_redundant(findings: list[Finding]) -> list[Finding]:
+    """Leave out a finding whose rule is `redundant_with` a rule that reports the same resource
+    (no securityContext at all, beside "may run as root"; a cached image, beside "not pinned by
+    digest"): one problem, reported once, by the finding that says more and can be fixed. The
+    findings kept take the left-out rule's equivalents, so other tools' suppressions still match."""
+    folding = {rule.id: rule for rule in all_rules() if rule.redundant_with}
+    if not any(finding.rule in folding for finding in findings):
+        return findings
+    by_resource: dict[str, list[int]] = {}
+    for index, finding in enumerate(findings):
+        by_resource.setdefault(finding.resource, []).append(index)
+    dropped: set[int] = set()
+    kept = list(findings)
+    for index, finding in enumerate(findings):
+        rule = folding.get(finding.rule)
+        if rule is None:
+            continue
+        others = [i for i in by_resource[finding.resource] if findings[i].rule in rule.redundant_with]
+        if not others:
+            continue
+        dropped.add(index)
+        for other in others:
+            merged = {
+                tool: list(dict.fromkeys([*ids, *finding.equivalents.get(tool, [])]))
+                for tool, ids in kept[other].equivalents.items()
+            }
+            kept[other] = dataclasses.replace(kept[other], equivalents=merged)
+    return [finding for index, finding in enumerate(kept) if index not in dropped]
 
 
 def _name_build(finding: Finding, built_by: str) -> None:

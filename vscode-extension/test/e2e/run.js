@@ -136,7 +136,7 @@ async function main() {
                                      "AIS409:0:0"]);
   // rendered findings land on the template lines that produce them
   assert.deepEqual(steps.template, ["AIS111:15:4", "AIS123:18:10", "AIS125:18:10", "AIS131:19:10",
-                                   "AIS133:19:10", "AIS311:15:4"]);
+                                   "AIS311:15:4"]);
   assert.match(steps.hover, /\*\*AIS201\*\* · Service exposes pods outside the cluster/);
   assert.ok(steps.actions.includes("Change LoadBalancer to ClusterIP (AIS201) (unsafe)"), steps.actions.join(", "));
   assert.ok(steps.actions.includes("aiiac: ignore AIS201 on this line"));
