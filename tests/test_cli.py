@@ -256,3 +256,20 @@ def test_severity_threshold_also_filters_what_is_reported_and_text_ends_with_a_p
     assert "  1  AIS104  Privilege escalation allowed [medium] (1 fixable)" in table
     assert main(["--check", str(tmp_path), "--severity-threshold", "critical"]) == 0
     assert "No findings in 1 file." in capsys.readouterr().out
+
+
+def test_findings_at_one_place_share_one_code_frame(tmp_path, capsys):
+    """One container's hardening gaps: a header line each, then one frame, not one frame each."""
+    (tmp_path / "pod.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: serve}\nspec:\n  serviceAccountName: serve\n"
+        "  automountServiceAccountToken: false\n  securityContext: {seccompProfile: {type: RuntimeDefault}}\n"
+        "  containers:\n    - name: serve\n      image: acme/serve@sha256:" + "0" * 64 + "\n"
+        "      resources: {requests: {cpu: '1', memory: 1Gi}}\n"
+    )
+    assert main(["--check", str(tmp_path / "pod.yaml"), "--no-color"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    headers = [i for i, line in enumerate(lines) if ":9:7: AIS1" in line]
+    assert [lines[i].split()[1] for i in headers] == ["AIS101", "AIS104", "AIS105", "AIS106"]
+    assert headers == list(range(headers[0], headers[0] + 4))  # consecutive headers
+    frame = lines[headers[-1] + 1 : lines.index("", headers[-1])]
+    assert frame[2] == " 9 |     - name: serve" and sum(1 for line in lines if line.endswith("- name: serve")) == 1

@@ -1,4 +1,5 @@
-"""Human output: one header line per finding, a code frame, a summary. Colour only on a TTY."""
+"""Human output: one header line per finding, a code frame per place (findings at the same place,
+such as one container's hardening gaps, share theirs), a per-rule summary. Colour only on a TTY."""
 
 from __future__ import annotations
 
@@ -20,12 +21,15 @@ def render(analysis: Analysis, colour: bool = False, show_frames: bool = True, b
     secrets = {path: [tuple(span[1:]) for span in spans] for path, spans in analysis.secret_spans.items()}
 
     out: list[str] = []
-    for finding in analysis.findings:
+    findings = analysis.findings
+    for index, finding in enumerate(findings):
         span = finding.span
         location = f"{span.file}:{span.start_line + 1}:{span.start_col + 1}:"
         severity = c(_COLOURS.get(finding.severity, ""), finding.severity)
         fixable = c(_DIM, " [*]") if finding.fix and not finding.fix.unsafe else ""
         out.append(f"{c(_BOLD, location)} {c(_BOLD, finding.rule)} [{severity}] {finding.message}{fixable}")
+        if index + 1 < len(findings) and findings[index + 1].span == span:
+            continue  # several gaps of one container: their headers, then one frame
         source = analysis.sources.get(span.file)
         if show_frames and source is not None:
             out.extend(_frame(source.lines, span, secrets.get(span.file, []), c))
