@@ -13,6 +13,7 @@ from .kubernetes import images as _k8s_images  # noqa: F401
 from .kubernetes import kustomize as _k8s_kustomize  # noqa: F401
 from .kubernetes import rbac as _k8s_rbac  # noqa: F401
 from .kubernetes import runtime as _k8s_runtime  # noqa: F401
+from .kubernetes.workloads import workload_kind
 from .secrets import credentials as _credentials  # noqa: F401
 from .suppression import SUPPRESSION_RULES  # noqa: F401
 from .terraform import cross_layer as _cross_layer  # noqa: F401
@@ -30,4 +31,4 @@ from .terraform.gcp import gcs as _gcs  # noqa: F401
 from .terraform.gcp import gke as _gke  # noqa: F401
 from .terraform.gcp import vertex as _vertex  # noqa: F401
 
-PACK = RulePack(name="aiiac", collect_facts=collect_facts)
+PACK = RulePack(name="aiiac", collect_facts=collect_facts, rule_kind=workload_kind)

@@ -197,10 +197,11 @@ class Rule:
             return Path(self.origin).resolve().as_uri()
         return DOCS_URL.format(id=self.id)
 
-    def applies(self, resource: Resource) -> bool:
+    def applies(self, resource: Resource, kind: str | None = None) -> bool:
+        """Whether it checks `resource`, taken as a `kind` object when given (`rule_kind`)."""
         if self.source is not None and resource.source != self.source:
             return False
-        return self.applies_to is None or resource.kind in self.applies_to
+        return self.applies_to is None or (kind or resource.kind) in self.applies_to
 
     def markdown(self) -> str:
         """The full documentation page."""
@@ -316,6 +317,9 @@ class RulePack:
 
     name: str
     collect_facts: Callable[[list[Resource], Any], Facts] | None = None
+    # for an object of a kind no rule names, the kind whose rules check it (the bundled pack
+    # checks a custom resource that holds a pod template as a workload); None: no rules
+    rule_kind: Callable[[Resource], str | None] | None = None
 
 
 RULE_PACK_GROUP = "aiiac_ls.rule_packs"
@@ -344,6 +348,16 @@ def collect_facts(resources: list[Resource], settings: Any) -> Facts:
         if pack.collect_facts is not None:
             return pack.collect_facts(resources, settings)
     return _NoFacts()
+
+
+def rule_kind(resource: Resource) -> str | None:
+    """The kind whose rules check `resource`, when no rule names its own (`RulePack.rule_kind`)."""
+    for pack in rule_packs():
+        if pack.rule_kind is not None:
+            found = pack.rule_kind(resource)
+            if found:
+                return found
+    return None
 
 
 def all_rules() -> list[Rule]:

@@ -26,8 +26,8 @@ _EXTERNAL_ONLY_FIELDS = (
 )
 
 
-def _is_internal_load_balancer(resource) -> bool:
-    annotations = resource.body.find("metadata.annotations")
+def _is_internal_load_balancer(resource, annotations=None) -> bool:
+    annotations = annotations if annotations is not None else resource.body.find("metadata.annotations")
     if not isinstance(annotations, Mapping):
         return False
     for key, expected in _INTERNAL_LB_ANNOTATIONS.items():
@@ -49,10 +49,13 @@ def _restricted_source_ranges(spec: Mapping) -> bool:
     unsafe_fix="clients outside the cluster lose access to the Service",
     title="Service exposes pods outside the cluster",
     severity="medium",
-    applies_to={"Service"},
+    applies_to={"Service", "NIMService"},
     source="kubernetes",
     equivalents={"kube-linter": ["exposed-services"]},
-    references=["https://kubernetes.io/docs/concepts/services-networking/service/#publishing-services-service-types"],
+    references=[
+        "https://kubernetes.io/docs/concepts/services-networking/service/#publishing-services-service-types",
+        "https://docs.nvidia.com/nim-operator/latest/service.html",
+    ],
     fixable=True,
 )
 def external_service(resource, ctx):
@@ -83,7 +86,13 @@ def external_service(resource, ctx):
     Use `type: ClusterIP` (quick fix; it also removes `nodePort` and load-balancer-only fields)
     and publish the model through an Ingress or gateway that authenticates callers, or make the
     load balancer internal.
+
+    NVIDIA NIM Operator's `NIMService` makes its Service from `spec.expose.service` (`type`,
+    `port`, default 8000, `annotations`): the same check applies there.
     """
+    if resource.kind == "NIMService":
+        yield from _nim_service(resource, ctx)
+        return
     spec = resource.body.mapping("spec")
     if spec is None:
         return
@@ -117,6 +126,29 @@ def external_service(resource, ctx):
         message = f"{service_type} Service exposes its pods {where}"
         severity = None
     yield Hit(type_entry, message, Fix(f"Change {service_type} to ClusterIP", tuple(edits)), severity=severity)
+
+
+def _nim_service(resource, ctx):
+    """AIS201 for a NIMService's `spec.expose.service`."""
+    service = resource.body.find("spec.expose.service")
+    if not isinstance(service, Mapping):
+        return
+    type_entry = service.entry("type")
+    service_type = as_str(type_entry.value) if type_entry else None
+    if type_entry is None or service_type not in ("LoadBalancer", "NodePort"):
+        return
+    annotations = service.get("annotations")
+    if service_type == "LoadBalancer" and _is_internal_load_balancer(resource, annotations):
+        return
+    port = as_int(service.get("port")) or 8000
+    label = port_label(port, ctx.settings.model_ports) or "NIM"
+    where = "to the internet" if service_type == "LoadBalancer" else "on every node"
+    yield Hit(
+        type_entry,
+        f"NIMService exposes its {service_type} Service with model-serving port {port} ({label}) {where}",
+        Fix(f"Change {service_type} to ClusterIP", (ReplaceValue(type_entry.value, "ClusterIP"),)),
+        severity="high",
+    )
 
 
 @rule(

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from aiiac_ls.model.nodes import Entry, Mapping, Scalar, Sequence, as_str
 from aiiac_ls.model.resources import Resource
 
-# kind -> paths from the object root to a pod spec; "*" walks each item of a list
+# kind -> paths from the object root to a pod spec; "*" walks each item of a list, "+" each value
+# of a mapping (a training job's replica types: Master, Worker, Launcher...)
 _TEMPLATE = ("spec", "template", "spec")
+_REPLICATED_JOBS = ("replicatedJobs", "*", "template", "spec", "template", "spec")  # JobSet
 _RAY_CLUSTER = (("headGroupSpec", "template", "spec"), ("workerGroupSpecs", "*", "template", "spec"))
 POD_SPEC_PATHS: dict[str, tuple[tuple[str, ...], ...]] = {
     "Pod": (("spec",),),
@@ -46,10 +49,33 @@ POD_SPEC_PATHS: dict[str, tuple[tuple[str, ...], ...]] = {
     ),
     # Knative Service (the core Service has no pod spec, so it never matches)
     "Service": (_TEMPLATE,),
+    # Kubeflow training (training-operator v1) and Trainer v2 runtimes, JobSet, Notebooks
+    "PyTorchJob": (("spec", "pytorchReplicaSpecs", "+", "template", "spec"),),
+    "TFJob": (("spec", "tfReplicaSpecs", "+", "template", "spec"),),
+    "MPIJob": (("spec", "mpiReplicaSpecs", "+", "template", "spec"),),
+    "XGBoostJob": (("spec", "xgbReplicaSpecs", "+", "template", "spec"),),
+    "PaddleJob": (("spec", "paddleReplicaSpecs", "+", "template", "spec"),),
+    "JAXJob": (("spec", "jaxReplicaSpecs", "+", "template", "spec"),),
+    "TrainingRuntime": (("spec", "template", "spec", *_REPLICATED_JOBS),),
+    "ClusterTrainingRuntime": (("spec", "template", "spec", *_REPLICATED_JOBS),),
+    "JobSet": (("spec", *_REPLICATED_JOBS),),
+    "Notebook": (_TEMPLATE,),
+    # Argo Workflows: the workflow's spec holds the pod-level settings, its templates the containers
+    "Workflow": (("spec",),),
+    "WorkflowTemplate": (("spec",),),
+    "ClusterWorkflowTemplate": (("spec",),),
+    "CronWorkflow": (("spec", "workflowSpec"),),
 }
+# Volcano's Job shares its kind with batch/v1's: its pods are in `tasks`
+_VOLCANO_JOB = (("spec", "tasks", "*", "template", "spec"),)
+_ARGO_KINDS = {"Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow"}
+# an object of another kind is a workload when it holds a pod template (a custom resource's
+# `template.spec.containers`, `*ReplicaSpecs.*.template`, `replicatedJobs`, `tasks[].template`):
+# the rule pack checks it under this name (`workload_kind`)
+POD_TEMPLATE_OWNER = "(pod template)"
 # kinds whose name is shared with another API group: the group that has pod specs
 _API_GROUPS = {"Service": "serving.knative.dev/", "Server": "mlops.seldon.io/"}
-WORKLOAD_KINDS = frozenset(POD_SPEC_PATHS)
+WORKLOAD_KINDS = frozenset(POD_SPEC_PATHS) | {POD_TEMPLATE_OWNER}
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 # KServe predictors describe their server as a container-like object under the framework's key
 KSERVE_CONTAINERS = (
@@ -245,7 +271,7 @@ def _walk(node: Mapping, path: tuple[str, ...], entry: Entry | None) -> Iterator
             yield node, entry
         return
     key, rest = path[0], path[1:]
-    if key == "*":
+    if key in ("*", "+"):
         return
     child_entry = node.entry(key)
     if child_entry is None:
@@ -255,16 +281,28 @@ def _walk(node: Mapping, path: tuple[str, ...], entry: Entry | None) -> Iterator
         for item in child.items if isinstance(child, Sequence) else []:
             if isinstance(item, Mapping):
                 yield from _walk(item, rest[1:], child_entry)
+    elif rest and rest[0] == "+":
+        for value_entry in child.entries.values() if isinstance(child, Mapping) else []:
+            if isinstance(value_entry.value, Mapping):
+                yield from _walk(value_entry.value, rest[1:], value_entry)
     elif isinstance(child, Mapping):
         yield from _walk(child, rest, child_entry)
 
 
 def pod_specs(resource: Resource) -> Iterator[PodSpec]:
+    if resource.source != "kubernetes":
+        return
+    api_version = as_str(resource.body.get("apiVersion")) or ""
     paths = POD_SPEC_PATHS.get(resource.kind)
+    if resource.kind == "Job" and api_version.startswith("batch.volcano.sh/"):
+        paths = _VOLCANO_JOB
     if paths is None:
+        yield from _found_pod_specs(resource)
         return
     group = _API_GROUPS.get(resource.kind)
-    if group is not None and not (as_str(resource.body.get("apiVersion")) or "").startswith(group):
+    if group is not None and not api_version.startswith(group):
+        return
+    if resource.kind in _ARGO_KINDS and not api_version.startswith("argoproj.io/"):
         return
     for path in paths:
         for spec, entry in _walk(resource.body, path, None):
@@ -275,7 +313,96 @@ def pod_specs(resource: Resource) -> Iterator[PodSpec]:
                     if server is not None:
                         name = as_str(server.get("name")) or "kserve-container"
                         pod.extra_containers.append(Container(server, key, name))
+            elif resource.kind in _ARGO_KINDS:
+                pod.extra_containers.extend(_argo_containers(spec))
             yield pod
+
+
+def _argo_containers(spec: Mapping) -> Iterator[Container]:
+    """The containers of an Argo workflow's templates: `container`, `script`, a `containerSet`'s,
+    and their init and sidecar containers."""
+    templates = spec.get("templates")
+    for template in templates.items if isinstance(templates, Sequence) else []:
+        if not isinstance(template, Mapping):
+            continue
+        name = as_str(template.get("name")) or "unnamed"
+        for key in ("container", "script"):
+            found = template.mapping(key)
+            if found is not None:
+                yield Container(found, "containers", as_str(found.get("name")) or name)
+        for key, list_name in (("initContainers", "initContainers"), ("sidecars", "containers")):
+            items = template.get(key)
+            for item in items.items if isinstance(items, Sequence) else []:
+                if isinstance(item, Mapping):
+                    yield Container(item, list_name, as_str(item.get("name")) or name)
+        container_set = template.mapping("containerSet")
+        items = container_set.get("containers") if container_set is not None else None
+        for item in items.items if isinstance(items, Sequence) else []:
+            if isinstance(item, Mapping):
+                yield Container(item, "containers", as_str(item.get("name")) or name)
+
+
+_NOT_WORKLOADS = frozenset(
+    {
+        "ConfigMap", "Secret", "ServiceAccount", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding",
+        "NetworkPolicy", "Ingress", "IngressClass", "Namespace", "PersistentVolumeClaim", "PersistentVolume",
+        "StorageClass", "CustomResourceDefinition", "PodDisruptionBudget", "HorizontalPodAutoscaler",
+        "PriorityClass", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "APIService",
+        "Endpoints", "EndpointSlice", "LimitRange", "ResourceQuota", "Application", "ApplicationSet",
+        "HelmRelease", "Kustomization", "GitRepository", "HelmRepository", "Policy", "ClusterPolicy",
+    }
+)  # fmt: skip
+# policy engines hold pod-shaped patterns and patches, not pods (Kyverno, Gatekeeper)
+_POLICY_GROUPS = ("kyverno.io/", "gatekeeper.sh/", "constraints.gatekeeper.sh/", "templates.gatekeeper.sh/")
+_FOUND: weakref.WeakKeyDictionary[Resource, list[tuple[Mapping, Entry]]] = weakref.WeakKeyDictionary()
+
+
+def _found_pod_specs(resource: Resource) -> Iterator[PodSpec]:
+    for spec, entry in _pod_templates(resource):
+        yield PodSpec(resource, spec, entry)
+
+
+def _pod_templates(resource: Resource) -> list[tuple[Mapping, Entry]]:
+    """The pod specs of an object of a kind not named above, found by their shape: a mapping
+    with a `containers` list of mappings that name an `image` (memoised per object)."""
+    if resource.kind in _NOT_WORKLOADS or resource.kind in POD_SPEC_PATHS:
+        return []
+    if any(group in (as_str(resource.body.get("apiVersion")) or "") for group in _POLICY_GROUPS):
+        return []
+    found = _FOUND.get(resource)
+    if found is None:
+        found = []
+        spec_entry = resource.body.entry("spec")
+        if spec_entry is not None and isinstance(spec_entry.value, Mapping):
+            _collect_pod_templates(spec_entry.value, spec_entry, found, 0)
+        _FOUND[resource] = found
+    return found
+
+
+def _collect_pod_templates(node: Mapping, entry: Entry, found: list, depth: int) -> None:
+    containers = node.get("containers")
+    if isinstance(containers, Sequence) and any(
+        isinstance(item, Mapping) and "image" in item for item in containers.items
+    ):
+        found.append((node, entry))
+        return
+    if depth >= 12:
+        return
+    for child in node.entries.values():
+        if isinstance(child.value, Mapping):
+            _collect_pod_templates(child.value, child, found, depth + 1)
+        elif isinstance(child.value, Sequence):
+            for item in child.value.items:
+                if isinstance(item, Mapping):
+                    _collect_pod_templates(item, child, found, depth + 1)
+
+
+def workload_kind(resource: Resource) -> str | None:
+    """The kind whose rules check an object of a kind no rule names: POD_TEMPLATE_OWNER for one
+    that holds a pod template (the rule pack's `rule_kind`)."""
+    if resource.source == "kubernetes" and _pod_templates(resource):
+        return POD_TEMPLATE_OWNER
+    return None
 
 
 def service_account_of(pod: PodSpec) -> str | None:

@@ -13,7 +13,7 @@ from ..config import Config, ConfigTree
 from ..model.findings import Finding, Hit, Problem, marked_unsafe
 from ..model.nodes import Span
 from ..model.resources import Resource
-from ..rules import EVERYTHING, FACTS, Rule, RuleContext
+from ..rules import EVERYTHING, FACTS, Rule, RuleContext, rule_kind
 from .analysis import Analysis
 from .locate import in_caller, in_one_file, in_piece, literal_replacements, locate, writable_fix
 
@@ -45,8 +45,12 @@ class Checking:
     _changes_since: dict[tuple[int, int], frozenset[str]]
 
     def rules_for(self, resource: Resource) -> list[Rule]:
-        candidates = self._by_kind.get(resource.kind, []) + self._any_kind
-        return [rule for rule in candidates if rule.applies(resource)]
+        kind = resource.kind
+        named = self._by_kind.get(kind)
+        if named is None:  # a kind no rule names: the rule pack may check it as another
+            kind = rule_kind(resource) or kind
+            named = self._by_kind.get(kind, [])
+        return [rule for rule in named + self._any_kind if rule.applies(resource, kind)]
 
     def _run_rule(self, rule: Rule, resource: Resource, context: RuleContext) -> _RuleResult:
         """One check, with what it read of its neighbours recorded."""
