@@ -13,6 +13,7 @@ from .kubernetes import images as _k8s_images  # noqa: F401
 from .kubernetes import kustomize as _k8s_kustomize  # noqa: F401
 from .kubernetes import rbac as _k8s_rbac  # noqa: F401
 from .kubernetes import runtime as _k8s_runtime  # noqa: F401
+from .kubernetes import servers as _k8s_servers  # noqa: F401
 from .kubernetes.workloads import workload_kind
 from .secrets import credentials as _credentials  # noqa: F401
 from .suppression import SUPPRESSION_RULES  # noqa: F401

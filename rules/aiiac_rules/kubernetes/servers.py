@@ -1,0 +1,640 @@
+"""How model servers are told to run (AIS150-AIS161): their flags and environment.
+
+No generic scanner reads these: a model server's command line decides whether anyone can load a
+model into it, run code shipped with a model, or call it without a key. Each rule reads the
+containers of every workload (`pod_specs`) and lands on the flag or variable to change.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from aiiac_ls.model.findings import Fix, Hit, ReplaceValue
+from aiiac_ls.model.nodes import Mapping, Node, Scalar, Sequence, as_str
+from aiiac_ls.rules import rule
+
+from .exposure import _is_internal_load_balancer
+from .workloads import WORKLOAD_KINDS, Container, PodSpec, pod_specs
+
+K8S = "kubernetes"
+_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+_TRUE = {"1", "true", "yes", "on"}
+
+
+@dataclass
+class Flag:
+    """A command-line flag as written: `node` is the argument that holds it (or its value)."""
+
+    name: str
+    value: str | None
+    node: Node
+
+
+def flags(container: Container) -> Iterator[Flag]:
+    """Every `--flag`, `--flag=value` and `--flag value` of the container's command and args,
+    including those inside a shell string (`sh -c "vllm serve ... --api-key $KEY"`)."""
+    words: list[tuple[str, Node]] = []
+    for key in ("command", "args"):
+        node = container.node.get(key)
+        for item in node.items if isinstance(node, Sequence) else []:
+            if isinstance(item, Scalar) and isinstance(item.value, str):
+                for word in item.value.split():
+                    words.append((word.strip("'\""), item))
+    for index, (word, node) in enumerate(words):
+        if not word.startswith("--"):
+            continue
+        name, equals, written = word.partition("=")
+        value: str | None = written
+        if not equals:  # `--flag value`, or a switch followed by the next flag
+            following = words[index + 1][0] if index + 1 < len(words) else None
+            value = following if following is not None and not following.startswith("-") else None
+            if value is not None and following is not None:
+                node = words[index + 1][1]  # reported where the value is written
+        yield Flag(name, value, node)
+
+
+def flag(container: Container, *names: str) -> Flag | None:
+    return next((found for found in flags(container) if found.name in names), None)
+
+
+def env(container: Container) -> dict[str, tuple[str | None, Node]]:
+    """Environment variables written as values: name -> (value, the node to report)."""
+    found: dict[str, tuple[str | None, Node]] = {}
+    items = container.node.get("env")
+    for item in items.items if isinstance(items, Sequence) else []:
+        if isinstance(item, Mapping) and as_str(item.get("name")):
+            value = item.get("value")
+            found[as_str(item.get("name")) or ""] = (
+                str(value.value) if isinstance(value, Scalar) and value.value is not None else None,
+                value if value is not None and value.span else item,
+            )
+    return found
+
+
+def _command(container: Container) -> str:
+    return f"{container.image} {container.command_line()}".lower()
+
+
+def _is_vllm(container: Container) -> bool:
+    """A vLLM server: its image (not a benchmark run from it), or its command line."""
+    command = container.command_line()
+    by_image = "vllm" in container.image.lower() and "bench" not in command
+    return by_image or bool(re.search(r"vllm\s+serve|vllm\.entrypoints", command))
+
+
+def _is_tgi(container: Container) -> bool:
+    return "text-generation-inference" in container.image or "text-generation-launcher" in container.command_line()
+
+
+def _pod_labels(pod: PodSpec) -> dict[str, str]:
+    for labels in (pod.resource.body.find("spec.template.metadata.labels"), pod.resource.body.find("metadata.labels")):
+        if isinstance(labels, Mapping):
+            return {k: str(v.value) for k, v in labels.items() if isinstance(v, Scalar)}
+    return {}
+
+
+class _ExternalServices:
+    """LoadBalancer (not internal) and NodePort Services by namespace: what reaches a pod from
+    outside the cluster. Built once per analysis."""
+
+    def __init__(self, ctx):
+        self.by_namespace: dict[str | None, list] = {}
+        for service in ctx.of_kind("Service"):
+            kind = as_str(service.body.find("spec.type"))
+            if kind == "NodePort" or (kind == "LoadBalancer" and not _is_internal_load_balancer(service)):
+                self.by_namespace.setdefault(service.namespace, []).append(service)
+
+    def exposing(self, pod: PodSpec) -> str | None:
+        """The address of an external Service that selects the pod, if any."""
+        labels = _pod_labels(pod)
+        for service in self.by_namespace.get(pod.resource.namespace, []):
+            selector = service.body.find("spec.selector")
+            if (
+                isinstance(selector, Mapping)
+                and selector.entries
+                and all(labels.get(key) == str(getattr(value, "value", None)) for key, value in selector.items())
+            ):
+                return service.address
+        return None
+
+
+@rule(
+    id="AIS150",
+    title="Triton model control open to every client",
+    severity="high",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
+    references=[
+        "https://docs.nvidia.com/deeplearning/triton-inference-server/user-guide/docs/user_guide/model_management.html",
+        "https://docs.nvidia.com/deeplearning/triton-inference-server/user-guide/docs/customization_guide/inference_protocols.html#limit-endpoint-access-beta",
+    ],
+)
+def triton_model_control(resource, ctx):
+    """## What it does
+    Flags Triton servers started with `--model-control-mode=explicit` or `poll` that do not
+    restrict the model-repository API with `--http-restricted-api` /
+    `--grpc-restricted-protocol` (`model-repository:<header>=<value>`).
+
+    ## Why is this bad?
+    In explicit mode anyone who reaches the inference port can load, unload and (with a model
+    repository they can write, or `--model-load` of a file override) replace models: the
+    repository API runs with the server's GPU and the Python backend executes model code. The
+    restricted-API flags require a header secret for those endpoints while inference stays open.
+
+    ## Example
+    ```yaml
+    args: ["tritonserver", "--model-repository=s3://models", "--model-control-mode=explicit"]
+    ```
+
+    ## Fix
+    Add `--http-restricted-api=model-repository:admin-key=<secret>` and
+    `--grpc-restricted-protocol=model-repository:admin-key=<secret>` (from a Secret), or use
+    `--model-control-mode=none`.
+    """
+    for pod in pod_specs(resource):
+        for container in pod.main_containers():
+            mode = flag(container, "--model-control-mode")
+            if mode is None or (mode.value or "").lower() not in ("explicit", "poll"):
+                continue
+            restricted = [
+                found
+                for found in flags(container)
+                if found.name in ("--http-restricted-api", "--grpc-restricted-protocol")
+                and "model-repository" in (found.value or "")
+            ]
+            if not restricted:
+                yield Hit(
+                    mode.node,
+                    f"Triton `{container.name}` runs --model-control-mode={mode.value} without a restricted "
+                    "model-repository API: any client can load and unload models",
+                )
+
+
+@rule(
+    id="AIS151",
+    title="Remote model code trusted without a pinned revision",
+    severity="high",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
+    references=[
+        "https://docs.vllm.ai/en/latest/configuration/engine_args.html",
+        "https://huggingface.co/docs/text-generation-inference/reference/launcher#trustremotecode",
+        "https://huggingface.co/docs/transformers/main/en/custom_models#using-a-model-with-custom-code",
+    ],
+)
+def trust_remote_code(resource, ctx):
+    """## What it does
+    Flags vLLM (`--trust-remote-code`) and Text Generation Inference (`--trust-remote-code`,
+    `TRUST_REMOTE_CODE=true`) servers that run a model's own Python code without pinning the
+    model to a commit (`--revision` / `--code-revision`, TGI's `--revision` / `REVISION`, as a
+    40-character commit hash).
+
+    ## Why is this bad?
+    With remote code trusted, the server imports and runs the Python files of the model
+    repository at start-up. Unpinned, whoever can push to that repository (its owner, anyone who
+    takes over the account or the organisation) runs code in your GPU pods at the next restart,
+    with their ServiceAccount and cloud identity.
+
+    ## Example
+    ```yaml
+    args: ["--model", "acme/custom-llm", "--trust-remote-code"]
+    ```
+
+    ## Fix
+    Pin the model to the reviewed commit: `--revision <40-char sha>` (and `--code-revision` when
+    the code lives elsewhere), or drop `--trust-remote-code`.
+    """
+    for pod in pod_specs(resource):
+        for container in pod.main_containers():
+            if not (_is_vllm(container) or _is_tgi(container)):
+                continue
+            variables = env(container)
+            trusted = flag(container, "--trust-remote-code")
+            where: Node | None = trusted.node if trusted is not None else None
+            if where is None and (variables.get("TRUST_REMOTE_CODE", (None,))[0] or "").lower() in _TRUE:
+                where = variables["TRUST_REMOTE_CODE"][1]
+            if where is None:
+                continue
+            pins = [found.value or "" for found in flags(container) if found.name in ("--revision", "--code-revision")]
+            pins += [value or "" for name, (value, _) in variables.items() if name in ("REVISION", "CODE_REVISION")]
+            if not any(_COMMIT.match(pin) for pin in pins):
+                yield Hit(
+                    where,
+                    f"`{container.name}` runs the model's own code (trust-remote-code) without pinning it to a commit",
+                )
+
+
+@rule(
+    id="AIS152",
+    title="vLLM development endpoints enabled",
+    severity="high",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
+    references=["https://docs.vllm.ai/en/latest/usage/security.html"],
+)
+def vllm_dev_mode(resource, ctx):
+    """## What it does
+    Flags containers that set `VLLM_SERVER_DEV_MODE=1`.
+
+    ## Why is this bad?
+    Development mode adds unauthenticated control endpoints to the OpenAI-compatible server
+    (`/reset_prefix_cache`, `/sleep`, `/wake_up`, `/collective_rpc` and others): any client that
+    reaches the port can stall the engine or call into its workers. vLLM's security guide says
+    never to enable it in production.
+
+    ## Example
+    ```yaml
+    env:
+      - {name: VLLM_SERVER_DEV_MODE, value: "1"}
+    ```
+
+    ## Fix
+    Remove the variable (or set it to `0`).
+    """
+    for pod in pod_specs(resource):
+        for container in pod.containers():
+            value, node = env(container).get("VLLM_SERVER_DEV_MODE", (None, None))
+            if node is not None and (value or "").lower() in _TRUE:
+                yield Hit(node, f"`{container.name}` enables vLLM's unauthenticated development endpoints")
+
+
+@rule(
+    id="AIS153",
+    title="vLLM served outside the cluster without an API key",
+    severity="high",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
+    references=[
+        "https://docs.vllm.ai/en/latest/serving/openai_compatible_server.html",
+        "https://docs.vllm.ai/en/latest/usage/security.html",
+    ],
+)
+def vllm_without_api_key(resource, ctx):
+    """## What it does
+    Flags vLLM servers without `--api-key` (or `VLLM_API_KEY`) that a LoadBalancer or NodePort
+    Service in the same files selects (internal load balancers excepted).
+
+    ## Why is this bad?
+    The OpenAI-compatible server accepts every request when no key is set: anyone who reaches
+    the Service runs the model at your GPU cost, and can read what the server logs or caches.
+
+    ## Example
+    ```yaml
+    args: ["--model", "meta-llama/Llama-3.1-8B-Instruct"]
+    # and a Service of type LoadBalancer selecting the pod
+    ```
+
+    ## Fix
+    Set `--api-key` from a Secret (`VLLM_API_KEY`), or put an authenticating gateway in front and
+    make the Service `ClusterIP`.
+    """
+    services = ctx.index(_ExternalServices)
+    for pod in pod_specs(resource):
+        for container in pod.main_containers():
+            if not _is_vllm(container) or flag(container, "--api-key") is not None:
+                continue
+            if "VLLM_API_KEY" in env(container) or _from_secret(container, "VLLM_API_KEY"):
+                continue
+            exposed = services.exposing(pod)
+            if exposed:
+                yield Hit(
+                    container.node,
+                    f"vLLM `{container.name}` has no API key and {exposed} exposes it outside the cluster",
+                )
+
+
+def _from_secret(container: Container, name: str) -> bool:
+    items = container.node.get("env")
+    return any(
+        isinstance(item, Mapping) and as_str(item.get("name")) == name and item.get("valueFrom") is not None
+        for item in (items.items if isinstance(items, Sequence) else [])
+    )
+
+
+@rule(
+    id="AIS154",
+    title="Ollama listening on every interface behind an external Service",
+    severity="high",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
+    references=["https://github.com/ollama/ollama/blob/main/docs/faq.md#how-do-i-configure-ollama-server"],
+)
+def ollama_exposed(resource, ctx):
+    """## What it does
+    Flags Ollama containers with `OLLAMA_HOST=0.0.0.0` that a LoadBalancer or NodePort Service
+    selects.
+
+    ## Why is this bad?
+    Ollama has no authentication: its API pulls any model from the internet (`/api/pull`),
+    deletes models, and runs them. Listening on every interface is needed inside a cluster; an
+    external Service then hands all of that to the internet (tens of thousands of such servers
+    are indexed by search engines).
+
+    ## Example
+    ```yaml
+    env:
+      - {name: OLLAMA_HOST, value: "0.0.0.0"}
+    ```
+
+    ## Fix
+    Keep the Service `ClusterIP` and publish Ollama through an authenticating proxy.
+    """
+    services = ctx.index(_ExternalServices)
+    for pod in pod_specs(resource):
+        for container in pod.main_containers():
+            value, node = env(container).get("OLLAMA_HOST", (None, None))
+            if node is None or not (value or "").startswith(("0.0.0.0", "::", "[::]")):
+                continue
+            exposed = services.exposing(pod)
+            if exposed:
+                yield Hit(node, f"Ollama `{container.name}` listens on every interface and {exposed} exposes it")
+
+
+@rule(
+    id="AIS156",
+    title="MLflow server without authentication on every interface",
+    severity="high",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
+    references=["https://mlflow.org/docs/latest/self-hosting/security/basic-http-auth/"],
+)
+def mlflow_without_auth(resource, ctx):
+    """## What it does
+    Flags `mlflow server` / `mlflow ui` started with `--host 0.0.0.0` and without
+    `--app-name basic-auth`.
+
+    ## Why is this bad?
+    The tracking server then answers everyone who reaches the pod: it lists and downloads every
+    registered model and artifact, and accepts new model versions, which deployments built on
+    the registry then serve.
+
+    ## Example
+    ```yaml
+    args: ["mlflow", "server", "--host", "0.0.0.0", "--port", "5000"]
+    ```
+
+    ## Fix
+    Add `--app-name basic-auth` (with credentials from a Secret) or put an authenticating proxy
+    in front and listen on 127.0.0.1.
+    """
+    for pod in pod_specs(resource):
+        for container in pod.main_containers():
+            if not re.search(r"\bmlflow\s+(server|ui)\b", container.command_line()):
+                continue
+            host = flag(container, "--host", "-h")
+            if host is None or (host.value or "") not in ("0.0.0.0", "::"):
+                continue
+            app = flag(container, "--app-name")
+            if app is None or app.value != "basic-auth":
+                yield Hit(host.node, f"MLflow `{container.name}` listens on {host.value} without --app-name basic-auth")
+
+
+_JUPYTER_OPEN = (
+    (re.compile(r"--(ServerApp|NotebookApp)\.(token|password)=(''|\"\"|$)"), "an empty token or password"),
+    (re.compile(r"--allow-root\b"), "--allow-root"),
+    (re.compile(r"disable_check_xsrf=True", re.I), "XSRF checks off"),
+)
+
+
+@rule(
+    id="AIS157",
+    title="Jupyter without a token, as root or without XSRF checks",
+    severity="high",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
+    references=["https://jupyter-server.readthedocs.io/en/latest/operators/security.html"],
+)
+def jupyter_open(resource, ctx):
+    """## What it does
+    Flags Jupyter servers started with an empty token or password
+    (`--ServerApp.token=''`, `--NotebookApp.token=''`), `--allow-root`, or
+    `disable_check_xsrf=True`.
+
+    ## Why is this bad?
+    A notebook server is a remote shell: without a token anyone who reaches it runs code with
+    the pod's credentials (model buckets, the cluster API); as root, with the container's full
+    file system; without XSRF checks, any web page a user opens can drive it.
+
+    ## Example
+    ```yaml
+    args: ["start-notebook.py", "--ServerApp.token=''", "--allow-root"]
+    ```
+
+    ## Fix
+    Keep the generated token (or a password hash from a Secret), run as the notebook user, and
+    leave XSRF checks on.
+    """
+    for pod in pod_specs(resource):
+        for container in pod.main_containers():
+            command = container.command_line()
+            if "jupyter" not in _command(container) and "notebook" not in _command(container):
+                continue
+            for pattern, what in _JUPYTER_OPEN:
+                if pattern.search(command):
+                    node = next(
+                        (
+                            item
+                            for key in ("command", "args")
+                            for item in (
+                                container.node.get(key).items if isinstance(container.node.get(key), Sequence) else []
+                            )
+                            if isinstance(item, Scalar) and pattern.search(str(item.value))
+                        ),
+                        container.node,
+                    )
+                    yield Hit(node, f"Jupyter `{container.name}` runs with {what}")
+
+
+_RAY_KINDS = {"RayCluster", "RayService", "RayJob"}
+
+
+@rule(
+    id="AIS158",
+    unsafe_fix="clients outside the cluster (a dashboard bookmark, a job submitter) lose access to the head",
+    title="Ray head exposed outside the cluster",
+    severity="critical",
+    applies_to=_RAY_KINDS,
+    source=K8S,
+    references=[
+        "https://docs.ray.io/en/latest/cluster/kubernetes/user-guides/config.html#serviceType",
+        "https://nvd.nist.gov/vuln/detail/CVE-2023-48022",
+    ],
+    fixable=True,
+)
+def ray_head_exposed(resource, ctx):
+    """## What it does
+    Flags KubeRay clusters whose head Service is `LoadBalancer` or `NodePort`
+    (`headGroupSpec.serviceType`).
+
+    ## Why is this bad?
+    The head serves the dashboard and job API (8265), the Ray client (10001) and the GCS (6379)
+    without authentication: anyone who reaches them submits jobs that run arbitrary code on every
+    node (ShadowRay, CVE-2023-48022, exploited in the wild to steal models and mine on GPUs).
+
+    ## Example
+    ```yaml
+    kind: RayCluster
+    spec:
+      headGroupSpec:
+        serviceType: LoadBalancer
+    ```
+
+    ## Fix
+    Use `serviceType: ClusterIP` (quick fix), reach the dashboard with `kubectl port-forward`, and
+    put Ray Serve behind an authenticating ingress.
+    """
+    spec = resource.body.mapping("spec")
+    for path in ("headGroupSpec", "rayClusterConfig.headGroupSpec", "rayClusterSpec.headGroupSpec"):
+        head = spec.find(path) if spec is not None else None
+        if not isinstance(head, Mapping):
+            continue
+        entry = head.entry("serviceType")
+        kind = as_str(entry.value) if entry else None
+        if entry is not None and kind in ("LoadBalancer", "NodePort"):
+            yield Hit(
+                entry,
+                f"the Ray head (dashboard 8265, client 10001, GCS 6379) is a {kind} Service",
+                Fix(f"Change serviceType {kind} to ClusterIP", (ReplaceValue(entry.value, "ClusterIP"),)),
+            )
+
+
+def _requests_gpu(pod: PodSpec) -> bool:
+    for container in pod.containers():
+        resources = container.node.get("resources")
+        for part in ("limits", "requests"):
+            found = resources.get(part) if isinstance(resources, Mapping) else None
+            if isinstance(found, Mapping) and any(key.endswith("/gpu") for key in found.entries):
+                return True
+    return False
+
+
+@rule(
+    id="AIS159",
+    title="Every GPU of the node visible to a pod that requests none",
+    severity="high",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
+    references=[
+        "https://docs.nvidia.com/datacenter/cloud-native/container-toolkit/latest/docker-specialized.html#gpu-enumeration",
+        "https://github.com/NVIDIA/k8s-device-plugin#readme",
+    ],
+)
+def visible_devices_all(resource, ctx):
+    """## What it does
+    Flags containers that set `NVIDIA_VISIBLE_DEVICES=all` in a pod that requests no GPU
+    (`nvidia.com/gpu`, or another `*/gpu` resource). The GPU operator's own agents are not
+    workloads of this kind and are not flagged when they request nothing.
+
+    ## Why is this bad?
+    With the NVIDIA runtime, the variable alone mounts every GPU of the node into the container,
+    outside the device plugin's accounting: the pod reads other tenants' GPU memory (models,
+    prompts) and competes with the pods the scheduler placed there.
+
+    ## Example
+    ```yaml
+    env:
+      - {name: NVIDIA_VISIBLE_DEVICES, value: all}
+    ```
+
+    ## Fix
+    Request GPUs through `resources.limits` (`nvidia.com/gpu: 1`) and drop the variable; set
+    the device plugin's `DEVICE_LIST_STRATEGY=volume-mounts` with `ACCEPT_NVIDIA_VISIBLE_DEVICES_ENVVAR_WHEN_UNPRIVILEGED=false` to refuse it.
+    """
+    from .workloads import is_gpu_node_agent
+
+    if is_gpu_node_agent(resource):
+        return
+    for pod in pod_specs(resource):
+        if _requests_gpu(pod):
+            continue
+        for container in pod.containers():
+            value, node = env(container).get("NVIDIA_VISIBLE_DEVICES", (None, None))
+            if node is not None and (value or "").lower() == "all":
+                yield Hit(node, f"`{container.name}` sees every GPU of the node without requesting one")
+
+
+@rule(
+    id="AIS160",
+    title="Hugging Face model revision is not a commit",
+    severity="medium",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
+    references=[
+        "https://huggingface.co/docs/hub/en/security-pickle",
+        "https://huggingface.co/docs/huggingface_hub/guides/download#from-specific-version",
+    ],
+)
+def unpinned_revision(resource, ctx):
+    """## What it does
+    Flags `--revision`, `--code-revision` and `--tokenizer-revision` flags (vLLM, TGI, SGLang) and
+    `REVISION` variables whose value is a branch or tag (`main`, `v1.0`) rather than a 40-character
+    commit hash.
+
+    ## Why is this bad?
+    Branches and tags move: the weights (and, with remote code, the Python) served after the next
+    restart are whatever was pushed last, not what was evaluated and approved. A commit hash is
+    the only reference the Hub cannot change under you.
+
+    ## Example
+    ```yaml
+    args: ["--model", "mistralai/Mistral-7B-Instruct-v0.3", "--revision", "main"]
+    ```
+
+    ## Fix
+    Use the commit you evaluated: `--revision 0417f4babd26db0b5ed07c1d0bc85658ab526ea3`.
+    """
+    for pod in pod_specs(resource):
+        for container in pod.main_containers():
+            for found in flags(container):
+                if found.name in ("--revision", "--code-revision", "--tokenizer-revision") and found.value:
+                    if not _COMMIT.match(found.value) and not found.value.startswith("$"):
+                        yield Hit(found.node, f"`{container.name}` serves {found.name} {found.value}, which can move")
+            value, node = env(container).get("REVISION", (None, None))
+            if node is not None and value and not _COMMIT.match(value) and (_is_tgi(container) or _is_vllm(container)):
+                yield Hit(node, f"`{container.name}` serves REVISION={value}, which can move")
+
+
+_PICKLE = re.compile(r"\.(bin|pt|pth|pkl|pickle|ckpt|joblib)$", re.I)
+
+
+@rule(
+    id="AIS161",
+    title="Model server loads a pickle-format model file",
+    severity="medium",
+    applies_to=WORKLOAD_KINDS,
+    source=K8S,
+    references=[
+        "https://huggingface.co/docs/hub/en/security-pickle",
+        "https://docs.python.org/3/library/pickle.html#module-pickle",
+        "https://huggingface.co/docs/safetensors/index",
+    ],
+)
+def pickle_model(resource, ctx):
+    """## What it does
+    Flags model servers whose arguments or environment name a model file in a pickle-based
+    format (`.bin`, `.pt`, `.pth`, `.pkl`, `.ckpt`, `.joblib`).
+
+    ## Why is this bad?
+    Loading a pickle runs code the file contains: a model file from a compromised bucket or hub
+    repository executes in the server with its credentials, before any inference. Safetensors
+    (and ONNX, TensorRT plans) hold only tensors.
+
+    ## Example
+    ```yaml
+    args: ["--model", "/models/llama/pytorch_model.bin"]
+    ```
+
+    ## Fix
+    Convert the weights to safetensors (`.safetensors`) and load those; where a pickle cannot be
+    avoided, verify the file's digest before loading it.
+    """
+    for pod in pod_specs(resource):
+        for container in pod.model_servers():
+            for found in flags(container):
+                if found.value and _PICKLE.search(found.value):
+                    yield Hit(found.node, f"`{container.name}` loads {found.value}, a pickle-format model file")
+            for name, (value, node) in env(container).items():
+                if value and _PICKLE.search(value) and ("MODEL" in name or "CHECKPOINT" in name):
+                    yield Hit(node, f"`{container.name}` loads {value} ({name}), a pickle-format model file")
