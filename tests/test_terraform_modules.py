@@ -385,6 +385,7 @@ def test_for_each_count_and_nested_modules_to_any_depth(tmp_path):
     assert not analysis.problems
     findings = sorted((f.rule, f.resource, f.span.start_line + 1, f.span.start_col + 1) for f in analysis.findings)
     assert findings == [
+        ("AIS007", "module.edge", 11, 12),  # a registry source without a version
         # `public = true` creates the ingress of both edge instances: one finding on the call (its
         # CIDR is the module's own code); `public = optional(bool, false)` keeps the pools' at 0
         ("AIS202", "module.edge[0].aws_security_group_rule.ingress[0]", 10, 1),

@@ -145,6 +145,7 @@ def _merge(local, remote):
         local.secret_spans.setdefault(path, []).extend(spans)
     local.resources += remote.resources
     local.uninstalled_modules += remote.uninstalled_modules
+    local.unpinned_modules += remote.unpinned_modules
     local.remote_resources += remote.remote_resources
     local.unvendored_charts += remote.unvendored_charts
     local.remote_charts += remote.remote_charts

@@ -638,3 +638,88 @@ def pickle_model(resource, ctx):
             for name, (value, node) in env(container).items():
                 if value and _PICKLE.search(value) and ("MODEL" in name or "CHECKPOINT" in name):
                     yield Hit(node, f"`{container.name}` loads {value} ({name}), a pickle-format model file")
+
+
+_TORCHSERVE_OPEN = {
+    "management_address": lambda value: "0.0.0.0" in value or "[::]" in value,
+    "disable_token_authorization": lambda value: value.strip().lower() == "true",
+}
+
+
+def _properties(text: str) -> dict[str, str]:
+    """`key=value` lines of a Java properties text (TorchServe's config.properties)."""
+    found = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith(("#", "!")) and "=" in line:
+            key, _, value = line.partition("=")
+            found[key.strip()] = value.strip()
+    return found
+
+
+def _torchserve_problems(settings: dict[str, str]) -> list[str]:
+    problems = [
+        f"{key}={settings[key]}"
+        for key, is_open in _TORCHSERVE_OPEN.items()
+        if key in settings and is_open(settings[key])
+    ]
+    if settings.get("enable_model_api", "").lower() == "true" and not settings.get("allowed_urls"):
+        problems.append("enable_model_api=true without allowed_urls")
+    return problems
+
+
+@rule(
+    id="AIS155",
+    title="TorchServe management API open",
+    severity="high",
+    applies_to=WORKLOAD_KINDS | {"ConfigMap"},
+    source=K8S,
+    references=[
+        "https://pytorch.org/serve/configuration.html",
+        "https://pytorch.org/serve/token_authorization_api.html",
+        "https://pytorch.org/serve/security.html",
+    ],
+)
+def torchserve_management(resource, ctx):
+    """## What it does
+    Flags TorchServe settings, in a ConfigMap's `config.properties` or as `TS_*` environment
+    variables, that open the management API: `management_address` on `0.0.0.0`,
+    `disable_token_authorization=true`, and `enable_model_api=true` without `allowed_urls`.
+
+    ## Why is this bad?
+    The management API registers models from URLs and scales workers: reachable without a token,
+    anyone can make the server download and load a model archive of their choosing, whose handler
+    code then runs in the pod (the ShellTorch chain, CVE-2023-43654). `allowed_urls` limits where
+    models may come from.
+
+    ## Example
+    ```properties
+    management_address=http://0.0.0.0:8081
+    disable_token_authorization=true
+    ```
+
+    ## Fix
+    Bind management to `127.0.0.1`, keep token authorization on, and set `allowed_urls` to your
+    model store when the model API is enabled.
+    """
+    if resource.kind == "ConfigMap":
+        data = resource.body.mapping("data")
+        for entry in data.entries.values() if data is not None else []:
+            if not entry.key.endswith(".properties") or not isinstance(entry.value, Scalar):
+                continue
+            settings = _properties(str(entry.value.value or ""))
+            if "inference_address" not in settings and "model_store" not in settings:
+                continue  # not TorchServe's (its own keys are not there)
+            for problem in _torchserve_problems(settings):
+                yield Hit(entry, f"TorchServe `{entry.key}` sets {problem}")
+        return
+    for pod in pod_specs(resource):
+        for container in pod.containers():
+            variables = env(container)
+            settings = {
+                name[3:].lower(): value or "" for name, (value, _) in variables.items() if name.startswith("TS_")
+            }
+            for problem in _torchserve_problems(settings):
+                key = problem.split("=")[0].split(" ")[0]
+                node = variables.get(f"TS_{key.upper()}", (None, container.node))[1]
+                yield Hit(node, f"TorchServe `{container.name}` sets {problem}")

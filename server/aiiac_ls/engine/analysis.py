@@ -32,6 +32,9 @@ class Analysis:
     policy_files: list[str] = field(default_factory=list)  # the custom rule files applied (display paths)
     # Terraform module calls whose code is not installed: (address, the `source` span, why)
     uninstalled_modules: list[tuple[str, Span, str]] = field(default_factory=list)
+    # Terraform module calls the user wrote whose source can change under them: (address, the
+    # `source` span, why): a git source without a commit, a registry source without a version
+    unpinned_modules: list[tuple[str, Span, str]] = field(default_factory=list)
     # resources a kustomization names by URL or git address, never fetched: (the entry, what)
     remote_resources: list[tuple[Span, str]] = field(default_factory=list)
     # charts an Argo CD Application or Flux HelmRelease deploys from elsewhere: (the entry, what)

@@ -19,6 +19,7 @@ from ..formats.kubernetes_tf import kubernetes_objects
 from ..formats.kustomize import KUSTOMIZATION_FILES, Built
 from ..formats.source import FileSystem, SourceError, SourceFile
 from ..formats.terraform import LOCAL_MODULE_SOURCE, ModuleInstance, ModuleMemory, TerraformProject
+from ..formats.terraform_modules import unpinned_source
 from ..formats.tfplan import looks_like_plan
 from ..formats.yaml import kubernetes_resources, object_resources, parse_yaml
 from ..limits import DEFAULT_LIMITS, Limits
@@ -473,6 +474,9 @@ class Loading:
             analysis.problems.append(Problem(instance.files.display_dir, "module too deeply nested to evaluate"))
             return
         for call in instance.calls():
+            unpinned = None if instance.installed else unpinned_source(call.source, call.version)
+            if unpinned and not any(span == call.span for _, span, _ in analysis.unpinned_modules):
+                analysis.unpinned_modules.append((f"{instance.prefix}module.{call.name}", call.span, unpinned))
             if call.child_dir is None:
                 reported = any(span == call.span for _, span, _ in analysis.uninstalled_modules)
                 if call.missing is not None and not instance.installed and not reported:  # once per call

@@ -98,10 +98,12 @@ class Suppressing:
                         )
 
     def _unchecked_source_findings(self, analysis: Analysis) -> None:
-        """AIS003 for each module call whose code is not installed, AIS004 for each remote
+        """AIS003 for each module call whose code is not installed, AIS007 for each whose source
+        can change (no commit, no version), AIS004 for each remote
         kustomize resource, AIS005 for each chart whose dependencies are not vendored, AIS006 for
         each GitOps release of a chart from elsewhere: unless a comment on the line suppresses it."""
         reports = [("AIS003", address, span, message) for address, span, message in analysis.uninstalled_modules]
+        reports += [("AIS007", address, span, message) for address, span, message in analysis.unpinned_modules]
         reports += [
             ("AIS004", "", span, f"remote resource {what} is not fetched: its objects are not checked")
             for span, what in analysis.remote_resources

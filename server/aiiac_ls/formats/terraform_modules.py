@@ -119,3 +119,24 @@ def _candidates(source: str) -> list[str]:
         if repo is not None:
             names = [repo.group(1)]
     return [os.path.join(name, subdir) if subdir else name for name in names]
+
+
+_COMMIT_REF = re.compile(r"[?&]ref=[0-9a-f]{40}(&|$)")
+_GIT_SOURCE = re.compile(r"^(git::|git@|github\.com/|bitbucket\.org/)|\.git(//|\?|$)")
+
+
+def unpinned_source(source: str, version: str) -> str | None:
+    """Why a module call's `source` can change under its caller (None when it cannot): a git
+    source without `?ref=<commit>` (a branch or tag moves), a registry source without `version`
+    (the next `terraform init` takes the newest release). Local paths are the caller's own code."""
+    if not source or source.startswith(("./", "../", "/")):
+        return None
+    if _GIT_SOURCE.search(source):
+        if _COMMIT_REF.search(source):
+            return None
+        ref = re.search(r"[?&]ref=([^&]+)", source)
+        moving = f"ref `{ref.group(1)}`, a branch or tag" if ref else "no ref: the default branch"
+        return f"module source `{source}` is not pinned to a commit ({moving})"
+    if _REGISTRY.match(source.split("//")[0]) and not version:
+        return f"registry module `{source}` has no `version`: each `terraform init` may take a newer release"
+    return None
