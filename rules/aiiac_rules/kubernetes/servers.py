@@ -723,3 +723,76 @@ def torchserve_management(resource, ctx):
                 key = problem.split("=")[0].split(" ")[0]
                 node = variables.get(f"TS_{key.upper()}", (None, container.node))[1]
                 yield Hit(node, f"TorchServe `{container.name}` sets {problem}")
+
+
+_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?")
+# components fixed for CVE-2024-0132 / CVE-2024-0133 (container escape through a crafted image)
+_TOOLKIT_FIXED = {
+    "nvcr.io/nvidia/k8s/container-toolkit": ((1, 16, 2), "NVIDIA Container Toolkit"),
+    "nvcr.io/nvidia/gpu-operator": ((24, 6, 2), "GPU Operator"),
+}
+
+
+def _older(version: str, fixed: tuple[int, int, int]) -> bool:
+    match = _VERSION.match(version.strip())
+    if not match:
+        return False
+    found = (int(match.group(1)), int(match.group(2)), int(match.group(3) or 0))
+    return found < fixed
+
+
+@rule(
+    id="AIS162",
+    title="NVIDIA GPU stack vulnerable to container escape",
+    severity="critical",
+    applies_to=WORKLOAD_KINDS | {"helm_release"},
+    source=None,
+    references=[
+        "https://nvidia.custhelp.com/app/answers/detail/a_id/5582",
+        "https://nvd.nist.gov/vuln/detail/CVE-2024-0132",
+        "https://www.wiz.io/blog/wiz-research-critical-nvidia-ai-vulnerability",
+    ],
+)
+def nvidia_toolkit_cve(resource, ctx):
+    """## What it does
+    Flags the NVIDIA Container Toolkit before 1.16.2 and the GPU Operator before 24.6.2: their
+    images in a workload (`nvcr.io/nvidia/k8s/container-toolkit`, `nvcr.io/nvidia/gpu-operator`),
+    and a Terraform `helm_release` of the `gpu-operator` chart with an older `version`.
+
+    ## Why is this bad?
+    CVE-2024-0132 (CVSS 9.0): a container image built to exploit a time-of-check/time-of-use flaw
+    in the toolkit escapes to the host when it runs on a GPU node, with access to every other
+    tenant's models, data and credentials there. On shared GPU clusters anyone who can choose an
+    image (a notebook user, a training job) can do it.
+
+    ## Example
+    ```hcl
+    resource "helm_release" "gpu_operator" {
+      chart   = "gpu-operator"
+      version = "v24.3.0"
+    }
+    ```
+
+    ## Fix
+    Upgrade the GPU Operator to 24.6.2 or later (it ships toolkit 1.16.2+), or the toolkit on the
+    nodes to 1.16.2 or later.
+    """
+    if resource.kind == "helm_release":
+        chart = as_str(resource.body.get("chart")) or ""
+        version = resource.body.entry("version")
+        if chart.rstrip("/").rsplit("/", 1)[-1] == "gpu-operator" and version is not None:
+            written = as_str(version.value) or ""
+            if _older(written, (24, 6, 2)):
+                yield Hit(version, f"GPU Operator {written} ships a Container Toolkit before 1.16.2 (CVE-2024-0132)")
+        return
+    for pod in pod_specs(resource):
+        for container in pod.containers():
+            image = container.image
+            repository, _, tag = image.split("@")[0].rpartition(":")
+            for known, (fixed, product) in _TOOLKIT_FIXED.items():
+                if repository == known and _older(tag, fixed):
+                    entry = container.node.entry("image")
+                    yield Hit(
+                        entry or container.node,
+                        f"{product} {tag} is older than {'.'.join(map(str, fixed))} (CVE-2024-0132 container escape)",
+                    )
