@@ -1,8 +1,9 @@
 """The bundled aiiac rule pack. Importing it registers every rule with `aiiac_ls.rules`; the
 engine finds it through the `aiiac_ls.rule_packs` entry point (`PACK`)."""
 
-from aiiac_ls.rules import RulePack
+from aiiac_ls.rules import RulePack, registered_rules
 
+from .compliance import apply as apply_compliance
 from .facts import collect_facts
 from .kubernetes import charts as _k8s_charts  # noqa: F401
 from .kubernetes import context as _k8s_context  # noqa: F401
@@ -33,3 +34,4 @@ from .terraform.gcp import gke as _gke  # noqa: F401
 from .terraform.gcp import vertex as _vertex  # noqa: F401
 
 PACK = RulePack(name="aiiac", collect_facts=collect_facts, rule_kind=workload_kind)
+apply_compliance(registered_rules())

@@ -359,7 +359,10 @@ def _check(args) -> int:
 
             from .rules import all_rules
 
-            close = difflib.get_close_matches(rule_id, [rule.id for rule in all_rules()], n=3, cutoff=0.6)
+            names = [rule.id for rule in all_rules()] + sorted(
+                {tag.upper() for rule in all_rules() for tag in rule.compliance_tags}
+            )
+            close = difflib.get_close_matches(rule_id, names, n=3, cutoff=0.6)
             hint = f" (did you mean {', '.join(close)}?)" if close else "; see `aiiac-ls --list-rules`"
             print(f"aiiac-ls: --select/--ignore: no rule matches `{rule_id}`{hint}", file=sys.stderr)
             return EXIT_ERROR
@@ -483,8 +486,10 @@ def _write(path: str, text: str | Iterable[str]) -> bool:
 
 def _is_prefix_of_any(prefix: str) -> bool:
     """A built-in rule's prefix, or one that can only mean custom rules (ORG, REGO-MAIN)."""
-    from .rules import all_rules
+    from .rules import all_rules, selector_rules
 
+    if ":" in prefix:  # a framework control: `owasp-llm:LLM03`
+        return bool(selector_rules(prefix))
     if not (prefix.startswith("AIS") or "AIS".startswith(prefix)):
         return True
     return any(rule.id.startswith(prefix) for rule in all_rules())

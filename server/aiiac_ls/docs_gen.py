@@ -17,12 +17,21 @@ ROOT = Path(__file__).resolve().parents[2]
 BEGIN, END = "<!-- rules:begin -->", "<!-- rules:end -->"
 
 
+_ENGINE_REPORTED = {
+    "AIS003": "module calls",
+    "AIS004": "kustomizations",
+    "AIS005": "charts",
+    "AIS006": "Argo CD and Flux releases",
+    "AIS007": "module calls",
+}
+
+
 def rule_table() -> str:
     rows = ["| ID | Title | Severity | Applies to | Fix |", "|---|---|---|---|---|"]
     for rule in all_rules():
         kinds = ", ".join(sorted(rule.applies_to)) if rule.applies_to else "any resource"
-        if rule.applies_to is not None and not rule.applies_to:
-            kinds = "suppression comments"
+        if rule.applies_to is not None and not rule.applies_to:  # reported by the engine itself
+            kinds = _ENGINE_REPORTED.get(rule.id, "suppression comments")
         if len(kinds) > 70:
             kinds = kinds[:67] + "..."
         rows.append(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from .model.findings import SEVERITIES, Hit
@@ -168,6 +168,14 @@ class Rule:
     # rules whose findings say the same and more: this rule's finding on a resource is left out
     # when one of theirs is reported on it, and those findings take this rule's equivalents
     redundant_with: tuple[str, ...] = ()
+    # framework -> the controls it helps meet (`owasp-llm`: LLM03, `atlas`, `cis-k8s`,
+    # `nist-800-53`); set by the rule pack, selectable as `owasp-llm:LLM03`
+    compliance: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def compliance_tags(self) -> list[str]:
+        """`framework:control` for each control (SARIF tags, selectors)."""
+        return [f"{framework}:{control}" for framework, controls in self.compliance.items() for control in controls]
 
     @property
     def custom(self) -> bool:
@@ -225,6 +233,13 @@ class Rule:
         equivalents = [f"- {tool}: {', '.join(ids)}" for tool, ids in self.equivalents.items() if ids]
         if equivalents:
             lines += ["## Equivalent checks", "", *equivalents, ""]
+        if self.compliance:
+            lines += [
+                "## Compliance",
+                "",
+                *[f"- {framework}: {', '.join(controls)}" for framework, controls in self.compliance.items()],
+                "",
+            ]
         if self.references:
             lines += ["## References", "", *[f"- <{ref}>" for ref in self.references], ""]
         return "\n".join(lines)
@@ -358,6 +373,45 @@ def rule_kind(resource: Resource) -> str | None:
             if found:
                 return found
     return None
+
+
+# the frameworks rules are mapped to (`Rule.compliance`), by selector prefix (`owasp-llm:LLM03`)
+COMPLIANCE_FRAMEWORKS = {
+    "owasp-llm": "OWASP Top 10 for LLM Applications 2025",
+    "atlas": "MITRE ATLAS",
+    "cis-k8s": "CIS Kubernetes Benchmark v1.9",
+    "nist-800-53": "NIST SP 800-53 rev. 5",
+}
+
+
+def registered_rules() -> list[Rule]:
+    """The rules registered so far, without loading the rule packs (for a pack, while it loads)."""
+    return list(_REGISTRY.values())
+
+
+def selector_rules(selector: str) -> frozenset[str] | None:
+    """The rules a `framework:control` selector names (`owasp-llm:LLM03`, `cis-k8s:5.2` for every
+    5.2.x, `atlas:AML.T0010` with its sub-techniques); None for a plain rule-ID prefix."""
+    if ":" not in selector:
+        return None
+    framework, _, control = selector.partition(":")
+    framework, control = framework.strip().lower(), control.strip().upper()
+    return frozenset(
+        rule.id
+        for rule in all_rules()
+        for found in rule.compliance.get(framework, ())
+        if found.upper() == control or found.upper().startswith(control + ".")
+    )
+
+
+def expand_selectors(items: Iterable[str]) -> tuple[str, ...]:
+    """Selectors with each `framework:control` replaced by the IDs of its rules (one that names
+    none stays, and matches nothing)."""
+    expanded: list[str] = []
+    for item in items:
+        found = selector_rules(item)
+        expanded.extend(sorted(found) if found else [item])
+    return tuple(expanded)
 
 
 def all_rules() -> list[Rule]:

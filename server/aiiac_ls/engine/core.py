@@ -13,7 +13,7 @@ from ..formats.source import FileSystem
 from ..model.findings import Finding
 from ..model.nodes import Span
 from ..model.resources import Resource
-from ..rules import Rule, RuleContext, all_rules, get_rule
+from ..rules import Rule, RuleContext, all_rules, expand_selectors, get_rule
 from .analysis import Analysis, guarded
 from .checking import Checking
 from .discovery import discover, display_path
@@ -39,9 +39,10 @@ class Engine(Loading, Checking, Suppressing):
         set_values: tuple[str, ...] = (),
         configs: ConfigTree | None = None,
     ):
-        self.config = config or Config()
+        self.config = _with_selectors(config or Config())
         # each file's own configuration (the nearest above it); None: `config` for every file
         self.configs = configs
+        self._expanded: dict[int, Config] = {}  # each file configuration with its selectors expanded
         # where every loader reads: the disk, or in the editor the open buffers over it
         self.filesystem = filesystem or FileSystem(self.config.limits.max_file_bytes)
         self.set_values = set_values
@@ -78,7 +79,15 @@ class Engine(Loading, Checking, Suppressing):
 
     def config_of(self, path: str) -> Config:
         """The configuration that governs `path`."""
-        return self.configs.for_path(path) if self.configs is not None else self.config
+        if self.configs is None:
+            return self.config
+        return self._with_selectors(self.configs.for_path(path))
+
+    def _with_selectors(self, config: Config) -> Config:
+        expanded = self._expanded.get(id(config))
+        if expanded is None:
+            expanded = self._expanded[id(config)] = _with_selectors(config)
+        return expanded
 
     def analyse_paths(self, paths: list[str], var_files: Iterable[str] = ()) -> Analysis:
         """Everything under `paths`, in this process (`parallel.analyse_paths` may use two)."""
@@ -91,7 +100,7 @@ class Engine(Loading, Checking, Suppressing):
         files = discover(paths, self.config, analysis.problems, self.display)
         if self.configs is not None:  # nested configurations exclude their own files and choose rules
             files = [path for path in files if not self.config_of(path).excluded(path)]
-            distinct = self.configs.distinct()
+            distinct = [self._with_selectors(config) for config in self.configs.distinct()]
             if distinct != [self.config]:
                 self._enable_rules(distinct)
         if self.policies.files:
@@ -168,6 +177,14 @@ class Engine(Loading, Checking, Suppressing):
         self._views, self._changes_since, self._string_lines = {}, {}, {}
         analysis.findings.sort(key=Finding.sort_key)
         return analysis
+
+
+def _with_selectors(config: Config) -> Config:
+    """`config` with `framework:control` selectors (`owasp-llm:LLM03`) in `select` and `ignore`
+    replaced by the rule IDs they name (configuration knows no rules; the engine does)."""
+    if not any(":" in item for item in (*config.select, *config.ignore)):
+        return config
+    return dataclasses.replace(config, select=expand_selectors(config.select), ignore=expand_selectors(config.ignore))
 
 
 def _without_redundant(findings: list[Finding]) -> list[Finding]:

@@ -137,5 +137,7 @@ def rule_markdown(rule: Rule, finding: Finding | None = None) -> str:
     equivalents = ", ".join(f"{tool} {', '.join(ids)}" for tool, ids in rule.equivalents.items() if ids)
     if equivalents:
         parts.append(f"Equivalent: {equivalents}")
+    if rule.compliance:
+        parts.append("Compliance: " + "; ".join(f"{name} {', '.join(ids)}" for name, ids in rule.compliance.items()))
     parts.append(f"[{rule.id} documentation]({rule.url})")
     return "\n\n".join(parts)

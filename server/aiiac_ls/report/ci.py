@@ -107,6 +107,32 @@ def _finding_rows(findings: list[Finding]) -> list[str]:
     return rows
 
 
+def _compliance_rows(findings: list[Finding]) -> list[str]:
+    """Per framework and control: how many findings concern it, of which rules (the rules'
+    `compliance` mapping); controls with the most findings first."""
+    from ..rules import COMPLIANCE_FRAMEWORKS, get_rule
+
+    by_control: dict[tuple[str, str], list[Finding]] = {}
+    for finding in findings:
+        rule = get_rule(finding.rule)
+        for framework, controls in (rule.compliance if rule else {}).items():
+            for control in controls:
+                by_control.setdefault((framework, control), []).append(finding)
+    if not by_control:
+        return []
+    out = ["### Compliance", ""]
+    for framework, name in COMPLIANCE_FRAMEWORKS.items():
+        rows = [(control, found) for (fw, control), found in by_control.items() if fw == framework]
+        if not rows:
+            continue
+        out += [f"**{name}**", "", "| Control | Findings | Rules |", "|---|---|---|"]
+        for control, found in sorted(rows, key=lambda row: (-len(row[1]), row[0])):
+            rules = ", ".join(f"`{rule}`" for rule in sorted({f.rule for f in found}))
+            out.append(f"| {control} | {len(found)} ({_counts(found)}) | {rules} |")
+        out.append("")
+    return out
+
+
 def _counts(findings: list[Finding]) -> str:
     counts = Counter(finding.severity for finding in findings)
     return ", ".join(f"{counts[level]} {level}" for level in reversed(SEVERITIES) if counts[level]) or "none"
@@ -153,6 +179,7 @@ def to_markdown(analysis: Analysis, blast=None) -> str:
     out.append("")
     if analysis.findings:
         out += [*_finding_rows(analysis.findings), ""]
+        out += _compliance_rows(analysis.findings)
     problems = blocking(analysis.problems)
     if problems:
         out += ["### Files that could not be analysed", ""]

@@ -146,7 +146,7 @@ def _sarif_rule(rule: Rule) -> dict:
         "defaultConfiguration": {"level": SARIF_LEVEL[rule.severity]},
         "properties": {
             "security-severity": SECURITY_SEVERITY[rule.severity],
-            "tags": ["security"],
+            "tags": ["security", *rule.compliance_tags],
             "equivalents": {k: v for k, v in rule.equivalents.items() if v},
         },
     }
@@ -261,6 +261,7 @@ def rules_json(rules: list[Rule]) -> str:
                     "applies_to": sorted(rule.applies_to) if rule.applies_to is not None else ["*"],
                     "source": rule.source or "any",
                     "equivalents": rule.equivalents,
+                    "compliance": rule.compliance,
                     "fixable": rule.fixable,
                     "url": rule.url,
                 }
