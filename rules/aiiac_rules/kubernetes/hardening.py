@@ -6,7 +6,7 @@ from aiiac_ls.model.findings import AppendItem, Fix, Hit, ReplaceValue, SetPath
 from aiiac_ls.model.nodes import Mapping, Scalar, Sequence, as_bool, as_int, as_str
 from aiiac_ls.rules import rule
 
-from .workloads import WORKLOAD_KINDS, is_gpu_node_agent, pod_specs, tag_of
+from .workloads import MOVING_TAGS, WORKLOAD_KINDS, is_gpu_node_agent, pod_specs, tag_of
 
 K8S = "kubernetes"
 
@@ -618,7 +618,8 @@ def _bound_service_accounts(ctx) -> set[tuple[str | None, str]]:
 )
 def image_tag(resource, ctx):
     """## What it does
-    Flags container images with no tag or the `latest` tag, and no digest.
+    Flags container images with no tag or a moving tag (`latest`, `nightly`, `main`, `master`,
+    `dev`, `edge`, `canary`...), and no digest.
 
     ## Why is this bad?
     A floating tag means the model server that runs is whatever the registry serves at pull
@@ -650,7 +651,7 @@ def image_tag(resource, ctx):
             tag = tag_of(image)
             if not tag:
                 yield Hit(entry, f"image `{image}` has no tag (pulls `latest`)")
-            elif tag == "latest":
+            elif tag.lower() in MOVING_TAGS:
                 raw = entry.value.value
-                start = raw.rfind(":latest") + 1
-                yield Hit(entry, f"image `{image}` uses the floating `latest` tag", part=(start, start + len("latest")))
+                start = raw.rfind(f":{tag}") + 1
+                yield Hit(entry, f"image `{image}` uses the floating `{tag}` tag", part=(start, start + len(tag)))

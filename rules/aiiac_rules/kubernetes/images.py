@@ -6,7 +6,7 @@ from aiiac_ls.model.findings import Fix, Hit, SetPath
 from aiiac_ls.model.nodes import Mapping, as_str
 from aiiac_ls.rules import rule
 
-from .workloads import WORKLOAD_KINDS, pod_specs, tag_of
+from .workloads import MOVING_TAGS, WORKLOAD_KINDS, pod_specs, tag_of
 
 K8S = "kubernetes"
 
@@ -22,8 +22,8 @@ K8S = "kubernetes"
 )
 def image_digest(resource, ctx):
     """## What it does
-    Flags images with a version tag but no `@sha256:` digest. (Images with no tag or `latest`
-    are AIS110's.)
+    Flags images with a version tag but no `@sha256:` digest. (Images with no tag or a moving tag
+    such as `latest` or `nightly` are AIS110's.)
 
     ## Why is this bad?
     Tags can be moved: whoever can push to the repository (a compromised CI token, a vendor
@@ -49,7 +49,7 @@ def image_digest(resource, ctx):
         for container in pod.containers():
             entry = container.node.entry("image")
             image = as_str(entry.value) if entry else None
-            if image and "@" not in image and tag_of(image) not in ("", "latest"):
+            if image and "@" not in image and tag_of(image) and tag_of(image).lower() not in MOVING_TAGS:
                 yield Hit(entry, f"image `{image}` is not pinned by digest")
 
 

@@ -249,6 +249,10 @@ GPU_NODE_AGENT_IMAGES = (
 )
 
 
+# tags that name a moving target rather than a release (AIS110 reports them, AIS131 the rest)
+MOVING_TAGS = frozenset({"latest", "nightly", "main", "master", "dev", "develop", "edge", "canary", "head", "unstable"})
+
+
 def tag_of(image: str) -> str:
     """The tag of an image reference ("" when there is none); a registry port is not a tag."""
     return image.split("@", 1)[0].rsplit("/", 1)[-1].partition(":")[2]
