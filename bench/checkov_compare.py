@@ -44,6 +44,24 @@ def manifests(corpus: Path) -> list[Path]:
     return files
 
 
+# checks our rules claim on purpose to report less than (every aiiac failure is a Checkov failure,
+# not the reverse): each finding still names the check, so a Checkov skip silences it; for these
+# the measure is that aiiac never fails alone, the rest is the deliberate difference explained in
+# docs/checkov-comparison.md
+NARROWER = {
+    "CKV_K8S_13": "AIS123 asks memory limits of model servers only",
+    "CKV_K8S_38": "AIS109 leaves pods whose ServiceAccount has RBAC bindings or no automount",
+    "CKV_K8S_40": "AIS116 judges explicit low IDs only; an unset UID is AIS101's",
+    "CKV_K8S_43": "AIS131 leaves untagged and moving tags to AIS110",
+    "CKV_AWS_355": "AIS307 judges the data-plane actions that reach models, keys and secrets",
+    "CKV_AWS_356": "AIS307 judges the data-plane actions that reach models, keys and secrets",
+    "CKV_AWS_145": "AIS406 asks customer keys of model buckets only",
+    "CKV_AWS_21": "AIS407 asks versioning of model buckets only",
+    "CKV_AWS_18": "AIS408 asks access logs of model buckets only",
+    "CKV_AZURE_227": "AIS623 asks host encryption of GPU node pools only",
+}
+
+
 def object_key(kind: str, namespace: str | None, name: str) -> tuple[str, str, str]:
     return kind, namespace or "default", name
 
@@ -78,12 +96,13 @@ def run_aiiac(files: list[Path]) -> tuple[dict, float]:
     analysis = Engine(Config()).analyse_paths([str(f) for f in files])
     elapsed = time.perf_counter() - start
     failing: dict[tuple, set[str]] = collections.defaultdict(set)
-    for finding in analysis.findings:
+    for finding in analysis.findings:  # each finding's own equivalents (hostNetwork is CKV_K8S_19 only)
         parts = finding.resource.split("/")
+        checks = set(finding.equivalents.get("checkov", []))
         if len(parts) == 3:
-            failing[object_key(parts[0], parts[1], parts[2])].add(finding.rule)
+            failing[object_key(parts[0], parts[1], parts[2])] |= checks
         elif len(parts) == 2:
-            failing[object_key(parts[0], None, parts[1])].add(finding.rule)
+            failing[object_key(parts[0], None, parts[1])] |= checks
     return failing, elapsed
 
 
@@ -122,7 +141,8 @@ def run_aiiac_terraform(corpus: Path) -> tuple[dict, float]:
     failing: dict[tuple, set[str]] = collections.defaultdict(set)
     for finding in analysis.findings:
         if finding.file.endswith(".tf"):
-            failing[(os.path.realpath(finding.file), _base_address(finding.resource))].add(finding.rule)
+            key = (os.path.realpath(finding.file), _base_address(finding.resource))
+            failing[key] |= set(finding.equivalents.get("checkov", []))
     return failing, elapsed
 
 
@@ -151,12 +171,13 @@ def main() -> int:
         f"aiiac {aiiac_seconds:.2f} s\n"
     )
     print(
-        "| Checkov check | aiiac rules | objects | both fail | both pass | only aiiac fails | only Checkov fails "
-        "| agreement |"
+        "| Checkov check | aiiac rules | relation | objects | both fail | both pass | only aiiac fails "
+        "| only Checkov fails | agreement |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|")
     disagreements = []
     totals = collections.Counter()
+    narrower = collections.Counter()
     for check in sorted(rules_for, key=lambda c: (c.rsplit("_", 1)[0], int(c.rsplit("_", 1)[1]))):
         ids = rules_for[check]
         counts = collections.Counter()
@@ -164,7 +185,7 @@ def main() -> int:
             if check not in checks:
                 continue
             theirs = checks[check]
-            mine = bool(ours.get(obj, set()) & set(ids))
+            mine = check in ours.get(obj, set())
             counts["objects"] += 1
             if theirs and mine:
                 counts["both_fail"] += 1
@@ -176,17 +197,24 @@ def main() -> int:
             else:
                 counts["only_checkov"] += 1
                 disagreements.append((check, "Checkov only", obj, ids))
-        totals.update(counts)
+        (narrower if check in NARROWER else totals).update(counts)
         agreement = (counts["both_fail"] + counts["both_pass"]) / counts["objects"] if counts["objects"] else 0
+        relation = "narrower" if check in NARROWER else "equivalent"
         print(
-            f"| {check} | {', '.join(ids)} | {counts['objects']} | {counts['both_fail']} | {counts['both_pass']} "
-            f"| {counts['only_aiiac']} | {counts['only_checkov']} | {agreement:.0%} |"
+            f"| {check} | {', '.join(ids)} | {relation} | {counts['objects']} | {counts['both_fail']} "
+            f"| {counts['both_pass']} | {counts['only_aiiac']} | {counts['only_checkov']} | {agreement:.0%} |"
         )
     agreement = (totals["both_fail"] + totals["both_pass"]) / totals["objects"] if totals["objects"] else 0
     print(
-        f"| **all** | | {totals['objects']} | {totals['both_fail']} | {totals['both_pass']} | "
+        f"| **equivalent checks** | | | {totals['objects']} | {totals['both_fail']} | {totals['both_pass']} | "
         f"{totals['only_aiiac']} | {totals['only_checkov']} | {agreement:.1%} |"
     )
+    if narrower["objects"]:
+        print(
+            f"| **narrower checks** | | | {narrower['objects']} | {narrower['both_fail']} | {narrower['both_pass']} | "
+            f"{narrower['only_aiiac']} | {narrower['only_checkov']} | aiiac alone: "
+            f"{narrower['only_aiiac'] / narrower['objects']:.1%} |"
+        )
     crd_objects = {obj for obj in ours if obj[0] in ("RayCluster", "RayService", "RayJob", "InferenceService")}
     print(f"\nObjects only aiiac inspects (model-serving CRDs with findings): {len(crd_objects)}")
     print("\nDisagreements:")

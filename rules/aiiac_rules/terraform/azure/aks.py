@@ -111,11 +111,17 @@ def aks_local_accounts(resource, ctx):
     """
     rbac = resource.body.entry("role_based_access_control_enabled")
     if rbac is not None and rbac.value.known and as_bool(rbac.value) is False:
-        yield Hit(rbac, "Kubernetes RBAC is disabled")
+        yield Hit(
+            rbac,
+            "Kubernetes RBAC is disabled",
+            equivalents={"checkov": ["CKV_AZURE_5"], "tfsec": ["azure-container-use-rbac-permissions"]},
+        )
     local = resource.body.entry("local_account_disabled")
     if local is None or (local.value.known and as_bool(local.value) is not True):
         yield Hit(
-            local or resource.head, "local cluster-admin accounts are enabled (local_account_disabled is not true)"
+            local or resource.head,
+            "local cluster-admin accounts are enabled (local_account_disabled is not true)",
+            equivalents={"checkov": ["CKV_AZURE_141"], "trivy": ["AVD-AZU-0042"]},
         )
 
 

@@ -266,14 +266,20 @@ def storage_account_public(resource, ctx):
     nested = resource.body.entry("allow_nested_items_to_be_public")
     if nested is None or (nested.value.known and as_bool(nested.value) is not False):
         yield Hit(
-            nested or resource.head, "containers may be made public (allow_nested_items_to_be_public is not false)"
+            nested or resource.head,
+            "containers may be made public (allow_nested_items_to_be_public is not false)",
+            equivalents={"checkov": ["CKV_AZURE_190"]},
         )
     if as_bool(resource.body.get("public_network_access_enabled")) is False:
         return
     rules = resource.body.block("network_rules")
     action = rules.entry("default_action") if rules is not None else None
     if action is None or (action.value.known and as_str(action.value) != "Deny"):
-        yield Hit(action or resource.head, "the account accepts traffic from all networks (default action is not Deny)")
+        yield Hit(
+            action or resource.head,
+            "the account accepts traffic from all networks (default action is not Deny)",
+            equivalents={"checkov": ["CKV_AZURE_35", "CKV_AZURE_59"]},
+        )
 
 
 @rule(
