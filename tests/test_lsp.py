@@ -771,3 +771,31 @@ async def test_a_folder_is_judged_knowing_the_rest_of_the_workspace(client: Lang
         )
     )
     await _until(client, uri, lambda codes: not [c for c in codes if c[0] == "AIS330"])
+
+
+@PUSH_AND_PULL
+@pytest.mark.asyncio
+async def test_one_containers_gaps_name_each_other(client: LanguageClient):
+    """Several findings on one container: each diagnostic lists the others at the same place as
+    related information, so the editor shows one problem with several fixes."""
+    path = client.project / "k8s" / "bare.yaml"
+    path.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: bare}\nspec:\n  serviceAccountName: bare\n"
+        "  automountServiceAccountToken: false\n  securityContext: {seccompProfile: {type: RuntimeDefault}}\n"
+        "  containers:\n    - name: serve\n      image: acme/serve@sha256:" + "0" * 64 + "\n"
+        "      resources: {requests: {cpu: '1', memory: 1Gi}}\n"
+    )
+    uri = await _open(client, path)
+    diagnostics = [d for d in await _diagnostics(client, uri) if d.range.start.line == 8]
+    assert sorted(d.code for d in diagnostics) == ["AIS101", "AIS104", "AIS105", "AIS106"]
+    by_code = {d.code: d for d in diagnostics}
+    related = [r.message for r in by_code["AIS101"].related_information]
+    assert related == [
+        "also here: AIS104 container `serve` does not set allowPrivilegeEscalation: false (quick fix)",
+        "also here: AIS105 container `serve` has a writable root filesystem (quick fix)",
+        "also here: AIS106 container `serve` does not drop ALL capabilities (quick fix)",
+    ]
+    assert all(
+        r.location.uri == uri and r.location.range == by_code["AIS101"].range
+        for r in by_code["AIS101"].related_information
+    )

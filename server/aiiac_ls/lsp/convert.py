@@ -79,6 +79,19 @@ def diagnostic(finding: Finding, lines_of: LinesOf, encoder: Encoder) -> types.D
     )
 
 
+def with_neighbours(diagnostic: types.Diagnostic, others: list[Finding]) -> types.Diagnostic:
+    """The diagnostic with the other findings at its place as related information ("also here:
+    AIS104 ..."), so an editor shows one container's gaps as one problem with several fixes."""
+    neighbours = [
+        types.DiagnosticRelatedInformation(
+            location=types.Location(uri=from_fs_path(other.span.file), range=diagnostic.range),
+            message=f"also here: {other.rule} {other.message}" + (" (quick fix)" if other.fix is not None else ""),
+        )
+        for other in others
+    ]
+    return attrs.evolve(diagnostic, related_information=[*(diagnostic.related_information or []), *neighbours])
+
+
 def problem_diagnostic(problem: Problem, lines: list[str], encoder: Encoder) -> types.Diagnostic:
     span = problem.span or Span(problem.file, 0, 0, 0, 0)
     if (span.start_line, span.start_col) == (span.end_line, span.end_col):

@@ -345,6 +345,7 @@ class AiiacServer(LanguageServer):
         previous = self._converted.get(path, {})
         current: dict[tuple, types.Diagnostic] = {}
         diagnostics = []
+        placed: dict[object, list[tuple[int, Finding]]] = {}  # findings by the place they land on
         for finding in analysis.findings:
             if finding.file != path:
                 continue
@@ -363,7 +364,14 @@ class AiiacServer(LanguageServer):
             converted = previous.get(key) or convert.diagnostic(finding, lines_of, self.encoder)
             current[key] = converted
             diagnostics.append(converted)
+            placed.setdefault(span, []).append((len(diagnostics) - 1, finding))
         self._converted[path] = current
+        for group in placed.values():  # one container's gaps: each names the others, as one problem
+            if len(group) > 1:
+                for index, finding in group:
+                    diagnostics[index] = convert.with_neighbours(
+                        diagnostics[index], [other for _, other in group if other is not finding]
+                    )
         diagnostics += [
             convert.problem_diagnostic(p, lines, self.encoder)
             for p in analysis.problems
