@@ -195,7 +195,7 @@ def registry_allow_list(resource, ctx):
     allowed = getattr(ctx.settings, "allowed_registries", ())
     if not allowed:
         return
-    for pod in pod_specs(resource):
+    for pod in pod_specs(resource, partial=True):
         for container in pod.containers():
             image = container.node.entry("image")
             text = as_str(image.value) if image else None

@@ -640,7 +640,7 @@ def image_tag(resource, ctx):
     ## Fix
     Pin a released version tag, ideally with its `@sha256:` digest.
     """
-    for pod in pod_specs(resource):
+    for pod in pod_specs(resource, partial=True):
         for container in pod.containers():
             entry = container.node.entry("image")
             if entry is None or not isinstance(entry.value, Scalar) or not isinstance(entry.value.value, str):

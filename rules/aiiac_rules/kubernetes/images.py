@@ -45,7 +45,7 @@ def image_digest(resource, ctx):
     Append the digest of the reviewed image (`crane digest`, `docker buildx imagetools inspect`),
     and let a dependency bot update tag and digest together.
     """
-    for pod in pod_specs(resource):
+    for pod in pod_specs(resource, partial=True):
         for container in pod.containers():
             entry = container.node.entry("image")
             image = as_str(entry.value) if entry else None

@@ -75,7 +75,7 @@ _ARGO_KINDS = {"Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronW
 POD_TEMPLATE_OWNER = "(pod template)"
 # kinds whose name is shared with another API group: the group that has pod specs
 _API_GROUPS = {"Service": "serving.knative.dev/", "Server": "mlops.seldon.io/"}
-WORKLOAD_KINDS = frozenset(POD_SPEC_PATHS) | {POD_TEMPLATE_OWNER}
+WORKLOAD_KINDS = frozenset(POD_SPEC_PATHS) | {POD_TEMPLATE_OWNER, "TrainJob", "NIMCache"}
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 # KServe predictors describe their server as a container-like object under the framework's key
 KSERVE_CONTAINERS = (
@@ -293,10 +293,35 @@ def _walk(node: Mapping, path: tuple[str, ...], entry: Entry | None) -> Iterator
         yield from _walk(child, rest, child_entry)
 
 
-def pod_specs(resource: Resource) -> Iterator[PodSpec]:
+def pod_specs(resource: Resource, partial: bool = False) -> Iterator[PodSpec]:
+    """Every pod spec of `resource`. With `partial`, also the containers that objects describe
+    without their pod settings: a Kubeflow TrainJob's `spec.trainer` (image, command, env; the
+    pod is its runtime's template) and a NIMCache's model puller image; the rules about images ask
+    for them, the hardening rules do not."""
     if resource.source != "kubernetes":
         return
     api_version = as_str(resource.body.get("apiVersion")) or ""
+    if resource.kind == "TrainJob":
+        spec = resource.body.mapping("spec")
+        trainer = (
+            spec.entry("trainer")
+            if partial and spec is not None and api_version.startswith("trainer.kubeflow.org/")
+            else None
+        )
+        if trainer is not None and isinstance(trainer.value, Mapping) and spec is not None:
+            yield PodSpec(resource, spec, trainer, [Container(trainer.value, "containers", "trainer")])
+        return
+    if resource.kind == "NIMCache":  # NVIDIA NIM Operator: the job that pulls a model into a PVC
+        source = resource.body.find("spec.source")
+        for origin in source.entries.values() if partial and isinstance(source, Mapping) else []:
+            if not isinstance(origin.value, Mapping):
+                continue
+            puller = origin.value.entry("modelPuller")
+            if puller is not None and isinstance(puller.value, Scalar):
+                image = Mapping(puller.value.span)  # the puller as a container with that image
+                image.set("image", puller.value, puller.key_span)
+                yield PodSpec(resource, origin.value, puller, [Container(image, "containers", "model-puller")])
+        return
     paths = POD_SPEC_PATHS.get(resource.kind)
     if resource.kind == "Job" and api_version.startswith("batch.volcano.sh/"):
         paths = _VOLCANO_JOB
