@@ -152,3 +152,26 @@ def test_the_editor_scan_resolves_configurations_as_the_command_line_does(monore
         (os.path.relpath(f.file, monorepo), f.rule, f.severity, f.span.start_line + 1) for f in analysis.findings
     )
     assert editor == cli
+
+
+def test_command_line_values_reach_nested_configurations(monorepo, capsys, monkeypatch):
+    from aiiac_ls.cli import main as run_main
+
+    chart = monorepo / "team-a" / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: srv\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("service:\n  type: ClusterIP\n")
+    (chart / "templates" / "svc.yaml").write_text(
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n"
+        "  type: {{ .Values.service.type }}\n  ports:\n    - port: 8000\n"
+    )
+    (monorepo / "prod.yaml").write_text("service:\n  type: LoadBalancer\n")
+    monkeypatch.chdir(monorepo)
+    # the whole repository: the root's configuration is the run's, team-a's governs the chart
+    run_main(["--check", ".", "--format", "json"])
+    before = [f for f in json.loads(capsys.readouterr().out)["findings"] if f["file"] == "prod.yaml"]
+    assert before == []
+    run_main(["--check", ".", "--format", "json", "--values", "prod.yaml"])
+    found = [f for f in json.loads(capsys.readouterr().out)["findings"] if f["file"] == "prod.yaml"]
+    # (the finding lands in prod.yaml, at the root: the root configuration scores it)
+    assert [(f["rule"], f["line"], f["severity"]) for f in found] == [("AIS201", 2, "high")]

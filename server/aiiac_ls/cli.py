@@ -373,14 +373,24 @@ def _check(args) -> int:
         return EXIT_ERROR
     if args.policies:
         config.policies = tuple(config.policies) + tuple(os.path.abspath(p) for p in args.policies)
-    if args.values:
-        config.values_files = tuple(config.values_files) + tuple(os.path.abspath(v) for v in args.values)
-    if args.kube_version:
-        config.kube_version = args.kube_version
+
+    def with_command_line(config):
+        """What the command line adds to a configuration: the run's, and each nested one."""
+        if args.values:
+            config.values_files = tuple(config.values_files) + tuple(os.path.abspath(v) for v in args.values)
+        if args.kube_version:
+            config.kube_version = args.kube_version
+        return config
+
+    config = with_command_line(config)
 
     def make_engine(filesystem=None):
         """An engine with each file's nearest configuration (unless `--config` names one for all)."""
-        configs = None if args.config else ConfigTree(config, _split_ids(args.select), _split_ids(args.ignore))
+        configs = (
+            None
+            if args.config
+            else ConfigTree(config, _split_ids(args.select), _split_ids(args.ignore), adjust=with_command_line)
+        )
         return Engine(config, set_values=tuple(args.set_values), configs=configs, filesystem=filesystem)
 
     engine = make_engine()

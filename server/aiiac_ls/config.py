@@ -301,10 +301,11 @@ class ConfigTree:
     A broken file is recorded in `errors` and its files use `default`, so one bad config in a
     monorepo names itself instead of stopping the scan of the rest."""
 
-    def __init__(self, default: Config, select=(), ignore=(), resolve=None):
+    def __init__(self, default: Config, select=(), ignore=(), resolve=None, adjust=None):
         self.default = default
         self._select, self._ignore = tuple(select or ()), tuple(ignore or ())
         self._resolve = resolve
+        self._adjust = adjust  # what the command line sets on top of every file (values files, kube version)
         self._by_directory: dict[str, Config] = {}
         self._by_file: dict[str, Config] = {}
         self.errors: dict[str, ConfigError] = {}
@@ -332,7 +333,8 @@ class ConfigTree:
             return self.default
         if path not in self._by_file:
             try:
-                self._by_file[path] = load_config_file(path).merged(self._select, self._ignore)
+                loaded = load_config_file(path).merged(self._select, self._ignore)
+                self._by_file[path] = self._adjust(loaded) if self._adjust else loaded
             except ConfigError as exc:
                 self.errors[path] = exc
                 self._by_file[path] = self.default
