@@ -776,7 +776,7 @@ async def test_a_folder_is_judged_knowing_the_rest_of_the_workspace(client: Lang
 @PUSH_AND_PULL
 @pytest.mark.asyncio
 async def test_one_containers_gaps_name_each_other(client: LanguageClient):
-    """Several findings on one container: each diagnostic lists the others at the same place as
+    """Several findings on one container: the first diagnostic of the place lists the others as
     related information, so the editor shows one problem with several fixes."""
     path = client.project / "k8s" / "bare.yaml"
     path.write_text(
@@ -799,3 +799,4 @@ async def test_one_containers_gaps_name_each_other(client: LanguageClient):
         r.location.uri == uri and r.location.range == by_code["AIS101"].range
         for r in by_code["AIS101"].related_information
     )
+    assert [by_code[code].related_information for code in ("AIS104", "AIS105", "AIS106")] == [None] * 3

@@ -79,6 +79,9 @@ def diagnostic(finding: Finding, lines_of: LinesOf, encoder: Encoder) -> types.D
     )
 
 
+MAX_NEIGHBOURS = 5  # findings named in full beside a diagnostic; the rest by rule ID
+
+
 def with_neighbours(diagnostic: types.Diagnostic, others: list[Finding]) -> types.Diagnostic:
     """The diagnostic with the other findings at its place as related information ("also here:
     AIS104 ..."), so an editor shows one container's gaps as one problem with several fixes."""
@@ -87,8 +90,13 @@ def with_neighbours(diagnostic: types.Diagnostic, others: list[Finding]) -> type
             location=types.Location(uri=from_fs_path(other.span.file), range=diagnostic.range),
             message=f"also here: {other.rule} {other.message}" + (" (quick fix)" if other.fix is not None else ""),
         )
-        for other in others
+        for other in others[:MAX_NEIGHBOURS]
     ]
+    if len(others) > MAX_NEIGHBOURS:  # the list stays readable, and the message small
+        rest = ", ".join(other.rule for other in others[MAX_NEIGHBOURS:])
+        neighbours.append(
+            types.DiagnosticRelatedInformation(location=neighbours[0].location, message=f"also here: {rest}")
+        )
     return attrs.evolve(diagnostic, related_information=[*(diagnostic.related_information or []), *neighbours])
 
 

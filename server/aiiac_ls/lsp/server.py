@@ -167,6 +167,7 @@ class AiiacServer(LanguageServer):
         self._background: set[asyncio.Future] = set()
         self._converted: dict[str, dict[tuple, types.Diagnostic]] = {}  # per file, reused across publishes
         self._encoded: dict[str, dict[int, tuple[types.Diagnostic, str]]] = {}  # their JSON, per file
+        self._grouped: dict[str, dict[tuple, list[types.Diagnostic]]] = {}  # findings at one place, per file
         # the last "Scan workspace" for pull clients: each file's diagnostics and result id, kept
         # fresh for files that are not open (open ones are pulled one by one)
         self.scanned: dict[str, tuple[str, list[types.Diagnostic]]] = {}
@@ -345,7 +346,8 @@ class AiiacServer(LanguageServer):
         previous = self._converted.get(path, {})
         current: dict[tuple, types.Diagnostic] = {}
         diagnostics = []
-        placed: dict[object, list[tuple[int, Finding]]] = {}  # findings by the place they land on
+        placed: dict[object, list[tuple[int, tuple]]] = {}  # findings (their keys) by the place they land on
+        converted_findings: dict[tuple, Finding] = {}
         for finding in analysis.findings:
             if finding.file != path:
                 continue
@@ -363,15 +365,28 @@ class AiiacServer(LanguageServer):
             )
             converted = previous.get(key) or convert.diagnostic(finding, lines_of, self.encoder)
             current[key] = converted
+            converted_findings[key] = finding
             diagnostics.append(converted)
-            placed.setdefault(span, []).append((len(diagnostics) - 1, finding))
+            placed.setdefault(span, []).append((len(diagnostics) - 1, key))
         self._converted[path] = current
-        for group in placed.values():  # one container's gaps: each names the others, as one problem
-            if len(group) > 1:
-                for index, finding in group:
-                    diagnostics[index] = convert.with_neighbours(
-                        diagnostics[index], [other for _, other in group if other is not finding]
-                    )
+        # one container's gaps, as one problem: the first diagnostic of a place names the others
+        # (only the first: every one naming all others doubled a 20,000-line module's payload);
+        # it is reused while its group is unchanged, so its JSON is too
+        previous_groups = self._grouped.get(path, {})
+        groups: dict[tuple, list[types.Diagnostic]] = {}
+        if path.endswith((".tf", ".tfvars", ".json")):  # containers are Kubernetes': YAML and charts
+            placed = {}
+        for group in placed.values():
+            if len(group) < 2:
+                continue
+            group_key = tuple(key for _, key in group)
+            grouped = previous_groups.get(group_key)
+            if grouped is None:  # the first (the place's head) names the others; they stay as they are
+                findings = [converted_findings[key] for _, key in group]
+                grouped = [convert.with_neighbours(diagnostics[group[0][0]], findings[1:])]
+            groups[group_key] = grouped
+            diagnostics[group[0][0]] = grouped[0]
+        self._grouped[path] = groups
         diagnostics += [
             convert.problem_diagnostic(p, lines, self.encoder)
             for p in analysis.problems
@@ -672,7 +687,7 @@ def create_server() -> AiiacServer:
         if path is None:
             return
         ls.model.close(path)
-        for table in (ls._converted, ls._encoded):
+        for table in (ls._converted, ls._encoded, ls._grouped):
             table.pop(path, None)
         if not ls.pull_mode:
             ls.text_document_publish_diagnostics(
