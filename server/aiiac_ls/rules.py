@@ -421,7 +421,7 @@ def all_rules() -> list[Rule]:
 
 
 def get_rule(rule_id: str) -> Rule | None:
-    all_rules()
+    rule_packs()  # loaded once; no sorted list built for a look-up
     return _REGISTRY.get(rule_id.upper()) or _CUSTOM.get(rule_id.upper())
 
 

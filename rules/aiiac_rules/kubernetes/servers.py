@@ -15,7 +15,9 @@ from aiiac_ls.model.findings import Fix, Hit, ReplaceValue
 from aiiac_ls.model.nodes import Mapping, Node, Scalar, Sequence, as_str
 from aiiac_ls.rules import rule
 
+from .context import _pod_labels
 from .exposure import _is_internal_load_balancer
+from .runtime import _uses_gpu
 from .workloads import WORKLOAD_KINDS, Container, PodSpec, pod_specs
 
 K8S = "kubernetes"
@@ -88,13 +90,6 @@ def _is_tgi(container: Container) -> bool:
     return "text-generation-inference" in container.image or "text-generation-launcher" in container.command_line()
 
 
-def _pod_labels(pod: PodSpec) -> dict[str, str]:
-    for labels in (pod.resource.body.find("spec.template.metadata.labels"), pod.resource.body.find("metadata.labels")):
-        if isinstance(labels, Mapping):
-            return {k: str(v.value) for k, v in labels.items() if isinstance(v, Scalar)}
-    return {}
-
-
 class _ExternalServices:
     """LoadBalancer (not internal) and NodePort Services by namespace: what reaches a pod from
     outside the cluster. Built once per analysis."""
@@ -108,7 +103,7 @@ class _ExternalServices:
 
     def exposing(self, pod: PodSpec) -> str | None:
         """The address of an external Service that selects the pod, if any."""
-        labels = _pod_labels(pod)
+        labels = _pod_labels(pod.resource)
         for service in self.by_namespace.get(pod.resource.namespace, []):
             selector = service.body.find("spec.selector")
             if (
@@ -500,16 +495,6 @@ def ray_head_exposed(resource, ctx):
             )
 
 
-def _requests_gpu(pod: PodSpec) -> bool:
-    for container in pod.containers():
-        resources = container.node.get("resources")
-        for part in ("limits", "requests"):
-            found = resources.get(part) if isinstance(resources, Mapping) else None
-            if isinstance(found, Mapping) and any(key.endswith("/gpu") for key in found.entries):
-                return True
-    return False
-
-
 @rule(
     id="AIS159",
     title="Every GPU of the node visible to a pod that requests none",
@@ -547,7 +532,7 @@ def visible_devices_all(resource, ctx):
     if is_gpu_node_agent(resource):
         return
     for pod in pod_specs(resource):
-        if _requests_gpu(pod):
+        if _uses_gpu(pod):
             continue
         for container in pod.containers():
             value, node = env(container).get("NVIDIA_VISIBLE_DEVICES", (None, None))

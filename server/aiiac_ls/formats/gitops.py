@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from ..model.nodes import Mapping, Node, Scalar, Sequence, Span, as_str
 from ..model.resources import Resource
-from .helm.chart import set_node, set_scalar
+from .helm.chart import set_value_node
 from .source import SourceFile
 from .yaml import parse_yaml
 
@@ -133,10 +133,9 @@ def _argo(resource: Resource, text_of) -> list[GitOpsRelease]:
                 if not name or not isinstance(value, Scalar):
                     continue
                 force = parameter.get("forceString")
-                if not (isinstance(force, Scalar) and force.value is True) and isinstance(value.value, str):
-                    value = Scalar(set_scalar(value.value), value.span)
                 entry = parameter.entry("value")
-                set_node(sets, name, value, entry.key_span if entry else value.span)
+                as_string = isinstance(force, Scalar) and force.value is True
+                set_value_node(sets, name, value, entry.key_span if entry else value.span, as_string)
             if sets.entries:
                 overrides.append(sets)
         releases.append(

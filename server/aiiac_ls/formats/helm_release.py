@@ -19,7 +19,7 @@ from ..model.nodes import Mapping, Node, Scalar, Span, as_list, as_str, from_pla
 from ..model.resources import Resource
 from .hcl.evaluate import TextBlock
 from .hcl.functions import FileText, module_path
-from .helm.chart import set_node, set_scalar
+from .helm.chart import set_value_node
 
 
 @dataclass
@@ -62,10 +62,10 @@ def local_releases(resources: list[Resource], module_dir: str, text_of: Callable
             value = block.get("value")
             if not name or value is None:
                 continue
-            if isinstance(value, Scalar) and isinstance(value.value, str) and as_str(block.get("type")) != "string":
-                value = Scalar(set_scalar(value.value), value.span)  # typed like --set, as the provider does
-            entry = block.entry("value")
-            set_node(sets, name, value, entry.key_span if entry else value.span)
+            entry = block.entry("value")  # typed like --set, as the provider does, unless `type = "string"`
+            set_value_node(
+                sets, name, value, entry.key_span if entry else value.span, as_str(block.get("type")) == "string"
+            )
         if sets.entries:
             overrides.append(sets)
         found.append(

@@ -167,7 +167,7 @@ class AiiacServer(LanguageServer):
         self._background: set[asyncio.Future] = set()
         self._converted: dict[str, dict[tuple, types.Diagnostic]] = {}  # per file, reused across publishes
         self._encoded: dict[str, dict[int, tuple[types.Diagnostic, str]]] = {}  # their JSON, per file
-        self._grouped: dict[str, dict[tuple, list[types.Diagnostic]]] = {}  # findings at one place, per file
+        self._grouped: dict[str, dict[tuple, types.Diagnostic]] = {}  # the head diagnostic of each place, per file
         # the last "Scan workspace" for pull clients: each file's diagnostics and result id, kept
         # fresh for files that are not open (open ones are pulled one by one)
         self.scanned: dict[str, tuple[str, list[types.Diagnostic]]] = {}
@@ -373,7 +373,7 @@ class AiiacServer(LanguageServer):
         # (only the first: every one naming all others doubled a 20,000-line module's payload);
         # it is reused while its group is unchanged, so its JSON is too
         previous_groups = self._grouped.get(path, {})
-        groups: dict[tuple, list[types.Diagnostic]] = {}
+        groups: dict[tuple, types.Diagnostic] = {}
         if path.endswith((".tf", ".tfvars", ".json")):  # containers are Kubernetes': YAML and charts
             placed = {}
         for group in placed.values():
@@ -382,10 +382,10 @@ class AiiacServer(LanguageServer):
             group_key = tuple(key for _, key in group)
             grouped = previous_groups.get(group_key)
             if grouped is None:  # the first (the place's head) names the others; they stay as they are
-                findings = [converted_findings[key] for _, key in group]
-                grouped = [convert.with_neighbours(diagnostics[group[0][0]], findings[1:])]
+                others = [converted_findings[key] for _, key in group[1:]]
+                grouped = convert.with_neighbours(diagnostics[group[0][0]], others)
             groups[group_key] = grouped
-            diagnostics[group[0][0]] = grouped[0]
+            diagnostics[group[0][0]] = grouped
         self._grouped[path] = groups
         diagnostics += [
             convert.problem_diagnostic(p, lines, self.encoder)

@@ -26,7 +26,7 @@ from .execute import Renderer, RenderError, Segment
 from .loading import Chart, ChartProblem, _yaml_plain, load_chart, outermost_chart_root
 from .sourcemap import GENERATED, _resources
 from .template import Template, TemplateSyntaxError, parse_template
-from .values import _plain_with_paths, chart_values, coalesce, set_node, set_scalar, set_value
+from .values import _plain_with_paths, chart_values, coalesce, set_node, set_scalar, set_value, set_value_node
 
 __all__ = [
     "GENERATED",
@@ -38,6 +38,7 @@ __all__ = [
     "set_node",
     "set_scalar",
     "set_value",
+    "set_value_node",
 ]
 
 

@@ -55,6 +55,14 @@ def set_node(values: Mapping, key: str, value: Node, span: Span | None) -> None:
     node.set(parts[-1], value, span)
 
 
+def set_value_node(values: Mapping, key: str, value: Node, span: Span | None, as_string: bool = False) -> None:
+    """`set_node` for a value given as `--set` gives it (a GitOps `parameters` item, a Terraform
+    `set` block): text typed as `--set` types it (`true`, `8000`), unless it must stay a string."""
+    if not as_string and isinstance(value, Scalar) and isinstance(value.value, str):
+        value = Scalar(set_scalar(value.value), value.span)
+    set_node(values, key, value, span)
+
+
 def set_scalar(text: str):
     if text in ("true", "false"):
         return text == "true"
