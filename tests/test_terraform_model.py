@@ -7,7 +7,7 @@ import textwrap
 import pytest
 from aiiac_ls.formats.hcl.syntax import HclFile
 from aiiac_ls.formats.source import SourceFile
-from aiiac_ls.formats.terraform import ModuleInstance, TerraformProject
+from aiiac_ls.formats.terraform import ModuleInstance, TerraformProject, local_module_sources
 from aiiac_ls.model.nodes import UNKNOWN, Scalar, Unknown
 
 from .helpers import run
@@ -22,6 +22,23 @@ def _module(tmp_path, files: dict[str, str], var_files=()):
     module_files = project.module_files(str(tmp_path))
     extra = [HclFile(SourceFile(str(tmp_path / v), (tmp_path / v).read_text())) for v in var_files]
     return ModuleInstance(project, module_files, var_files=extra)
+
+
+def test_local_module_sources_are_whole_source_attributes():
+    text = textwrap.dedent(
+        """
+        source = "./first"
+        module "a" {
+          source="../modules/a"
+        }
+        module "b" { source = "git::https://example.com/m.git" }
+        resource "x" "y" {
+          data_source = "./not-a-module"
+          my_source   = "../nor-this"
+        }
+        """
+    )
+    assert local_module_sources(text) == ["./first", "../modules/a"]
 
 
 def _resource(instance, address):

@@ -9,7 +9,6 @@ Parses are cached by text, so only the edited file is parsed again. Nothing here
 from __future__ import annotations
 
 import os
-import re
 import threading
 from dataclasses import dataclass
 
@@ -17,10 +16,8 @@ from .config import Config, ConfigError, ConfigTree, find_config, load_config_fi
 from .engine import Analysis, Engine, ParseCache, classify
 from .formats.helm.chart import outermost_chart_root
 from .formats.source import MAX_FILE_BYTES, FileSystem, SourceError, SourceFile, check_size, read_source
-from .formats.terraform import LOCAL_MODULE_SOURCE
+from .formats.terraform import local_module_sources
 from .rules import Facts
-
-_LOCAL_SOURCE = re.compile(LOCAL_MODULE_SOURCE)
 
 
 @dataclass(frozen=True)
@@ -236,9 +233,8 @@ class Workspace:
                 text = self.read(path, path).text
             except SourceError:
                 continue
-            if "source" in text:
-                for match in _LOCAL_SOURCE.finditer(text):
-                    called.add(os.path.realpath(os.path.join(directory, match.group(1))))
+            for source in local_module_sources(text):
+                called.add(os.path.realpath(os.path.join(directory, source)))
         called.discard(os.path.realpath(directory))
         self.local_calls[directory] = called
 

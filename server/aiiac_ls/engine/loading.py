@@ -18,7 +18,7 @@ from ..formats.helm.chart import ChartRender, RenderOptions, outermost_chart_roo
 from ..formats.kubernetes_tf import kubernetes_objects
 from ..formats.kustomize import KUSTOMIZATION_FILES, Built
 from ..formats.source import FileSystem, SourceError, SourceFile
-from ..formats.terraform import LOCAL_MODULE_SOURCE, ModuleInstance, ModuleMemory, TerraformProject
+from ..formats.terraform import ModuleInstance, ModuleMemory, TerraformProject, local_module_sources
 from ..formats.terraform_modules import unpinned_source
 from ..formats.tfplan import looks_like_plan
 from ..formats.yaml import kubernetes_resources, object_resources, parse_yaml
@@ -504,7 +504,6 @@ class Loading:
                 self._instance_scopes(child, scopes, analysis, cache)
 
 
-_LOCAL_MODULE_SOURCE = re.compile(LOCAL_MODULE_SOURCE)
 _TEMPLATED = re.compile(r"\{\{.*?\}\}|\$\{[^}\n]*\}")
 
 
@@ -523,10 +522,8 @@ def module_groups(tf_dirs: dict[str, list[str]], texts: dict[str, str]) -> list[
     for directory, paths in tf_dirs.items():
         for path in paths:
             text = texts.get(path, "")
-            if "source" not in text:
-                continue
-            for match in _LOCAL_MODULE_SOURCE.finditer(text):
-                target = by_real.get(os.path.realpath(os.path.join(directory, match.group(1))))
+            for source in local_module_sources(text):
+                target = by_real.get(os.path.realpath(os.path.join(directory, source)))
                 if target is not None:
                     leader[find(target)] = find(directory)
     groups: dict[str, list[str]] = {}
