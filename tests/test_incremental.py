@@ -247,3 +247,29 @@ def test_a_unit_keeps_its_cache_while_open_and_its_facts_after(tmp_path):
     workspace.forget(unit)
     assert unit not in workspace.caches
     assert workspace.unit_facts[unit].is_model_bucket("acme-model-weights")
+
+
+def test_a_suppression_typed_above_an_untouched_resource_applies_and_lifts(tmp_path):
+    """An unchanged resource gives its last findings as they were, unless a suppression comment
+    now stands in a file they land in: typed on the blank line above the bucket (which moves
+    nothing, so the bucket is the same resource), it silences the finding; deleted, it is back."""
+    text = '\nresource "aws_s3_bucket" "weights" {\n  bucket = "acme-model-weights"\n}\n'
+    main = tmp_path / "main.tf"
+    main.write_text(text)
+    workspace = Workspace()
+    workspace.open(str(main), text)
+    unit = unit_of(str(main))
+    before = _findings(workspace.analyse(unit))
+    assert ("AIS401", "aws_s3_bucket.weights", 1) in [(rule, address, line) for rule, address, line, _, _ in before]
+    assert _findings(workspace.analyse(unit)) == before  # unchanged: every finding given again
+
+    commented = "# aiiac:ignore AIS401 -- blocked account-wide" + text
+    workspace.open(str(main), commented)
+    main.write_text(commented)
+    found = _findings(workspace.analyse(unit))
+    assert found == _check(tmp_path)
+    assert found == [f for f in before if f[0] != "AIS401"]
+
+    workspace.open(str(main), text)
+    main.write_text(text)
+    assert _findings(workspace.analyse(unit)) == before == _check(tmp_path)

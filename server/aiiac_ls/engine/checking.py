@@ -38,6 +38,8 @@ class Checking:
     configs: ConfigTree | None  # each file's own configuration, when nested ones apply
     config_of: Callable[[str], Config]  # Engine's
     _suppressed: Callable[[Finding, Resource, Hit, Analysis], bool]  # Suppressing's
+    _directives: Callable[[str, Analysis], dict]  # Suppressing's: a file's suppression comments
+    _rule_set: tuple  # every rule `rules_for` chooses from, one object while they stay the same
     _comment_line: Callable[[Resource, Span], int]  # Suppressing's
     # this analysis's memos, by id of objects that live through it: each scope's view of its
     # neighbours, and what changed since the view a cached result was made in
@@ -94,7 +96,11 @@ class Checking:
                 results.append(result)
         # stamped with this analysis's view, which equals the one they were made in for all they read
         fresh.setdefault(resource.file, {})[key] = _CachedResults(
-            resource, self._view(context), frozenset().union(*(result.reads for result in results)), results
+            resource,
+            self._view(context),
+            frozenset().union(*(result.reads for result in results)),
+            results,
+            self._rule_set,
         )
         return results
 
@@ -161,6 +167,49 @@ class Checking:
 
     def check(
         self, resource: Resource, context: RuleContext, analysis: Analysis, fresh: dict | None = None
+    ) -> Iterable[Finding]:
+        """The findings of every rule on `resource`. In the editor (`fresh`: the results this
+        analysis keeps), a resource whose checks all stand as they were and whose findings met
+        no suppression comment, secret or per-file configuration gives last time's findings as
+        they are: a keystroke in a 20,000-line module costs one look-up per unchanged resource."""
+        if fresh is None or self.cache is None:
+            return self._findings(resource, context, analysis, None)
+        key = (id(resource), self._settings_key)
+        entry = self.cache.rule_hits.get(resource.file, {}).get(key)
+        if entry is not None and entry.emitted is not None and self._as_before(entry, resource, context, analysis):
+            entry.view = self._view(context)  # kept for the next analysis, as a new entry would be
+            fresh.setdefault(resource.file, {})[key] = entry
+            return entry.emitted
+        suppressed, problems = analysis.suppressed, len(analysis.problems)
+        findings = list(self._findings(resource, context, analysis, fresh))
+        made = fresh.get(resource.file, {}).get(key)
+        if (
+            made is not None
+            and analysis.suppressed == suppressed
+            and len(analysis.problems) == problems  # no rule failed (its problem is reported each time)
+            and not self._rego_hits
+            and self.configs is None
+            and not any(hit.redact for result in made.results for hit in result.hits)
+        ):
+            made.files = frozenset(finding.span.file for finding in findings)
+            if not any(self._directives(path, analysis) for path in made.files):
+                made.emitted = findings
+        return findings
+
+    def _as_before(self, entry: _CachedResults, resource: Resource, context: RuleContext, analysis: Analysis) -> bool:
+        """Whether `entry`'s findings are this analysis's too: the same resource and rules,
+        nothing its checks read has changed, and no suppression comment in the files they land in."""
+        return (
+            entry.resource is resource
+            and entry.rule_set is self._rule_set
+            and not self._rego_hits
+            and self.configs is None
+            and self._unchanged(entry.reads, entry.view, context)
+            and not any(self._directives(path, analysis) for path in entry.files)
+        )
+
+    def _findings(
+        self, resource: Resource, context: RuleContext, analysis: Analysis, fresh: dict | None
     ) -> Iterable[Finding]:
         for rule, hits, made in self._rule_hits(resource, context, analysis, fresh):
             for index, hit in enumerate(hits):
@@ -238,6 +287,11 @@ class _CachedResults:
     view: tuple
     reads: frozenset[str]  # all the checks read, together
     results: list[_RuleResult]
+    rule_set: tuple  # the engine's rules they were made with
+    # the findings the checks gave, when none met a suppression comment, a secret or a per-file
+    # configuration (then they are the same while nothing changes), and the files they land in
+    emitted: list[Finding] | None = None
+    files: frozenset[str] = frozenset()
 
 
 def _changes(then: tuple, now: tuple) -> frozenset[str]:

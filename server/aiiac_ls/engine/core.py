@@ -70,7 +70,9 @@ class Engine(Loading, Checking, Suppressing):
         self._by_kind: dict[str, list[Rule]] = {}
         self._any_kind: list[Rule] = []
         masked = [found for rule_id in sorted(self._mask_only) if (found := get_rule(rule_id)) is not None]
-        for rule in [*self.rules, *masked]:
+        # what `rules_for` chooses from: a cached result is reused only with the same rules
+        self._rule_set = (*self.rules, *masked)
+        for rule in self._rule_set:
             if rule.applies_to is None:
                 self._any_kind.append(rule)
             else:
@@ -140,6 +142,10 @@ class Engine(Loading, Checking, Suppressing):
         fresh: dict[str, dict] | None = {} if self.cache is not None else None
         self._views, self._changes_since, self._string_lines = {}, {}, {}  # this analysis's memos
         self._rego_hits = {}
+        if self.cache is not None:  # the same rules as last time: one object, compared by identity
+            if self.cache.rule_set == self._rule_set:
+                self._rule_set = self.cache.rule_set
+            self.cache.rule_set = self._rule_set
         if self.policies.rego is not None:  # one batch for the whole analysis (policy/rego.py)
             with guarded(
                 analysis,

@@ -52,6 +52,7 @@ class ParseCache:
         # by file: (id(resource), settings) -> every check's result on it; each analysis replaces
         # the tables of the files it analysed, so only current resources are kept alive
         self.rule_hits: dict[str, dict[tuple, _CachedResults]] = {}
+        self.rule_set: tuple = ()  # the rules those results were made with
 
     def yaml(self, source: SourceFile, limits: Limits = DEFAULT_LIMITS):
         key = (source.text, limits)

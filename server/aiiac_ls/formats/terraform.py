@@ -41,6 +41,8 @@ def local_module_sources(text: str) -> list[str]:
         if not (before.isalnum() or before == "_"):
             found.append(match.group(1))
     return found
+
+
 _VARIABLE_REFERENCE = re.compile(rb"(?<![\w.])var\.([A-Za-z_][A-Za-z0-9_-]*)")
 _REFERENCE = re.compile(rb"(?<![\w.])([a-z][a-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_-]*)")
 MAX_MODULE_DEPTH = 8
