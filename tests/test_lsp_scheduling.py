@@ -135,7 +135,7 @@ def test_published_diagnostics_are_encoded_as_pygls_encodes_them(monkeypatch):
     from lsprotocol import types
 
     ls = create_server()
-    sent: list[str] = []
+    sent: list[bytes] = []
     monkeypatch.setattr(ls.protocol, "send_encoded", sent.append)
     diagnostics = [
         types.Diagnostic(
@@ -148,13 +148,17 @@ def test_published_diagnostics_are_encoded_as_pygls_encodes_them(monkeypatch):
         ),
         types.Diagnostic(range=types.Range(start=types.Position(3, 0), end=types.Position(3, 1)), message="second"),
     ]
-    for version in (7, None):
-        ls.publish_diagnostics("/workspace/main.tf", version, diagnostics)
+    inserted = types.Diagnostic(range=types.Range(start=types.Position(1, 0), end=types.Position(1, 4)), message="new")
+    # the same list again, then one diagnostic inserted before the others (the kept ones move),
+    # the list cut short, emptied, and filled again
+    publishes = [diagnostics, diagnostics, [inserted, *diagnostics], [inserted, diagnostics[1]], [], diagnostics]
+    for version, published in zip((7, None, 9, 10, 11, 12), publishes, strict=True):
+        ls.publish_diagnostics("/workspace/main.tf", version, list(published))
         expected = types.PublishDiagnosticsNotification(
             method="textDocument/publishDiagnostics",
             jsonrpc="2.0",
             params=types.PublishDiagnosticsParams(
-                uri="file:///workspace/main.tf", version=version, diagnostics=diagnostics
+                uri="file:///workspace/main.tf", version=version, diagnostics=published
             ),
         )
         assert sent[-1].isascii()
