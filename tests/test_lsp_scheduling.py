@@ -191,6 +191,44 @@ def test_lines_split_fast_without_carriage_returns_are_the_lsp_lines():
             assert lsp_lines(text, keepends) == by_the_rule(text, keepends), (text, keepends)
 
 
+def test_incremental_edits_apply_as_pygls_applies_them():
+    """The server applies an incremental edit by offsets instead of pygls's copy of every line;
+    on any text and range (emoji counted in UTF-16 and UTF-8 units, positions past a line's or
+    the document's end, ranges over several lines, reversed ones) the document must become what
+    pygls makes of it."""
+    import random
+
+    from aiiac_ls.lsp.positions import install_line_fix
+    from lsprotocol import types
+    from pygls.workspace.position_codec import PositionCodec
+    from pygls.workspace.text_document import TextDocument
+
+    install_line_fix()
+    rng = random.Random(11)
+    pieces = ["a", "bc", " ", "\n", "\n", "é", "😀", "\f", "\u2028", "\r\n", "\r"]
+    for encoding in (types.PositionEncodingKind.Utf16, types.PositionEncodingKind.Utf8):
+        codec = PositionCodec(encoding)
+        for _ in range(3000):
+            text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 14)))
+            lines = text.count("\n") + 1
+            start = (rng.randint(0, lines + 1), rng.randint(0, 8))
+            end = (rng.randint(start[0], lines + 1), rng.randint(0, 8))
+            if rng.random() < 0.1:
+                start, end = end, start
+            inserted = rng.choice(["", "x", "é\n", "😀"])
+
+            def change() -> types.TextDocumentContentChangePartial:  # pygls's codec edits positions in place
+                return types.TextDocumentContentChangePartial(
+                    range=types.Range(start=types.Position(*start), end=types.Position(*end)), text=inserted
+                )
+
+            ours = TextDocument("file:///t.tf", text, position_codec=codec)
+            theirs = TextDocument("file:///t.tf", text, position_codec=codec)
+            ours._apply_incremental_change(change())
+            TextDocument._pygls_incremental_change(theirs, change())
+            assert ours.source == theirs.source, (text, start, end, inserted)
+
+
 @pytest.mark.asyncio
 async def test_new_facts_reach_the_other_folders_even_from_an_overtaken_analysis(monkeypatch):
     """The analysis that sees a folder's new facts (a ServiceAccount renamed) may be overtaken by

@@ -7,7 +7,7 @@ import textwrap
 import pytest
 from aiiac_ls.formats.hcl.syntax import HclFile
 from aiiac_ls.formats.source import SourceFile
-from aiiac_ls.formats.terraform import ModuleInstance, TerraformProject, local_module_sources
+from aiiac_ls.formats.terraform import ModuleInstance, TerraformProject, local_module_sources, top_level_blocks
 from aiiac_ls.model.nodes import UNKNOWN, Scalar, Unknown
 
 from .helpers import run
@@ -39,6 +39,36 @@ def test_local_module_sources_are_whole_source_attributes():
         """
     )
     assert local_module_sources(text) == ["./first", "../modules/a"]
+
+
+def test_blocks_read_from_the_previous_parse_are_those_of_the_new_text():
+    """A re-parse takes each block's type and labels from the previous parse when its text is
+    the same; renamed, retyped, moved and repeated blocks must read as a fresh parse reads them."""
+    before = 'resource "aws_s3_bucket" "a" {\n  bucket = "x"\n}\n\nvariable "v" {}\n\nlocals {\n  l = 1\n}\n'
+    after = (
+        'locals {\n  l = 1\n}\n\nresource "aws_s3_bucket" "b" {\n  bucket = "x"\n}\n\ndata "aws_s3_bucket" "a" {\n'
+        '  bucket = "x"\n}\n\nvariable "v" {}\nvariable "v" {}\noutput "o" { value = 1 }\n'
+    )
+
+    def read(hcl):
+        return [
+            (kind, labels, body and hcl.text(body), hcl.text(block))
+            for block, kind, labels, body in top_level_blocks(hcl)
+        ]
+
+    previous = HclFile(SourceFile("/m/main.tf", before))
+    read(previous)
+    edited = HclFile(SourceFile("/m/main.tf", after), previous)
+    fresh = HclFile(SourceFile("/m/main.tf", after))
+    assert read(edited) == read(fresh)
+    assert [(kind, labels) for kind, labels, _, _ in read(edited)] == [
+        ("locals", []),
+        ("resource", ["aws_s3_bucket", "b"]),
+        ("data", ["aws_s3_bucket", "a"]),
+        ("variable", ["v"]),
+        ("variable", ["v"]),
+        ("output", ["o"]),
+    ]
 
 
 def _resource(instance, address):

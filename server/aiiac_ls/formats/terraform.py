@@ -78,10 +78,17 @@ def _block_parts(hcl: HclFile, block: tree_sitter.Node):
 
 
 def _read_block_parts(hcl: HclFile, block: tree_sitter.Node):
+    kind, labels, body_index = _block_shape(hcl, block)
+    return kind, labels, block.child(body_index) if body_index is not None else None
+
+
+def _block_shape(hcl: HclFile, block: tree_sitter.Node) -> tuple[str, list[str], int | None]:
+    """(type, labels, index of the body among the block's children): all of it follows from the
+    block's text, so it is carried from one parse of a file to the next by text."""
     kind = ""
     labels: list[str] = []
-    body = None
-    for child in block.children:
+    body_index = None
+    for index, child in enumerate(block.children):
         if child.type == "identifier" and not kind:
             kind = hcl.text(child)
         elif child.type == "string_lit":
@@ -89,12 +96,14 @@ def _read_block_parts(hcl: HclFile, block: tree_sitter.Node):
         elif child.type == "identifier":
             labels.append(hcl.text(child))
         elif child.type == "body":
-            body = child
-    return kind, labels, body
+            body_index = index
+    return kind, labels, body_index
 
 
 def top_level_blocks(hcl: HclFile) -> list[tuple[tree_sitter.Node, str, list[str], tree_sitter.Node | None]]:
-    """(block, type, labels, body) of a file's top-level blocks, computed once per parse."""
+    """(block, type, labels, body) of a file's top-level blocks, computed once per parse. A block
+    whose text the previous parse of the file had too takes its type and labels from there: a
+    keystroke in a 20,000-line file reads the children of one block, not of 2,400."""
     found = hcl.memo.get("top_level_blocks")
     if found is None:
         body = next((c for c in hcl.root.children if c.type == "body"), None)
@@ -102,7 +111,23 @@ def top_level_blocks(hcl: HclFile) -> list[tuple[tree_sitter.Node, str, list[str
         if hcl.root.has_error:  # mid-edit: only what stands before the first error is read as written
             first = hcl.first_error_byte()
             blocks = [block for block in blocks if block.end_byte <= first and not block.has_error]
-        found = hcl.memo["top_level_blocks"] = [(block, *_block_parts(hcl, block)) for block in blocks]
+        before: dict[bytes, tuple] = hcl.inherited.get("block_shapes", {})
+        shapes: dict[bytes, tuple] = {}
+        parts = hcl.memo.setdefault("block_parts", {})
+        found = []
+        data = hcl.data
+        for block in blocks:
+            text = data[block.start_byte : block.end_byte]
+            shape = before.get(text) or shapes.get(text)
+            if shape is None:
+                shape = _block_shape(hcl, block)
+            shapes[text] = shape
+            kind, labels, body_index = shape
+            parts[block.id] = block_parts = (kind, labels, block.child(body_index) if body_index is not None else None)
+            found.append((block, *block_parts))
+        hcl.memo["top_level_blocks"] = found
+        hcl.memo.setdefault("carry", {})["block_shapes"] = shapes
+        hcl.inherited = {}  # read: the previous parse's texts are not kept any longer
     return found
 
 

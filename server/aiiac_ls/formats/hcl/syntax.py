@@ -46,6 +46,9 @@ class HclFile:
         self._spans: dict[tuple[int, int], Span] = {}
         self._texts: dict[tuple[int, int], str] = {}
         self.memo: dict[str, Any] = {}  # per-parse caches of the Terraform reader, by node id
+        # what the previous parse of this file put in `memo["carry"]` for the next one: memos by
+        # text, never by node (a keystroke re-reads only the blocks whose text changed)
+        self.inherited: dict[str, Any] = previous.memo.get("carry", {}) if previous is not None else {}
 
     @property
     def root(self) -> tree_sitter.Node:
