@@ -71,17 +71,17 @@ class _LinesWithEnds(Sequence[str]):
 
     def __init__(self, parts: list[str]):
         self.parts = parts
-        self.count = len(parts) - 1 if parts[-1] == "" else len(parts)
+        self.size = len(parts) - 1 if parts[-1] == "" else len(parts)
 
     def __len__(self) -> int:
-        return self.count
+        return self.size
 
-    def __getitem__(self, index):  # type: ignore[override]
+    def __getitem__(self, index):
         if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(self.count))]
+            return [self[i] for i in range(*index.indices(self.size))]
         if index < 0:
-            index += self.count
-        if not 0 <= index < self.count:
+            index += self.size
+        if not 0 <= index < self.size:
             raise IndexError(index)
         return self.parts[index] + "\n" if index < len(self.parts) - 1 else self.parts[index]
 
