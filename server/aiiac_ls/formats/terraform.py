@@ -749,17 +749,16 @@ class ModuleInstance:
     def _deep_digest(self, hcl: HclFile, block: tree_sitter.Node) -> bytes:
         """A digest of the block's text and of the deep digests of the resource blocks it
         references; a block met again on the current path (a cycle, mid-edit) adds only its own
-        text. Iterative (chains can be thousands of blocks long), memoised for the analysis."""
+        text. A block that references none (most) is its own position and text, with no
+        hashing. Iterative (chains can be thousands of blocks long), memoised for the analysis."""
         memo, references = self._digests, self._references
         names_before = self._memory().names
 
         def key_of(hcl: HclFile, block: tree_sitter.Node) -> tuple[str, int]:
             return (hcl.path, block.start_byte)
 
-        def own(hcl: HclFile, block: tree_sitter.Node) -> hashlib._Hash:
-            digest = hashlib.sha1(f"{hcl.path}:{block.start_point[0]}:".encode())
-            digest.update(hcl.data[block.start_byte : block.end_byte])
-            return digest
+        def own(hcl: HclFile, block: tree_sitter.Node) -> bytes:
+            return f"{hcl.path}:{block.start_point[0]}:".encode() + hcl.data[block.start_byte : block.end_byte]
 
         def referenced(key, hcl: HclFile, block: tree_sitter.Node) -> list:
             if key not in references:
@@ -774,6 +773,12 @@ class ModuleInstance:
                 references[key] = [pair for pair in found if pair is not None]
             return references[key]
 
+        wanted = key_of(hcl, block)
+        if wanted in memo:
+            return memo[wanted]
+        if not referenced(wanted, hcl, block):
+            memo[wanted] = own(hcl, block)
+            return memo[wanted]
         on_path: set[tuple[str, int]] = set()
         stack = [(hcl, block, False)]
         while stack:
@@ -782,11 +787,15 @@ class ModuleInstance:
             if key in memo:
                 continue
             if finishing:
-                digest = own(current_hcl, current)
-                for other_hcl, other in referenced(key, current_hcl, current):
-                    other_key = key_of(other_hcl, other)
-                    digest.update(memo[other_key] if other_key in memo else own(other_hcl, other).digest())
-                memo[key] = digest.digest()
+                others = referenced(key, current_hcl, current)
+                if not others:
+                    memo[key] = own(current_hcl, current)
+                else:
+                    digest = hashlib.sha1(own(current_hcl, current))
+                    for other_hcl, other in others:
+                        other_key = key_of(other_hcl, other)
+                        digest.update(memo[other_key] if other_key in memo else own(other_hcl, other))
+                    memo[key] = digest.digest()
                 on_path.discard(key)
                 continue
             if key in on_path:
@@ -796,7 +805,7 @@ class ModuleInstance:
             for other_hcl, other in referenced(key, current_hcl, current):
                 if key_of(other_hcl, other) not in memo and key_of(other_hcl, other) not in on_path:
                     stack.append((other_hcl, other, False))
-        return memo[key_of(hcl, block)]
+        return memo[wanted]
 
     def _instances(self, kind, type_, name, hcl, block) -> list[Resource]:
         _, _, body = _block_parts(hcl, block)
