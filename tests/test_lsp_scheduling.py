@@ -136,7 +136,7 @@ def test_published_diagnostics_are_encoded_as_pygls_encodes_them(monkeypatch):
 
     ls = create_server()
     sent: list[bytes] = []
-    monkeypatch.setattr(ls.protocol, "send_encoded", sent.append)
+    monkeypatch.setattr(ls.protocol, "send_encoded", lambda *parts: sent.append(b"".join(parts)))
     diagnostics = [
         types.Diagnostic(
             range=types.Range(start=types.Position(0, 2), end=types.Position(0, 11)),
@@ -217,7 +217,8 @@ def test_incremental_edits_apply_as_pygls_applies_them():
                 start, end = end, start
             inserted = rng.choice(["", "x", "é\n", "😀"])
 
-            def change() -> types.TextDocumentContentChangePartial:  # pygls's codec edits positions in place
+            def change(start=start, end=end, inserted=inserted) -> types.TextDocumentContentChangePartial:
+                """A new one for each document: pygls's codec edits positions in place."""
                 return types.TextDocumentContentChangePartial(
                     range=types.Range(start=types.Position(*start), end=types.Position(*end)), text=inserted
                 )

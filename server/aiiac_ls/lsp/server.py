@@ -60,6 +60,7 @@ CONFIG_SECTION = "aiiac"
 DEBOUNCE_SECONDS = 0.001  # newer edits during an analysis coalesce anyway (dirty flag)
 IDLE_COLLECT_SECONDS = 0.5  # a pause this long after an analysis counts as idle
 TRIM_EVERY = 10  # analyses between two malloc_trim calls
+COMPACT = (",", ":")  # JSON without spaces: a 20,000-line module's 7,000 diagnostics are 9 % smaller
 FIX_ALL_KIND = "source.fixAll.aiiac"
 COMMAND_SCAN = "aiiac.scanWorkspace"
 COMMAND_EXPLAIN = "aiiac.explainRule"
@@ -118,18 +119,20 @@ class _Protocol(LanguageServerProtocol):
             else:
                 future.add_done_callback(lambda _, key=key: self._request_futures.pop(key, None))  # type: ignore[misc]
 
-    def send_encoded(self, body: bytes) -> None:
-        """Send a message already encoded as JSON (ASCII, as pygls's own encoding), framed as
-        `_send_data` frames it; pygls's writer, headers and charset (pinned to pygls 2.1)."""
+    def send_encoded(self, *body: bytes) -> None:
+        """Send a message already encoded as JSON (ASCII, as pygls's own encoding) in parts,
+        framed as `_send_data` frames it and joined once with the header; pygls's writer,
+        headers and charset (pinned to pygls 2.1)."""
         if self.writer is None:
             return
+        length = sum(map(len, body))
         header = (
-            f"Content-Length: {len(body)}\r\nContent-Type: {self.CONTENT_TYPE}; charset={self.CHARSET}\r\n\r\n"
+            f"Content-Length: {length}\r\nContent-Type: {self.CONTENT_TYPE}; charset={self.CHARSET}\r\n\r\n"
             if self._include_headers
             else ""
         )
         try:
-            result = self.writer.write(header.encode(self.CHARSET) + body)
+            result = self.writer.write(b"".join((header.encode(self.CHARSET), *body)))
         except BrokenPipeError:  # the client is gone: as pygls, let the server stop
             raise
         except Exception:  # as pygls: a failed write is logged, the server goes on
@@ -476,19 +479,21 @@ class AiiacServer(LanguageServer):
                 part = (
                     last_parts[found]
                     if found is not None
-                    else json.dumps(self.protocol._converter.unstructure(diagnostics[index])).encode()
+                    else json.dumps(
+                        self.protocol._converter.unstructure(diagnostics[index]), separators=COMPACT
+                    ).encode()
                 )
                 if index < common:
                     parts[index] = part
                 else:
                     parts.append(part)
-            joined = b", ".join(parts)
+            joined = b",".join(parts)
         self._encoded[path] = (tuple(diagnostics), parts, joined)
-        head = f'{{"method": "textDocument/publishDiagnostics", "params": {{"uri": {json.dumps(from_fs_path(path))}, '
+        head = f'{{"method":"textDocument/publishDiagnostics","params":{{"uri":{json.dumps(from_fs_path(path))},'
         if version is not None:
-            head += f'"version": {json.dumps(version)}, '
+            head += f'"version":{json.dumps(version)},'
         protocol: _Protocol = self.protocol  # type: ignore[assignment]
-        protocol.send_encoded(b"".join((head.encode(), b'"diagnostics": [', joined, b']}, "jsonrpc": "2.0"}')))
+        protocol.send_encoded(head.encode(), b'"diagnostics":[', joined, b']},"jsonrpc":"2.0"}')
 
     async def index_workspace(self) -> None:
         """Collect every folder's facts in the background (no rules run), so an open folder is
