@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .loading import ParseCache
 
 log = logging.getLogger("aiiac_ls.engine")
+_NONE: dict = {}  # (read only) no cached results for a file
 
 
 class Checking:
@@ -175,7 +176,7 @@ class Checking:
         if fresh is None or self.cache is None:
             return self._findings(resource, context, analysis, None)
         key = (id(resource), self._settings_key)
-        entry = self.cache.rule_hits.get(resource.file, {}).get(key)
+        entry = self.cache.rule_hits.get(resource.file, _NONE).get(key)
         if entry is not None and entry.emitted is not None and self._as_before(entry, resource, context, analysis):
             entry.view = self._view(context)  # kept for the next analysis, as a new entry would be
             fresh.setdefault(resource.file, {})[key] = entry
@@ -199,14 +200,14 @@ class Checking:
     def _as_before(self, entry: _CachedResults, resource: Resource, context: RuleContext, analysis: Analysis) -> bool:
         """Whether `entry`'s findings are this analysis's too: the same resource and rules,
         nothing its checks read has changed, and no suppression comment in the files they land in."""
-        return (
-            entry.resource is resource
-            and entry.rule_set is self._rule_set
-            and not self._rego_hits
-            and self.configs is None
-            and self._unchanged(entry.reads, entry.view, context)
-            and not any(self._directives(path, analysis) for path in entry.files)
-        )
+        if entry.resource is not resource or entry.rule_set is not self._rule_set or self._rego_hits:
+            return False
+        if self.configs is not None or not self._unchanged(entry.reads, entry.view, context):
+            return False
+        for path in entry.files:
+            if self._directives(path, analysis):
+                return False
+        return True
 
     def _findings(
         self, resource: Resource, context: RuleContext, analysis: Analysis, fresh: dict | None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Callable, Iterable
+from operator import attrgetter
 
 from ..config import Config, ConfigTree
 from ..formats.source import FileSystem
@@ -139,6 +140,7 @@ class Engine(Loading, Checking, Suppressing):
     def apply_rules(self, scopes: list[list[Resource]], facts, analysis: Analysis) -> Analysis:
         """Every enabled rule on every resource, then suppressions; findings sorted by place."""
         seen: dict[tuple[str, Span], Finding] = {}
+        found = analysis.findings
         fresh: dict[str, dict] | None = {} if self.cache is not None else None
         self._views, self._changes_since, self._string_lines = {}, {}, {}  # this analysis's memos
         self._rego_hits = {}
@@ -161,14 +163,15 @@ class Engine(Loading, Checking, Suppressing):
             for observe in self.scope_observers:
                 observe(scope)
             for resource in scope:
+                from_kept_file = id(resource) in analysis.kept  # a file is broken mid-edit: say what this is
                 for finding in self.check(resource, context, analysis, fresh):
-                    if id(resource) in analysis.kept:  # a file is broken mid-edit: say what this is
+                    if from_kept_file:
                         finding = dataclasses.replace(finding, message=finding.message + KEPT_NOTE)
                     key = (finding.rule, finding.span)
                     kept = seen.get(key)
                     if kept is None:
                         seen[key] = kept = finding
-                        analysis.findings.append(finding)
+                        found.append(finding)
                     if resource.built_by:  # one finding, naming every kustomization build that has it
                         _name_build(kept, resource.built_by)
         analysis.findings = _without_redundant(analysis.findings)
@@ -181,7 +184,7 @@ class Engine(Loading, Checking, Suppressing):
         for problem in self.policies.all_problems:  # broken policy files, reported once
             analysis.add_problem(problem)
         self._views, self._changes_since, self._string_lines = {}, {}, {}
-        analysis.findings.sort(key=Finding.sort_key)
+        analysis.findings.sort(key=attrgetter("order"))
         return analysis
 
 

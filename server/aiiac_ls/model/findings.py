@@ -127,13 +127,16 @@ class Finding:
 
     def __post_init__(self) -> None:
         self.message = redact_text(self.message)  # a rule that quotes a value must not leak a token
+        # made once (span and rule are never reassigned): the editor sorts the same findings on
+        # every keystroke, 7,000 of them in a 20,000-line module
+        self.order = (self.span.file, self.span.start_line, self.span.start_col, self.rule)
 
     @property
     def file(self) -> str:
         return self.span.file
 
     def sort_key(self) -> tuple:
-        return (self.span.file, self.span.start_line, self.span.start_col, self.rule)
+        return self.order
 
 
 @dataclass
