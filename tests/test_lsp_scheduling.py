@@ -144,7 +144,6 @@ def test_published_diagnostics_are_encoded_as_pygls_encodes_them(monkeypatch):
             severity=types.DiagnosticSeverity.Error,
             code="AIS402",
             source="aiiac",
-            data={"rule": "AIS402", "fixable": True},
         ),
         types.Diagnostic(range=types.Range(start=types.Position(3, 0), end=types.Position(3, 1)), message="second"),
     ]

@@ -75,7 +75,8 @@ def diagnostic(finding: Finding, lines_of: LinesOf, encoder: Encoder) -> types.D
         code_description=types.CodeDescription(href=rule.url) if rule else None,
         source=SOURCE,
         related_information=related or None,
-        data={"rule": finding.rule, "fixable": finding.fix is not None},
+        # no `data`: the code names the rule, quick fixes are computed when asked for, and no
+        # client reads it; it was a tenth of a 20,000-line module's 7,000 diagnostics
     )
 
 
