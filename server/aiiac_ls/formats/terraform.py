@@ -740,61 +740,41 @@ class ModuleInstance:
         """A block's evaluation may be reused while this key is the same: its own text and
         position, the environment, and the text of every resource block it reads, transitively
         (editing the end of a chain `a -> b -> c` must re-evaluate `a`)."""
-        return (hcl.path, block.start_point[0], self._deep_digest(hcl, block), self._environment_key())
+        return (self._deep_digest(hcl, block), self._env_key or self._environment_key())
 
     def _memory(self) -> ModuleMemory:
         """What the last analysis of this root module left for this one (the editor's)."""
         return self.project.evaluations.get(self.directory) or ModuleMemory()
 
     def _deep_digest(self, hcl: HclFile, block: tree_sitter.Node) -> bytes:
-        """A digest of the block's text and of the deep digests of the resource blocks it
-        references; a block met again on the current path (a cycle, mid-edit) adds only its own
-        text. A block that references none (most) is its own position and text, with no
+        """A digest of the block's position and text and of the deep digests of the resource
+        blocks it references; a block met again on the current path (a cycle, mid-edit) adds
+        only its own. A block that references none (most) is its own position and text, with no
         hashing. Iterative (chains can be thousands of blocks long), memoised for the analysis."""
-        memo, references = self._digests, self._references
-        names_before = self._memory().names
-
-        def key_of(hcl: HclFile, block: tree_sitter.Node) -> tuple[str, int]:
-            return (hcl.path, block.start_byte)
-
-        def own(hcl: HclFile, block: tree_sitter.Node) -> bytes:
-            return f"{hcl.path}:{block.start_point[0]}:".encode() + hcl.data[block.start_byte : block.end_byte]
-
-        def referenced(key, hcl: HclFile, block: tree_sitter.Node) -> list:
-            if key not in references:
-                text = hcl.data[block.start_byte : block.end_byte]
-                names = self._names.get(text)
-                if names is None:
-                    names = names_before.get(text)
-                if names is None:
-                    names = sorted(set(_REFERENCE.findall(text)))
-                self._names[text] = names
-                found = (self.blocks.get(("resource", root.decode(), name.decode())) for root, name in names)
-                references[key] = [pair for pair in found if pair is not None]
-            return references[key]
-
-        wanted = key_of(hcl, block)
-        if wanted in memo:
-            return memo[wanted]
-        if not referenced(wanted, hcl, block):
-            memo[wanted] = own(hcl, block)
-            return memo[wanted]
+        memo = self._digests
+        wanted = (hcl.path, block.start_byte)
+        found = memo.get(wanted)
+        if found is not None:
+            return found
+        if not self._referenced(wanted, hcl, block):
+            found = memo[wanted] = _own_text(hcl, block)
+            return found
         on_path: set[tuple[str, int]] = set()
         stack = [(hcl, block, False)]
         while stack:
             current_hcl, current, finishing = stack.pop()
-            key = key_of(current_hcl, current)
+            key = (current_hcl.path, current.start_byte)
             if key in memo:
                 continue
             if finishing:
-                others = referenced(key, current_hcl, current)
+                others = self._referenced(key, current_hcl, current)
                 if not others:
-                    memo[key] = own(current_hcl, current)
+                    memo[key] = _own_text(current_hcl, current)
                 else:
-                    digest = hashlib.sha1(own(current_hcl, current))
+                    digest = hashlib.sha1(_own_text(current_hcl, current))
                     for other_hcl, other in others:
-                        other_key = key_of(other_hcl, other)
-                        digest.update(memo[other_key] if other_key in memo else own(other_hcl, other))
+                        other_key = (other_hcl.path, other.start_byte)
+                        digest.update(memo[other_key] if other_key in memo else _own_text(other_hcl, other))
                     memo[key] = digest.digest()
                 on_path.discard(key)
                 continue
@@ -802,10 +782,30 @@ class ModuleInstance:
                 continue
             on_path.add(key)
             stack.append((current_hcl, current, True))
-            for other_hcl, other in referenced(key, current_hcl, current):
-                if key_of(other_hcl, other) not in memo and key_of(other_hcl, other) not in on_path:
+            for other_hcl, other in self._referenced(key, current_hcl, current):
+                other_key = (other_hcl.path, other.start_byte)
+                if other_key not in memo and other_key not in on_path:
                     stack.append((other_hcl, other, False))
         return memo[wanted]
+
+    def _referenced(self, key: tuple[str, int], hcl: HclFile, block: tree_sitter.Node) -> list:
+        """The resource blocks of this module that `block` names (memoised for the analysis;
+        the names a text mentions are kept for the next analysis too)."""
+        found = self._references.get(key)
+        if found is None:
+            text = hcl.data[block.start_byte : block.end_byte]
+            names = self._names.get(text)
+            if names is None:
+                names = self._memory().names.get(text)
+            if names is None:
+                names = sorted(set(_REFERENCE.findall(text)))
+            self._names[text] = names
+            found = self._references[key] = [
+                pair
+                for pair in (self.blocks.get(("resource", root.decode(), name.decode())) for root, name in names)
+                if pair is not None
+            ]
+        return found
 
     def _instances(self, kind, type_, name, hcl, block) -> list[Resource]:
         _, _, body = _block_parts(hcl, block)
@@ -842,6 +842,11 @@ class ModuleInstance:
                 )
             )
         return resources
+
+
+def _own_text(hcl: HclFile, block: tree_sitter.Node) -> bytes:
+    """A block's file, line and text: what its evaluation depends on of itself."""
+    return f"{hcl.path}:{block.start_point[0]}:".encode() + hcl.data[block.start_byte : block.end_byte]
 
 
 def _set_key(key: Node, value: Node) -> Node:
