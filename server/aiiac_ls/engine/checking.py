@@ -178,7 +178,7 @@ class Checking:
         key = (id(resource), self._settings_key)
         entry = self.cache.rule_hits.get(resource.file, _NONE).get(key)
         if entry is not None and entry.emitted is not None and self._as_before(entry, resource, context, analysis):
-            entry.view = self._view(context)  # kept for the next analysis, as a new entry would be
+            entry.view = self._views[id(context)]  # kept for the next analysis, as a new entry would be
             fresh.setdefault(resource.file, {})[key] = entry
             return entry.emitted
         suppressed, problems = analysis.suppressed, len(analysis.problems)

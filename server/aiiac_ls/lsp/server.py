@@ -353,29 +353,26 @@ class AiiacServer(LanguageServer):
         # finding (the engine gives an unchanged resource's findings again) over the same lines
         # reuses its diagnostic, found by identity; a finding made anew is looked up by content
         # among the diagnostics no finding reused
-        previous = dict(self._converted.get(path, {}))
+        previous = self._converted.get(path, {})
         made: dict[int, _Converted] = {}
         diagnostics: list = []
-        rows: list[_Converted] = []
         misses: list[tuple[int, Finding, str, str]] = []
+        count = len(lines)
         for finding in analysis.findings:
             span = finding.span
             if span.file != path:
                 continue
-            first = lines[span.start_line] if span.start_line < len(lines) else ""
-            last = lines[span.end_line] if span.end_line < len(lines) else ""
+            first = lines[span.start_line] if span.start_line < count else ""
+            last = lines[span.end_line] if span.end_line < count else ""
             entry = previous.get(id(finding))
             if entry is not None and entry.finding is finding and entry.first == first and entry.last == last:
-                del previous[id(finding)]
                 made[id(finding)] = entry
                 diagnostics.append(entry.diagnostic)
-                rows.append(entry)
             else:
                 misses.append((len(diagnostics), finding, first, last))
                 diagnostics.append(None)
-                rows.append(None)  # type: ignore[arg-type]
         if misses:
-            unclaimed = {entry.key: entry.diagnostic for entry in previous.values()}
+            unclaimed = {entry.key: entry.diagnostic for at, entry in previous.items() if made.get(at) is not entry}
             for index, finding, first, last in misses:
                 fixable = finding.fix is not None
                 key = (
@@ -389,7 +386,7 @@ class AiiacServer(LanguageServer):
                     last,
                 )
                 converted = unclaimed.get(key) or convert.diagnostic(finding, lines_of, self.encoder)
-                made[id(finding)] = rows[index] = _Converted(finding, first, last, key, converted)
+                made[id(finding)] = _Converted(finding, first, last, key, converted)
                 diagnostics[index] = converted
         self._converted[path] = made
         # one container's gaps, as one problem: the first diagnostic of a place names the others
@@ -399,6 +396,7 @@ class AiiacServer(LanguageServer):
         groups: dict[tuple, types.Diagnostic] = {}
         placed: dict[object, list[_Converted]] = {}  # findings by the place they land on
         if not path.endswith((".tf", ".tfvars", ".json")):  # containers are Kubernetes': YAML and charts
+            rows = [made[id(finding)] for finding in analysis.findings if finding.span.file == path]
             for row in rows:
                 placed.setdefault(row.finding.span, []).append(row)
         heads = {}
