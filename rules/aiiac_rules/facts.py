@@ -82,6 +82,14 @@ def _walk_uris(node, depth: int = 0):
             yield from _walk_uris(item, depth + 1)
 
 
+def _tag_text(bucket: Resource) -> str:
+    """A bucket's tags (labels) as one text, to look for a model hint in."""
+    tags = bucket.body.get("tags" if bucket.kind == "aws_s3_bucket" else "labels")
+    if not isinstance(tags, Mapping):
+        return ""
+    return " ".join(f"{k} {v.value}" for k, v in tags.items() if isinstance(v, Scalar))
+
+
 def collect_facts(resources: list[Resource], settings) -> Facts:
     facts = Facts(identity=collect_identity(resources))
     for bucket in getattr(settings, "model_buckets", ()):
@@ -89,16 +97,10 @@ def collect_facts(resources: list[Resource], settings) -> Facts:
     for resource in resources:
         if resource.kind in ("aws_s3_bucket", "google_storage_bucket"):
             name = as_str(resource.body.get("bucket" if resource.kind == "aws_s3_bucket" else "name"))
-            tags = resource.body.get("tags" if resource.kind == "aws_s3_bucket" else "labels")
-            tag_text = (
-                " ".join(f"{k} {v.value}" for k, v in tags.items() if isinstance(v, Scalar))
-                if isinstance(tags, Mapping)
-                else ""
-            )
             if name and (
                 MODEL_NAME_HINT.search(name)
                 or MODEL_NAME_HINT.search(resource.name)
-                or MODEL_NAME_HINT.search(tag_text)
+                or MODEL_NAME_HINT.search(_tag_text(resource))
             ):
                 facts.add(name, "", f"bucket `{name}` is named or tagged as a model store")
             continue

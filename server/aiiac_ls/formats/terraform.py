@@ -220,6 +220,7 @@ class ModuleInstance:
         self._digests: dict[tuple[str, int], bytes] = {}
         self._references: dict[tuple[str, int], list] = {}
         self._names: dict[bytes, list] = {}  # block text -> the names it mentions, this analysis
+        self._names_before: dict[bytes, list] | None = None  # ... and in the last analysis (read once)
         self._index()
         self._var_values = self._bind_variables(self.var_files)
 
@@ -796,15 +797,21 @@ class ModuleInstance:
             text = hcl.data[block.start_byte : block.end_byte]
             names = self._names.get(text)
             if names is None:
-                names = self._memory().names.get(text)
+                if self._names_before is None:
+                    self._names_before = self._memory().names
+                names = self._names_before.get(text)
             if names is None:
                 names = sorted(set(_REFERENCE.findall(text)))
             self._names[text] = names
-            found = self._references[key] = [
-                pair
-                for pair in (self.blocks.get(("resource", root.decode(), name.decode())) for root, name in names)
-                if pair is not None
-            ]
+            found = self._references[key] = (
+                [
+                    pair
+                    for pair in (self.blocks.get(("resource", root.decode(), name.decode())) for root, name in names)
+                    if pair is not None
+                ]
+                if names
+                else []
+            )
         return found
 
     def _instances(self, kind, type_, name, hcl, block) -> list[Resource]:
