@@ -48,7 +48,7 @@ def install_line_fix() -> None:
         if "\r" in source:
             whole_document_change(self, change)
             return
-        view = _LinesWithEnds(source.split("\n"))
+        view = _LinesWithEnds(source, max(change.range.start.line, change.range.end.line))
         where = self._position_codec.range_from_client_units(view, change.range)
         if where.start.line == len(view):  # at the very end, as pygls
             self._source = source + change.text
@@ -66,12 +66,14 @@ def install_line_fix() -> None:
 
 
 class _LinesWithEnds(Sequence[str]):
-    """A text split at `\n` seen as pygls's lines (each with its `\n`, no empty last line),
-    made only for the lines asked for."""
+    """A text without `\r` seen as pygls's lines (each with its `\n`, no empty last line),
+    split only as far as the edit needs: up to line `needed`, or all of it when that is the
+    last line or beyond (pygls's codec then reads the last line)."""
 
-    def __init__(self, parts: list[str]):
-        self.parts = parts
-        self.size = len(parts) - 1 if parts[-1] == "" else len(parts)
+    def __init__(self, text: str, needed: int):
+        breaks = text.count("\n")
+        self.size = breaks if text.endswith("\n") or not text else breaks + 1
+        self.parts = text.split("\n", needed + 1) if needed + 1 < self.size else text.split("\n")
 
     def __len__(self) -> int:
         return self.size
