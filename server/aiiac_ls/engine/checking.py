@@ -169,18 +169,11 @@ class Checking:
     def check(
         self, resource: Resource, context: RuleContext, analysis: Analysis, fresh: dict | None = None
     ) -> Iterable[Finding]:
-        """The findings of every rule on `resource`. In the editor (`fresh`: the results this
-        analysis keeps), a resource whose checks all stand as they were and whose findings met
-        no suppression comment, secret or per-file configuration gives last time's findings as
-        they are: a keystroke in a 20,000-line module costs one look-up per unchanged resource."""
+        """The findings of every rule on `resource` (in the editor, `fresh` receives the results
+        kept for the next analysis; see `replayer` for a resource whose findings stand)."""
         if fresh is None or self.cache is None:
             return self._findings(resource, context, analysis, None)
         key = (id(resource), self._settings_key)
-        entry = self.cache.rule_hits.get(resource.file, _NONE).get(key)
-        if entry is not None and entry.emitted is not None and self._as_before(entry, resource, context, analysis):
-            entry.view = self._views[id(context)]  # kept for the next analysis, as a new entry would be
-            fresh.setdefault(resource.file, {})[key] = entry
-            return entry.emitted
         suppressed, problems = analysis.suppressed, len(analysis.problems)
         findings = list(self._findings(resource, context, analysis, fresh))
         made = fresh.get(resource.file, {}).get(key)
@@ -197,17 +190,45 @@ class Checking:
                 made.emitted = findings
         return findings
 
-    def _as_before(self, entry: _CachedResults, resource: Resource, context: RuleContext, analysis: Analysis) -> bool:
-        """Whether `entry`'s findings are this analysis's too: the same resource and rules,
-        nothing its checks read has changed, and no suppression comment in the files they land in."""
-        if entry.resource is not resource or entry.rule_set is not self._rule_set or self._rego_hits:
-            return False
-        if self.configs is not None or not self._unchanged(entry.reads, entry.view, context):
-            return False
-        for path in entry.files:
-            if self._directives(path, analysis):
-                return False
-        return True
+    def replayer(
+        self, context: RuleContext, analysis: Analysis, fresh: dict | None
+    ) -> Callable[[Resource], list[Finding] | None] | None:
+        """In the editor, for the resources of `context`'s scope: a function giving the last
+        analysis's findings of a resource whose checks all stand as they were (the same resource
+        object and rules, nothing they read of the scope changed) and whose findings met no
+        suppression comment, secret, Rego policy or per-file configuration; None for any other.
+        A keystroke in a 20,000-line module then costs one call per unchanged resource."""
+        if fresh is None or self.cache is None or self._rego_hits or self.configs is not None:
+            return None
+        before, now = self.cache.rule_hits, self._view(context)
+        settings_key, rule_set, directives = self._settings_key, self._rule_set, self._directives
+        changes_since: dict[int, frozenset[str]] = {}  # by id of the view an entry was made in
+
+        def replay(resource: Resource) -> list[Finding] | None:
+            key = (id(resource), settings_key)
+            entry = before.get(resource.file, _NONE).get(key)
+            if (
+                entry is None
+                or entry.emitted is None
+                or entry.resource is not resource
+                or entry.rule_set is not rule_set
+            ):
+                return None
+            then = entry.view
+            if then is not now:
+                changes = changes_since.get(id(then))
+                if changes is None:
+                    changes = changes_since[id(then)] = _changes(then, now)
+                if not entry.reads.isdisjoint(changes) or (changes and EVERYTHING in entry.reads):
+                    return None
+            for path in entry.files:
+                if directives(path, analysis):
+                    return None
+            entry.view = now  # kept for the next analysis, as a new entry would be
+            fresh.setdefault(resource.file, {})[key] = entry
+            return entry.emitted
+
+        return replay
 
     def _findings(
         self, resource: Resource, context: RuleContext, analysis: Analysis, fresh: dict | None

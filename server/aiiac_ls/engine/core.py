@@ -162,9 +162,11 @@ class Engine(Loading, Checking, Suppressing):
             context = RuleContext(scope=scope, facts=facts, settings=settings)
             for observe in self.scope_observers:
                 observe(scope)
+            replay = self.replayer(context, analysis, fresh)
             for resource in scope:
                 from_kept_file = id(resource) in analysis.kept  # a file is broken mid-edit: say what this is
-                for finding in self.check(resource, context, analysis, fresh):
+                replayed = replay(resource) if replay is not None else None
+                for finding in self.check(resource, context, analysis, fresh) if replayed is None else replayed:
                     if from_kept_file:
                         finding = dataclasses.replace(finding, message=finding.message + KEPT_NOTE)
                     key = (finding.rule, finding.span)
