@@ -297,9 +297,19 @@ def pod_specs(resource: Resource, partial: bool = False) -> Iterator[PodSpec]:
     """Every pod spec of `resource`. With `partial`, also the containers that objects describe
     without their pod settings: a Kubeflow TrainJob's `spec.trainer` (image, command, env; the
     pod is its runtime's template) and a NIMCache's model puller image; the rules about images ask
-    for them, the hardening rules do not."""
+    for them, the hardening rules do not. Found once per resource (some 30 rules ask)."""
     if resource.source != "kubernetes":
-        return
+        return iter(())
+    key = "pod_specs/partial" if partial else "pod_specs"
+    found = resource.memo.get(key)
+    if found is None:  # kept without the resource itself: no reference cycle through its memo
+        found = resource.memo[key] = [
+            (pod.spec, pod.entry, pod.extra_containers) for pod in _find_pod_specs(resource, partial)
+        ]
+    return (PodSpec(resource, spec, entry, list(extra)) for spec, entry, extra in found)
+
+
+def _find_pod_specs(resource: Resource, partial: bool) -> Iterator[PodSpec]:
     api_version = as_str(resource.body.get("apiVersion")) or ""
     if resource.kind == "TrainJob":
         spec = resource.body.mapping("spec")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from .nodes import Entry, Mapping, Node, Sequence, Span
 
@@ -76,6 +77,9 @@ class Resource:
     # Helm: a string the chart built from several pieces -> (start, end, the values node that wrote
     # those characters, or None for template text), by id of the string's node
     pieces: dict[int, tuple[tuple[int, int, Node | None], ...]] = field(default_factory=dict)
+    # what rules derive from the resource alone (its pod specs), computed once per resource object:
+    # every workload rule asks for them; `memo` is not part of the resource's value
+    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def ancestors(self, target: Node) -> list[tuple[Entry | None, Node]]:
         """The chain of (entry, node) from the body down to `target` (inclusive), or []."""
