@@ -127,6 +127,9 @@ def _compose_all(text: str) -> list:
         return nodes
     finally:
         composer.dispose()
+        # it refers to itself as its own parser and composer: without this the cycle (and the
+        # last document's nodes it holds) waits for the cyclic collector, which runs rarely here
+        composer._parser = composer._composer = None
 
 
 @dataclass
@@ -207,6 +210,7 @@ class _Converter:
         self.budget = _Budget(limits.yaml_max_nodes)
         # where the parser's line numbers cannot be trusted, positions come from character offsets
         self.line_starts: list[int] | None = None
+        self.lines: dict[int, int] = {}  # line number -> the one int object spans share for it
         if text is not None and _EXTRA_BREAKS.search(text):
             self.line_starts = [0] + [m.end() for m in _LSP_BREAK.finditer(text)]
             self.text_tail = text[self.line_starts[-1] :]
@@ -221,8 +225,13 @@ class _Converter:
     def span(self, node) -> Span:
         start, end = node.start_mark, node.end_mark
         if self.line_starts is None:  # the parser's lines are the editor's (nearly always): no detour
-            offset, shift = self.offset, self.col_offset
-            return Span(self.path, start.line + offset, start.column + shift, end.line + offset, end.column + shift)
+            offset, shift, lines = self.offset, self.col_offset, self.lines
+            # one int object per line number (above 256 each would be its own): a key, its
+            # value and their mapping share their line; a third of a YAML model's memory is spans
+            first = start.line + offset
+            first = lines.setdefault(first, first)
+            last = first if end.line == start.line else lines.setdefault(end.line + offset, end.line + offset)
+            return Span(self.path, first, start.column + shift, last, end.column + shift)
         (start_line, start_col), (end_line, end_col) = self._position(start), self._position(end)
         shift = self.col_offset
         return Span(self.path, start_line + self.offset, start_col + shift, end_line + self.offset, end_col + shift)
