@@ -43,8 +43,11 @@ class HclFile:
         self._lines = parsed.split(b"\n")
         # evaluation asks for the same nodes' spans and texts again and again (a module called
         # from ten examples is evaluated ten times): computed once per byte range
-        self._spans: dict[tuple[int, int], Span] = {}
-        self._texts: dict[tuple[int, int], str] = {}
+        # (keyed by start << 32 | end: one int instead of a tuple of two, 40 MB less for a
+        # 3.7 MB module)
+        self._spans: dict[int, Span] = {}
+        self._texts: dict[int, str] = {}
+        self._rows: dict[int, int] = {}  # row -> the one int object its spans share (as yaml.py)
         self.memo: dict[str, Any] = {}  # per-parse caches of the Terraform reader, by node id
         # what the previous parse of this file put in `memo["carry"]` for the next one: memos by
         # text, never by node (a keystroke re-reads only the blocks whose text changed)
@@ -63,18 +66,23 @@ class HclFile:
         return len(line[:byte_col].decode("utf-8", "replace"))
 
     def span(self, node: tree_sitter.Node) -> Span:
-        key = (node.start_byte, node.end_byte)
+        start, end = node.start_byte, node.end_byte
+        key = start << 32 | end
         found = self._spans.get(key)
         if found is None:
             (sr, sc), (er, ec) = node.start_point, node.end_point
+            rows = self._rows
+            sr = rows.setdefault(sr, sr)
+            er = sr if er == sr else rows.setdefault(er, er)
             found = self._spans[key] = Span(self.path, sr, self.col(sr, sc), er, self.col(er, ec))
         return found
 
     def text(self, node: tree_sitter.Node) -> str:
-        key = (node.start_byte, node.end_byte)
+        start, end = node.start_byte, node.end_byte
+        key = start << 32 | end
         found = self._texts.get(key)
         if found is None:
-            found = self._texts[key] = self.data[key[0] : key[1]].decode("utf-8", "replace")
+            found = self._texts[key] = self.data[start:end].decode("utf-8", "replace")
         return found
 
     def syntax_errors(self) -> list[tuple[Span, str]]:
