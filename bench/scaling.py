@@ -271,10 +271,10 @@ def main() -> int:
                 f"{result['findings'] if result['findings'] >= 0 else '-'} |",
                 flush=True,
             )
-        summary.append((label, exponent(points[: len(sizes)])))
+        summary.append((label, exponent(points[: len(sizes)]) if len(sizes) > 1 else None))
     print("\n| input | growth exponent |\n|---|---:|")
-    for label, value in summary:
-        print(f"| {label} | {value:.2f} |")
+    for label, value in summary:  # (one size alone has no exponent)
+        print(f"| {label} | {value:.2f} |" if value is not None else f"| {label} | - |")
     return 0
 
 
