@@ -20,7 +20,7 @@ import os
 import pickle
 from collections.abc import Iterable
 
-from .model.findings import Finding, Fix
+from .model.findings import SORT_KEY, Finding, Fix
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ def _merge(local, remote):
     """One analysis, as the one-process scan would have produced it."""
     seen = {(finding.rule, finding.span) for finding in local.findings}
     local.findings.extend(f for f in remote.findings if (f.rule, f.span) not in seen)
-    local.findings.sort(key=Finding.sort_key)
+    local.findings.sort(key=SORT_KEY)
     for problem in remote.problems:  # policy problems: both processes report them
         local.add_problem(problem)
     for path, source in remote.sources.items():

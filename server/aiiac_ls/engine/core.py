@@ -11,7 +11,7 @@ from operator import attrgetter
 
 from ..config import Config, ConfigTree
 from ..formats.source import FileSystem
-from ..model.findings import Finding
+from ..model.findings import SORT_KEY, Finding
 from ..model.nodes import Span
 from ..model.resources import Resource
 from ..rules import Rule, RuleContext, all_rules, expand_selectors, get_rule
@@ -186,7 +186,7 @@ class Engine(Loading, Checking, Suppressing):
         for problem in self.policies.all_problems:  # broken policy files, reported once
             analysis.add_problem(problem)
         self._views, self._changes_since, self._string_lines = {}, {}, {}
-        analysis.findings.sort(key=attrgetter("order"))
+        analysis.findings.sort(key=SORT_KEY)
         return analysis
 
 

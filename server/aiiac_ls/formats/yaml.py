@@ -266,9 +266,10 @@ class _Converter:
     def convert_mapping(self, node: MappingNode, depth: int) -> Mapping:
         span = self.span(node)
         head = span
+        first_key = first_key_span = None
         if node.value:  # report "this object" at its first `key: value` when that fits on one line
             first_key, first_value = node.value[0]
-            head = self.span(first_key)
+            head = first_key_span = self.span(first_key)  # (also its entry's key span, one object)
             value_span = self.span(first_value)
             if isinstance(first_value, ScalarNode) and value_span.end_line == head.start_line:
                 head = Span(head.file, head.start_line, head.start_col, value_span.end_line, value_span.end_col)
@@ -282,7 +283,8 @@ class _Converter:
                         merges.append(merged)
                 continue
             key = key_node.value if isinstance(key_node, ScalarNode) else str(key_node.value)
-            mapping.set(str(key), self.convert(value_node, depth + 1), self.span(key_node))
+            key_span = first_key_span if key_node is first_key else self.span(key_node)
+            mapping.set(str(key), self.convert(value_node, depth + 1), key_span)
         for merged in merges:  # explicit keys win over merged ones; earlier merges win over later
             for key, entry in merged.entries.items():
                 if key not in mapping.entries:

@@ -8,6 +8,7 @@ therefore never see text, and one fix serves manifests and Terraform alike.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from ..secrets import redact_text
@@ -126,20 +127,21 @@ class Finding:
     # where a suppression comment for it can go: its own line, or the resource's first line when
     # the finding is inside a multi-line string (a heredoc, a YAML block scalar)
     comment_line: int | None = None
-    # the sort key, made once (span and rule are never reassigned): the editor sorts the same
-    # findings on every keystroke, 7,000 of them in a 20,000-line module
-    order: tuple = field(init=False, repr=False, compare=False, default=())
 
     def __post_init__(self) -> None:
         self.message = redact_text(self.message)  # a rule that quotes a value must not leak a token
-        self.order = (self.span.file, self.span.start_line, self.span.start_col, self.rule)
 
     @property
     def file(self) -> str:
         return self.span.file
 
     def sort_key(self) -> tuple:
-        return self.order
+        return SORT_KEY(self)
+
+
+# findings' order (file, line, column, rule), read in C: the editor sorts the same 7,000
+# findings of a 20,000-line module on every keystroke
+SORT_KEY = attrgetter("span.file", "span.start_line", "span.start_col", "rule")
 
 
 @dataclass
