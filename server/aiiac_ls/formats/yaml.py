@@ -12,6 +12,7 @@ import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from sys import intern
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -284,7 +285,8 @@ class _Converter:
                 continue
             key = key_node.value if isinstance(key_node, ScalarNode) else str(key_node.value)
             key_span = first_key_span if key_node is first_key else self.span(key_node)
-            mapping.set(str(key), self.convert(value_node, depth + 1), key_span)
+            # keys repeat in every object (`apiVersion`, `name`...): one string each, not one per use
+            mapping.set(intern(str(key)), self.convert(value_node, depth + 1), key_span)
         for merged in merges:  # explicit keys win over merged ones; earlier merges win over later
             for key, entry in merged.entries.items():
                 if key not in mapping.entries:
