@@ -95,19 +95,28 @@ def collect_facts(resources: list[Resource], settings) -> Facts:
     for bucket in getattr(settings, "model_buckets", ()):
         facts.add(bucket, "", "listed in `model-buckets`")
     for resource in resources:
-        if resource.kind in ("aws_s3_bucket", "google_storage_bucket"):
-            name = as_str(resource.body.get("bucket" if resource.kind == "aws_s3_bucket" else "name"))
-            if name and (
-                MODEL_NAME_HINT.search(name)
-                or MODEL_NAME_HINT.search(resource.name)
-                or MODEL_NAME_HINT.search(_tag_text(resource))
-            ):
-                facts.add(name, "", f"bucket `{name}` is named or tagged as a model store")
-            continue
-        if resource.source == "terraform" and not resource.kind.startswith(("aws_sagemaker", "google_vertex")):
-            continue
-        for uri in _walk_uris(resource.body):
-            parts = split_object_uri(uri)
-            if parts:  # s3:// and gs://
-                facts.add(parts[1], _model_dir(parts[2]), f"{resource.address} loads a model from it")
+        found = resource.memo.get("model stores")  # a resource's own, the same while it is
+        if found is None:
+            found = resource.memo["model stores"] = list(_model_stores(resource))
+        for bucket, prefix, why in found:
+            facts.add(bucket, prefix, why)
     return facts
+
+
+def _model_stores(resource: Resource):
+    """(bucket, model prefix, why) for each model store `resource` makes or loads from."""
+    if resource.kind in ("aws_s3_bucket", "google_storage_bucket"):
+        name = as_str(resource.body.get("bucket" if resource.kind == "aws_s3_bucket" else "name"))
+        if name and (
+            MODEL_NAME_HINT.search(name)
+            or MODEL_NAME_HINT.search(resource.name)
+            or MODEL_NAME_HINT.search(_tag_text(resource))
+        ):
+            yield name, "", f"bucket `{name}` is named or tagged as a model store"
+        return
+    if resource.source == "terraform" and not resource.kind.startswith(("aws_sagemaker", "google_vertex")):
+        return
+    for uri in _walk_uris(resource.body):
+        parts = split_object_uri(uri)
+        if parts:  # s3:// and gs://
+            yield parts[1], _model_dir(parts[2]), f"{resource.address} loads a model from it"

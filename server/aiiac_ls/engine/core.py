@@ -157,6 +157,10 @@ class Engine(Loading, Checking, Suppressing):
                 self._rego_hits = self.policies.rego.evaluate_all(
                     [resource for scope in scopes for resource in scope], self._custom_rule
                 )
+        # kustomize builds: one finding, naming every build that has it, so places are merged as
+        # they come; otherwise findings are gathered and made one per rule and place at the end
+        builds = any(resource.built_by for scope in scopes for resource in scope)
+        start = len(found)
         for scope in scopes:
             settings = self.config_of(scope[0].file) if scope and self.configs is not None else self.config
             context = RuleContext(scope=scope, facts=facts, settings=settings)
@@ -164,18 +168,23 @@ class Engine(Loading, Checking, Suppressing):
                 observe(scope)
             replay = self.replayer(context, analysis, fresh)
             for resource in scope:
-                from_kept_file = id(resource) in analysis.kept  # a file is broken mid-edit: say what this is
                 replayed = replay(resource) if replay is not None else None
-                for finding in self.check(resource, context, analysis, fresh) if replayed is None else replayed:
-                    if from_kept_file:
-                        finding = dataclasses.replace(finding, message=finding.message + KEPT_NOTE)
+                findings = self.check(resource, context, analysis, fresh) if replayed is None else replayed
+                if id(resource) in analysis.kept:  # a file is broken mid-edit: say what this is
+                    findings = [dataclasses.replace(f, message=f.message + KEPT_NOTE) for f in findings]
+                if not builds:
+                    found.extend(findings)
+                    continue
+                for finding in findings:
                     key = (finding.rule, finding.span)
                     kept = seen.get(key)
                     if kept is None:
                         seen[key] = kept = finding
                         found.append(finding)
-                    if resource.built_by:  # one finding, naming every kustomization build that has it
+                    if resource.built_by:
                         _name_build(kept, resource.built_by)
+        if not builds:
+            _first_of_each_place(found, start)
         analysis.findings = _without_redundant(analysis.findings)
         if fresh is not None and self.cache is not None:
             self.cache.rule_hits.update({path: {} for path in analysis.sources})
@@ -196,6 +205,25 @@ def _with_selectors(config: Config) -> Config:
     if not any(":" in item for item in (*config.select, *config.ignore)):
         return config
     return dataclasses.replace(config, select=expand_selectors(config.select), ignore=expand_selectors(config.ignore))
+
+
+_PLACE = attrgetter("rule", "span")
+
+
+def _first_of_each_place(findings: list[Finding], start: int) -> None:
+    """Keep the first finding of each rule and place from `start` on (a module's instances, a
+    chart's objects may give the same one twice); the check reads the places in C, and a list
+    without repeats (nearly always) is left as it is."""
+    places = list(map(_PLACE, findings[start:]))
+    if len(set(places)) == len(places):
+        return
+    seen: set = set()
+    kept = []
+    for finding, place in zip(findings[start:], places, strict=True):
+        if place not in seen:
+            seen.add(place)
+            kept.append(finding)
+    findings[start:] = kept
 
 
 def _without_redundant(findings: list[Finding]) -> list[Finding]:

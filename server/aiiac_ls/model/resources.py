@@ -77,8 +77,9 @@ class Resource:
     # Helm: a string the chart built from several pieces -> (start, end, the values node that wrote
     # those characters, or None for template text), by id of the string's node
     pieces: dict[int, tuple[tuple[int, int, Node | None], ...]] = field(default_factory=dict)
-    # what rules derive from the resource alone (its pod specs), computed once per resource object:
-    # every workload rule asks for them; `memo` is not part of the resource's value
+    # what the rule pack derives from the resource alone (its pod specs, the model stores it
+    # names), computed once per resource object (the editor keeps unchanged resources across
+    # keystrokes); `memo` is not part of the resource's value
     memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def ancestors(self, target: Node) -> list[tuple[Entry | None, Node]]:
