@@ -43,7 +43,7 @@ def install_line_fix() -> None:
         """pygls's incremental edit, in offsets: pygls splits the document into lines and
         writes every one of them out again (5 ms per keystroke in a 20,000-line file). Here
         only the two lines the range names are converted, by pygls's own codec and with the
-        same clamping, and the text is cut once. Documents with `\r` go pygls's way."""
+        same clamping, and the text is cut once. Documents with `\\r` go pygls's way."""
         source = self.source
         if "\r" in source:
             whole_document_change(self, change)
@@ -66,7 +66,7 @@ def install_line_fix() -> None:
 
 
 class _LinesWithEnds(Sequence[str]):
-    """A text without `\r` seen as pygls's lines (each with its `\n`, no empty last line),
+    """A text without `\\r` seen as pygls's lines (each with its `\\n`, no empty last line),
     split only as far as the edit needs: up to line `needed`, or all of it when that is the
     last line or beyond (pygls's codec then reads the last line)."""
 
@@ -89,7 +89,7 @@ class _LinesWithEnds(Sequence[str]):
 
     def offset(self, line: int, character: int) -> int:
         """The offset of (line, character) in the text, the character clamped to its line
-        (with its `\n`), as pygls's copy-and-slice does."""
+        (with its `\\n`), as pygls's copy-and-slice does."""
         return sum(map(len, self.parts[:line])) + line + min(character, len(self[line]))
 
 
