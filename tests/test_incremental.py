@@ -273,3 +273,26 @@ def test_a_suppression_typed_above_an_untouched_resource_applies_and_lifts(tmp_p
     workspace.open(str(main), text)
     main.write_text(text)
     assert _findings(workspace.analyse(unit)) == before == _check(tmp_path)
+
+
+def test_a_rule_that_fails_is_reported_on_every_analysis(tmp_path, monkeypatch):
+    """An unchanged resource's findings are given again without running its checks, but not
+    when a check failed on it: the internal problem is reported by every analysis."""
+    from aiiac_ls.rules import get_rule
+
+    def explode(resource, ctx):
+        raise ValueError("boom")
+
+    monkeypatch.setattr(get_rule("AIS401"), "check", explode)
+    text = 'resource "aws_s3_bucket" "weights" {\n  bucket = "acme-model-weights"\n}\n'
+    main = tmp_path / "main.tf"
+    main.write_text(text)
+    workspace = Workspace()
+    workspace.open(str(main), text)
+    unit = unit_of(str(main))
+    for _ in range(3):
+        analysis = workspace.analyse(unit)
+        internal = [p.message for p in analysis.problems if p.kind == "internal"]
+        assert internal == ["internal error in rule AIS401 on aws_s3_bucket.weights: ValueError: boom"]
+        assert "AIS401" not in {f.rule for f in analysis.findings}
+        assert {f.rule for f in analysis.findings}  # the other rules' findings stand
