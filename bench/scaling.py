@@ -202,7 +202,7 @@ def child(shape: str, paths: list[str]) -> None:
     from aiiac_ls.config import Config
     from aiiac_ls.engine import Engine
 
-    tune_garbage_collector()  # as the CLI and the server do
+    tune_garbage_collector(batch=True)  # as `--check` does
     engine = Engine(Config())
     start = time.perf_counter()
     if shape in ("buckets-check", "fix"):  # whole runs, as a user makes them: with the report, or fixing

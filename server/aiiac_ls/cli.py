@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     parser = _parser()
     args = parser.parse_args(argv)
-    tune_garbage_collector()
+    tune_garbage_collector(batch=args.check is not None)
     if args.version:
         from . import __version__
 
@@ -254,13 +254,18 @@ def _sorted(value):
     return value
 
 
-def tune_garbage_collector() -> None:
+def tune_garbage_collector(batch: bool = False) -> None:
     """The engine makes many small, acyclic objects and keeps caches alive; with the default
     thresholds, full collections over that heap stall a keystroke for ~100 ms (a chart re-render's
-    p95 went from 136 to 39 ms with these). Reference counting still frees almost everything."""
+    p95 went from 136 to 39 ms with these). Reference counting still frees almost everything.
+
+    A `batch` run (`--check`) keeps what it loads until the report, so the older generations are
+    rarely worth scanning: one middle-generation pass over 2.5 million objects of 10,000
+    workloads took 1.4 s and freed nothing. The server keeps 50, as it must free the cycles of
+    models it dropped."""
     import gc
 
-    gc.set_threshold(50_000, 50, 100)
+    gc.set_threshold(50_000, 1_000 if batch else 50, 100)
 
 
 def _configured_rules() -> list:

@@ -91,17 +91,15 @@ _LOADER = _make_loader()
 def _c_composer():
     """A class composing with ruamel's C parser and our resolver, made once: `YAML.compose_all`
     builds such a class (and a constructor, a DocInfo) for every call, a quarter of the time of
-    composing a 20-line document, and we compose documents one by one. None without the C parser."""
+    composing a 20-line document, and we compose documents one by one. Only the parser's own
+    `__init__` runs: the loader's Python ones make the object refer to itself six times (as its
+    parser, constructor, resolver...), so every composer was cyclic garbage that held its libyaml
+    buffers until a collection, and composing needs none of it. None without the C parser."""
     if _CParser is None:  # pragma: no cover - platforms without ruamel.yaml.clib
         return None
-    from ruamel.yaml.constructor import SafeConstructor
 
-    class Composer(_CParser, SafeConstructor, _PlainResolver):  # as ruamel.yaml.main's XLoader
-        def __init__(self, stream: str):
-            _CParser.__init__(self, stream)
-            self._parser = self._composer = self
-            SafeConstructor.__init__(self, loader=self)
-            _PlainResolver.__init__(self, version=None, loadumper=self)
+    class Composer(_CParser, _PlainResolver):  # `resolve` and the resolver hooks, no state
+        pass
 
     return Composer
 
@@ -128,9 +126,6 @@ def _compose_all(text: str) -> list:
         return nodes
     finally:
         composer.dispose()
-        # it refers to itself as its own parser and composer: without this the cycle (and the
-        # last document's nodes it holds) waits for the cyclic collector, which runs rarely here
-        composer._parser = composer._composer = None
 
 
 @dataclass
