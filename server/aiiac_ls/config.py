@@ -308,14 +308,19 @@ class ConfigTree:
         self._adjust = adjust  # what the command line sets on top of every file (values files, kube version)
         self._by_directory: dict[str, Config] = {}
         self._by_file: dict[str, Config] = {}
+        self._by_path: dict[str, Config] = {}  # as asked: no stat per finding of a large scan
         self.errors: dict[str, ConfigError] = {}
 
     def for_path(self, path: str) -> Config:
+        found = self._by_path.get(path)
+        if found is not None:
+            return found
         absolute = os.path.abspath(path)
         directory = absolute if os.path.isdir(absolute) else os.path.dirname(absolute)
         found = self._by_directory.get(directory)
         if found is None:
             found = self._by_directory[directory] = self._lookup(directory)
+        self._by_path[path] = found
         return found
 
     def distinct(self) -> list[Config]:

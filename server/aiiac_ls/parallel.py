@@ -1,15 +1,21 @@
-"""`--check` on two cores: Terraform in a forked worker, Kubernetes files and charts here.
+"""`--check` on two cores, in one of two ways.
 
-Why this split: the two halves share nothing but the scan-wide facts (which buckets hold models),
-and each is roughly half of a mixed repository's work, so the scan takes the time of the slower
-half. Rules that read neighbours (a ResourceQuota for a Namespace, a module instance's policies)
-see exactly the scope they see in one process, so the findings are identical.
-
+Terraform beside Kubernetes: Terraform in a forked worker, Kubernetes files and charts here
+(`analyse_split`). The two halves share nothing but the scan-wide facts (which buckets hold
+models), and each is roughly half of a mixed repository's work, so the scan takes the time of the
+slower half. Rules that read neighbours (a ResourceQuota for a Namespace, a module instance's
+policies) see exactly the scope they see in one process, so the findings are identical.
 The exchange, over one pipe: the worker loads the Terraform and sends its facts; this process
 loads the rest, receives them, sends its own facts back; both run the rules on the merged facts
-and the worker sends its findings, problems and sources. Fixes travel as titles only (`--fix`
-stays in one process, where the edits' nodes live). Any failure of the worker falls back to the
-one-process scan, so the result never depends on it.
+and the worker sends its findings, problems and sources.
+
+One large kind of input (40,000 objects in one namespace): loaded here, then the rules are
+shared (`apply_rules_in_two`). A worker forked after loading holds the same model, checks the
+second half of the resources and sends their findings; this process checks the first half and
+puts the two together in resource order, as one process would have found them.
+
+Fixes travel as titles only (`--fix` stays in one process, where the edits' nodes live). Any
+failure of a worker falls back to one process, so the result never depends on it.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from .model.findings import SORT_KEY, Finding, Fix
 log = logging.getLogger(__name__)
 
 MIN_TERRAFORM_FILES = 20  # below this, forking costs more than it saves
+# below this many resources the rules take under half a second: not worth a worker
+MIN_RESOURCES_TO_SHARE = 4_000
 
 
 def default_jobs() -> int:
@@ -48,7 +56,12 @@ def analyse_paths(engine, paths: list[str], var_files: Iterable[str] = (), jobs:
         result = analyse_split(engine, files, analysis, all_var_files)
         if result is not None:
             return result
-        return engine.analyse_files(files, analysis, var_files=all_var_files)
+        return engine.analyse_files(
+            files,
+            analysis,
+            var_files=all_var_files,
+            apply_rules=lambda scopes, facts, analysis: apply_rules_in_two(engine, scopes, facts, analysis),
+        )
     return engine.analyse_paths(paths, var_files)
 
 
@@ -119,6 +132,99 @@ def _worker(engine, files: list[str], var_files: list[str], pipe) -> None:
             pass
     finally:
         pipe.close()
+
+
+def apply_rules_in_two(engine, scopes: list[list], facts, analysis):
+    """`engine.apply_rules`, with the second half of the resources checked by a worker forked
+    now, which sees the same loaded model; unless there are too few resources to pay for it."""
+    count = sum(map(len, scopes))
+    if count < MIN_RESOURCES_TO_SHARE:
+        return engine.apply_rules(scopes, facts, analysis)
+    try:
+        context = multiprocessing.get_context("fork")
+    except ValueError:  # pragma: no cover - no fork on this platform
+        return engine.apply_rules(scopes, facts, analysis)
+    import gc
+
+    gc.freeze()  # the model stays shared with the worker: collections would copy its pages
+    start = count // 2
+    ours, theirs = context.Pipe(duplex=False)
+    worker = context.Process(target=_check_worker, args=(engine, scopes, facts, analysis, start, theirs), daemon=True)
+    worker.start()
+    theirs.close()
+    shared = [resource for scope in scopes for resource in scope][start:]
+    theirs_ids = set(map(id, shared))
+    received: dict[int, list[Finding]] | None = None
+
+    def checked_elsewhere(resource) -> list[Finding] | None:
+        nonlocal received
+        if id(resource) not in theirs_ids:
+            return None
+        if received is None:  # the first of the worker's share: its results, all at once
+            received = _received(ours, shared, analysis)
+        return received.get(id(resource))  # (None: the worker failed, this process checks it)
+
+    try:
+        return engine.apply_rules(scopes, facts, analysis, checked_elsewhere)
+    finally:
+        if received is None:  # (the rules failed before the worker's share)
+            worker.kill()
+        worker.join(timeout=5)
+        ours.close()
+
+
+class _Share:
+    """What the worker's checks produced: each resource's findings, and what checking records
+    besides (the suppression comments used, the credentials found, rule failures)."""
+
+    def __init__(self, findings, suppressed, used_directives, secret_spans, problems):
+        self.findings, self.suppressed, self.problems = findings, suppressed, problems
+        self.used_directives, self.secret_spans = used_directives, secret_spans
+
+
+def _check_worker(engine, scopes, facts, analysis, start: int, pipe) -> None:
+    try:
+        suppressed, problems, used = analysis.suppressed, len(analysis.problems), set(analysis.used_directives)
+        secrets = {path: len(spans) for path, spans in analysis.secret_spans.items()}
+        findings = engine.check_part(scopes, facts, analysis, start)
+        pipe.send(
+            _Share(
+                [[_portable(finding) for finding in found] for found in findings],
+                analysis.suppressed - suppressed,
+                analysis.used_directives - used,
+                {
+                    path: spans[secrets.get(path, 0) :]
+                    for path, spans in analysis.secret_spans.items()
+                    if len(spans) > secrets.get(path, 0)
+                },
+                analysis.problems[problems:],
+            )
+        )
+    except BaseException as exc:  # reported to the parent, which checks the share itself
+        try:
+            pipe.send(RuntimeError(f"{type(exc).__name__}: {exc}"))
+        except OSError:
+            pass
+    finally:
+        pipe.close()
+
+
+def _received(pipe, shared: list, analysis) -> dict[int, list[Finding]]:
+    """The worker's findings by id of resource, its records added to `analysis`; {} if it failed."""
+    try:
+        share = pipe.recv()
+    except (EOFError, OSError, pickle.PickleError) as exc:
+        log.warning("rules worker failed (%s); checking its share here", exc)
+        return {}
+    if isinstance(share, BaseException) or len(share.findings) != len(shared):
+        log.warning("rules worker failed (%s); checking its share here", share)
+        return {}
+    analysis.suppressed += share.suppressed
+    analysis.used_directives |= share.used_directives
+    for path, spans in share.secret_spans.items():
+        analysis.secret_spans.setdefault(path, []).extend(spans)
+    analysis.problems.extend(share.problems)
+    return {id(resource): found for resource, found in zip(shared, share.findings, strict=True)}
 
 
 def _portable(finding: Finding) -> Finding:

@@ -117,9 +117,11 @@ class Engine(Loading, Checking, Suppressing):
         analysis: Analysis,
         var_files: Iterable[str] = (),
         context_facts=None,
+        apply_rules: Callable[[list[list[Resource]], object, Analysis], Analysis] | None = None,
     ) -> Analysis:
         """`context_facts`: what the rest of the workspace says (the editor analyses one folder
-        at a time): which buckets hold models, which ServiceAccounts roles trust."""
+        at a time): which buckets hold models, which ServiceAccounts roles trust. `apply_rules`:
+        how the rules are run, if not by `self.apply_rules` (`parallel` runs them in two)."""
         cache = self.cache or ParseCache()
         scopes = self.load(files, analysis, list(var_files), cache)
         from ..rules import collect_facts
@@ -127,7 +129,7 @@ class Engine(Loading, Checking, Suppressing):
         facts = analysis.facts = collect_facts([resource for scope in scopes for resource in scope], self.config)
         if context_facts is not None:
             facts = context_facts.merged(facts)
-        return self.apply_rules(scopes, facts, analysis)
+        return (apply_rules or self.apply_rules)(scopes, facts, analysis)
 
     def collect_facts(self, files: list[str], var_files: Iterable[str] = (), analysis: Analysis | None = None):
         """Only the facts of these files: read, parse and evaluate, no rules (`analysis` receives
@@ -137,36 +139,28 @@ class Engine(Loading, Checking, Suppressing):
         scopes = self.load(files, analysis or Analysis(), list(var_files), ParseCache())
         return collect_facts([resource for scope in scopes for resource in scope], self.config)
 
-    def apply_rules(self, scopes: list[list[Resource]], facts, analysis: Analysis) -> Analysis:
-        """Every enabled rule on every resource, then suppressions; findings sorted by place."""
+    def apply_rules(
+        self,
+        scopes: list[list[Resource]],
+        facts,
+        analysis: Analysis,
+        checked_elsewhere: Callable[[Resource], list[Finding] | None] | None = None,
+    ) -> Analysis:
+        """Every enabled rule on every resource, then suppressions; findings sorted by place.
+        `checked_elsewhere` gives the findings of resources another process checked (`check_part`
+        there), None for the rest."""
         seen: dict[tuple[str, Span], Finding] = {}
         found = analysis.findings
         fresh: dict[str, dict] | None = {} if self.cache is not None else None
-        self._views, self._changes_since, self._string_lines = {}, {}, {}  # this analysis's memos
-        self._rego_hits = {}
-        if self.cache is not None:  # the same rules as last time: one object, compared by identity
-            if self.cache.rule_set == self._rule_set:
-                self._rule_set = self.cache.rule_set
-            self.cache.rule_set = self._rule_set
-        if self.policies.rego is not None:  # one batch for the whole analysis (policy/rego.py)
-            with guarded(
-                analysis,
-                self.policies.rego.modules[0].source.path if self.policies.rego.modules else "policies",
-                "evaluating Rego policies",
-            ):
-                self._rego_hits = self.policies.rego.evaluate_all(
-                    [resource for scope in scopes for resource in scope], self._custom_rule
-                )
-        # kustomize builds: one finding, naming every build that has it, so places are merged as
-        # they come; otherwise findings are gathered and made one per rule and place at the end
+        self._begin_checks(scopes, analysis)
         builds = any(resource.built_by for scope in scopes for resource in scope)
         start = len(found)
         for scope in scopes:
-            settings = self.config_of(scope[0].file) if scope and self.configs is not None else self.config
-            context = RuleContext(scope=scope, facts=facts, settings=settings)
+            context = self._context(scope, facts)
             for observe in self.scope_observers:
                 observe(scope)
-            replay = self.replayer(context, analysis, fresh)
+            # (the editor replays its last results; `--check` may have had a share checked elsewhere)
+            replay = self.replayer(context, analysis, fresh) or checked_elsewhere
             for resource in scope:
                 replayed = replay(resource) if replay is not None else None
                 findings = self.check(resource, context, analysis, fresh) if replayed is None else replayed
@@ -197,6 +191,47 @@ class Engine(Loading, Checking, Suppressing):
         self._views, self._changes_since, self._string_lines = {}, {}, {}
         analysis.findings.sort(key=SORT_KEY)
         return analysis
+
+    def check_part(self, scopes: list[list[Resource]], facts, analysis: Analysis, start: int) -> list[list[Finding]]:
+        """The findings of each resource from the `start`-th on (counted across `scopes` in order),
+        as `apply_rules` makes them: the other process's share of a scan run in two (`parallel`).
+        `analysis` receives what checking records besides findings (suppressions, secrets)."""
+        self._begin_checks(scopes, analysis)
+        results: list[list[Finding]] = []
+        index = 0
+        for scope in scopes:
+            if index + len(scope) <= start:
+                index += len(scope)
+                continue
+            context = self._context(scope, facts)
+            for resource in scope[max(0, start - index) :]:
+                results.append(list(self.check(resource, context, analysis)))
+            index += len(scope)
+        self._views, self._changes_since, self._string_lines = {}, {}, {}
+        return results
+
+    def _begin_checks(self, scopes: list[list[Resource]], analysis: Analysis) -> None:
+        """This analysis's memos, the rule set compared with the cache's, the Rego batch."""
+        self._views, self._changes_since, self._string_lines = {}, {}, {}  # this analysis's memos
+        self._rego_hits = {}
+        if self.cache is not None:  # the same rules as last time: one object, compared by identity
+            if self.cache.rule_set == self._rule_set:
+                self._rule_set = self.cache.rule_set
+            self.cache.rule_set = self._rule_set
+        if self.policies.rego is not None:  # one batch for the whole analysis (policy/rego.py)
+            with guarded(
+                analysis,
+                self.policies.rego.modules[0].source.path if self.policies.rego.modules else "policies",
+                "evaluating Rego policies",
+            ):
+                self._rego_hits = self.policies.rego.evaluate_all(
+                    [resource for scope in scopes for resource in scope], self._custom_rule
+                )
+
+    def _context(self, scope: list[Resource], facts) -> RuleContext:
+        """What the checks of `scope`'s resources see: the scope, the facts, its settings."""
+        settings = self.config_of(scope[0].file) if scope and self.configs is not None else self.config
+        return RuleContext(scope=scope, facts=facts, settings=settings)
 
 
 def _with_selectors(config: Config) -> Config:
