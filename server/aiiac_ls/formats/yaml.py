@@ -21,7 +21,7 @@ from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.tag import Tag
 
 from ..limits import DEFAULT_LIMITS, Limits
-from ..model.nodes import Mapping, Node, Scalar, Sequence, Span
+from ..model.nodes import Entry, Mapping, Node, Scalar, Sequence, Span
 from ..model.resources import Resource, k8s_address
 from .source import SourceError, SourceFile, text_position
 
@@ -162,7 +162,15 @@ def _number(text: str, integer: bool):
 
 def _scalar_value(node: ScalarNode):
     text = node.value
-    tag = str(node.tag)
+    # our resolver's own tags are compared by identity: `node.tag` is a property that formats
+    # its Tag, four calls for each of the million scalars of a large scan
+    tag = (
+        _TAG_PLAIN
+        if node.ctag is _PlainResolver._PLAIN
+        else _TAG_STR
+        if node.ctag is _PlainResolver._STR
+        else str(node.tag)
+    )
     if tag == _TAG_PLAIN:
         if text in _NULLS:
             return None
@@ -193,6 +201,9 @@ def _scalar_value(node: ScalarNode):
 # YAML 1.1 parsers (ruamel, libyaml) also break lines at NEL, U+2028 and U+2029; LSP does not.
 _EXTRA_BREAKS = re.compile("[\x85\u2028\u2029]")
 _LSP_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+_new_span = tuple.__new__  # `Span(...)` without the Python frame of NamedTuple's __new__
 
 
 class _Converter:
@@ -227,7 +238,7 @@ class _Converter:
             first = start.line + offset
             first = lines.setdefault(first, first)
             last = first if end.line == start.line else lines.setdefault(end.line + offset, end.line + offset)
-            return Span(self.path, first, start.column + shift, last, end.column + shift)
+            return _new_span(Span, (self.path, first, start.column + shift, last, end.column + shift))
         (start_line, start_col), (end_line, end_col) = self._position(start), self._position(end)
         shift = self.col_offset
         return Span(self.path, start_line + self.offset, start_col + shift, end_line + self.offset, end_col + shift)
@@ -271,6 +282,7 @@ class _Converter:
                 head = Span(head.file, head.start_line, head.start_col, value_span.end_line, value_span.end_col)
         mapping = Mapping(span, style="flow" if node.flow_style else "block", indent=head.start_col, head=head)
         merges: list[Mapping] = []
+        entries = mapping.entries
         for key_node, value_node in node.value:
             if isinstance(key_node, ScalarNode) and key_node.value == "<<" and not key_node.style:
                 for source in value_node.value if isinstance(value_node, SequenceNode) else [value_node]:
@@ -281,7 +293,8 @@ class _Converter:
             key = key_node.value if isinstance(key_node, ScalarNode) else str(key_node.value)
             key_span = first_key_span if key_node is first_key else self.span(key_node)
             # keys repeat in every object (`apiVersion`, `name`...): one string each, not one per use
-            mapping.set(intern(str(key)), self.convert(value_node, depth + 1), key_span)
+            key = intern(str(key))
+            entries[key] = Entry(key, key_span, self.convert(value_node, depth + 1))  # (as `set`, inline)
         for merged in merges:  # explicit keys win over merged ones; earlier merges win over later
             for key, entry in merged.entries.items():
                 if key not in mapping.entries:
