@@ -68,6 +68,35 @@ def test_json_contract_with_character_columns(project, capsys):
     assert line[finding["column"] - 1 : finding["end_column"] - 1] == 'image: "vllm/vllm-openai:latest"'
 
 
+def test_json_report_is_laid_out_as_json_indent_lays_it_out(capsys):
+    """The report is written by `report.machine.indented` (fast), byte for byte what
+    `json.dumps(indent=2, ensure_ascii=False)` writes: checked on the example's whole report and
+    on random values (nested empties, non-ASCII, escapes, floats, keys that are not strings)."""
+    import random
+
+    from aiiac_ls.report.machine import indented
+
+    main(["--check", str(EXAMPLE), "--format", "json"])
+    report = capsys.readouterr().out
+    assert len(json.loads(report)["findings"]) > 20
+    assert report == json.dumps(json.loads(report), indent=2, ensure_ascii=False) + "\n"
+    choice = random.Random(7).choice
+    count = random.Random(8).randint
+
+    def value(depth: int = 0):
+        roll = count(0, 9)
+        if depth > 3 or roll < 4:
+            return choice([True, False, None, 0, -5, 10**20, 1.5, 1e300, float("nan"), "", 'é\u2028"\\\n\t\x00 😀'])
+        if roll < 7:
+            return {choice(["a", "é", "", ' k"', 1, None]): value(depth + 1) for _ in range(count(0, 4))}
+        items = [value(depth + 1) for _ in range(count(0, 4))]
+        return items if roll < 9 else tuple(items)
+
+    for _ in range(5000):
+        item = value()
+        assert indented(item, "\n    ") == json.dumps(item, indent=2, ensure_ascii=False).replace("\n", "\n    ")
+
+
 def test_exit_codes_and_threshold(project, capsys):
     assert main(["--check", "k8s", "--severity-threshold", "high"]) == 0
     assert main(["--check", "k8s", "--severity-threshold", "medium"]) == 1
