@@ -147,7 +147,9 @@ def apply_rules_in_two(engine, scopes: list[list], facts, analysis):
     import gc
 
     gc.freeze()  # the model stays shared with the worker: collections would copy its pages
-    start = count // 2
+    # the worker's part is the smaller: it also pickles its findings, and each page of the model
+    # it touches is copied (copy-on-write); 55/45 finished both together on 40,000 objects
+    start = count * 55 // 100
     ours, theirs = context.Pipe(duplex=False)
     worker = context.Process(target=_check_worker, args=(engine, scopes, facts, analysis, start, theirs), daemon=True)
     worker.start()

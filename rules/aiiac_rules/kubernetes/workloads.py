@@ -130,8 +130,10 @@ _NOT_SERVING = re.compile(
 )
 
 
-@dataclass
+@dataclass(frozen=True)
 class Container:
+    """One container of a pod spec (shared by every rule that asks: not changed once made)."""
+
     node: Mapping
     list_name: str  # containers | initContainers | ephemeralContainers | a KServe framework key
     name: str
@@ -189,6 +191,8 @@ class PodSpec:
     spec: Mapping
     entry: Entry  # the key that holds the pod spec (where pod-level findings are reported)
     extra_containers: list[Container] = field(default_factory=list)
+    # every container, in order: found once per resource (`pod_specs`), as some 20 rules ask
+    found: tuple[Container, ...] | None = None
 
     @property
     def security_context(self) -> Mapping | None:
@@ -201,9 +205,14 @@ class PodSpec:
         return context.entry(key) if context else None
 
     def containers(self, include_ephemeral: bool = True) -> Iterator[Container]:
+        if self.found is None:
+            self.found = tuple(self._containers())
+        if include_ephemeral:
+            return iter(self.found)
+        return (container for container in self.found if container.list_name != "ephemeralContainers")
+
+    def _containers(self) -> Iterator[Container]:
         for list_name in CONTAINER_LISTS:
-            if list_name == "ephemeralContainers" and not include_ephemeral:
-                continue
             items = self.spec.get(list_name)
             if not isinstance(items, Sequence):
                 continue
@@ -304,9 +313,10 @@ def pod_specs(resource: Resource, partial: bool = False) -> Iterator[PodSpec]:
     found = resource.memo.get(key)
     if found is None:  # kept without the resource itself: no reference cycle through its memo
         found = resource.memo[key] = [
-            (pod.spec, pod.entry, pod.extra_containers) for pod in _find_pod_specs(resource, partial)
+            (pod.spec, pod.entry, pod.extra_containers, tuple(pod.containers()))
+            for pod in _find_pod_specs(resource, partial)
         ]
-    return (PodSpec(resource, spec, entry, list(extra)) for spec, entry, extra in found)
+    return (PodSpec(resource, spec, entry, list(extra), containers) for spec, entry, extra, containers in found)
 
 
 def _find_pod_specs(resource: Resource, partial: bool) -> Iterator[PodSpec]:

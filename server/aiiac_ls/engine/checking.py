@@ -124,13 +124,16 @@ class Checking:
 
     def _rule_hits(
         self, resource: Resource, context: RuleContext, analysis: Analysis, fresh: dict | None
-    ) -> Iterable[tuple[Rule, list[Hit], list[Finding | None] | None]]:
-        """Each applicable rule's hits (and in the editor the findings made of them so far):
-        built-in and YAML rules, then the Rego policies."""
+    ) -> list[tuple[Rule, list[Hit], list[Finding | None] | None]]:
+        """The hits of each applicable rule that has some (and in the editor the findings made of
+        them so far): built-in and YAML rules, then the Rego policies. A list, not a generator:
+        most of a scan's million checks find nothing, and each yield cost as much as the check."""
+        found: list[tuple[Rule, list[Hit], list[Finding | None] | None]] = []
         rules = self.rules_for(resource)
         if self.cache is not None and fresh is not None:
             for result in self._cached_results(resource, rules, context, fresh, analysis):
-                yield result.rule, result.hits, result.findings
+                if result.hits:
+                    found.append((result.rule, result.hits, result.findings))
         else:
             for rule in rules:
                 try:
@@ -138,10 +141,12 @@ class Checking:
                 except Exception as exc:  # a rule bug must not stop the scan
                     self._rule_failed(rule, resource, exc, analysis)
                     continue
-                yield rule, hits, None
+                if hits:
+                    found.append((rule, hits, None))
         for rule, hit in self._rego_hits.get(id(resource), ()):
             if self.config.rule_enabled(rule.id):
-                yield rule, [hit], None
+                found.append((rule, [hit], None))
+        return found
 
     def _rule_failed(self, rule: Rule, resource: Resource, exc: Exception, analysis: Analysis) -> None:
         log.exception("rule %s failed on %s", rule.id, resource.address)
