@@ -69,17 +69,22 @@ def test_json_contract_with_character_columns(project, capsys):
 
 
 def test_json_report_is_laid_out_as_json_indent_lays_it_out(capsys):
-    """The report is written by `report.machine.indented` (fast), byte for byte what
-    `json.dumps(indent=2, ensure_ascii=False)` writes: checked on the example's whole report and
-    on random values (nested empties, non-ASCII, escapes, floats, keys that are not strings)."""
+    """The JSON and SARIF reports are written by `report.machine` (a template per finding,
+    `indented` for the rest: fast), byte for byte what `json.dumps(indent=2, ensure_ascii=False)`
+    writes: checked on whole reports, and `indented` on random values (nested empties,
+    non-ASCII, escapes, floats, keys that are not strings)."""
     import random
 
     from aiiac_ls.report.machine import indented
 
-    main(["--check", str(EXAMPLE), "--format", "json"])
-    report = capsys.readouterr().out
-    assert len(json.loads(report)["findings"]) > 20
-    assert report == json.dumps(json.loads(report), indent=2, ensure_ascii=False) + "\n"
+    kustomize = Path(__file__).resolve().parent / "fixtures" / "kustomize"  # (findings with related places)
+    for folder, form in [(EXAMPLE, "json"), (kustomize, "json"), (EXAMPLE, "sarif"), (kustomize, "sarif")]:
+        main(["--check", str(folder), "--format", form])
+        report = capsys.readouterr().out
+        assert report == json.dumps(json.loads(report), indent=2, ensure_ascii=False) + "\n"
+        if form == "json":
+            findings = json.loads(report)["findings"]
+            assert len(findings) > 10 and (folder == EXAMPLE or any("related" in finding for finding in findings))
     choice = random.Random(7).choice
     count = random.Random(8).randint
 

@@ -12,8 +12,11 @@ BLOCKING_PROBLEMS = ("error", "syntax", "internal")
 def fingerprint(finding: Finding, source_line: str) -> str:
     """Stable across unrelated edits: rule, resource identity, file and the offending line with
     its whitespace normalised. Never a line number, so lines added above do not change it."""
-    normalised = " ".join(source_line.split())
-    digest = hashlib.sha256(f"{finding.rule}\0{finding.resource}\0{finding.file}\0{normalised}".encode())
+    return _digest(finding, " ".join(source_line.split()))
+
+
+def _digest(finding: Finding, normalised_line: str) -> str:
+    digest = hashlib.sha256(f"{finding.rule}\0{finding.resource}\0{finding.file}\0{normalised_line}".encode())
     return digest.hexdigest()[:32]
 
 
@@ -23,9 +26,14 @@ def fingerprints(findings: list[Finding], sources: dict) -> list[str]:
     written twice in a resource) gets `:1` appended, and so on."""
     if any(not finding.fingerprint for finding in findings):
         seen: dict[str, int] = {}
+        lines: dict[tuple[str, int], str] = {}  # normalised, by file and line (a container's six findings share one)
         for finding in findings:
-            source = sources.get(finding.file)
-            base = fingerprint(finding, source.line(finding.span.start_line) if source else "")
+            place = (finding.file, finding.span.start_line)
+            line = lines.get(place)
+            if line is None:
+                source = sources.get(finding.file)
+                line = lines[place] = " ".join((source.line(place[1]) if source else "").split())
+            base = _digest(finding, line)
             count = seen.get(base, 0)
             seen[base] = count + 1
             finding.fingerprint = base if count == 0 else f"{base}:{count}"

@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from .. import __version__
 from ..engine import Analysis
-from ..model.findings import Finding
 from ..rules import Rule
 from . import fingerprints
 
 SARIF_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "2.0"}
-
-
-def _position(finding: Finding) -> dict:
-    span = finding.span
-    return {
-        "line": span.start_line + 1,
-        "column": span.start_col + 1,
-        "end_line": span.end_line + 1,
-        "end_column": span.end_col + 1,
-    }
 
 
 def _blast_json(blast) -> dict:
@@ -51,13 +40,31 @@ def _blast_json(blast) -> dict:
     }
 
 
+# the keys of a finding in the JSON report, in order ("related" follows when there are some)
+_FINDING_KEYS = (
+    "rule",
+    "severity",
+    "title",
+    "message",
+    "file",
+    "line",
+    "column",
+    "end_line",
+    "end_column",
+    "resource",
+    "equivalents",
+    "fixable",
+    "fix_safety",
+    "fingerprint",
+)
 _STREAMED = object()  # stands for a list that `_streamed_json` writes item by item
 
 
-def _streamed_json(document: dict, items: Iterator[dict]) -> Iterator[str]:
+def _streamed_json(document: dict, items: Callable[[str], Iterator[str]]) -> Iterator[str]:
     """`json.dumps(document, indent=2)` with the one value that is `_STREAMED` replaced by the
-    items, encoded one at a time: a scan with 100,000 findings never holds them all as dicts,
-    nor the whole report as one string (the report of 20,000 buckets peaked at 700 MB)."""
+    items, encoded one at a time (`items(inner)`: their texts, with each line break followed by
+    `inner`): a scan with 100,000 findings never holds them all as objects, nor the whole report
+    as one string (the report of 20,000 buckets peaked at 700 MB)."""
     text = json.dumps(document, indent=2, ensure_ascii=False, default=lambda _: "\0")
     head, _, tail = text.partition(_PLACEHOLDER)
     key_line = head[head.rfind("\n") + 1 :]
@@ -65,8 +72,8 @@ def _streamed_json(document: dict, items: Iterator[dict]) -> Iterator[str]:
     inner = "\n" + key_indent + "  "
     yield head
     first = True
-    for item in items:
-        yield ("[" if first else ",") + inner + indented(item, inner)
+    for item in items(inner):
+        yield ("[" if first else ",") + inner + item
         first = False
     yield "[]" if first else "\n" + key_indent + "]"
     yield tail + "\n"
@@ -149,43 +156,48 @@ def json_chunks(analysis: Analysis, blast=None) -> Iterator[str]:
 
     shared: dict[int, Shared] = {}  # by id of a findings' equivalents (each rule's, nearly always)
 
-    def findings() -> Iterator[dict]:
+    def findings(inner: str) -> Iterator[str]:
+        """Each finding's object, written as `indented` would write its dict (a test compares),
+        from one template: 100,000 findings took 1.4 s as dicts, 0.4 s this way."""
+        deeper = inner + "  "
+        template = "{" + ",".join(deeper + f'"{key}": %s' for key in _FINDING_KEYS)
         for finding, print_ in zip(analysis.findings, prints, strict=True):
             equivalents = shared.get(id(finding.equivalents))
             if equivalents is None:  # (the findings keep theirs alive: the ids stay theirs)
                 equivalents = shared[id(finding.equivalents)] = Shared(
                     {tool: finding.equivalents.get(tool, []) for tool in ("checkov", "trivy", "kics", "kube-linter")}
                 )
-            yield {
-                "rule": finding.rule,
-                "severity": finding.severity,
-                "title": finding.title,
-                "message": finding.message,
-                "file": finding.file,
-                **_position(finding),
-                "resource": finding.resource,
-                "equivalents": equivalents,
-                "fixable": finding.fix is not None,
-                "fix_safety": None if finding.fix is None else "unsafe" if finding.fix.unsafe else "safe",
-                "fingerprint": print_,
-                **(
+            span, fix = finding.span, finding.fix
+            text = template % (
+                _STRING(finding.rule),
+                _STRING(finding.severity),
+                _STRING(finding.title),
+                _STRING(finding.message),
+                _STRING(finding.file),
+                span.start_line + 1,
+                span.start_col + 1,
+                span.end_line + 1,
+                span.end_col + 1,
+                _STRING(finding.resource),
+                indented(equivalents, deeper),
+                "false" if fix is None else "true",
+                "null" if fix is None else '"unsafe"' if fix.unsafe else '"safe"',
+                _STRING(print_),
+            )
+            if finding.related:
+                related = [
                     {
-                        "related": [
-                            {
-                                "file": span.file,
-                                "line": span.start_line + 1,
-                                "column": span.start_col + 1,
-                                "end_line": span.end_line + 1,
-                                "end_column": span.end_col + 1,
-                                "message": text,
-                            }
-                            for span, text in finding.related
-                        ]
+                        "file": where.file,
+                        "line": where.start_line + 1,
+                        "column": where.start_col + 1,
+                        "end_line": where.end_line + 1,
+                        "end_column": where.end_col + 1,
+                        "message": message,
                     }
-                    if finding.related
-                    else {}
-                ),
-            }
+                    for where, message in finding.related
+                ]
+                text += "," + deeper + '"related": ' + indented(related, deeper)
+            yield text + inner + "}"
 
     errors = []
     for problem in analysis.problems:
@@ -200,7 +212,7 @@ def json_chunks(analysis: Analysis, blast=None) -> Iterator[str]:
         document["baselined"] = analysis.baselined
     if blast is not None:
         document["diff"] = _blast_json(blast)
-    yield from _streamed_json(document, findings())
+    yield from _streamed_json(document, findings)
 
 
 def _sarif_rule(rule: Rule) -> dict:
@@ -315,7 +327,9 @@ def _streamed_sarif(analysis: Analysis, rules: list[Rule], index: dict[str, int]
             }
         ],
     }
-    yield from _streamed_json(document, _results(analysis, index, prints))
+    yield from _streamed_json(
+        document, lambda inner: (indented(result, inner) for result in _results(analysis, index, prints))
+    )
 
 
 def rules_json(rules: list[Rule]) -> str:
