@@ -169,7 +169,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.test_policies:
         return _test_policies(args.test_policies)
     if args.check is not None:
-        return _check(args)
+        try:
+            return _check(args)
+        finally:  # what a one-shot run kept from the collector (`Engine.batch`) is its again
+            import gc
+
+            gc.unfreeze()
     if args.diff is not None or args.baseline or args.write_baseline:
         parser.error("--diff, --baseline and --write-baseline go with --check")
     from .lsp.main import serve
@@ -396,7 +401,7 @@ def _check(args) -> int:
             if args.config
             else ConfigTree(config, _split_ids(args.select), _split_ids(args.ignore), adjust=with_command_line)
         )
-        return Engine(config, set_values=tuple(args.set_values), configs=configs, filesystem=filesystem)
+        return Engine(config, set_values=tuple(args.set_values), configs=configs, filesystem=filesystem, batch=True)
 
     engine = make_engine()
     from .parallel import analyse_paths, default_jobs

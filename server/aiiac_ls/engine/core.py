@@ -29,7 +29,8 @@ class Engine(Loading, Checking, Suppressing):
     """Runs the rules. Cheap to create; the rule list is loaded once per engine.
 
     `absolute_paths` makes every reported path absolute (the language server maps them to URIs);
-    `cache` lets a long-lived caller reuse parses of unchanged files."""
+    `cache` lets a long-lived caller reuse parses of unchanged files; `batch` tells a one-shot
+    run (`--check`), whose memory is freed at exit (see `loading._unseen_by_collector`)."""
 
     def __init__(
         self,
@@ -39,8 +40,10 @@ class Engine(Loading, Checking, Suppressing):
         filesystem: FileSystem | None = None,
         set_values: tuple[str, ...] = (),
         configs: ConfigTree | None = None,
+        batch: bool = False,
     ):
         self.config = _with_selectors(config or Config())
+        self.batch = batch  # a one-shot run (`--check`), not a long-lived editor
         # each file's own configuration (the nearest above it); None: `config` for every file
         self.configs = configs
         self._expanded: dict[int, Config] = {}  # each file configuration with its selectors expanded
@@ -70,6 +73,7 @@ class Engine(Loading, Checking, Suppressing):
         self._mask_only = {rule.id for rule in all_rules() if rule.finds_secrets and rule not in self.rules}
         self._by_kind: dict[str, list[Rule]] = {}
         self._any_kind: list[Rule] = []
+        self._rules_by_kind: dict[tuple[str, str], list[Rule]] = {}
         masked = [found for rule_id in sorted(self._mask_only) if (found := get_rule(rule_id)) is not None]
         # what `rules_for` chooses from: a cached result is reused only with the same rules
         self._rule_set = (*self.rules, *masked)
