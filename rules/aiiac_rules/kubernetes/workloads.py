@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import weakref
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from aiiac_ls.model.nodes import Entry, Mapping, Scalar, Sequence, as_str
 from aiiac_ls.model.resources import Resource
@@ -185,14 +185,27 @@ class Container:
         return self.node
 
 
-@dataclass
 class PodSpec:
-    resource: Resource
-    spec: Mapping
-    entry: Entry  # the key that holds the pod spec (where pod-level findings are reported)
-    extra_containers: list[Container] = field(default_factory=list)
-    # every container, in order: found once per resource (`pod_specs`), as some 20 rules ask
-    found: tuple[Container, ...] | None = None
+    """One pod spec of an object, shared by every rule that asks (`pod_specs`) and kept in the
+    object's memo: it refers to its object weakly, so no reference cycle forms."""
+
+    __slots__ = ("_resource", "spec", "entry", "extra_containers", "found")
+
+    def __init__(
+        self, resource: Resource, spec: Mapping, entry: Entry, extra_containers: list[Container] | None = None
+    ) -> None:
+        self._resource = weakref.ref(resource)
+        self.spec = spec
+        self.entry = entry  # the key that holds the pod spec (where pod-level findings are reported)
+        self.extra_containers = extra_containers if extra_containers is not None else []
+        self.found: tuple[Container, ...] | None = None  # every container, in order: found once
+
+    @property
+    def resource(self) -> Resource:
+        resource = self._resource()
+        if resource is None:  # pragma: no cover - pod specs are read while their object is
+            raise ReferenceError("the object of this pod spec is gone")
+        return resource
 
     @property
     def security_context(self) -> Mapping | None:
@@ -311,12 +324,9 @@ def pod_specs(resource: Resource, partial: bool = False) -> Iterator[PodSpec]:
         return iter(())
     key = "pod_specs/partial" if partial else "pod_specs"
     found = resource.memo.get(key)
-    if found is None:  # kept without the resource itself: no reference cycle through its memo
-        found = resource.memo[key] = [
-            (pod.spec, pod.entry, pod.extra_containers, tuple(pod.containers()))
-            for pod in _find_pod_specs(resource, partial)
-        ]
-    return (PodSpec(resource, spec, entry, list(extra), containers) for spec, entry, extra, containers in found)
+    if found is None:
+        found = resource.memo[key] = list(_find_pod_specs(resource, partial))
+    return iter(found)
 
 
 def _find_pod_specs(resource: Resource, partial: bool) -> Iterator[PodSpec]:

@@ -32,6 +32,7 @@ class Checking:
     rules: list[Rule]  # the enabled rules
     _by_kind: dict[str, list[Rule]]  # the rules that apply to each kind
     _any_kind: list[Rule]  # rules for every kind
+    _rules_by_kind: dict[tuple[str, str], list[Rule]]  # `rules_for`'s, by resource source and kind
     _mask_only: set[str]  # credential rules switched off: their hits are only masked
     _custom_rules: dict[str, Rule]  # Rego rules, made as findings name them
     _rego_hits: dict[int, list]  # id(resource) -> Rego (rule, hit)s of the current analysis
@@ -48,12 +49,18 @@ class Checking:
     _changes_since: dict[tuple[int, int], frozenset[str]]
 
     def rules_for(self, resource: Resource) -> list[Rule]:
+        """The rules that check `resource`: chosen by its source and kind alone, so the list is
+        made once for each pair (a scan asks once per resource). Callers must not change it."""
         kind = resource.kind
-        named = self._by_kind.get(kind)
-        if named is None:  # a kind no rule names: the rule pack may check it as another
+        if kind not in self._by_kind:  # a kind no rule names: the rule pack may check it as another
             kind = rule_kind(resource) or kind
+        found = self._rules_by_kind.get((resource.source, kind))
+        if found is None:
             named = self._by_kind.get(kind, [])
-        return [rule for rule in named + self._any_kind if rule.applies(resource, kind)]
+            found = self._rules_by_kind[(resource.source, kind)] = [
+                rule for rule in named + self._any_kind if rule.applies(resource, kind)
+            ]
+        return found
 
     def _run_rule(self, rule: Rule, resource: Resource, context: RuleContext) -> _RuleResult:
         """One check, with what it read of its neighbours recorded."""

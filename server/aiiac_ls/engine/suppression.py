@@ -189,13 +189,13 @@ def _multiline_strings(resource: Resource) -> list[tuple[int, int]]:
 def _checkov_skipped(resource: Resource, finding: Finding) -> bool:
     """Checkov's own way to skip a check on a Kubernetes object: `checkov.io/skip1:
     CKV_K8S_20=reason` annotations, matched on the finding's own Checkov equivalents."""
-    metadata = resource.body.get("metadata")
-    annotations = metadata.get("annotations") if isinstance(metadata, Mapping) else None
-    if not isinstance(annotations, Mapping):
-        return False
-    skipped = {
-        str(value.value).split("=", 1)[0].strip().upper()
-        for key, value in annotations.items()
-        if key.startswith("checkov.io/skip") and isinstance(value, Scalar) and value.value
-    }
+    skipped = resource.memo.get("checkov skips")
+    if skipped is None:  # (read once per object, not once per finding)
+        metadata = resource.body.get("metadata")
+        annotations = metadata.get("annotations") if isinstance(metadata, Mapping) else None
+        skipped = resource.memo["checkov skips"] = frozenset(
+            str(value.value).split("=", 1)[0].strip().upper()
+            for key, value in (annotations.items() if isinstance(annotations, Mapping) else ())
+            if key.startswith("checkov.io/skip") and isinstance(value, Scalar) and value.value
+        )
     return bool(skipped) and any(check.upper() in skipped for check in finding.equivalents.get("checkov", []))
