@@ -89,6 +89,21 @@ def test_one_broken_document_does_not_hide_the_others(workdir):
     assert [f.span.start_line for f in analysis.findings] == [5, 14]
 
 
+def test_documents_are_split_the_same_whatever_the_line_breaks():
+    """Texts with only \\n are cut at the separator lines directly; texts with \\r go line by line.
+    Both must give the same documents, at the same lines: random streams of separators
+    (`---`, `...`, `--- {a: 1}`, `--- # note`, look-alikes), content and blank lines."""
+    import random
+
+    from aiiac_ls.formats.yaml import split_documents
+
+    pieces = ["---", "...", "--- {a: 1}", "--- # note", "---x", "a: 1", "", "  ---", "---\t", "--- |", "... x", "b: \x85"]
+    rng = random.Random(11)
+    for _ in range(20000):
+        text = "\n".join(rng.choice(pieces) for _ in range(rng.randint(0, 7))) + rng.choice(["", "\n"])
+        assert list(split_documents(text)) == list(split_documents(text.replace("\n", "\r\n"))), repr(text)
+
+
 def test_go_template_markers_in_plain_yaml(workdir):
     # an Argo-style parameter in a plain manifest is just a string
     (workdir / "argo.yaml").write_text(GOOD_POD.replace('"a:latest"', '"acme/{{inputs.parameters.tag}}:latest"'))

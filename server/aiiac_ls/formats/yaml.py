@@ -257,7 +257,10 @@ class _Converter:
                 self.span(node),
             )
         if isinstance(node, ScalarNode):
-            return Scalar(_scalar_value(node), self.span(node), style=node.style or None)
+            value = _scalar_value(node)
+            if type(value) is str and len(value) <= 64:  # `serving`, `apps/v1`, an image: one string each
+                value = intern(value)
+            return Scalar(value, self.span(node), style=node.style or None)
         if isinstance(node, SequenceNode):
             span = self.span(node)
             return Sequence(
@@ -307,6 +310,9 @@ def split_documents(text: str) -> Iterator[tuple[int, str]]:
 
     Lines are split where LSP splits them (\n, \r\n and a lone \r) and joined with \n, so the
     parser's line numbers are the editor's; YAML folds every line break in a value to \n anyway."""
+    if "\r" not in text:  # (nearly always) the same, cut from the text at each separator line
+        yield from _split_at_separators(text)
+        return
     lines = _LSP_BREAK.split(text)
     start = 0
     for index, line in enumerate(lines):
@@ -322,6 +328,30 @@ def split_documents(text: str) -> Iterator[tuple[int, str]]:
                 start = index
     if start < len(lines):
         yield start, "\n".join(lines[start:])
+
+
+def _split_at_separators(text: str) -> Iterator[tuple[int, str]]:
+    """`split_documents` of a text whose only line break is \n, without splitting it into lines:
+    a 760,000-line scan spent 0.2 s matching every line against the separator."""
+    start, begin = 0, 0  # the current document's first line, and where its text starts
+    opening = ""  # a `--- {a: 1}` line that opens it, its marker blanked
+    line, at = 0, 0  # a line number and where it starts, moved to each separator
+    for match in _DOC_SEPARATOR.finditer(text):
+        separator = match.start()
+        line += text.count("\n", at, separator)
+        at = separator
+        if line > start:
+            yield start, opening + text[begin : separator - 1]
+        end = text.find("\n", separator)
+        end = len(text) if end < 0 else end
+        marker_line = text[separator:end]
+        rest = marker_line[3:].strip()
+        if marker_line.startswith("---") and rest and not rest.startswith("#"):
+            start, begin, opening = line, end, "   " + marker_line[3:]
+        else:
+            start, begin, opening = line + 1, end + 1, ""
+    if start <= line + text.count("\n", at):  # (a line after the last separator)
+        yield start, opening + text[begin:]
 
 
 def parse_yaml(
