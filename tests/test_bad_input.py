@@ -97,7 +97,20 @@ def test_documents_are_split_the_same_whatever_the_line_breaks():
 
     from aiiac_ls.formats.yaml import split_documents
 
-    pieces = ["---", "...", "--- {a: 1}", "--- # note", "---x", "a: 1", "", "  ---", "---\t", "--- |", "... x", "b: \x85"]
+    pieces = [
+        "---",
+        "...",
+        "--- {a: 1}",
+        "--- # note",
+        "---x",
+        "a: 1",
+        "",
+        "  ---",
+        "---\t",
+        "--- |",
+        "... x",
+        "b: \x85",
+    ]
     rng = random.Random(11)
     for _ in range(20000):
         text = "\n".join(rng.choice(pieces) for _ in range(rng.randint(0, 7))) + rng.choice(["", "\n"])

@@ -90,3 +90,19 @@ def test_check_gives_back_what_it_froze(tmp_path, monkeypatch, capsys):
     assert frozen and frozen[-1] > 0  # the parsed YAML was kept from the collector...
     assert gc.get_freeze_count() == 0  # ...until the report was written
     assert gc.isenabled()
+
+
+def test_a_report_keeps_only_the_titles_of_fixes():
+    """`--check` without `--fix` (`fix_edits=False`): the same findings and fix titles, no edits."""
+    example = Path(__file__).resolve().parents[1] / "examples" / "ml-platform"
+
+    def fixes(analysis) -> list:
+        return [(f.rule, f.span, f.fix and (f.fix.title, f.fix.unsafe)) for f in analysis.findings]
+
+    full = Engine(Config()).analyse_paths([str(example), str(WORKLOADS)])
+    titles = Engine(Config(), fix_edits=False).analyse_paths([str(example), str(WORKLOADS)])
+    assert fixes(titles) == fixes(full)
+    assert sum(1 for f in full.findings if f.fix and f.fix.edits) > 20
+    assert not any(f.fix.edits or f.fix.fallback for f in titles.findings if f.fix)
+    made = {(f.fix.title, f.fix.unsafe): f.fix for f in titles.findings if f.fix}
+    assert all(f.fix is made[f.fix.title, f.fix.unsafe] for f in titles.findings if f.fix)  # one object per title

@@ -401,7 +401,14 @@ def _check(args) -> int:
             if args.config
             else ConfigTree(config, _split_ids(args.select), _split_ids(args.ignore), adjust=with_command_line)
         )
-        return Engine(config, set_values=tuple(args.set_values), configs=configs, filesystem=filesystem, batch=True)
+        return Engine(
+            config,
+            set_values=tuple(args.set_values),
+            configs=configs,
+            filesystem=filesystem,
+            batch=True,
+            fix_edits=bool(args.fix),  # (a report shows the fixes' titles; --fix applies their edits)
+        )
 
     engine = make_engine()
     from .parallel import analyse_paths, default_jobs

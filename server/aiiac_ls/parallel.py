@@ -231,8 +231,8 @@ def _received(pipe, shared: list, analysis) -> dict[int, list[Finding]]:
 
 def _portable(finding: Finding) -> Finding:
     """The finding without its fix's edits, whose nodes hold whole parse trees."""
-    if finding.fix is None:
-        return finding
+    if finding.fix is None or (not finding.fix.edits and finding.fix.fallback is None):
+        return finding  # (`--check` made it so: `Engine.fix_edits`)
     finding.fix = Fix(finding.fix.title, (), unsafe=finding.fix.unsafe)
     return finding
 

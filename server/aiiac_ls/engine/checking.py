@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..config import Config, ConfigTree
-from ..model.findings import Finding, Hit, Problem, marked_unsafe
+from ..model.findings import Finding, Fix, Hit, Problem, marked_unsafe
 from ..model.nodes import Span
 from ..model.resources import Resource
 from ..rules import EVERYTHING, FACTS, Rule, RuleContext, rule_kind
@@ -33,6 +33,8 @@ class Checking:
     _by_kind: dict[str, list[Rule]]  # the rules that apply to each kind
     _any_kind: list[Rule]  # rules for every kind
     _rules_by_kind: dict[tuple[str, str], list[Rule]]  # `rules_for`'s, by resource source and kind
+    fix_edits: bool  # findings carry their fixes' edits (False: a report, which shows titles only)
+    _titles_only: dict[tuple[str, bool], Fix]  # the title-only fixes made, shared
     _mask_only: set[str]  # credential rules switched off: their hits are only masked
     _custom_rules: dict[str, Rule]  # Rego rules, made as findings name them
     _rego_hits: dict[int, list]  # id(resource) -> Rego (rule, hit)s of the current analysis
@@ -287,6 +289,10 @@ class Checking:
             placed = in_caller(resource, hit, span, fix, text_at)
             span, message, fix = placed.span, placed.message, None if resource.plan else placed.fix
             related = (*related, *placed.related)
+        if fix is not None and not self.fix_edits:  # a report: its title, one object per title
+            fix = self._titles_only.get((fix.title, fix.unsafe)) or self._titles_only.setdefault(
+                (fix.title, fix.unsafe), Fix(fix.title, (), unsafe=fix.unsafe)
+            )
         return Finding(
             rule=rule.id,
             severity=self.config_of(span.file).severity.get(rule.id) or hit.severity or rule.severity,
