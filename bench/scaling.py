@@ -6,8 +6,10 @@ For each shape, inputs of increasing size N are generated in a scratch folder an
 fresh process (`--child`), which times only the analysis (the interpreter and imports are not part
 of the growth) and reports its own peak RSS. The exponent is the least-squares slope of log(time)
 over log(N): 1.0 is linear, 2.0 quadratic. `--big` adds the goal sizes of docs/performance.md
-(20,000 buckets in one file, 10,000 workloads in one namespace). Nothing is asserted; the numbers
-go in docs/performance.md.
+(20,000 buckets in one file, 10,000 workloads in one namespace). The `-check` shapes time the
+whole command as a user runs it, report included (`workloads-check` with its default two
+processes; the worker's peak RSS is shown in brackets). Nothing is asserted; the numbers go in
+docs/performance.md.
 """
 
 from __future__ import annotations
@@ -187,6 +189,12 @@ SHAPES = {
     "s3": (s3_buckets, "aws_s3_bucket in one .tf", [2500, 5000, 10000], [20000]),
     "buckets-check": (plain_buckets, "plain aws_s3_bucket, whole --check with JSON report", [5000, 10000], [20000]),
     "workloads": (workloads, "workloads in one namespace", [1250, 2500, 5000], [10000]),
+    "workloads-check": (
+        workloads,
+        "workloads in one namespace, the whole --check with its JSON report (two processes)",
+        [2500, 5000],
+        [10000],
+    ),
     "modules": (modules, "resources across files and modules", [5000, 10000, 20000], []),
     "chart": (chart, "templates in a chart", [100, 200, 400], []),
     "fix": (fix_edits, "edits taken by --fix", [500, 1000, 2000], []),
@@ -205,10 +213,14 @@ def child(shape: str, paths: list[str]) -> None:
     tune_garbage_collector(batch=True)  # as `--check` does
     engine = Engine(Config())
     start = time.perf_counter()
-    if shape in ("buckets-check", "fix"):  # whole runs, as a user makes them: with the report, or fixing
+    if shape in ("buckets-check", "workloads-check", "fix"):  # whole runs, as a user makes them
         from aiiac_ls.cli import main
 
-        options = ["--fix"] if shape == "fix" else ["-j", "1", "--format", "json"]
+        options = {
+            "fix": ["--fix"],
+            "buckets-check": ["-j", "1", "--format", "json"],  # (one file: nothing to share)
+            "workloads-check": ["--format", "json"],  # the default: two processes on this machine
+        }[shape]
         with open(os.devnull, "w") as sink:
             stdout, sys.stdout = sys.stdout, sink
             stderr, sys.stderr = sys.stderr, sink
@@ -221,7 +233,8 @@ def child(shape: str, paths: list[str]) -> None:
         findings = len(engine.analyse_paths(paths).findings)
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "findings": findings, "rss_mib": peak}))
+    worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # a forked worker's, if any
+    print(json.dumps({"seconds": seconds, "findings": findings, "rss_mib": peak, "worker_rss_mib": worker}))
 
 
 def measure(shape: str, n: int) -> dict:
@@ -256,7 +269,7 @@ def main() -> int:
     if args.child:
         child(args.child[0], args.child[1:])
         return 0
-    print("| input | N | analysis s | peak RSS MiB | findings |")
+    print("| input | N | analysis s | peak RSS MiB (worker's) | findings |")
     print("|---|---:|---:|---:|---:|")
     summary = []
     for shape in args.shapes.split(","):
@@ -266,8 +279,9 @@ def main() -> int:
         for n in [*sizes, *(big if args.big else [])]:
             result = measure(shape, n)
             points.append((n, result["seconds"]))
+            worker = f" ({result['worker_rss_mib']:.0f})" if result["worker_rss_mib"] else ""
             print(
-                f"| {label} | {n} | {result['seconds']:.2f} | {result['rss_mib']:.0f} | "
+                f"| {label} | {n} | {result['seconds']:.2f} | {result['rss_mib']:.0f}{worker} | "
                 f"{result['findings'] if result['findings'] >= 0 else '-'} |",
                 flush=True,
             )

@@ -130,8 +130,9 @@ def _parser():
         type=int,
         default=None,
         metavar="N",
-        help="processes for --check: 2 analyses Terraform beside the Kubernetes files, "
-        "1 uses one (default: 2 on a machine with more than one core)",
+        help="processes for --check: 2 analyses Terraform beside the Kubernetes files, or shares the rules "
+        "of a scan of 4,000+ resources with a second process; 1 uses one, and less memory "
+        "(default: 2 on a machine with more than one core)",
     )
     parser.add_argument("--no-color", action="store_true", help="never colour text output")
     parser.add_argument("--explain", metavar="RULE", help="print a rule's documentation")

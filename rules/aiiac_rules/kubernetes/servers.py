@@ -25,7 +25,7 @@ _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 _TRUE = {"1", "true", "yes", "on"}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Flag:
     """A command-line flag as written: `node` is the argument that holds it (or its value)."""
 
@@ -36,7 +36,15 @@ class Flag:
 
 def flags(container: Container) -> Iterator[Flag]:
     """Every `--flag`, `--flag=value` and `--flag value` of the container's command and args,
-    including those inside a shell string (`sh -c "vllm serve ... --api-key $KEY"`)."""
+    including those inside a shell string (`sh -c "vllm serve ... --api-key $KEY"`). Read once
+    per container (some ten rules ask)."""
+    found = container.memo.get("flags")
+    if found is None:
+        found = container.memo["flags"] = tuple(_read_flags(container))
+    return iter(found)
+
+
+def _read_flags(container: Container) -> Iterator[Flag]:
     words: list[tuple[str, Node]] = []
     for key in ("command", "args"):
         node = container.node.get(key)

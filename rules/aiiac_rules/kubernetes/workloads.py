@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 import weakref
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from aiiac_ls.model.nodes import Entry, Mapping, Scalar, Sequence, as_str
 from aiiac_ls.model.resources import Resource
@@ -137,6 +138,8 @@ class Container:
     node: Mapping
     list_name: str  # containers | initContainers | ephemeralContainers | a KServe framework key
     name: str
+    # what the rules derive from the container alone (its command-line flags), found once
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def security_context(self) -> Mapping | None:
@@ -189,7 +192,7 @@ class PodSpec:
     """One pod spec of an object, shared by every rule that asks (`pod_specs`) and kept in the
     object's memo: it refers to its object weakly, so no reference cycle forms."""
 
-    __slots__ = ("_resource", "spec", "entry", "extra_containers", "found")
+    __slots__ = ("_resource", "spec", "entry", "extra_containers", "found", "_servers")
 
     def __init__(
         self, resource: Resource, spec: Mapping, entry: Entry, extra_containers: list[Container] | None = None
@@ -199,6 +202,7 @@ class PodSpec:
         self.entry = entry  # the key that holds the pod spec (where pod-level findings are reported)
         self.extra_containers = extra_containers if extra_containers is not None else []
         self.found: tuple[Container, ...] | None = None  # every container, in order: found once
+        self._servers: tuple[Container, ...] | None = None  # `model_servers`, found once
 
     @property
     def resource(self) -> Resource:
@@ -238,7 +242,12 @@ class PodSpec:
     def model_servers(self) -> list[Container]:
         """The main containers that serve models (`Container.serves_models`); every main
         container of a RayService (Ray Serve applications run on its head and workers), and of a
-        LeaderWorkerSet one of whose templates serves."""
+        LeaderWorkerSet one of whose templates serves. Found once per pod spec (a new list each call)."""
+        if self._servers is None:
+            self._servers = tuple(self._model_servers())
+        return list(self._servers)
+
+    def _model_servers(self) -> list[Container]:
         if self.resource.kind in SERVING_KINDS:
             return list(self.main_containers())
         if self.resource.kind in SERVING_GROUP_KINDS and any(

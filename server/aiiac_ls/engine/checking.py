@@ -34,6 +34,7 @@ class Checking:
     _any_kind: list[Rule]  # rules for every kind
     _rules_by_kind: dict[tuple[str, str], list[Rule]]  # `rules_for`'s, by resource source and kind
     fix_edits: bool  # findings carry their fixes' edits (False: a report, which shows titles only)
+    batch: bool  # a one-shot run (`--check`), not the editor
     _titles_only: dict[tuple[str, bool], Fix]  # the title-only fixes made, shared
     _mask_only: set[str]  # credential rules switched off: their hits are only masked
     _custom_rules: dict[str, Rule]  # Rego rules, made as findings name them
@@ -304,7 +305,8 @@ class Checking:
             related=related,
             equivalents={**rule.equivalents, **hit.equivalents} if hit.equivalents else rule.equivalents,
             redact=hit.redact,
-            comment_line=self._comment_line(resource, span),
+            # (where the editor's "ignore" action writes its comment: a one-shot run has no use for it)
+            comment_line=None if self.batch else self._comment_line(resource, span),
         )
 
 
