@@ -162,6 +162,8 @@ class Engine(Loading, Checking, Suppressing):
         found = analysis.findings
         fresh: dict[str, dict] | None = {} if self.cache is not None else None
         self._begin_checks(scopes, analysis)
+        # kustomize builds: one finding, naming every build that has it, so places are merged as
+        # they come; otherwise findings are gathered and made one per rule and place at the end
         builds = any(resource.built_by for scope in scopes for resource in scope)
         start = len(found)
         for scope in scopes:
