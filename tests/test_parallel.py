@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from aiiac_ls import parallel
 from aiiac_ls.cli import main
+from aiiac_ls.engine import Engine
 
 from .helpers import record_splits
 
@@ -211,13 +212,21 @@ def test_rules_shared_with_a_worker_report_what_one_process_reports(namespace, c
     ]
 
 
-def test_a_failing_rules_worker_leaves_its_share_to_this_process(namespace, capsys, monkeypatch, shares):
+@pytest.mark.parametrize("how", ["says so", "raises"])
+def test_a_failing_rules_worker_leaves_its_share_to_this_process(namespace, capsys, monkeypatch, shares, how):
     one = _reports(capsys, "-j", "1")
+    if how == "says so":
 
-    def broken_worker(engine, scopes, facts, analysis, start, pipe):
-        pipe.send(RuntimeError("worker broke"))
-        pipe.close()
+        def broken_worker(engine, scopes, facts, analysis, start, pipe):
+            pipe.send(RuntimeError("worker broke"))
+            pipe.close()
 
-    monkeypatch.setattr(parallel, "_check_worker", broken_worker)
+        monkeypatch.setattr(parallel, "_check_worker", broken_worker)
+    else:  # (the worker is forked: it has this patch, this process uses check_part nowhere)
+
+        def broken_check_part(self, scopes, facts, analysis, start):
+            raise MemoryError("no room for the worker's share")
+
+        monkeypatch.setattr(Engine, "check_part", broken_check_part)
     assert _reports(capsys, "-j", "2") == one
     assert shares == [0, 0]  # tried, nothing came back, and this process checked the share

@@ -21,6 +21,7 @@ failure of a worker falls back to one process, so the result never depends on it
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -113,7 +114,7 @@ def analyse_split(engine, files: list[str], analysis, var_files: list[str]):
 
 
 def _worker(engine, files: list[str], var_files: list[str], pipe) -> None:
-    try:
+    with _failure_reported(pipe):  # (the parent then scans in one process)
         from .engine import Analysis, ParseCache
         from .rules import collect_facts
 
@@ -126,7 +127,15 @@ def _worker(engine, files: list[str], var_files: list[str], pipe) -> None:
         analysis.findings = [_portable(finding) for finding in analysis.findings]
         analysis.__dict__.pop("_directives", None)
         pipe.send(analysis)
-    except BaseException as exc:  # reported to the parent, which scans in one process instead
+
+
+@contextlib.contextmanager
+def _failure_reported(pipe):
+    """A worker's failure is sent to the parent, which then does the work itself; the pipe is
+    closed either way."""
+    try:
+        yield
+    except BaseException as exc:
         try:
             pipe.send(RuntimeError(f"{type(exc).__name__}: {exc}"))
         except OSError:
@@ -186,7 +195,7 @@ class _Share:
 
 
 def _check_worker(engine, scopes, facts, analysis, start: int, pipe) -> None:
-    try:
+    with _failure_reported(pipe):  # (the parent then checks the share itself)
         suppressed, problems, used = analysis.suppressed, len(analysis.problems), set(analysis.used_directives)
         secrets = {path: len(spans) for path, spans in analysis.secret_spans.items()}
         findings = engine.check_part(scopes, facts, analysis, start)
@@ -203,13 +212,6 @@ def _check_worker(engine, scopes, facts, analysis, start: int, pipe) -> None:
                 analysis.problems[problems:],
             )
         )
-    except BaseException as exc:  # reported to the parent, which checks the share itself
-        try:
-            pipe.send(RuntimeError(f"{type(exc).__name__}: {exc}"))
-        except OSError:
-            pass
-    finally:
-        pipe.close()
 
 
 def _received(pipe, shared: list, analysis) -> dict[int, list[Finding]]:
