@@ -249,16 +249,24 @@ def test_a_unit_keeps_its_cache_while_open_and_its_facts_after(tmp_path):
     assert workspace.unit_facts[unit].is_model_bucket("acme-model-weights")
 
 
-def test_a_suppression_typed_above_an_untouched_resource_applies_and_lifts(tmp_path):
-    """An unchanged resource gives its last findings as they were, unless a suppression comment
-    now stands in a file they land in: typed on the blank line above the bucket (which moves
-    nothing, so the bucket is the same resource), it silences the finding; deleted, it is back."""
-    text = '\nresource "aws_s3_bucket" "weights" {\n  bucket = "acme-model-weights"\n}\n'
+BUCKET = 'resource "aws_s3_bucket" "weights" {\n  bucket = "acme-model-weights"\n}\n'
+
+
+def _open_one_file(tmp_path, text: str):
+    """A workspace with `main.tf` saved and open with `text`: (workspace, its unit, the path)."""
     main = tmp_path / "main.tf"
     main.write_text(text)
     workspace = Workspace()
     workspace.open(str(main), text)
-    unit = unit_of(str(main))
+    return workspace, unit_of(str(main)), main
+
+
+def test_a_suppression_typed_above_an_untouched_resource_applies_and_lifts(tmp_path):
+    """An unchanged resource gives its last findings as they were, unless a suppression comment
+    now stands in a file they land in: typed on the blank line above the bucket (which moves
+    nothing, so the bucket is the same resource), it silences the finding; deleted, it is back."""
+    text = "\n" + BUCKET
+    workspace, unit, main = _open_one_file(tmp_path, text)
     before = _findings(workspace.analyse(unit))
     assert ("AIS401", "aws_s3_bucket.weights", 1) in [(rule, address, line) for rule, address, line, _, _ in before]
     assert _findings(workspace.analyse(unit)) == before  # unchanged: every finding given again
@@ -284,12 +292,7 @@ def test_a_rule_that_fails_is_reported_on_every_analysis(tmp_path, monkeypatch):
         raise ValueError("boom")
 
     monkeypatch.setattr(get_rule("AIS401"), "check", explode)
-    text = 'resource "aws_s3_bucket" "weights" {\n  bucket = "acme-model-weights"\n}\n'
-    main = tmp_path / "main.tf"
-    main.write_text(text)
-    workspace = Workspace()
-    workspace.open(str(main), text)
-    unit = unit_of(str(main))
+    workspace, unit, _ = _open_one_file(tmp_path, BUCKET)
     for _ in range(3):
         analysis = workspace.analyse(unit)
         internal = [p.message for p in analysis.problems if p.kind == "internal"]
