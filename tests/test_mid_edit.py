@@ -87,6 +87,39 @@ def test_the_editor_keeps_a_broken_tf_files_last_good_analysis_marked(tmp_path):
     assert problems == []
 
 
+def test_kept_findings_past_the_end_of_the_broken_text_stay_inside_the_document(tmp_path):
+    """The user cuts the file short and leaves a quote open: the last bucket ACL's finding is kept
+    from the version that parsed (line 11), past the end of what is in the editor now; its
+    diagnostic is placed at the end of the document, not outside it."""
+    from aiiac_ls.lsp.positions import lsp_lines
+    from aiiac_ls.lsp.server import create_server
+
+    ls = create_server()
+    try:
+        path = str(tmp_path / "main.tf")
+        (tmp_path / "main.tf").write_text(TF)
+        unit = unit_of(path)
+        ls.model.open(path, TF)
+        ls.diagnostics_for(path, ls.model.analyse(unit))
+        broken = TF.split('resource "aws_s3_bucket" "logs"')[0] + 'resource "x" "y" {\n  a = "open\n'
+        ls.model.open(path, broken)
+        analysis = ls.model.analyse(unit)
+        assert [(f.rule, f.span.start_line) for f in analysis.findings if f.rule == "AIS402"] == [
+            ("AIS402", 2),
+            ("AIS402", 11),
+        ]
+        lines = lsp_lines(broken)
+        assert len(lines) == 8
+        ranges = [
+            ((d.range.start.line, d.range.start.character), (d.range.end.line, d.range.end.character))
+            for d in ls.diagnostics_for(path, analysis)
+            if d.code == "AIS402"
+        ]
+        assert ranges == [((2, 2), (2, 24)), ((7, 0), (7, 0))]  # the second at the end: line 7 is empty
+    finally:
+        ls.executor.shutdown(wait=False)
+
+
 def test_the_editor_keeps_the_last_good_render_when_values_or_a_template_break(tmp_path):
     shutil.copytree(E2E / "chart", tmp_path / "chart")
     values, template = tmp_path / "chart" / "values.yaml", tmp_path / "chart" / "templates" / "serving.yaml"

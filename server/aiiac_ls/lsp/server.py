@@ -418,8 +418,12 @@ class AiiacServer(LanguageServer):
             if p.file == path and p.kind != "skipped"
         ]
         buffer = self.model.text(path)
-        if buffer is not None and path in analysis.sources and analysis.sources[path].text != buffer:
-            now = lsp_lines(buffer)  # an overtaken analysis: keep every range inside the document
+        overtaken = buffer is not None and path in analysis.sources and analysis.sources[path].text != buffer
+        if overtaken or (buffer is not None and analysis.kept):
+            # an overtaken analysis read an older text, and findings kept from the last version
+            # that parsed (a file broken mid-edit) point into that version: keep every range
+            # inside the document
+            now = lsp_lines(buffer)
             diagnostics = [convert.clamped(d, now, self.encoder) for d in diagnostics]
         return diagnostics
 
