@@ -418,8 +418,8 @@ class AiiacServer(LanguageServer):
             if p.file == path and p.kind != "skipped"
         ]
         buffer = self.model.text(path)
-        overtaken = buffer is not None and path in analysis.sources and analysis.sources[path].text != buffer
-        if overtaken or (buffer is not None and analysis.kept):
+        overtaken = path in analysis.sources and analysis.sources[path].text != buffer
+        if buffer is not None and (overtaken or analysis.kept):
             # an overtaken analysis read an older text, and findings kept from the last version
             # that parsed (a file broken mid-edit) point into that version: keep every range
             # inside the document
