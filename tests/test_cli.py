@@ -146,6 +146,18 @@ def test_output_file(project, capsys):
     assert json.loads((project / "out.json").read_text())["findings"][0]["rule"] == "AIS110"
 
 
+def test_a_streamed_report_is_written_in_pieces_of_about_a_megabyte():
+    from aiiac_ls.cli import _in_pieces
+
+    chunks = [f'{{"finding": {index}, "message": "{"x" * (index % 700)}"}},\n' for index in range(12_000)]
+    pieces = list(_in_pieces(iter(chunks)))
+    assert "".join(pieces) == "".join(chunks)
+    assert 3 <= len(pieces) <= 5  # 4.2 MB in all
+    assert all((1 << 20) <= len(piece) < (1 << 20) + 800 for piece in pieces[:-1])
+    assert list(_in_pieces("a whole report")) == ["a whole report"]
+    assert list(_in_pieces(iter([]))) == [""]
+
+
 def test_sarif_is_valid_against_the_official_schema(project, capsys):
     jsonschema = pytest.importorskip("jsonschema")
     schema_path = os.environ.get("AIIAC_SARIF_SCHEMA")
