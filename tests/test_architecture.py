@@ -18,7 +18,7 @@ MAY_IMPORT = {
     "aiiac_ls.limits": set(),
     "aiiac_ls.secrets": set(),
     "aiiac_ls.config": {"aiiac_ls.limits", "aiiac_ls.model"},
-    "aiiac_ls.formats": {"aiiac_ls.limits", "aiiac_ls.model"},
+    "aiiac_ls.formats": {"aiiac_ls.limits", "aiiac_ls.model", "aiiac_ls.secrets"},
     "aiiac_ls.suppress": {"aiiac_ls.model", "aiiac_ls.rules"},
     "aiiac_ls.fixes": {"aiiac_ls.formats", "aiiac_ls.model"},
     "aiiac_ls.engine": {

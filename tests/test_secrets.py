@@ -145,3 +145,115 @@ def test_a_placeholder_credential_is_low_and_a_secrets_name_is_not_one():
     bad = Engine(Config(select=("AIS703",))).analyse_paths([str(FIXTURES / "rules" / "AIS703" / "bad")])
     assert [(f.span.start_line + 1, f.severity) for f in bad.findings] == [(10, "high"), (14, "low")]
     assert bad.findings[1].message.endswith("(a placeholder: the real value must not end up here)")
+
+
+# Each way YAML can write a credential, as (document, line and column of the value). Objects read
+# from text in which `could_hold_credential` finds nothing are not walked by AIS701, so every one
+# of these must be seen by that text check.
+_HF_ESCAPED = "\\x68f_" + HF[3:]  # YAML reads `\x68` as `h`
+_WRITTEN = {
+    "plain": (f"env: [{{name: HF_TOKEN, value: {HF}}}]", (7, 36)),
+    "escaped": (f'env: [{{name: HF_TOKEN, value: "{_HF_ESCAPED}"}}]', (7, 36)),
+    "unicode escape": (f'args: ["--token=\\u0068f_{HF[3:]}"]', (7, 13)),
+    "escaped line break": (f'args: ["--token={HF[:10]}\\\n            {HF[10:]}"]', (7, 13)),
+    "folded": (f"args:\n            - >-\n              {HF}", (8, 14)),
+    "AWS key by its name": (f'env: [{{name: AWS_SECRET_ACCESS_KEY, value: "{AWS_SECRET}"}}]', (7, 49)),
+    "AWS key, escaped name": (f'env: [{{name: "AWS_SECRET\\x5fACCESS_KEY", value: "{AWS_SECRET}"}}]', (7, 54)),
+    "AWS key, Kelvin sign": (f'env: [{{name: "aws_secret_access_\u212aey", value: "{AWS_SECRET}"}}]', (7, 51)),
+}
+
+
+def _pod(container_field: str) -> str:
+    return textwrap.dedent("""\
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: llm}
+        spec:
+          containers:
+            - name: vllm
+              image: vllm/vllm-openai:v0.6.3
+              FIELD
+        """).replace("FIELD", container_field)
+
+
+@pytest.mark.parametrize("way", sorted(_WRITTEN))
+def test_a_credential_however_yaml_writes_it_is_found(tmp_path, way, monkeypatch):
+    from aiiac_ls.config import Config
+    from aiiac_ls.engine import Engine
+    from aiiac_ls.formats import yaml
+    from aiiac_ls.secrets import could_hold_credential
+
+    written, (line, column) = _WRITTEN[way]
+    (tmp_path / "pod.yaml").write_text(_pod(written), encoding="utf-8")
+    assert could_hold_credential(_pod(written))
+
+    def found() -> list[tuple[int, int, str]]:
+        analysis = Engine(Config(select=("AIS701",))).analyse_paths([str(tmp_path)])
+        return [(f.span.start_line, f.span.start_col, f.message.split(" written")[0]) for f in analysis.findings]
+
+    label = "AWS secret access key" if way.startswith("AWS") else "Hugging Face token"
+    assert found() == [(line, column, label)]
+    monkeypatch.setattr(yaml, "could_hold_credential", lambda text: True)
+    assert found() == [(line, column, label)]
+
+
+def test_a_credential_behind_an_alias_or_a_merge_key_is_found():
+    """Anchors are the document's: an object written without the credential may hold it."""
+    from aiiac_ls.formats.source import SourceFile
+    from aiiac_ls.formats.yaml import kubernetes_resources, parse_yaml
+    from aiiac_ls.rules import all_rules
+
+    text = textwrap.dedent(f"""\
+        apiVersion: v1
+        kind: List
+        items:
+          - apiVersion: v1
+            kind: ConfigMap
+            metadata: {{name: first}}
+            data: &hub {{token: {HF}}}
+          - apiVersion: v1
+            kind: ConfigMap
+            metadata: {{name: second}}
+            data: *hub
+          - apiVersion: v1
+            kind: ConfigMap
+            metadata: {{name: third}}
+            data: {{<<: *hub, other: x}}
+        """)
+    [credential_rule] = [rule for rule in all_rules() if rule.id == "AIS701"]
+    documents, _ = parse_yaml(SourceFile("list.yaml", text))
+    resources = kubernetes_resources(documents, "list.yaml")
+    assert [(r.name, r.credential_free) for r in resources] == [("first", False), ("second", False), ("third", False)]
+    for resource in resources:
+        [hit] = credential_rule.check(resource, None)
+        assert (hit.at.span.start_line, hit.at.span.start_col) == (6, 23)
+
+
+def test_text_without_a_credential_is_not_walked_and_a_built_object_always_is(tmp_path):
+    """A kustomize build merges text from several files: its objects are walked even when the
+    base they start from holds no credential."""
+    from aiiac_ls.config import Config
+    from aiiac_ls.engine import Engine
+    from aiiac_ls.formats.source import SourceFile
+    from aiiac_ls.formats.yaml import kubernetes_resources, parse_yaml
+
+    base = _pod("ports: [{containerPort: 8000}]")
+    documents, _ = parse_yaml(SourceFile("pod.yaml", base))
+    assert [r.credential_free for r in kubernetes_resources(documents, "pod.yaml")] == [True]
+    (tmp_path / "pod.yaml").write_text(base)
+    (tmp_path / "patch.yaml").write_text(
+        textwrap.dedent(f"""\
+            apiVersion: v1
+            kind: Pod
+            metadata: {{name: llm}}
+            spec:
+              containers:
+                - name: vllm
+                  env: [{{name: HF_TOKEN, value: {HF}}}]
+            """)
+    )
+    (tmp_path / "kustomization.yaml").write_text("resources: [pod.yaml]\npatches: [{path: patch.yaml}]\n")
+    analysis = Engine(Config(select=("AIS701",))).analyse_paths([str(tmp_path)])
+    assert [(Path(f.span.file).name, f.span.start_line, f.span.start_col) for f in analysis.findings] == [
+        ("patch.yaml", 6, 36)
+    ]

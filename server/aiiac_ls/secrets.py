@@ -23,6 +23,9 @@ TOKEN_PATTERNS: list[tuple[str, re.Pattern]] = [
 # what every pattern above must contain: one search in C before any of them runs (every finding's
 # message and every string of a scan is checked)
 _QUICK = re.compile(r"hf_|sk-|AKIA|ASIA|gh[pousr]_|AIza|r8_")
+# an AWS secret access key has no prefix: it is recognised by the name it is given
+_AWS_SECRET_NAME = re.compile(r"secret_access_key", re.I)
+_AWS_SECRET_VALUE = re.compile(r"^[A-Za-z0-9/+=]{40}$")
 
 
 def mask(secret: str) -> str:
@@ -47,6 +50,23 @@ def find_credential(text: str) -> tuple[str, str] | None:
             if _is_real(label, match.group(0)):
                 return label, mask(match.group(0))
     return None
+
+
+def credential_in(name: str, value: str) -> tuple[str, str] | None:
+    """(label, masked value) of a credential in `value`, a configuration value written under
+    `name` (its key, or the name of its environment variable)."""
+    found = find_credential(value)
+    if found is None and _AWS_SECRET_NAME.search(name) and _AWS_SECRET_VALUE.match(value.strip()):
+        found = ("AWS secret access key", mask(value.strip()))
+    return found
+
+
+def could_hold_credential(yaml_text: str) -> bool:
+    """Whether any key or value read from `yaml_text` could make `credential_in` find a
+    credential. False only when the text has none of the token prefixes, no AWS key name and no
+    backslash: YAML writes a value's characters as they are unless escaped, and folding a line
+    only ever adds a space or a line break, never joins two pieces into a prefix."""
+    return "\\" in yaml_text or _QUICK.search(yaml_text) is not None or _AWS_SECRET_NAME.search(yaml_text) is not None
 
 
 def redact_text(text: str) -> str:

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 from aiiac_ls.model.findings import Hit
 from aiiac_ls.model.nodes import Mapping, Scalar, Sequence, as_str
 from aiiac_ls.rules import rule
-from aiiac_ls.secrets import find_credential, mask
-
-_AWS_SECRET_NAME = re.compile(r"aws_secret_access_key|secret_access_key", re.I)
-_AWS_SECRET_VALUE = re.compile(r"^[A-Za-z0-9/+=]{40}$")
+from aiiac_ls.secrets import credential_in
 
 
 def _string_scalars(node, key: str = "", depth: int = 0):
@@ -73,13 +68,13 @@ def literal_credential(resource, ctx):
     (`valueFrom.secretKeyRef`), an external secret store, or workload identity (IRSA / GKE
     Workload Identity) instead of static cloud keys.
     """
+    if resource.credential_free:  # read from YAML text that holds nothing the walk could find
+        return
     seen: set = set()
     for key, scalar in _string_scalars(resource.body):
         if scalar.span is None or scalar.span in seen:
             continue
-        found = find_credential(scalar.value)
-        if found is None and _AWS_SECRET_NAME.search(key) and _AWS_SECRET_VALUE.match(scalar.value.strip()):
-            found = ("AWS secret access key", mask(scalar.value.strip()))
+        found = credential_in(key, scalar.value)
         if found is None:
             continue
         seen.add(scalar.span)

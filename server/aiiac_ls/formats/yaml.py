@@ -23,6 +23,7 @@ from ruamel.yaml.tag import Tag
 from ..limits import DEFAULT_LIMITS, Limits
 from ..model.nodes import Entry, Mapping, Node, Scalar, Sequence, Span
 from ..model.resources import Resource, k8s_address
+from ..secrets import could_hold_credential
 from .source import SourceError, SourceFile, text_position
 
 _DOC_SEPARATOR = re.compile(r"^(---|\.\.\.)(?=\s|$)", re.M)
@@ -133,6 +134,7 @@ class YamlDocument:
     root: Node | None
     start_line: int  # first line of the document's text (after a `---` line)
     end_line: int
+    credential_free: bool = False  # its text cannot hold a credential (`could_hold_credential`)
 
 
 class _Budget:
@@ -381,6 +383,7 @@ def parse_yaml(
             )
             continue
         converter = _Converter(source.path, first_line, text=chunk, limits=limits)
+        credential_free = not could_hold_credential(chunk)
         for composed_node in composed:
             if composed_node is None:
                 continue
@@ -389,7 +392,7 @@ def parse_yaml(
             except SourceError as exc:
                 errors.append(exc)
                 continue
-            documents.append(YamlDocument(root, first_line, end_line))
+            documents.append(YamlDocument(root, first_line, end_line, credential_free))
     return documents, errors
 
 
@@ -430,7 +433,7 @@ def kubernetes_resources(documents: list[YamlDocument], path: str) -> list[Resou
     for document in documents:
         root = document.root
         if isinstance(root, Mapping):
-            _collect(root, path, found, depth=0)
+            _collect(root, path, found, depth=0, credential_free=document.credential_free)
     return found
 
 
@@ -443,7 +446,7 @@ def object_resources(obj: Mapping, path: str, built_by: str | None = None) -> li
     return found
 
 
-def _collect(obj: Mapping, path: str, found: list[Resource], depth: int) -> None:
+def _collect(obj: Mapping, path: str, found: list[Resource], depth: int, credential_free: bool = False) -> None:
     kind = obj.get("kind")
     api = obj.get("apiVersion")
     if not (isinstance(kind, Scalar) and isinstance(kind.value, str) and isinstance(api, Scalar)):
@@ -451,7 +454,7 @@ def _collect(obj: Mapping, path: str, found: list[Resource], depth: int) -> None
     if kind.value.endswith("List") and isinstance(obj.get("items"), Sequence) and depth == 0:
         for item in obj.get("items").items:  # type: ignore[union-attr]
             if isinstance(item, Mapping):
-                _collect(item, path, found, depth + 1)
+                _collect(item, path, found, depth + 1, credential_free)
         return
     metadata = obj.mapping("metadata")
     name_node = metadata.get("name") if metadata else None
@@ -478,5 +481,6 @@ def _collect(obj: Mapping, path: str, found: list[Resource], depth: int) -> None
             span=obj.span,
             head=head,
             labels=labels,
+            credential_free=credential_free,
         )
     )
