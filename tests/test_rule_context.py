@@ -83,3 +83,42 @@ def test_an_index_is_built_once_and_its_reads_count_for_every_check_that_asks():
     # the second check asks the built index: no second build, and it has read the same
     assert _reading(context, lambda: context.index(names_by_kind)) == ({"Service": ["a", "b"]}, {"Service"})
     assert builds == [1]
+
+
+def test_model_stores_are_read_from_uri_keys_and_uri_variables_at_any_depth():
+    import textwrap
+
+    from aiiac_ls.formats.source import SourceFile
+    from aiiac_ls.formats.yaml import kubernetes_resources, parse_yaml
+    from aiiac_rules.facts import collect_facts
+
+    text = textwrap.dedent("""\
+        apiVersion: serving.kserve.io/v1beta1
+        kind: InferenceService
+        metadata: {name: llama}
+        spec:
+          predictor:
+            model: {storageUri: "gs://team-weights/llama/3/"}
+        ---
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: vllm}
+        spec:
+          template:
+            spec:
+              containers:
+                - name: server
+                  args: ["--model", "s3://not-a-uri-key/x/"]
+                  env:
+                    - {name: STORAGE_URI, value: "s3://acme-models/models/mistral/model.tar.gz"}
+                    - {name: CACHE, value: "s3://acme-cache/tmp/"}
+                    - {value: "s3://unnamed/x/", name: STORAGE_URI}
+        """)
+    documents, _ = parse_yaml(SourceFile("serving.yaml", text))
+    facts = collect_facts(kubernetes_resources(documents, "serving.yaml"), settings=None)
+    assert facts.model_buckets == {
+        "team-weights": {"llama/3/"},
+        "acme-models": {"models/mistral/"},
+        "unnamed": {"x/"},
+    }
+    assert facts.reasons["acme-models"] == "Deployment/vllm loads a model from it"

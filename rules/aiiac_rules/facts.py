@@ -9,7 +9,7 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass, field
 
-from aiiac_ls.model.nodes import Mapping, Scalar, as_str
+from aiiac_ls.model.nodes import Mapping, Scalar, Sequence, as_str
 from aiiac_ls.model.resources import Resource
 
 from .identity_links import IdentityFacts, collect_identity
@@ -63,23 +63,25 @@ def _model_dir(key: str) -> str:
     return key + "/" if key else ""
 
 
-def _walk_uris(node, depth: int = 0):
+def _uris(node, found: list[str], depth: int = 0) -> list[str]:
+    """The strings written under a model-URI key (or environment variable) anywhere in `node`,
+    in order; filled in place (a generator per node cost more than the look-ups)."""
     if depth > 40:
-        return
+        return found
     if isinstance(node, Mapping):
-        env_name = as_str(node.get("name"))
-        for key, child in node.items():
-            if (
-                isinstance(child, Scalar)
-                and isinstance(child.value, str)
-                and (key in _MODEL_URI_KEYS or (key == "value" and env_name in _MODEL_URI_KEYS))
-            ):
-                yield child.value
-            else:
-                yield from _walk_uris(child, depth + 1)
-    elif hasattr(node, "items") and isinstance(node.items, list):
+        for key, entry in node.entries.items():
+            child = entry.value
+            if isinstance(child, Scalar):
+                named = key in _MODEL_URI_KEYS or (key == "value" and as_str(node.get("name")) in _MODEL_URI_KEYS)
+                if named and isinstance(child.value, str):
+                    found.append(child.value)
+            elif isinstance(child, (Mapping, Sequence)):
+                _uris(child, found, depth + 1)
+    elif isinstance(node, Sequence):
         for item in node.items:
-            yield from _walk_uris(item, depth + 1)
+            if isinstance(item, (Mapping, Sequence)):
+                _uris(item, found, depth + 1)
+    return found
 
 
 def _tag_text(bucket: Resource) -> str:
@@ -116,7 +118,7 @@ def _model_stores(resource: Resource):
         return
     if resource.source == "terraform" and not resource.kind.startswith(("aws_sagemaker", "google_vertex")):
         return
-    for uri in _walk_uris(resource.body):
+    for uri in _uris(resource.body, []):
         parts = split_object_uri(uri)
         if parts:  # s3:// and gs://
             yield parts[1], _model_dir(parts[2]), f"{resource.address} loads a model from it"

@@ -8,19 +8,29 @@ from aiiac_ls.rules import rule
 from aiiac_ls.secrets import credential_in
 
 
-def _string_scalars(node, key: str = "", depth: int = 0):
+def _string_scalars(node, found: list[tuple[str, Scalar]], key: str = "", depth: int = 0) -> list[tuple[str, Scalar]]:
+    """(the key, or the environment variable's name, it is written under; the scalar) of every
+    string in `node`, in the order written. Filled in place: a generator per node cost as much as
+    the checks."""
     if depth > 64:
-        return
+        return found
     if isinstance(node, Mapping):
-        env_name = as_str(node.get("name"))
-        for child_key, child in node.items():
-            # Kubernetes env entries: {name: AWS_SECRET_ACCESS_KEY, value: ...}
-            yield from _string_scalars(child, env_name if child_key == "value" and env_name else child_key, depth + 1)
+        for child_key, entry in node.entries.items():
+            child = entry.value
+            name = child_key
+            if child_key == "value":  # Kubernetes env entries: {name: AWS_SECRET_ACCESS_KEY, value: ...}
+                name = as_str(node.get("name")) or child_key
+            if isinstance(child, Scalar):
+                if depth < 64 and isinstance(child.value, str):
+                    found.append((name, child))
+            else:
+                _string_scalars(child, found, name, depth + 1)
     elif isinstance(node, Sequence):
         for item in node.items:
-            yield from _string_scalars(item, key, depth + 1)
+            _string_scalars(item, found, key, depth + 1)
     elif isinstance(node, Scalar) and isinstance(node.value, str):
-        yield key, node
+        found.append((key, node))
+    return found
 
 
 @rule(
@@ -71,7 +81,7 @@ def literal_credential(resource, ctx):
     if resource.credential_free:  # read from YAML text that holds nothing the walk could find
         return
     seen: set = set()
-    for key, scalar in _string_scalars(resource.body):
+    for key, scalar in _string_scalars(resource.body, []):
         if scalar.span is None or scalar.span in seen:
             continue
         found = credential_in(key, scalar.value)
