@@ -22,7 +22,8 @@ TOKEN_PATTERNS: list[tuple[str, re.Pattern]] = [
 ]
 # what every pattern above must contain: one search in C before any of them runs (every finding's
 # message and every string of a scan is checked)
-_QUICK = re.compile(r"hf_|sk-|AKIA|ASIA|gh[pousr]_|AIza|r8_")
+_PREFIXES = ("hf_", "sk-", "AKIA", "ASIA", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "AIza", "r8_")
+_QUICK = re.compile("|".join(_PREFIXES))
 # an AWS secret access key has no prefix: it is recognised by the name it is given
 _AWS_SECRET_NAME = re.compile(r"secret_access_key", re.I)
 _AWS_SECRET_VALUE = re.compile(r"^[A-Za-z0-9/+=]{40}$")
@@ -66,7 +67,11 @@ def could_hold_credential(yaml_text: str) -> bool:
     credential. False only when the text has none of the token prefixes, no AWS key name and no
     backslash: YAML writes a value's characters as they are unless escaped, and folding a line
     only ever adds a space or a line break, never joins two pieces into a prefix."""
-    return "\\" in yaml_text or _QUICK.search(yaml_text) is not None or _AWS_SECRET_NAME.search(yaml_text) is not None
+    if "\\" in yaml_text or any(prefix in yaml_text for prefix in _PREFIXES):  # (faster than `_QUICK` on long texts)
+        return True
+    if yaml_text.isascii():  # (a tenth of the time of the case-blind regex)
+        return "secret_access_key" in yaml_text.lower()
+    return _AWS_SECRET_NAME.search(yaml_text) is not None
 
 
 def redact_text(text: str) -> str:
