@@ -18,7 +18,7 @@ from aiiac_ls.rules import rule
 from .context import _pod_labels
 from .exposure import _is_internal_load_balancer
 from .runtime import _uses_gpu
-from .workloads import WORKLOAD_KINDS, Container, PodSpec, pod_specs
+from .workloads import WORKLOAD_KINDS, Container, PodSpec, is_gpu_node_agent, pod_specs
 
 K8S = "kubernetes"
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
@@ -535,8 +535,6 @@ def visible_devices_all(resource, ctx):
     Request GPUs through `resources.limits` (`nvidia.com/gpu: 1`) and drop the variable; set
     the device plugin's `DEVICE_LIST_STRATEGY=volume-mounts` with `ACCEPT_NVIDIA_VISIBLE_DEVICES_ENVVAR_WHEN_UNPRIVILEGED=false` to refuse it.
     """
-    from .workloads import is_gpu_node_agent
-
     if is_gpu_node_agent(resource):
         return
     for pod in pod_specs(resource):
