@@ -14,7 +14,7 @@ import pytest
 from aiiac_ls.cli import main
 from aiiac_ls.config import Config
 from aiiac_ls.engine import Engine
-from aiiac_ls.formats.kustomize import Builder
+from aiiac_ls.formats.kustomize.build import Builder
 from ruamel.yaml import YAML
 
 from .helpers import CORPUS, FIXTURES

@@ -188,7 +188,7 @@ def _render_chart(args) -> int:
     import os
 
     from .formats.helm.chart import RenderOptions, render_chart
-    from .formats.kustomize import kustomization_file
+    from .formats.kustomize.build import kustomization_file
     from .formats.source import FileSystem
 
     if not os.path.isfile(os.path.join(args.render, "Chart.yaml")):
@@ -217,7 +217,7 @@ def _render_kustomization(directory: str) -> int:
     """Print a kustomization's build like `kubectl kustomize` (keys sorted, legacy order)."""
     from ruamel.yaml import YAML
 
-    from .formats.kustomize import Builder
+    from .formats.kustomize.build import Builder
 
     built = Builder(schemas=True).build(directory)
     yaml = YAML(typ="safe", pure=True)

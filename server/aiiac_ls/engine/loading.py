@@ -15,14 +15,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..config import Config, ConfigTree
-from ..formats.hcl.syntax import HclFile
-from ..formats.helm.chart import ChartRender, RenderOptions, outermost_chart_root, render_chart
-from ..formats.kubernetes_tf import kubernetes_objects
-from ..formats.kustomize import KUSTOMIZATION_FILES, Built
+from ..formats.kustomize import KUSTOMIZATION_FILES
 from ..formats.source import FileSystem, SourceError, SourceFile
-from ..formats.terraform import ModuleInstance, ModuleMemory, TerraformProject, local_module_sources
-from ..formats.terraform_modules import unpinned_source
-from ..formats.tfplan import looks_like_plan
 from ..formats.yaml import kubernetes_resources, object_resources, parse_yaml
 from ..limits import DEFAULT_LIMITS, Limits
 from ..model.findings import Problem
@@ -32,7 +26,14 @@ from .analysis import Analysis, guarded
 from .discovery import TF_SUFFIXES, TFVARS_SUFFIXES, classify
 
 if TYPE_CHECKING:
+    from ..formats.hcl.syntax import HclFile
+    from ..formats.helm.chart import ChartRender, RenderOptions
+    from ..formats.kustomize.build import Built
+    from ..formats.terraform import ModuleInstance, ModuleMemory
     from .checking import _CachedResults
+
+# The loaders of Terraform, charts, plans and kustomizations import their formats when first
+# used: a scan of plain manifests never loads them (a tenth of a second of every run).
 
 log = logging.getLogger("aiiac_ls.engine")
 
@@ -66,6 +67,8 @@ class ParseCache:
         return found[1]
 
     def hcl(self, source: SourceFile) -> HclFile:
+        from ..formats.hcl.syntax import HclFile
+
         """The parsed file; a new text of a path is re-parsed incrementally from its last tree."""
         found = self._hcl.get(source.path)
         if found is None or found[0] != source.text:
@@ -139,6 +142,8 @@ class Loading:
             kind = classify(path) or "yaml"
             shown = self.display(path)
             if kind == "helm":
+                from ..formats.helm.chart import outermost_chart_root
+
                 root = outermost_chart_root(path)
                 if root is not None and not (reached and os.path.join(os.path.abspath(root), "Chart.yaml") in reached):
                     charts[root] = None  # (a chart a kustomization renders is checked through it)
@@ -149,7 +154,7 @@ class Loading:
             source = self._read(path, shown, analysis)
             if source is None:
                 continue
-            if path.endswith(".json") and looks_like_plan(source.text):
+            if path.endswith(".json") and _looks_like_plan(source.text):
                 with guarded(analysis, shown, "reading the Terraform plan"):
                     plans.append(self._plan(path, source, analysis, var_files))
                 continue
@@ -188,7 +193,7 @@ class Loading:
         """The objects of the scanned kustomizations that no other one includes, each built
         in-process (`formats/kustomize`), and every file the builds read. In the editor, a build
         that meets a file it cannot parse (mid-edit) keeps the objects of its last good build."""
-        from ..formats.kustomize import Builder
+        from ..formats.kustomize.build import Builder
 
         builder = Builder(self.filesystem, self.display, self.config.limits)
         builds = {}
@@ -254,6 +259,8 @@ class Loading:
 
     def _chart(self, root: str, analysis: Analysis, cache: ParseCache) -> list[Resource]:
         """Render a chart in-process; its objects join the Kubernetes scope, located at their origin."""
+        from ..formats.helm.chart import RenderOptions
+
         values_files = [os.path.join(root, f) if not os.path.isabs(f) else f for f in self.config_of(root).values_files]
         options = RenderOptions(
             values_files=tuple(f for f in values_files if self.filesystem.is_file(f)),
@@ -268,6 +275,7 @@ class Loading:
         """Charts in the repository that a `helm_release` deploys, rendered with its values."""
         if not any(resource.kind == "helm_release" for resource in resources):
             return []
+        from ..formats.helm.chart import RenderOptions
         from ..formats.helm_release import local_releases
 
         def text_of(path: str) -> str | None:
@@ -293,6 +301,7 @@ class Loading:
         """Charts in the repository that Argo CD Applications and Flux HelmReleases deploy,
         rendered with their values; remote charts are named (AIS006)."""
         from ..formats.gitops import gitops_releases
+        from ..formats.helm.chart import RenderOptions
 
         def text_of(path: str) -> str | None:
             source = analysis.sources.get(path)
@@ -317,6 +326,8 @@ class Loading:
         return rendered
 
     def _render(self, root: str, options: RenderOptions, key, analysis: Analysis, cache: ParseCache) -> list[Resource]:
+        from ..formats.helm.chart import render_chart
+
         kube_version = self.config_of(root).kube_version
         if kube_version:
             options.kube_version = kube_version
@@ -417,6 +428,8 @@ class Loading:
         analysis: Analysis,
         cache: ParseCache,
     ) -> list[list[Resource]]:
+        from ..formats.terraform import ModuleInstance, TerraformProject
+
         def load(path: str) -> HclFile:
             """Files of child modules outside the scan: read (through the editor's buffers) and parsed."""
             source = self.filesystem.read(path, self.display(path))
@@ -488,6 +501,9 @@ class Loading:
         analysis: Analysis,
         cache: ParseCache,
     ) -> None:
+        from ..formats.kubernetes_tf import kubernetes_objects
+        from ..formats.terraform_modules import unpinned_source
+
         try:
             resources = instance.resources()
             scopes.append(
@@ -535,6 +551,8 @@ _TEMPLATED = re.compile(r"\{\{.*?\}\}|\$\{[^}\n]*\}")
 def module_groups(tf_dirs: dict[str, list[str]], texts: dict[str, str]) -> list[list[str]]:
     """The folders of `tf_dirs` grouped so that folders calling each other as local modules
     (`source = "../modules/x"`, directly or through others) are in one group; in scan order."""
+    from ..formats.terraform import local_module_sources
+
     leader = {directory: directory for directory in tf_dirs}
     by_real = {os.path.realpath(directory): directory for directory in tf_dirs}
 
@@ -555,3 +573,9 @@ def module_groups(tf_dirs: dict[str, list[str]], texts: dict[str, str]) -> list[
     for directory in tf_dirs:
         groups.setdefault(find(directory), []).append(directory)
     return list(groups.values())
+
+
+def _looks_like_plan(text: str) -> bool:
+    from ..formats.tfplan import looks_like_plan
+
+    return looks_like_plan(text)

@@ -1,5 +1,6 @@
-"""Kustomize, built in-process with provenance: see `build.py`."""
+"""Kustomize, built in-process with provenance: see `build.py`. Only the file names live here:
+a scan looks for kustomizations in every folder, and one without any never imports the builder."""
 
-from .build import KUSTOMIZATION_FILES, Builder, Built, kustomization_file
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 
-__all__ = ["KUSTOMIZATION_FILES", "Builder", "Built", "kustomization_file"]
+__all__ = ["KUSTOMIZATION_FILES"]

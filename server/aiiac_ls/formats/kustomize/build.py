@@ -18,6 +18,7 @@ from ...limits import DEFAULT_LIMITS, Limits
 from ...model.nodes import Mapping, Node, Scalar, Sequence, Span, from_plain
 from ..source import FileSystem, SourceError, SourceFile
 from ..yaml import parse_yaml
+from . import KUSTOMIZATION_FILES
 from .merge import PatchError, json_patch, strategic_merge
 from .replacements import ReplacementError, apply_replacements
 from .transform import (
@@ -39,7 +40,6 @@ from .transform import (
 )
 from .tree import copy, ensure_mapping, shifted, text
 
-KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 MAX_DEPTH = 32  # nested kustomizations
 MAX_OBJECTS = 20_000
 _REMOTE = re.compile(r"^(https?://|git@|ssh://|git::|github\.com/|gitlab\.com/|bitbucket\.org/)|\?ref=|\.git(//|$)")
