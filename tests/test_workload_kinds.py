@@ -81,3 +81,29 @@ def test_policy_engines_pod_shaped_patches_are_not_workloads(tmp_path):
         "spec:\n  template:\n    spec:\n      containers: [{name: x, image: 'busybox:latest'}]\n"
     )
     assert _containers(kyverno, tmp_path) == {"ClusterPolicy": [], "PodPatch": ["x"]}
+
+
+def test_a_kind_two_api_groups_share_gets_the_rules_of_its_own_group(tmp_path):
+    """A Knative Service has a pod spec and a core Service has none: the pod rules name
+    `serving.knative.dev/Service`, so a core Service is given only the Service rules."""
+    from aiiac_ls.engine import Analysis, Engine, ParseCache
+
+    (tmp_path / "services.yaml").write_text(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: core, namespace: serving}\n"
+        "spec: {type: LoadBalancer, selector: {app: llm}, ports: [{port: 8000}]}\n"
+        "---\n"
+        "apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata: {name: knative, namespace: serving}\n"
+        "spec:\n  template:\n    spec:\n      containers:\n"
+        '        - {name: llm, image: "vllm/vllm-openai:v0.6.3", securityContext: {privileged: true}}\n'
+    )
+    engine = Engine()
+    scopes = engine.load([str(tmp_path / "services.yaml")], Analysis(), [], ParseCache())
+    core, knative = [resource for scope in scopes for resource in scope]
+    core_rules = {rule.id for rule in engine.rules_for(core)}
+    knative_rules = {rule.id for rule in engine.rules_for(knative)}
+    assert core_rules == {"AIS201", "AIS203", "AIS207", "AIS701"}
+    assert {"AIS101", "AIS103", "AIS310", "AIS701"} <= knative_rules and "AIS201" in knative_rules
+    found = {(f.resource, f.rule, f.span.start_line, f.span.start_col) for f in run([tmp_path]).findings}
+    assert ("Service/serving/core", "AIS201", 3, 7) in found
+    assert ("Service/serving/knative", "AIS103", 12, 74) in found
+    assert not any(resource == "Service/serving/core" and rule.startswith("AIS1") for resource, rule, _, _ in found)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from .model.findings import SEVERITIES, Hit
+from .model.nodes import Scalar
 from .model.resources import Resource
 
 DOCS_URL = "https://github.com/aiiac-ls/aiiac-ls/blob/main/docs/rules/{id}.md"
@@ -146,6 +147,18 @@ class RuleContext:
         return built  # type: ignore[return-value]
 
 
+def api_group(resource: Resource) -> str:
+    """The API group of a Kubernetes object (`serving.knative.dev`; "" for the core group)."""
+    api_version = resource.body.get("apiVersion")
+    text = api_version.value if isinstance(api_version, Scalar) and isinstance(api_version.value, str) else ""
+    return text.rpartition("/")[0]
+
+
+def bare_kind(kind: str) -> str:
+    """`Service` of `serving.knative.dev/Service` (a kind named with its API group)."""
+    return kind.rpartition("/")[2]
+
+
 _NOT_BUILT = object()
 Check = Callable[[Resource, RuleContext], Iterable[Hit]]
 
@@ -155,7 +168,9 @@ class Rule:
     id: str
     title: str
     severity: str
-    applies_to: frozenset[str] | None  # resource kinds; None means every resource of `source`
+    # resource kinds; None means every resource of `source`. A kind that several API groups use
+    # may be named with the group meant (`serving.knative.dev/Service`): a core Service is not it
+    applies_to: frozenset[str] | None
     source: str | None  # "kubernetes" | "terraform" | None for both
     check: Check
     docs: str
@@ -212,7 +227,10 @@ class Rule:
         """Whether it checks `resource`, taken as a `kind` object when given (`rule_kind`)."""
         if self.source is not None and resource.source != self.source:
             return False
-        return self.applies_to is None or (kind or resource.kind) in self.applies_to
+        if self.applies_to is None:
+            return True
+        kind = kind or resource.kind
+        return kind in self.applies_to or f"{api_group(resource)}/{kind}" in self.applies_to
 
     def markdown(self) -> str:
         """The full documentation page."""

@@ -9,7 +9,7 @@ from aiiac_ls.model.nodes import Mapping, Scalar, Sequence, as_str
 from aiiac_ls.rules import rule
 
 from .runtime import _uses_gpu
-from .workloads import WORKLOAD_KINDS, pod_specs
+from .workloads import WORKLOAD_KINDS, WORKLOAD_RULE_KINDS, pod_specs
 
 K8S = "kubernetes"
 
@@ -129,7 +129,7 @@ def _pod_labels(resource) -> dict[str, str]:
     id="AIS213",
     title="Workload outside every NetworkPolicy",
     severity="medium",
-    applies_to=WORKLOAD_KINDS,
+    applies_to=WORKLOAD_RULE_KINDS,
     source=K8S,
     references=["https://kubernetes.io/docs/concepts/services-networking/network-policies/#default-policies"],
 )
@@ -169,7 +169,7 @@ def not_selected_by_network_policy(resource, ctx):
     id="AIS132",
     title="Image from a registry outside the allow-list",
     severity="medium",
-    applies_to=WORKLOAD_KINDS,
+    applies_to=WORKLOAD_RULE_KINDS,
     source=K8S,
     references=["https://kubernetes.io/docs/concepts/containers/images/"],
 )
@@ -229,7 +229,7 @@ _NOT_THE_SECRET = re.compile(
     finds_secrets=True,
     title="Secret-named variable set to a literal",
     severity="high",
-    applies_to=WORKLOAD_KINDS,
+    applies_to=WORKLOAD_RULE_KINDS,
     source=K8S,
     equivalents={"kube-linter": ["env-var-secret"]},
     references=["https://kubernetes.io/docs/concepts/configuration/secret/#using-secrets-as-environment-variables"],
@@ -285,7 +285,7 @@ def secret_env_literal(resource, ctx):
     id="AIS214",
     title="Model server egress unrestricted",
     severity="medium",
-    applies_to=WORKLOAD_KINDS,
+    applies_to=WORKLOAD_RULE_KINDS,
     source=K8S,
     references=[
         "https://kubernetes.io/docs/concepts/services-networking/network-policies/#default-deny-all-egress-traffic"
@@ -342,7 +342,7 @@ def _is_model_server(pod) -> bool:
     id="AIS311",
     title="Model server uses the default ServiceAccount",
     severity="low",
-    applies_to=WORKLOAD_KINDS,
+    applies_to=WORKLOAD_RULE_KINDS,
     source=K8S,
     equivalents={"checkov": ["CKV_K8S_41"]},
     references=["https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/"],

@@ -6,7 +6,7 @@ from aiiac_ls.model.findings import AppendItem, Fix, Hit, ReplaceValue, SetPath
 from aiiac_ls.model.nodes import Mapping, Scalar, Sequence, as_bool, as_int, as_str
 from aiiac_ls.rules import rule
 
-from .workloads import MOVING_TAGS, WORKLOAD_KINDS, is_gpu_node_agent, pod_specs, tag_of
+from .workloads import MOVING_TAGS, WORKLOAD_RULE_KINDS, is_gpu_node_agent, pod_specs, tag_of
 
 K8S = "kubernetes"
 
@@ -20,7 +20,7 @@ def _set_true_fix(title: str, container, key: str, value=True) -> Fix:
     unsafe_fix="an image built to run as root fails to start with runAsNonRoot: true",
     title="Container may run as root",
     severity="high",
-    applies_to=WORKLOAD_KINDS,
+    applies_to=WORKLOAD_RULE_KINDS,
     source=K8S,
     equivalents={"checkov": ["CKV_K8S_23"], "trivy": ["KSV012"], "kube-linter": ["run-as-non-root"]},
     references=["https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted"],
@@ -100,7 +100,7 @@ def run_as_non_root(resource, ctx):
     id="AIS102",
     title="Container runs as UID 0",
     severity="high",
-    applies_to=WORKLOAD_KINDS,
+    applies_to=WORKLOAD_RULE_KINDS,
     source=K8S,
     equivalents={"checkov": ["CKV_K8S_23"], "trivy": ["KSV105"], "kube-linter": ["run-as-non-root"]},
     references=["https://kubernetes.io/docs/tasks/configure-pod-container/security-context/"],
@@ -144,7 +144,7 @@ def run_as_uid_zero(resource, ctx):
     unsafe_fix="device plugins, GPU/TPU drivers and accelerator runtimes need privileged mode; removing it stops them",
     title="Privileged container",
     severity="critical",
-    applies_to=WORKLOAD_KINDS,
+    applies_to=WORKLOAD_RULE_KINDS,
     source=K8S,
     equivalents={"checkov": ["CKV_K8S_16"], "trivy": ["KSV017"], "kube-linter": ["privileged-container"]},
     references=["https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline"],
@@ -192,7 +192,7 @@ def privileged_container(resource, ctx):
     id="AIS104",
     title="Privilege escalation allowed",
     severity="medium",
-    applies_to=WORKLOAD_KINDS,
+    applies_to=WORKLOAD_RULE_KINDS,
     source=K8S,
     equivalents={"checkov": ["CKV_K8S_20"], "trivy": ["KSV001"], "kube-linter": ["privilege-escalation-container"]},
     references=["https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted"],
@@ -251,7 +251,7 @@ def privilege_escalation(resource, ctx):
     unsafe_fix="a server that writes outside its mounted volumes (caches, /tmp, pid files) fails on a read-only root",
     title="Root filesystem is writable",
     severity="medium",
-    applies_to=WORKLOAD_KINDS,
+    applies_to=WORKLOAD_RULE_KINDS,
     source=K8S,
     equivalents={"checkov": ["CKV_K8S_22"], "trivy": ["KSV014"], "kube-linter": ["no-read-only-root-fs"]},
     references=["https://kubernetes.io/docs/tasks/configure-pod-container/security-context/"],
@@ -308,7 +308,7 @@ def read_only_root_filesystem(resource, ctx):
     unsafe_fix="a process that needs a capability (binding a low port, changing file ownership) fails without it",
     title="Capabilities are not dropped",
     severity="medium",
-    applies_to=WORKLOAD_KINDS,
+    applies_to=WORKLOAD_RULE_KINDS,
     source=K8S,
     equivalents={
         "checkov": ["CKV_K8S_37", "CKV_K8S_28"],
@@ -385,7 +385,7 @@ _HOST_NAMESPACES = {
     unsafe_fix="a pod that relies on the node's network, PID or IPC namespace stops working without it",
     title="Pod shares a host namespace",
     severity="high",
-    applies_to=WORKLOAD_KINDS,
+    applies_to=WORKLOAD_RULE_KINDS,
     source=K8S,
     equivalents={
         "checkov": ["CKV_K8S_17", "CKV_K8S_18", "CKV_K8S_19"],
@@ -478,7 +478,7 @@ def _private_shm_fix(pod, entry, plain: Fix) -> Fix | None:
     id="AIS108",
     title="hostPath volume",
     severity="high",
-    applies_to=WORKLOAD_KINDS,
+    applies_to=WORKLOAD_RULE_KINDS,
     source=K8S,
     equivalents={"trivy": ["KSV023"], "kube-linter": ["sensitive-host-mounts"]},
     references=["https://kubernetes.io/docs/concepts/storage/volumes/#hostpath"],
@@ -530,7 +530,7 @@ def host_path_volume(resource, ctx):
     unsafe_fix="a pod that calls the Kubernetes API with its ServiceAccount loses access",
     title="Service account token is mounted",
     severity="medium",
-    applies_to=WORKLOAD_KINDS,
+    applies_to=WORKLOAD_RULE_KINDS,
     source=K8S,
     equivalents={"checkov": ["CKV_K8S_38"], "trivy": ["KSV036"]},
     references=["https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/"],
@@ -611,7 +611,7 @@ def _bound_service_accounts(ctx) -> set[tuple[str | None, str]]:
     id="AIS110",
     title="Image is not pinned to a version",
     severity="medium",
-    applies_to=WORKLOAD_KINDS,
+    applies_to=WORKLOAD_RULE_KINDS,
     source=K8S,
     equivalents={"checkov": ["CKV_K8S_14"], "trivy": ["KSV013"], "kube-linter": ["latest-tag"]},
     references=["https://kubernetes.io/docs/concepts/containers/images/#image-names"],

@@ -7,7 +7,7 @@ from aiiac_ls.model.nodes import Mapping, Scalar, Sequence, as_str
 from aiiac_ls.rules import rule
 
 from ..serving import split_object_uri
-from .workloads import WORKLOAD_KINDS, pod_specs, pods_by_service_account, service_account_of
+from .workloads import WORKLOAD_RULE_KINDS, pod_specs, pods_by_service_account, service_account_of
 
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 GKE_ANNOTATION = "iam.gke.io/gcp-service-account"
@@ -63,7 +63,7 @@ def _static_keys(spec: Mapping) -> bool:
     unsafe_fix="the server loses the credentials it uses until workload identity is set up",
     title="Model server reaches object storage without workload identity",
     severity="high",
-    applies_to={"ServiceAccount"} | WORKLOAD_KINDS,
+    applies_to={"ServiceAccount"} | WORKLOAD_RULE_KINDS,
     source="kubernetes",
     references=[
         "https://docs.aws.amazon.com/eks/latest/userguide/iam-roles-for-service-accounts.html",

@@ -6,7 +6,7 @@ from aiiac_ls.model.findings import Fix, Hit, SetPath
 from aiiac_ls.model.nodes import Mapping, as_str
 from aiiac_ls.rules import rule
 
-from .workloads import MOVING_TAGS, WORKLOAD_KINDS, pod_specs, tag_of
+from .workloads import MOVING_TAGS, WORKLOAD_RULE_KINDS, pod_specs, tag_of
 
 K8S = "kubernetes"
 
@@ -15,7 +15,7 @@ K8S = "kubernetes"
     id="AIS131",
     title="Image not pinned by digest",
     severity="low",
-    applies_to=WORKLOAD_KINDS,
+    applies_to=WORKLOAD_RULE_KINDS,
     source=K8S,
     equivalents={"checkov": ["CKV_K8S_43"]},
     references=["https://kubernetes.io/docs/concepts/containers/images/#image-names"],
@@ -58,7 +58,7 @@ def image_digest(resource, ctx):
     redundant_with=("AIS131",),
     title="Cached image used without a registry check",
     severity="low",
-    applies_to=WORKLOAD_KINDS,
+    applies_to=WORKLOAD_RULE_KINDS,
     source=K8S,
     equivalents={"checkov": ["CKV_K8S_15"]},
     references=[

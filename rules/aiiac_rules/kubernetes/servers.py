@@ -18,7 +18,7 @@ from aiiac_ls.rules import rule
 from .context import _pod_labels
 from .exposure import _is_internal_load_balancer
 from .runtime import _uses_gpu
-from .workloads import WORKLOAD_KINDS, Container, PodSpec, is_gpu_node_agent, pod_specs
+from .workloads import WORKLOAD_RULE_KINDS, Container, PodSpec, is_gpu_node_agent, pod_specs
 
 K8S = "kubernetes"
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
@@ -127,7 +127,7 @@ class _ExternalServices:
     id="AIS150",
     title="Triton model control open to every client",
     severity="high",
-    applies_to=WORKLOAD_KINDS,
+    applies_to=WORKLOAD_RULE_KINDS,
     source=K8S,
     references=[
         "https://docs.nvidia.com/deeplearning/triton-inference-server/user-guide/docs/user_guide/model_management.html",
@@ -179,7 +179,7 @@ def triton_model_control(resource, ctx):
     id="AIS151",
     title="Remote model code trusted without a pinned revision",
     severity="high",
-    applies_to=WORKLOAD_KINDS,
+    applies_to=WORKLOAD_RULE_KINDS,
     source=K8S,
     references=[
         "https://docs.vllm.ai/en/latest/configuration/engine_args.html",
@@ -233,7 +233,7 @@ def trust_remote_code(resource, ctx):
     id="AIS152",
     title="vLLM development endpoints enabled",
     severity="high",
-    applies_to=WORKLOAD_KINDS,
+    applies_to=WORKLOAD_RULE_KINDS,
     source=K8S,
     references=["https://docs.vllm.ai/en/latest/usage/security.html"],
 )
@@ -267,7 +267,7 @@ def vllm_dev_mode(resource, ctx):
     id="AIS153",
     title="vLLM served outside the cluster without an API key",
     severity="high",
-    applies_to=WORKLOAD_KINDS,
+    applies_to=WORKLOAD_RULE_KINDS,
     source=K8S,
     references=[
         "https://docs.vllm.ai/en/latest/serving/openai_compatible_server.html",
@@ -320,7 +320,7 @@ def _from_secret(container: Container, name: str) -> bool:
     id="AIS154",
     title="Ollama listening on every interface behind an external Service",
     severity="high",
-    applies_to=WORKLOAD_KINDS,
+    applies_to=WORKLOAD_RULE_KINDS,
     source=K8S,
     references=["https://github.com/ollama/ollama/blob/main/docs/faq.md#how-do-i-configure-ollama-server"],
 )
@@ -359,7 +359,7 @@ def ollama_exposed(resource, ctx):
     id="AIS156",
     title="MLflow server without authentication on every interface",
     severity="high",
-    applies_to=WORKLOAD_KINDS,
+    applies_to=WORKLOAD_RULE_KINDS,
     source=K8S,
     references=["https://mlflow.org/docs/latest/self-hosting/security/basic-http-auth/"],
 )
@@ -405,7 +405,7 @@ _JUPYTER_OPEN = (
     id="AIS157",
     title="Jupyter without a token, as root or without XSRF checks",
     severity="high",
-    applies_to=WORKLOAD_KINDS,
+    applies_to=WORKLOAD_RULE_KINDS,
     source=K8S,
     references=["https://jupyter-server.readthedocs.io/en/latest/operators/security.html"],
 )
@@ -507,7 +507,7 @@ def ray_head_exposed(resource, ctx):
     id="AIS159",
     title="Every GPU of the node visible to a pod that requests none",
     severity="high",
-    applies_to=WORKLOAD_KINDS,
+    applies_to=WORKLOAD_RULE_KINDS,
     source=K8S,
     references=[
         "https://docs.nvidia.com/datacenter/cloud-native/container-toolkit/latest/docker-specialized.html#gpu-enumeration",
@@ -550,7 +550,7 @@ def visible_devices_all(resource, ctx):
     id="AIS160",
     title="Hugging Face model revision is not a commit",
     severity="medium",
-    applies_to=WORKLOAD_KINDS,
+    applies_to=WORKLOAD_RULE_KINDS,
     source=K8S,
     references=[
         "https://huggingface.co/docs/hub/en/security-pickle",
@@ -594,7 +594,7 @@ _PICKLE = re.compile(r"\.(bin|pt|pth|pkl|pickle|ckpt|joblib)$", re.I)
     id="AIS161",
     title="Model server loads a pickle-format model file",
     severity="medium",
-    applies_to=WORKLOAD_KINDS,
+    applies_to=WORKLOAD_RULE_KINDS,
     source=K8S,
     references=[
         "https://huggingface.co/docs/hub/en/security-pickle",
@@ -663,7 +663,7 @@ def _torchserve_problems(settings: dict[str, str]) -> list[str]:
     id="AIS155",
     title="TorchServe management API open",
     severity="high",
-    applies_to=WORKLOAD_KINDS | {"ConfigMap"},
+    applies_to=WORKLOAD_RULE_KINDS | {"ConfigMap"},
     source=K8S,
     references=[
         "https://pytorch.org/serve/configuration.html",
@@ -736,7 +736,7 @@ def _older(version: str, fixed: tuple[int, int, int]) -> bool:
     id="AIS162",
     title="NVIDIA GPU stack vulnerable to container escape",
     severity="critical",
-    applies_to=WORKLOAD_KINDS | {"helm_release"},
+    applies_to=WORKLOAD_RULE_KINDS | {"helm_release"},
     source=None,
     references=[
         "https://nvidia.custhelp.com/app/answers/detail/a_id/5582",

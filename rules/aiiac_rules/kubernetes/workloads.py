@@ -77,6 +77,9 @@ POD_TEMPLATE_OWNER = "(pod template)"
 # kinds whose name is shared with another API group: the group that has pod specs
 _API_GROUPS = {"Service": "serving.knative.dev/", "Server": "mlops.seldon.io/"}
 WORKLOAD_KINDS = frozenset(POD_SPEC_PATHS) | {POD_TEMPLATE_OWNER, "TrainJob", "NIMCache"}
+# the kinds the pod rules apply to: a kind another API group also uses is named with the group
+# whose objects have pod specs, so the engine gives a core Service none of the pod rules
+WORKLOAD_RULE_KINDS = (WORKLOAD_KINDS - _API_GROUPS.keys()) | {group + kind for kind, group in _API_GROUPS.items()}
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 # KServe predictors describe their server as a container-like object under the framework's key
 KSERVE_CONTAINERS = (

@@ -13,7 +13,7 @@ from ..config import Config, ConfigTree
 from ..model.findings import Finding, Fix, Hit, Problem, marked_unsafe
 from ..model.nodes import Span
 from ..model.resources import Resource
-from ..rules import EVERYTHING, FACTS, Rule, RuleContext, rule_kind
+from ..rules import EVERYTHING, FACTS, Rule, RuleContext, api_group, rule_kind
 from .analysis import Analysis
 from .locate import in_caller, in_one_file, in_piece, literal_replacements, locate, writable_fix
 
@@ -30,9 +30,11 @@ class Checking:
     config: Config
     cache: ParseCache | None  # the editor's, kept across analyses: results are reused from it
     rules: list[Rule]  # the enabled rules
-    _by_kind: dict[str, list[Rule]]  # the rules that apply to each kind
+    _by_kind: dict[str, list[Rule]]  # the rules that name each kind (with or without an API group)
     _any_kind: list[Rule]  # rules for every kind
-    _rules_by_kind: dict[tuple[str, str], list[Rule]]  # `rules_for`'s, by resource source and kind
+    _grouped_kinds: set[str]  # kinds some rule names with an API group
+    # `rules_for`'s, by resource source, kind, and API group (for the grouped kinds)
+    _rules_by_kind: dict[tuple[str, str, str | None], list[Rule]]
     fix_edits: bool  # findings carry their fixes' edits (False: a report, which shows titles only)
     batch: bool  # a one-shot run (`--check`), not the editor
     _titles_only: dict[tuple[str, bool], Fix]  # the title-only fixes made, shared
@@ -52,17 +54,17 @@ class Checking:
     _changes_since: dict[tuple[int, int], frozenset[str]]
 
     def rules_for(self, resource: Resource) -> list[Rule]:
-        """The rules that check `resource`: chosen by its source and kind alone, so the list is
-        made once for each pair (a scan asks once per resource). Callers must not change it."""
+        """The rules that check `resource`: chosen by its source and kind (and API group, for a
+        kind some rule names with one), so the list is made once for each (a scan asks once per
+        resource). Callers must not change it."""
         kind = resource.kind
         if kind not in self._by_kind:  # a kind no rule names: the rule pack may check it as another
             kind = rule_kind(resource) or kind
-        found = self._rules_by_kind.get((resource.source, kind))
+        key = (resource.source, kind, api_group(resource) if kind in self._grouped_kinds else None)
+        found = self._rules_by_kind.get(key)
         if found is None:
             named = self._by_kind.get(kind, [])
-            found = self._rules_by_kind[(resource.source, kind)] = [
-                rule for rule in named + self._any_kind if rule.applies(resource, kind)
-            ]
+            found = self._rules_by_kind[key] = [rule for rule in named + self._any_kind if rule.applies(resource, kind)]
         return found
 
     def _run_rule(self, rule: Rule, resource: Resource, context: RuleContext) -> _RuleResult:

@@ -14,7 +14,7 @@ from ..formats.source import FileSystem
 from ..model.findings import SORT_KEY, Finding, Fix
 from ..model.nodes import Span
 from ..model.resources import Resource
-from ..rules import Rule, RuleContext, all_rules, expand_selectors, get_rule
+from ..rules import Rule, RuleContext, all_rules, bare_kind, expand_selectors, get_rule
 from .analysis import Analysis, guarded
 from .checking import Checking
 from .discovery import discover, display_path
@@ -78,7 +78,8 @@ class Engine(Loading, Checking, Suppressing):
         self._mask_only = {rule.id for rule in all_rules() if rule.finds_secrets and rule not in self.rules}
         self._by_kind: dict[str, list[Rule]] = {}
         self._any_kind: list[Rule] = []
-        self._rules_by_kind: dict[tuple[str, str], list[Rule]] = {}
+        self._grouped_kinds: set[str] = set()
+        self._rules_by_kind: dict[tuple[str, str, str | None], list[Rule]] = {}
         masked = [found for rule_id in sorted(self._mask_only) if (found := get_rule(rule_id)) is not None]
         # what `rules_for` chooses from: a cached result is reused only with the same rules
         self._rule_set = (*self.rules, *masked)
@@ -87,7 +88,9 @@ class Engine(Loading, Checking, Suppressing):
                 self._any_kind.append(rule)
             else:
                 for kind in rule.applies_to:
-                    self._by_kind.setdefault(kind, []).append(rule)
+                    if "/" in kind:  # named with its API group
+                        self._grouped_kinds.add(bare_kind(kind))
+                    self._by_kind.setdefault(bare_kind(kind), []).append(rule)
 
     def config_of(self, path: str) -> Config:
         """The configuration that governs `path`."""
