@@ -285,3 +285,30 @@ def test_redundant_findings_are_reported_once_by_the_one_that_says_more(tmp_path
     kept = {f["rule"]: f for f in report()}
     assert "AIS133" not in kept and "AIS001" not in kept
     assert kept["AIS131"]["equivalents"]["checkov"] == ["CKV_K8S_43"]  # AIS133 was silenced, not left out
+
+
+def test_a_folded_finding_is_the_same_finding_with_the_merged_equivalents():
+    import dataclasses
+
+    from aiiac_ls.model.findings import Finding, Fix
+    from aiiac_ls.model.nodes import Span
+
+    span = Span("pod.yaml", 7, 6, 7, 20)
+    finding = Finding(
+        rule="AIS101",
+        severity="high",
+        title="Container may run as root",
+        message="container `serve` may run as root",
+        span=span,
+        resource="Pod/serve",
+        fix=Fix("Set runAsNonRoot", (), unsafe=True),
+        related=((span, "here"),),
+        equivalents={"checkov": ["CKV_K8S_23"]},
+        redact=True,
+        fingerprint="abc",
+        comment_line=6,
+    )
+    merged = {"checkov": ["CKV_K8S_23", "CKV_K8S_30"]}
+    folded = finding.with_equivalents(merged)
+    assert folded == dataclasses.replace(finding, equivalents=merged) and folded is not finding
+    assert folded.equivalents is merged and finding.equivalents == {"checkov": ["CKV_K8S_23"]}

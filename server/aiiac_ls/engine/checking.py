@@ -38,6 +38,7 @@ class Checking:
     fix_edits: bool  # findings carry their fixes' edits (False: a report, which shows titles only)
     batch: bool  # a one-shot run (`--check`), not the editor
     _titles_only: dict[tuple[str, bool], Fix]  # the title-only fixes made, shared
+    _enabled: dict[tuple[int, str], bool]  # whether each configuration enables each rule
     _mask_only: set[str]  # credential rules switched off: their hits are only masked
     _custom_rules: dict[str, Rule]  # Rego rules, made as findings name them
     _rego_hits: dict[int, list]  # id(resource) -> Rego (rule, hit)s of the current analysis
@@ -262,17 +263,27 @@ class Checking:
                     finding = self._finding(rule, resource, hit, analysis)
                     if made is not None:
                         made[index] = finding
-                if self.configs is not None and not self.config_of(finding.file).rule_enabled(rule.id):
+                if self.configs is not None and not self._enabled_where(finding.file, rule.id):
                     continue  # switched off by the configuration of the file it lands in
                 if self._suppressed(finding, resource, hit, analysis):
                     analysis.suppressed += 1
                     continue
                 yield finding
 
+    def _enabled_where(self, path: str, rule_id: str) -> bool:
+        """Whether the configuration of `path` enables the rule (asked once per configuration
+        and rule: a large scan asks for each of its 100,000 findings)."""
+        config = self.config_of(path)
+        key = (id(config), rule_id)  # (the engine keeps its configurations: the ids stay theirs)
+        enabled = self._enabled.get(key)
+        if enabled is None:
+            enabled = self._enabled[key] = config.rule_enabled(rule_id)
+        return enabled
+
     def _finding(self, rule: Rule, resource: Resource, hit: Hit, analysis: Analysis) -> Finding:
         span = locate(hit.at) or resource.head
         fix = None if resource.plan else writable_fix(hit.fix) if resource.translated else hit.fix
-        if fix is not None and rule.unsafe_fix:
+        if fix is not None and rule.unsafe_fix and self.fix_edits:  # (a report's title is marked below)
             fix = marked_unsafe(fix)
         message, related = hit.message, hit.related
 
@@ -293,8 +304,9 @@ class Checking:
             span, message, fix = placed.span, placed.message, None if resource.plan else placed.fix
             related = (*related, *placed.related)
         if fix is not None and not self.fix_edits:  # a report: its title, one object per title
-            fix = self._titles_only.get((fix.title, fix.unsafe)) or self._titles_only.setdefault(
-                (fix.title, fix.unsafe), Fix(fix.title, (), unsafe=fix.unsafe)
+            title = (fix.title, fix.unsafe or bool(rule.unsafe_fix))
+            fix = self._titles_only.get(title) or self._titles_only.setdefault(
+                title, Fix(title[0], (), unsafe=title[1])
             )
         return Finding(
             rule=rule.id,

@@ -52,6 +52,7 @@ class Engine(Loading, Checking, Suppressing):
         # each file's own configuration (the nearest above it); None: `config` for every file
         self.configs = configs
         self._expanded: dict[int, Config] = {}  # each file configuration with its selectors expanded
+        self._enabled: dict[tuple[int, str], bool] = {}  # `_enabled_where`'s, by configuration and rule
         # where every loader reads: the disk, or in the editor the open buffers over it
         self.filesystem = filesystem or FileSystem(self.config.limits.max_file_bytes)
         self.set_values = set_values
@@ -307,7 +308,7 @@ def _without_redundant(findings: list[Finding]) -> list[Finding]:
                     tool: list(dict.fromkeys([*ids, *finding.equivalents.get(tool, [])]))
                     for tool, ids in kept[other].equivalents.items()
                 }
-            kept[other] = dataclasses.replace(kept[other], equivalents=merged)
+            kept[other] = kept[other].with_equivalents(merged)
     return [finding for index, finding in enumerate(kept) if index not in dropped]
 
 

@@ -135,6 +135,15 @@ class Finding:
     def file(self) -> str:
         return self.span.file
 
+    def with_equivalents(self, equivalents: dict[str, list[str]]) -> Finding:
+        """A copy with other equivalents, made without `dataclasses.replace` (a large scan folds
+        tens of thousands; its message is redacted already)."""
+        copy = object.__new__(Finding)
+        for name in Finding.__slots__:
+            setattr(copy, name, getattr(self, name))
+        copy.equivalents = equivalents
+        return copy
+
     def sort_key(self) -> tuple:
         return SORT_KEY(self)
 
