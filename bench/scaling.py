@@ -7,8 +7,9 @@ fresh process (`--child`), which times only the analysis (the interpreter and im
 of the growth) and reports its own peak RSS. The exponent is the least-squares slope of log(time)
 over log(N): 1.0 is linear, 2.0 quadratic. `--big` adds the goal sizes of docs/performance.md
 (20,000 buckets in one file, 10,000 workloads in one namespace). The `-check` shapes time the
-whole command as a user runs it, report included (`workloads-check` with its default two
-processes; the worker's peak RSS is shown in brackets). Nothing is asserted; the numbers go in
+whole command as a user runs it, report included (`workloads-check` as by default, in one
+process; `workloads-check-j2` with `-j 2`, which shares the rules with a forked worker, whose peak
+RSS is shown in brackets). Nothing is asserted; the numbers go in
 docs/performance.md.
 """
 
@@ -191,7 +192,13 @@ SHAPES = {
     "workloads": (workloads, "workloads in one namespace", [1250, 2500, 5000], [10000]),
     "workloads-check": (
         workloads,
-        "workloads in one namespace, the whole --check with its JSON report (two processes)",
+        "workloads in one namespace, the whole --check with its JSON report",
+        [2500, 5000],
+        [10000],
+    ),
+    "workloads-check-j2": (
+        workloads,
+        "the same with -j 2 (the rules shared with a worker)",
         [2500, 5000],
         [10000],
     ),
@@ -213,13 +220,14 @@ def child(shape: str, paths: list[str]) -> None:
     tune_garbage_collector(batch=True)  # as `--check` does
     engine = Engine(Config())
     start = time.perf_counter()
-    if shape in ("buckets-check", "workloads-check", "fix"):  # whole runs, as a user makes them
+    if shape in ("buckets-check", "workloads-check", "workloads-check-j2", "fix"):  # whole runs, as a user makes them
         from aiiac_ls.cli import main
 
         options = {
             "fix": ["--fix"],
             "buckets-check": ["-j", "1", "--format", "json"],  # (one file: nothing to share)
-            "workloads-check": ["--format", "json"],  # the default: two processes on this machine
+            "workloads-check": ["--format", "json"],  # the default: one process for one kind of input
+            "workloads-check-j2": ["-j", "2", "--format", "json"],
         }[shape]
         with open(os.devnull, "w") as sink:
             stdout, sys.stdout = sys.stdout, sink

@@ -190,8 +190,12 @@ def _reports(capsys, *args) -> tuple[str, str]:
     return machine, capsys.readouterr().out
 
 
-def test_rules_shared_with_a_worker_report_what_one_process_reports(namespace, capsys, shares):
+def test_rules_shared_with_a_worker_report_what_one_process_reports(namespace, capsys, shares, monkeypatch):
     one = _reports(capsys, "-j", "1")
+    assert shares == []
+    # by default (two cores or not) the rules stay in one process: sharing them doubles the memory
+    monkeypatch.setattr(parallel, "default_jobs", lambda: 2)
+    assert _reports(capsys) == one
     assert shares == []
     two = _reports(capsys, "-j", "2")
     assert shares == [2, 2]  # (JSON, then text) the worker's findings of its two resources were used
