@@ -121,13 +121,16 @@ def _pod_labels(resource) -> dict[str, str]:
     """The labels of the pods a workload makes (found once per resource; do not change them)."""
     found = resource.memo.get("pod labels")
     if found is None:
-        found = resource.memo["pod labels"] = {}
-        for path in ("spec.template.metadata.labels", "metadata.labels"):
-            labels = resource.body.find(path)
-            if isinstance(labels, Mapping):
-                found.update((k, str(v.value)) for k, v in labels.items() if isinstance(v, Scalar))
-                break
+        found = resource.memo["pod labels"] = _written_pod_labels(resource)
     return found
+
+
+def _written_pod_labels(resource) -> dict[str, str]:
+    for path in ("spec.template.metadata.labels", "metadata.labels"):
+        labels = resource.body.find(path)
+        if isinstance(labels, Mapping):
+            return {k: str(v.value) for k, v in labels.items() if isinstance(v, Scalar)}
+    return {}
 
 
 @rule(
