@@ -506,3 +506,41 @@ def test_list_rules_and_explain_include_the_configured_custom_rules(tmp_path, mo
     assert page.startswith("# ORG001: Model buckets carry a cost-centre tag\n")
     assert "Buckets tagged purpose=models must name the cost centre that pays for them." in page
     assert "Custom rule from `policies/model-buckets.rego`." in page
+
+
+def test_a_yaml_rule_may_name_a_kind_with_its_api_group(tmp_path):
+    _write(
+        tmp_path,
+        {
+            "r.rules.yaml": """
+            rules:
+              - id: T-KNATIVE
+                title: Knative service scales to zero
+                severity: low
+                match: {kind: serving.knative.dev/Service}
+                when: {path: "spec.template.metadata.annotations[\\"autoscaling.knative.dev/min-scale\\"]", op: absent}
+              - id: T-ANY
+                title: any Service
+                severity: low
+                match: {kind: Service}
+                when: {path: "metadata.name", op: exists}
+            """,
+            "k8s/services.yaml": """
+            apiVersion: v1
+            kind: Service
+            metadata: {name: core}
+            spec: {selector: {app: llm}}
+            ---
+            apiVersion: serving.knative.dev/v1
+            kind: Service
+            metadata: {name: knative}
+            spec: {template: {spec: {containers: [{image: llm}]}}}
+            """,
+        },
+    )
+    analysis = _scan(tmp_path, "r.rules.yaml", paths=[tmp_path / "k8s"])
+    assert sorted((f.rule, f.resource, f.span.start_line) for f in analysis.findings) == [
+        ("T-ANY", "Service/core", 2),
+        ("T-ANY", "Service/knative", 7),
+        ("T-KNATIVE", "Service/knative", 8),
+    ]
