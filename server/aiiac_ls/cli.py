@@ -132,7 +132,7 @@ def _parser():
         metavar="N",
         help="processes for --check: 2 analyses Terraform beside the Kubernetes files (the default on a "
         "machine with more than one core); -j 2, given, also shares the rules of a scan of 4,000+ resources "
-        "with a second process (a tenth faster, nearly twice the memory); 1 uses one process",
+        "with a second process (a few percent faster, nearly twice the memory); 1 uses one process",
     )
     parser.add_argument("--no-color", action="store_true", help="never colour text output")
     parser.add_argument("--explain", metavar="RULE", help="print a rule's documentation")
@@ -429,7 +429,7 @@ def _check(args) -> int:
         from .blast import record_digests_of
 
         digests = record_digests_of(engine)
-    # sharing the rules of a large scan doubles the memory for a tenth of the time: only when asked
+    # sharing the rules of a large scan doubles the memory to save a few percent: only when asked
     share_rules = not args.fix and args.jobs is not None and args.jobs > 1
     analysis = analyse_paths(engine, args.check, var_files=args.var_file, jobs=jobs, share_rules=share_rules)
     if args.fix:

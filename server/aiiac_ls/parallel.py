@@ -14,7 +14,7 @@ here, then the rules are shared (`apply_rules_in_two`). A worker forked after lo
 same model, checks the last 45 % of the resources and sends their findings; this process checks
 the rest and puts the two together in resource order, as one process would have found them. The
 worker's pages become its own as it reads them (copy-on-write), so together the two hold nearly
-twice the memory of one, for a tenth less time: not the default.
+twice the memory of one, for a few percent less time: not the default.
 
 Fixes travel as titles only (`--fix` stays in one process, where the edits' nodes live). Any
 failure of a worker falls back to one process, so the result never depends on it.

@@ -67,9 +67,9 @@ class ParseCache:
         return found[1]
 
     def hcl(self, source: SourceFile) -> HclFile:
+        """The parsed file; a new text of a path is re-parsed incrementally from its last tree."""
         from ..formats.hcl.syntax import HclFile
 
-        """The parsed file; a new text of a path is re-parsed incrementally from its last tree."""
         found = self._hcl.get(source.path)
         if found is None or found[0] != source.text:
             found = (source.text, HclFile(source, found[1] if found is not None else None))
