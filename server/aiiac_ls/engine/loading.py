@@ -154,10 +154,13 @@ class Loading:
             source = self._read(path, shown, analysis)
             if source is None:
                 continue
-            if path.endswith(".json") and _looks_like_plan(source.text):
-                with guarded(analysis, shown, "reading the Terraform plan"):
-                    plans.append(self._plan(path, source, analysis, var_files))
-                continue
+            if path.endswith(".json"):
+                from ..formats.tfplan import looks_like_plan
+
+                if looks_like_plan(source.text):
+                    with guarded(analysis, shown, "reading the Terraform plan"):
+                        plans.append(self._plan(path, source, analysis, var_files))
+                    continue
             with guarded(analysis, shown, "reading the YAML"):
                 with _unseen_by_collector(self.batch):
                     errors, resources = cache.yaml(source, self.config.limits)
@@ -573,9 +576,3 @@ def module_groups(tf_dirs: dict[str, list[str]], texts: dict[str, str]) -> list[
     for directory in tf_dirs:
         groups.setdefault(find(directory), []).append(directory)
     return list(groups.values())
-
-
-def _looks_like_plan(text: str) -> bool:
-    from ..formats.tfplan import looks_like_plan
-
-    return looks_like_plan(text)
